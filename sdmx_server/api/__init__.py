@@ -1,0 +1,1 @@
+"""HTTP: the starlette application and its SDMX REST routes."""

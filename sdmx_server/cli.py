@@ -1,0 +1,5 @@
+"""The `sdmx-server` command."""
+
+
+def main(argv=None) -> int:
+    raise SystemExit("not yet")

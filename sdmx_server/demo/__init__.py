@@ -1,0 +1,1 @@
+"""The reference user's demo data: a seeded generator of plausible series."""

@@ -1,0 +1,1 @@
+"""Queries: the one DataQuery / StructureQuery model, periods, keys, and REST URL parsers."""
