@@ -1,0 +1,51 @@
+"""SDMX errors: every failure a client can cause or meet, with its SDMX code and HTTP status.
+
+Raised anywhere (query parsing, negotiation, the store); turned into an SDMX error message in
+the client's format by the API layer.
+"""
+
+from __future__ import annotations
+
+
+class SdmxError(Exception):
+    code = 500
+    status = 500
+    title = "Internal server error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NoResults(SdmxError):
+    code, status, title = 100, 404, "No results found"
+
+
+class Unauthorized(SdmxError):
+    code, status, title = 110, 401, "Unauthorized"
+
+
+class SyntaxError_(SdmxError):
+    code, status, title = 140, 400, "Syntax error"
+
+
+class SemanticError(SdmxError):
+    code, status, title = 150, 403, "Semantic error"
+
+
+class NotImplemented_(SdmxError):
+    code, status, title = 501, 501, "Not implemented"
+
+
+class NotAcceptable(SdmxError):
+    """No representation the client accepts; `offered` lists what is."""
+
+    code, status, title = 406, 406, "Not acceptable"
+
+    def __init__(self, message: str, offered: list[str]):
+        super().__init__(message)
+        self.offered = offered
+
+
+class ServiceUnavailable(SdmxError):
+    code, status, title = 503, 503, "Service unavailable"

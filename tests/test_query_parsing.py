@@ -1,0 +1,106 @@
+"""REST v1 URL parsing: keys, flow references, parameters, content negotiation."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sdmx_server.errors import NotAcceptable, NotImplemented_, SyntaxError_
+from sdmx_server.formats.negotiate import DATA_OFFERS_V1, STRUCTURE_OFFERS_V1, negotiate
+from sdmx_server.query.keys import fit_key, format_key, parse_key
+from sdmx_server.query.parse_v1 import parse_data_query, parse_flow_ref, parse_structure_query
+
+codes = st.from_regex(r"[A-Za-z0-9_@$\-]{1,8}", fullmatch=True)
+key_parts = st.lists(st.one_of(st.none(), st.lists(codes, min_size=1, max_size=3, unique=True)), min_size=1, max_size=7)
+
+
+@given(key_parts)
+def test_key_round_trip(parts):
+    text = ".".join("" if p is None else "+".join(p) for p in parts)
+    key = parse_key(text)
+    if all(p is None for p in parts):
+        assert key is None or all(k is None for k in key)
+        return
+    assert key == tuple(None if p is None else tuple(p) for p in parts)
+    assert format_key(key, len(parts)) == text
+
+
+@pytest.mark.parametrize("text", ["M.US D", "M.<x>", "M.a'b", "M.a;b"])
+def test_key_rejects_what_is_not_a_code(text):
+    with pytest.raises(SyntaxError_):
+        parse_key(text)
+
+
+def test_key_wildcards_and_length():
+    assert parse_key("all") is None
+    assert parse_key("M..EUR") == (("M",), None, ("EUR",))
+    assert parse_key("M.*.EUR") == (("M",), None, ("EUR",))
+    assert fit_key(parse_key("..."), ("A", "B", "C", "D")) is None
+    with pytest.raises(SyntaxError_, match="2 dimension"):
+        fit_key(parse_key("M.X"), ("A", "B", "C"))
+
+
+def test_flow_refs():
+    assert parse_flow_ref("EXR").agency is None
+    ref = parse_flow_ref("ECB,EXR,1.0")
+    assert (ref.agency, ref.id, ref.version) == ("ECB", "EXR", "1.0")
+    assert parse_flow_ref("all,EXR,latest").agency is None
+    assert parse_flow_ref("ECB,EXR").version == "latest"
+    for bad in ("ECB,EXR,1.0,x", "EC B,EXR", "ECB,E/X", "ECB,EXR,one"):
+        with pytest.raises(SyntaxError_):
+            parse_flow_ref(bad)
+
+
+def test_data_parameters():
+    q = parse_data_query("EXR", "M.USD", None, {"startPeriod": "2020-01", "ENDPERIOD": "2020-Q4",
+                                                 "lastNObservations": "3", "detail": "dataonly"})
+    assert q.start.text == "2020-01" and q.end.text == "2020-Q4" and q.last_n == 3 and q.detail == "dataonly"
+    with pytest.raises(SyntaxError_):
+        parse_data_query("EXR", None, None, {"startPeriod": "2020-13"})
+    with pytest.raises(SyntaxError_):
+        parse_data_query("EXR", None, None, {"firstNObservations": "0"})
+    with pytest.raises(SyntaxError_):
+        parse_data_query("EXR", None, None, {"detail": "everything"})
+    with pytest.raises(NotImplemented_):
+        parse_data_query("EXR", None, None, {"updatedAfter": "2020-01-01T00:00:00"})
+    assert parse_data_query("EXR", None, None, {"includeHistory": "false"}).detail == "full"
+
+
+def test_structure_parameters():
+    q = parse_structure_query("codelist", "BIS+ECB", "CL_FREQ", None, "A+M", {"detail": "allstubs"})
+    assert q.agencies == ("BIS", "ECB") and q.ids == ("CL_FREQ",) and q.versions == "latest"
+    assert q.items == ("A", "M") and q.detail == "allstubs"
+    assert parse_structure_query("dataflow", "all", "all", "all", None, {}).versions == "all"
+    with pytest.raises(SyntaxError_):
+        parse_structure_query("codelists", None, None, None, None, {})
+    with pytest.raises(SyntaxError_):
+        parse_structure_query("codelist", None, None, None, None, {"references": "cousins"})
+
+
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        (None, "genericdata"),
+        ("*/*", "genericdata"),
+        ("application/xml", "genericdata"),
+        ("application/vnd.sdmx.structurespecificdata+xml;version=2.1", "structurespecificdata"),
+        ("application/vnd.sdmx.data+csv;version=1.0.0", "csv10"),
+        ("application/vnd.sdmx.data+csv; version=2.0.0; labels=id", "csv20"),
+        ("text/csv", "csv10"),
+        ("application/json;q=0.9, application/vnd.sdmx.data+csv;version=1.0.0;q=0.5", "csv10"),
+        ("text/csv;q=0.4, application/vnd.sdmx.genericdata+xml;version=2.1", "genericdata"),
+        ("application/vnd.sdmx.genericdata+xml, */*;q=0.1", "genericdata"),
+    ],
+)
+def test_negotiation(accept, expected):
+    assert negotiate(DATA_OFFERS_V1, accept).name == expected
+
+
+def test_negotiation_refuses_with_the_list_of_offers():
+    with pytest.raises(NotAcceptable) as info:
+        negotiate(DATA_OFFERS_V1, "application/vnd.sdmx.data+json;version=1.0.0")
+    assert any("genericdata" in o for o in info.value.offered)
+    with pytest.raises(NotAcceptable):
+        negotiate(STRUCTURE_OFFERS_V1, "application/vnd.sdmx.structure+xml;version=3.0.0")
+    assert negotiate(DATA_OFFERS_V1, "text/html", format_param="csv").name == "csv10"
