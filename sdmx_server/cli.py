@@ -1,5 +1,231 @@
-"""The `sdmx-server` command."""
+"""The `sdmx-server` command.
+
+    sdmx-server serve [--host H] [--port P] [--workers N] [--demo]
+    sdmx-server check [PATH...]
+    sdmx-server load-structures PATH...
+    sdmx-server load-data 'AGENCY:ID(VERSION)' FILE [--action merge|replace|delete]
+    sdmx-server demo-data [--out DIR] [--seed N]
+
+The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from sdmx_server.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_FLOW = re.compile(r"^(?P<agency>[A-Za-z][\w.\-]*)[:,](?P<id>[\w@$\-]+)(?:\((?P<v1>[\w.\-]+)\)|,(?P<v2>[\w.\-]+))?$")
 
 
-def main(argv=None) -> int:
-    raise SystemExit("not yet")
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sdmx-server", description="SDMX data and metadata server")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="load the demo structures and data when the store is empty")
+    serve.set_defaults(run=cmd_serve)
+
+    check = sub.add_parser("check", help="check authoring files (default: dsd codelists)")
+    check.add_argument("paths", nargs="*", type=Path)
+    check.set_defaults(run=cmd_check)
+
+    structures = sub.add_parser("load-structures", help="load authoring files or SDMX-ML structure messages")
+    structures.add_argument("paths", nargs="+", type=Path)
+    structures.set_defaults(run=cmd_load_structures)
+
+    data = sub.add_parser("load-data", help="load an SDMX-CSV file into a dataflow")
+    data.add_argument("flow", help="the dataflow, as AGENCY:ID(VERSION)")
+    data.add_argument("file", type=Path)
+    data.add_argument("--action", default="merge", choices=("merge", "replace", "delete"))
+    data.set_defaults(run=cmd_load_data)
+
+    demo = sub.add_parser("demo-data", help="write the seeded demo data files (SDMX-CSV)")
+    demo.add_argument("--out", type=Path, default=Path("var/demo-data"))
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.set_defaults(run=cmd_demo_data)
+    return parser
+
+
+def parse_flow(text: str) -> tuple[str, str, str | None]:
+    m = _FLOW.match(text.strip())
+    if not m:
+        raise SystemExit(f"sdmx-server: {text!r} is not a dataflow reference like 'SSO:DF_INSURED(1.0)'")
+    return m["agency"], m["id"], m["v1"] or m["v2"]
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_check(args) -> int:
+    from sdmx_server.registry.authoring import find_authoring_files, read_authoring
+
+    paths = args.paths or [p for p in (Path("dsd"), Path("codelists")) if p.exists()]
+    if not paths:
+        print("sdmx-server check: no dsd/ or codelists/ here; name the paths to check", file=sys.stderr)
+        return 1
+    result = read_authoring(paths)
+    for error in result.errors:
+        print(error)
+    files = len(find_authoring_files(paths))
+    print(
+        f"checked {files} file(s): {len(result.artefacts)} artefact(s), {len(result.errors)} error(s)",
+        file=sys.stderr,
+    )
+    return 1 if result.errors else 0
+
+
+def cmd_load_structures(args) -> int:
+    from sdmx_server.registry.load import load_structures
+
+    settings = Settings.from_env()
+    db = _database(settings)
+    outcome = load_structures(db, args.paths, settings)
+    for error in outcome.errors:
+        print(error)
+    if not outcome.ok:
+        print(f"nothing loaded: {len(outcome.errors)} error(s)", file=sys.stderr)
+        return 1
+    for ref in outcome.loaded:
+        print(f"loaded {ref}")
+    print(f"{len(outcome.loaded)} artefact(s) loaded", file=sys.stderr)
+    return 0
+
+
+def cmd_load_data(args) -> int:
+    settings = Settings.from_env()
+    db = _database(settings)
+    flow = _resolve_flow(db, parse_flow(args.flow))
+    return 0 if _load_one(db, flow, args.file, args.action, settings) else 1
+
+
+def cmd_demo_data(args) -> int:
+    from sdmx_server.demo.generator import write_demo_data
+
+    started = time.perf_counter()
+    files = write_demo_data(args.out, seed=args.seed)
+    for f in files:
+        print(f"{f.path}  {f.flow}  {f.observations:,} observations")
+    total = sum(f.observations for f in files)
+    print(f"{total:,} observations in {len(files)} files, {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()
+    if args.demo:
+        seed_demo(settings)
+    base = f"http://{args.host}:{args.port}"
+    print(f"SDMX REST API (v1, SDMX 2.1): {base}/rest/  e.g. {base}/rest/dataflow", flush=True)
+    uvicorn.run(
+        "sdmx_server.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def seed_demo(settings: Settings) -> None:
+    """Load the demo structures and data into an empty store (a store with structures is left alone)."""
+    from sdmx_server.demo.generator import write_demo_data
+    from sdmx_server.registry.load import load_structures
+    from sdmx_server.registry.store import read_all
+
+    db = _database(settings)
+    fragments, _, _ = read_all(db)
+    if fragments:
+        print("the store already holds structures: demo content not loaded again", file=sys.stderr)
+        return
+    content = [REPO_ROOT / "codelists", REPO_ROOT / "dsd"]
+    print("first start: loading the demo structures ...", file=sys.stderr, flush=True)
+    outcome = load_structures(db, content, settings)
+    if not outcome.ok:
+        for error in outcome.errors:
+            print(error, file=sys.stderr)
+        raise SystemExit("the demo structures do not load; see above")
+    for demo_file in write_demo_data(settings.data_dir / "demo-data"):
+        flow = parse_flow(demo_file.flow)
+        if not _load_one(db, flow, demo_file.path, "merge", settings):
+            raise SystemExit(f"the demo data for {demo_file.flow} do not load; see above")
+
+
+def _database(settings: Settings):
+    from sdmx_server.store.database import Database
+    from sdmx_server.store.schema import create_schema
+
+    db = Database(settings.database_url)
+    create_schema(db)
+    return db
+
+
+def _registry(db):
+    from sdmx_server.registry.index import Registry
+    from sdmx_server.registry.store import read_all
+
+    fragments, access, generation = read_all(db)
+    return Registry.build(fragments, access, generation)
+
+
+def _resolve_flow(db, flow: tuple[str, str, str | None]) -> tuple[str, str, str]:
+    agency, flow_id, version = flow
+    if version is not None:
+        return agency, flow_id, version
+    from sdmx_server.registry.index import artefact_key
+
+    found = _registry(db).select("dataflow", [agency], [flow_id], "latest", include_internal=True)
+    if not found:
+        raise SystemExit(f"sdmx-server: dataflow {agency}:{flow_id} is not loaded")
+    return artefact_key(found[0])
+
+
+def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings: Settings) -> bool:
+    from sdmx_server.ingest.load import LoadError, load_data
+
+    try:
+        outcome = load_data(db, _registry(db), flow, path, action, settings)
+    except LoadError as exc:
+        print(f"sdmx-server: {exc}", file=sys.stderr)
+        return False
+    for line in outcome.report.lines():
+        print(f"{path}: {line}")
+    for warning in outcome.report.warnings:
+        print(f"{path}: warning: {warning}", file=sys.stderr)
+    if not outcome.applied:
+        print(f"{path}: {outcome.report.summary()}", file=sys.stderr)
+        return False
+    rate = outcome.report.rows_read / outcome.seconds if outcome.seconds else 0
+    print(
+        f"{path}: {action} of {outcome.report.rows_read:,} observations into {outcome.flow} applied "
+        f"in {outcome.seconds:.1f} s ({rate:,.0f} obs/s), load #{outcome.record_id}",
+        file=sys.stderr,
+    )
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

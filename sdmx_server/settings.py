@@ -19,6 +19,8 @@ def _default_database_url() -> str:
 class Settings:
     #: SQLAlchemy URL of the store: sqlite:///path (default) or postgresql+psycopg://...
     database_url: str = field(default_factory=_default_database_url)
+    #: Where the server keeps files of its own (generated demo data, later uploads).
+    data_dir: Path = field(default_factory=lambda: Path("var").absolute())
     #: The agency named as sender in message headers.
     sender_id: str = "SSO"
     #: Observations per column batch, from the database to the writers and from files to the store.
@@ -36,6 +38,8 @@ class Settings:
         kwargs: dict[str, object] = {}
         if env.get("SDMX_DATABASE_URL"):
             kwargs["database_url"] = env["SDMX_DATABASE_URL"]
+        if env.get("SDMX_DATA_DIR"):
+            kwargs["data_dir"] = Path(env["SDMX_DATA_DIR"]).absolute()
         if env.get("SDMX_SENDER_ID"):
             kwargs["sender_id"] = env["SDMX_SENDER_ID"]
         for name, var in (

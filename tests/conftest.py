@@ -8,6 +8,8 @@ skipping what it was meant to test.
 from __future__ import annotations
 
 import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,90 @@ def samples_dir() -> Path:
     path = samples_path()
     require(path.is_dir(), f"the SDMX samples folder is missing ({path}; set SDMX_SAMPLES_DIR)")
     return path
+
+
+# -- databases ------------------------------------------------------------------------------
+#
+# Every test run works in databases of its own: SQLite files under tmp_path, and on the shared
+# PostgreSQL server a database created for the test and dropped after it.
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get("SDMX_TEST_POSTGRES_URL") or None
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path):
+    """A new, empty database URL for the backend; PostgreSQL databases are dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'store.db'}"
+        return
+    admin = postgres_admin_url()
+    require(admin is not None, "PostgreSQL tests need SDMX_TEST_POSTGRES_URL")
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    name = f"sdmx_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server is down or refuses
+        engine.dispose()
+        require(False, f"PostgreSQL at {admin} is not usable: {exc}")
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+# -- a real server ---------------------------------------------------------------------------
+
+
+class RunningServer:
+    def __init__(self, url: str, settings):
+        self.url = url
+        self.settings = settings
+
+    def rest(self, path: str) -> str:
+        return f"{self.url}/rest/{path.lstrip('/')}"
+
+
+@contextmanager
+def running_server(settings):
+    """The real ASGI app under uvicorn, on a free port, in a background thread."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from sdmx_server.api.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield RunningServer(f"http://127.0.0.1:{port}", settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -128,7 +128,7 @@ def _period(p: dict[str, str], name: str):
     if not p.get(name):
         return None
     try:
-        return parse_query_period(p[name])
+        return parse_query_period(p[name], p.get("reportingyearstartday") or "--01-01")
     except PeriodError as exc:
         raise SyntaxError_(f"{name}={p[name]!r}: {exc}") from None
 
