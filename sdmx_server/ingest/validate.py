@@ -1,0 +1,157 @@
+"""Validation of incoming data against its DSD, all rows at once.
+
+Every check runs over whole columns (see checks.py) and adds to one report; the load is applied
+only when the report is clean. The output is the table the store writes: dimension and
+attribute columns as text, the measure as a number where the DSD says so, and the period
+bounds that let queries filter by time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sdmx_server.ingest.checks import NUMBER, check_codes, check_text, empty_to_null, report_by_value, to_number
+from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
+from sdmx_server.ingest.report import ValidationReport
+from sdmx_server.query.periods import parse_period, period_columns
+from sdmx_server.registry.shape import Component, DataShape
+from sdmx_server.store.tables import PERIOD_END, PERIOD_START
+
+ACTION_CODES = {"merge": "M", "replace": "R", "delete": "D"}
+
+#: For the standard FREQ codes, the frequencies a period of that series may have.
+_FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D": {"D"}, "B": {"D"}}
+
+
+@dataclass
+class ValidatedData:
+    table: pa.Table  # component columns, PERIOD_START, PERIOD_END, ACTION, ROW
+    present: frozenset[str]  # the components the file carries
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+
+def validate(incoming: IncomingData, shape: DataShape, default_action: str, report: ValidationReport) -> ValidatedData | None:
+    table = incoming.table
+    n = table.num_rows
+    rows = table.column(ROW).to_numpy()
+    action = pc.fill_null(table.column(ACTION), ACTION_CODES[default_action]).combine_chunks()
+    writes = pc.not_equal(action, "D")  # rows that must be complete observations
+    out: dict[str, pa.Array] = {}
+
+    for component in shape.dimensions + ((shape.time,) if shape.time else ()):
+        if component.id not in table.column_names:
+            continue  # only delete rows may lack a dimension column (the reader checked)
+        values = empty_to_null(table.column(component.id))
+        missing = pc.and_(writes, pc.is_null(values))
+        report.add(component.id, "empty: every observation needs a value for each dimension",
+                   rows[pc.indices_nonzero(missing).to_numpy()])
+        if component.role == "time":
+            out[PERIOD_START], out[PERIOD_END] = _check_periods(report, component, values, rows)
+        elif component.coded:
+            check_codes(report, component, values, rows)
+        else:
+            check_text(report, component, values, rows)
+        out[component.id] = values
+
+    if shape.time is not None and shape.time.id in out:
+        _check_frequency(report, shape, out, rows)
+
+    measure = shape.measure
+    if measure.id in table.column_names:
+        out[measure.id] = _measure(report, measure, empty_to_null(table.column(measure.id)), rows)
+
+    for attribute in shape.attributes:
+        if attribute.id not in table.column_names:
+            if attribute.mandatory and pc.any(writes).as_py():
+                report.add(attribute.id, f"the mandatory attribute {attribute.id} has no column",
+                           rows[pc.indices_nonzero(writes).to_numpy()][:1])
+            continue
+        values = empty_to_null(table.column(attribute.id))
+        if attribute.mandatory:
+            missing = pc.and_(writes, pc.is_null(values))
+            report.add(attribute.id, f"empty, but {attribute.id} is mandatory",
+                       rows[pc.indices_nonzero(missing).to_numpy()])
+        if attribute.coded:
+            check_codes(report, attribute, values, rows)
+        else:
+            check_text(report, attribute, values, rows)
+        out[attribute.id] = values
+
+    _check_duplicates(report, shape, out, writes, rows)
+    if not report.ok:
+        return None
+    if PERIOD_START not in out:
+        out[PERIOD_START] = pa.nulls(n, pa.string())
+        out[PERIOD_END] = pa.nulls(n, pa.string())
+    out[ACTION] = action
+    out[ROW] = table.column(ROW).combine_chunks()
+    present = frozenset(c.id for c in shape.components if c.id in out)
+    return ValidatedData(pa.table(out), present)
+
+
+def _check_periods(report, component: Component, values: pa.Array, rows: np.ndarray):
+    starts, ends, valid = period_columns(values)
+    bad = pc.and_(pc.is_valid(values), pc.invert(valid))
+
+    def explain(value: str) -> str:
+        try:
+            parse_period(value)
+        except ValueError as exc:
+            return f"{value!r} is not an SDMX time period: {exc}"
+        return f"{value!r} is not an SDMX time period"
+
+    report_by_value(report, component.id, values, bad, rows, explain)
+    return starts, ends
+
+
+def _check_frequency(report, shape: DataShape, out: dict, rows: np.ndarray) -> None:
+    """A monthly series holds months: FREQ and the form of TIME_PERIOD must agree."""
+    freq = next((d for d in shape.dimensions if d.id == "FREQ"), None)
+    if freq is None or freq.id not in out:
+        return
+    periods = out[shape.time.id]
+    frequencies = out[freq.id]
+    pairs = pa.table({"f": frequencies, "p": periods}).group_by(["f", "p"]).aggregate([])
+    for f, p in zip(pairs.column("f").to_pylist(), pairs.column("p").to_pylist()):
+        if f not in _FREQ_AGREES or p is None:
+            continue
+        try:
+            own = parse_period(p).frequency
+        except ValueError:
+            continue
+        if own and own not in _FREQ_AGREES[f]:
+            mask = pc.and_(pc.equal(frequencies, f), pc.equal(periods, p))
+            report.add(shape.time.id, f"{p!r} is not a period of frequency {f} ({freq.id})",
+                       rows[pc.indices_nonzero(mask).to_numpy()])
+
+
+def _measure(report, measure: Component, values: pa.Array, rows: np.ndarray) -> pa.Array:
+    if not measure.numeric:
+        check_text(report, measure, values, rows)
+        return values
+    bad = pc.and_(pc.is_valid(values), pc.invert(pc.match_substring_regex(values, NUMBER)))
+    report_by_value(report, measure.id, values, bad, rows, lambda v: f"{v!r} is not a number")
+    if pc.any(bad).as_py():
+        return values
+    check_text(report, measure, values, rows)  # ranges, if the DSD sets any
+    return to_number(values)
+
+
+def _check_duplicates(report, shape: DataShape, out: dict, writes: pa.Array, rows: np.ndarray) -> None:
+    keys = [k for k in shape.all_dimension_ids if k in out]
+    if len(keys) != len(shape.all_dimension_ids):
+        return
+    subset = pa.table({**{k: out[k] for k in keys}, ROW: pa.array(rows)}).filter(writes)
+    groups = subset.group_by(keys).aggregate([(ROW, "count"), (ROW, "list")])
+    dup = groups.filter(pc.greater(groups.column(f"{ROW}_count"), 1))
+    for i in range(min(dup.num_rows, 1000)):
+        group_rows = sorted(dup.column(f"{ROW}_list")[i].as_py())
+        key = ".".join(str(dup.column(k)[i].as_py()) for k in keys)
+        report.add("", f"duplicate observation {key}: also in row {group_rows[0]}", np.array(group_rows[1:]))
