@@ -1,0 +1,174 @@
+"""SDMX REST v1 routes (SDMX 2.1, spec 1.5) under /rest/.
+
+Handlers only glue: the URL is parsed by query.parse_v1, the representation chosen by
+formats.negotiate, the rows selected by store.select, the bytes written by a formats writer.
+Paths are split here by hand so that trailing slashes and empty segments mean what clients
+mean by them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import chain
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from sdmx_server.api.state import ServerState
+from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_
+from sdmx_server.formats import data_csv, data_generic_ml21, data_specific_ml21, schema_ml21
+from sdmx_server.formats.data_layout import DataLayout, DataMessage
+from sdmx_server.formats.ml21 import Header
+from sdmx_server.formats.negotiate import DATA_OFFERS_V1, SCHEMA_OFFERS_V1, STRUCTURE_OFFERS_V1, negotiate
+from sdmx_server.formats.structure_ml21 import structure_message
+from sdmx_server.query.keys import fit_key
+from sdmx_server.query.model import DataQuery
+from sdmx_server.query.parse_v1 import parse_data_query, parse_structure_query
+from sdmx_server.registry.index import artefact_key
+from sdmx_server.registry.select import select_structures
+from sdmx_server.store.select import build_select, render, stream
+
+NOT_YET = ("availableconstraint", "metadata")
+SCHEMA_CONTEXTS = ("datastructure", "dataflow", "provisionagreement", "metadatastructure", "metadataflow")
+
+
+def _segments(path: str) -> list[str]:
+    parts = path.split("/")
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _state(request: Request) -> ServerState:
+    return request.app.state.server
+
+
+async def data(request: Request) -> Response:
+    parts = _segments(request.path_params["path"])
+    if not parts or not parts[0] or len(parts) > 3:
+        raise SyntaxError_("expected /data/{flowRef}/{key}/{providerRef}")
+    query = parse_data_query(parts[0], parts[1] if len(parts) > 1 else None,
+                             parts[2] if len(parts) > 2 else None, request.query_params)
+    offer = negotiate(DATA_OFFERS_V1, request.headers.get("accept"), request.query_params.get("format"))
+    message, first, rest = await run_in_threadpool(_prepare_data, _state(request), query, offer.name)
+    writer = _data_writer(offer.name)
+    return StreamingResponse(
+        writer(message, chain([first], rest)), media_type=offer.media_type, headers={"Vary": "Accept"}
+    )
+
+
+def _data_writer(name: str):
+    time_series = name.endswith("timeseriesdata")
+    if name in ("genericdata", "generictimeseriesdata"):
+        return lambda m, b: data_generic_ml21.write(m, b, time_series=time_series)
+    if name in ("structurespecificdata", "structurespecifictimeseriesdata"):
+        return lambda m, b: data_specific_ml21.write(m, b, time_series=time_series)
+    if name == "csv10":
+        return lambda m, b: data_csv.write(m, b, "1.0")
+    return lambda m, b: data_csv.write(m, b, "2.0")
+
+
+def _prepare_data(state: ServerState, query: DataQuery, offer: str):
+    registry = state.registry()
+    ref = query.flow
+    flows = registry.select("dataflow", [ref.agency] if ref.agency else None, [ref.id],
+                            "latest" if ref.version == "latest" else [ref.version])
+    if not flows:
+        raise NoResults(f"dataflow {ref.agency or '*'}:{ref.id}({ref.version}) not found")
+    if len(flows) > 1:
+        agencies = ", ".join(artefact_key(f)[0] for f in flows)
+        raise SyntaxError_(f"dataflow {ref.id} exists for several agencies ({agencies}); name the agency")
+    dataflow = flows[0]
+    if dataflow.structure is None or not registry.contains(dataflow.structure, "datastructure"):
+        raise NoResults(f"dataflow {ref.id} has no data structure definition")
+    if query.providers is not None:
+        raise NotImplemented_("data providers are not modelled yet: use providerRef 'all'")
+    shape = state.shape(dataflow.structure)
+    requested = query.dimension_at_observation
+    if offer.endswith("timeseriesdata"):
+        if requested not in (None, shape.time.id if shape.time else None):
+            raise SyntaxError_("time series formats put the time dimension at the observation level")
+        if shape.time is None:
+            raise SyntaxError_("this dataflow has no time dimension: time series formats do not apply")
+    layout = DataLayout.build(shape, requested, query.detail)
+    key = fit_key(query.key, shape.dimension_ids)
+    query = replace(query, key=key)
+    flow = artefact_key(dataflow)
+    fact = state.fact_table(flow, shape)
+    if fact is None:
+        raise NoResults(f"dataflow {flow[0]}:{flow[1]}({flow[2]}) has no data yet")
+    sql = render(state.db, build_select(fact, query, layout))
+    batches = stream(state.db, sql, state.settings.batch_rows)
+    first = next(batches, None)
+    if first is None:
+        raise NoResults("no data match the query")
+    header = Header(sender=state.settings.sender_id)
+    return DataMessage(flow, shape, layout, header), first, batches
+
+
+async def structure(request: Request) -> Response:
+    resource = request.path_params["resource"]
+    if resource in NOT_YET:
+        raise NotImplemented_(f"the {resource} resource is not built yet")
+    parts = _segments(request.path_params.get("path", ""))
+    if len(parts) > 4:
+        raise SyntaxError_(f"expected /{resource}/{{agencyID}}/{{resourceID}}/{{version}}/{{itemID}}")
+    parts += [None] * (4 - len(parts))
+    query = parse_structure_query(resource, *parts, request.query_params)
+    offer = negotiate(STRUCTURE_OFFERS_V1, request.headers.get("accept"), request.query_params.get("format"))
+    body = await run_in_threadpool(_structure_body, _state(request), query)
+    return Response(body, media_type=offer.media_type, headers={"Vary": "Accept"})
+
+
+def _structure_body(state: ServerState, query) -> bytes:
+    entries = select_structures(state.registry(), query)
+    return structure_message(entries, Header(sender=state.settings.sender_id))
+
+
+async def schema(request: Request) -> Response:
+    parts = _segments(request.path_params["path"])
+    if len(parts) < 3 or len(parts) > 4 or parts[0] not in SCHEMA_CONTEXTS:
+        raise SyntaxError_("expected /schema/{datastructure|dataflow}/{agencyID}/{resourceID}/{version}")
+    context, agency, resource_id = parts[:3]
+    version = parts[3] if len(parts) == 4 else "latest"
+    if context not in ("datastructure", "dataflow"):
+        raise NotImplemented_(f"schemas for {context} are not built yet")
+    negotiate(SCHEMA_OFFERS_V1, request.headers.get("accept"), request.query_params.get("format"))
+    params = {k.lower(): v for k, v in request.query_params.items()}
+    if params.get("explicitmeasure", "false").lower() == "true":
+        raise NotImplemented_("explicit measures are not supported")
+    query = parse_structure_query(context, agency, resource_id, version, None, {})
+    body = await run_in_threadpool(_schema_body, _state(request), query, params.get("dimensionatobservation"))
+    return Response(body, media_type=schema_ml21.MEDIA_TYPE, headers={"Vary": "Accept"})
+
+
+def _schema_body(state: ServerState, query, dimension_at_observation: str | None) -> bytes:
+    registry = state.registry()
+    found = registry.select(query.resource, query.agencies, query.ids, query.versions)
+    if len(found) != 1:
+        raise NoResults(f"{query.resource} not found" if not found else "several artefacts match; name one version")
+    artefact = found[0]
+    dsd = artefact.structure if query.resource == "dataflow" else artefact
+    if dsd is None or not registry.contains(dsd, "datastructure"):
+        raise NoResults("no data structure definition for this dataflow")
+    shape = state.shape(dsd)
+    layout = DataLayout.build(shape, dimension_at_observation)
+    agency, artefact_id, version = artefact_key(artefact)
+    kind = "Dataflow" if query.resource == "dataflow" else "DataStructure"
+    urn = f"urn:sdmx:org.sdmx.infomodel.datastructure.{kind}={agency}:{artefact_id}({version})"
+    return schema_ml21.data_schema(urn, shape, layout)
+
+
+async def not_built(request: Request) -> Response:
+    raise NotImplemented_("SDMX REST v2 (/rest/v2/) is not built yet; use /rest/")
+
+
+routes = [
+    Route("/rest/v2/{path:path}", not_built),
+    Route("/rest/data/{path:path}", data),
+    Route("/rest/schema/{path:path}", schema),
+    Route("/rest/{resource}", structure),
+    Route("/rest/{resource}/{path:path}", structure),
+]

@@ -1,0 +1,74 @@
+"""What a server process holds between requests: the database handle and the structure index.
+
+The index is rebuilt when the registry's generation changes in the database (another process
+loaded structures), checked at most once per `REFRESH_SECONDS`, so that many server processes
+on one database agree within a second without any messaging between them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sdmx.model.common import MaintainableArtefact
+
+from sdmx_server.registry.index import Registry, artefact_key
+from sdmx_server.registry.shape import DataShape, data_shape
+from sdmx_server.registry.store import current_generation, read_all
+from sdmx_server.settings import Settings
+from sdmx_server.store.database import Database
+from sdmx_server.store.schema import create_schema
+from sdmx_server.store.tables import FactTable, find_fact_table
+
+REFRESH_SECONDS = 1.0
+
+
+class ServerState:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        create_schema(self.db)
+        self._lock = threading.Lock()
+        self._registry: Registry | None = None
+        self._checked_at = 0.0
+        self._shapes: dict[tuple, DataShape] = {}
+        self._facts: dict[tuple, FactTable | None] = {}
+
+    def registry(self) -> Registry:
+        now = time.monotonic()
+        if self._registry is not None and now - self._checked_at < REFRESH_SECONDS:
+            return self._registry
+        with self._lock:
+            generation = current_generation(self.db)
+            self._checked_at = time.monotonic()
+            if self._registry is None or self._registry.generation != generation:
+                fragments, access, generation = read_all(self.db)
+                self._registry = Registry.build(fragments, access, generation)
+                self._shapes.clear()
+                self._facts.clear()
+            return self._registry
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._checked_at = 0.0
+
+    def shape(self, dsd: MaintainableArtefact) -> DataShape:
+        key = artefact_key(dsd)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = data_shape(dsd)
+        return shape
+
+    def fact_table(self, flow: tuple[str, str, str], shape: DataShape) -> FactTable | None:
+        """The dataflow's table, or None while it has no data. Not cached while absent, so the
+        first load becomes visible at once."""
+        key = (flow, shape.dsd)
+        fact = self._facts.get(key)
+        if fact is None:
+            fact = find_fact_table(self.db, flow, shape)
+            if fact is not None:
+                self._facts[key] = fact
+        return fact
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,95 @@
+"""How a data message is laid out: which dimensions make the series, which one the observation,
+and on which level each attribute is written. Every data writer starts from here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pyarrow as pa
+
+from sdmx_server.errors import SyntaxError_
+from sdmx_server.formats.ml21 import Header
+from sdmx_server.registry.shape import DataShape
+
+ALL_DIMENSIONS = "AllDimensions"
+
+
+@dataclass(frozen=True)
+class DataMessage:
+    """Everything a writer needs besides the rows."""
+
+    flow: tuple[str, str, str]  # agency, id, version of the dataflow
+    shape: DataShape
+    layout: "DataLayout"
+    header: Header = field(default_factory=Header)
+
+    @property
+    def flow_ref(self) -> str:
+        return f"{self.flow[0]}:{self.flow[1]}({self.flow[2]})"
+
+    @property
+    def flow_urn(self) -> str:
+        return f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow={self.flow_ref}"
+
+    @property
+    def structure_id(self) -> str:
+        # An xs:ID: an NCName, whatever characters the agency, id and version hold.
+        return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(self.flow))
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    obs_dimension: str | None  # None: flat (AllDimensions)
+    series_dims: tuple[str, ...]
+    obs_dims: tuple[str, ...]
+    dataset_attrs: tuple[str, ...]
+    series_attrs: tuple[str, ...]
+    obs_attrs: tuple[str, ...]
+    detail: str  # full | dataonly | serieskeysonly | nodata
+
+    @property
+    def with_observations(self) -> bool:
+        return self.detail in ("full", "dataonly")
+
+    @property
+    def dimension_at_observation(self) -> str:
+        return self.obs_dimension or ALL_DIMENSIONS
+
+    @classmethod
+    def build(cls, shape: DataShape, dimension_at_observation: str | None, detail: str = "full") -> "DataLayout":
+        requested = dimension_at_observation
+        if requested is None:
+            requested = shape.time.id if shape.time is not None else ALL_DIMENSIONS
+        all_dims = shape.all_dimension_ids
+        if requested == ALL_DIMENSIONS:
+            if detail in ("serieskeysonly", "nodata"):
+                raise SyntaxError_(f"detail={detail} returns series, and dimensionAtObservation=AllDimensions has none")
+            obs_dimension, series_dims, obs_dims = None, (), all_dims
+        elif requested in all_dims:
+            obs_dimension = requested
+            series_dims = tuple(d for d in all_dims if d != requested)
+            obs_dims = (requested,)
+        else:
+            raise SyntaxError_(
+                f"dimensionAtObservation={requested!r}: expected AllDimensions or one of {', '.join(all_dims)}"
+            )
+        levels: dict[str, list[str]] = {"dataset": [], "series": [], "observation": []}
+        if detail in ("full", "nodata"):
+            for attribute in shape.attributes:
+                level = shape.attribute_level(attribute, obs_dimension)
+                if level == "series" and obs_dimension is None:
+                    level = "observation"
+                levels[level].append(attribute.id)
+        return cls(
+            obs_dimension, series_dims, obs_dims,
+            tuple(levels["dataset"]), tuple(levels["series"]), tuple(levels["observation"]), detail,
+        )
+
+    def sort_columns(self) -> tuple[str, ...]:
+        """The order rows must come in: series key first, then the observation dimension(s)."""
+        return self.series_dims + self.obs_dims
+
+
+Batches = Iterator[pa.RecordBatch]

@@ -1,0 +1,153 @@
+"""DSD-specific XML schemas for SDMX-ML 2.1 structure-specific data (the REST `schema` resource).
+
+Structure-specific messages name their components as XML attributes; the official schemas only
+define abstract base types, and a message validates when its data set's xsi:type points at the
+types this module derives for one dataflow and one observation dimension.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from sdmx_server.formats import ml21
+from sdmx_server.formats.data_layout import DataLayout
+from sdmx_server.registry.shape import INTEGER_TYPES, NUMERIC_TYPES, Component, DataShape
+
+XS = "http://www.w3.org/2001/XMLSchema"
+MEDIA_TYPE = "application/vnd.sdmx.schema+xml; version=2.1"
+
+_XS_NUMBER = {"double": "xs:double", "float": "xs:float", "decimal": "xs:decimal", "boolean": "xs:boolean"}
+_XS_TIME = {
+    "observationalTimePeriod": "common:ObservationalTimePeriodType",
+    "standardTimePeriod": "common:StandardTimePeriodType",
+    "basicTimePeriod": "common:BasicTimePeriodType",
+    "gregorianTimePeriod": "common:GregorianTimePeriodType",
+    "reportingTimePeriod": "common:ReportingTimePeriodType",
+    "dateTime": "xs:dateTime",
+}
+
+
+def namespace(structure_urn: str, obs_dimension: str | None) -> str:
+    """The namespace of structure-specific data for a dataflow or DSD (by URN) and an
+    observation dimension, as the SDMX 2.1 standard forms it."""
+    return f"{structure_urn}:ObsLevelDim:{obs_dimension or 'AllDimensions'}"
+
+
+def data_schema(structure_urn: str, shape: DataShape, layout: DataLayout, schema_location: str = "") -> bytes:
+    """The schema for structure-specific data of a dataflow or DSD with `layout`'s observation
+    dimension. `schema_location` is where the official SDMX-ML 2.1 schemas are (URL or folder)."""
+    target = namespace(structure_urn, layout.obs_dimension)
+    root = etree.Element(
+        _xs("schema"),
+        nsmap={None: target, "xs": XS, "ss": ml21.NS_SPECIFIC, "common": ml21.NS_COMMON},
+        targetNamespace=target,
+        elementFormDefault="unqualified",
+        attributeFormDefault="unqualified",
+    )
+    base = schema_location.rstrip("/") + "/" if schema_location else ""
+    etree.SubElement(root, _xs("import"), namespace=ml21.NS_COMMON, schemaLocation=f"{base}SDMXCommon.xsd")
+    etree.SubElement(root, _xs("import"), namespace=ml21.NS_SPECIFIC,
+                     schemaLocation=f"{base}SDMXDataStructureSpecific.xsd")
+    types = _simple_types(root, shape)
+
+    def attribute(parent, component_id: str, required: bool) -> None:
+        etree.SubElement(parent, _xs("attribute"), name=component_id, type=types[component_id],
+                         use="required" if required else "optional")
+
+    flat = layout.obs_dimension is None
+    # DataSet: dataset-level attributes, then Series (or Obs when flat).
+    dataset = _restriction(root, "DataSetType", "ss:DataSetType")
+    sequence = etree.SubElement(dataset, _xs("sequence"))
+    etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
+    etree.SubElement(sequence, _xs("element"), name="DataProvider", type="common:DataProviderReferenceType",
+                     form="unqualified", minOccurs="0")
+    choice = etree.SubElement(sequence, _xs("choice"), minOccurs="0")
+    etree.SubElement(choice, _xs("element"), name="Obs" if flat else "Series",
+                     type="ObsType" if flat else "SeriesType", form="unqualified", maxOccurs="unbounded")
+    for attribute_id in layout.dataset_attrs:
+        attribute(dataset, attribute_id, False)
+
+    if not flat:
+        series = _restriction(root, "SeriesType", "ss:SeriesType")
+        sequence = etree.SubElement(series, _xs("sequence"))
+        etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
+        etree.SubElement(sequence, _xs("element"), name="Obs", type="ObsType", form="unqualified",
+                         minOccurs="0", maxOccurs="unbounded")
+        for dim in layout.series_dims:
+            attribute(series, dim, True)
+        for attribute_id in layout.series_attrs:
+            attribute(series, attribute_id, False)
+        if shape.time is not None and shape.time.id != layout.obs_dimension and shape.time.id not in layout.series_dims:
+            etree.SubElement(series, _xs("attribute"), name="TIME_PERIOD", use="prohibited")
+
+    obs = _restriction(root, "ObsType", "ss:ObsType")
+    sequence = etree.SubElement(obs, _xs("sequence"))
+    etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
+    for dim in layout.obs_dims:
+        attribute(obs, dim, True)
+    if shape.time is None or shape.time.id not in layout.obs_dims:
+        etree.SubElement(obs, _xs("attribute"), name="TIME_PERIOD", use="prohibited")
+    if shape.measure.id == "OBS_VALUE":
+        attribute(obs, "OBS_VALUE", False)
+    else:
+        etree.SubElement(obs, _xs("attribute"), name="OBS_VALUE", use="prohibited")
+        attribute(obs, shape.measure.id, False)
+    for attribute_id in layout.obs_attrs:
+        attribute(obs, attribute_id, False)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _xs(tag: str) -> str:
+    return f"{{{XS}}}{tag}"
+
+
+def _restriction(root, name: str, base: str):
+    complex_type = etree.SubElement(root, _xs("complexType"), name=name)
+    content = etree.SubElement(complex_type, _xs("complexContent"))
+    return etree.SubElement(content, _xs("restriction"), base=base)
+
+
+def _simple_types(root, shape: DataShape) -> dict[str, str]:
+    """A named simple type per component (an enumeration for coded ones); returns id -> type."""
+    types: dict[str, str] = {}
+    for component in shape.components:
+        builtin = _builtin(component)
+        if builtin is not None:
+            types[component.id] = builtin
+            continue
+        name = "T_" + re.sub(r"[^A-Za-z0-9_.\-]", "_", component.id)
+        simple = etree.SubElement(root, _xs("simpleType"), name=name)
+        restriction = etree.SubElement(simple, _xs("restriction"), base="xs:string")
+        if component.coded:
+            for code in sorted(component.codes):
+                etree.SubElement(restriction, _xs("enumeration"), value=code)
+        else:
+            for facet, value in (("minLength", component.min_length), ("maxLength", component.max_length)):
+                if value is not None:
+                    etree.SubElement(restriction, _xs(facet), value=str(int(value)))
+        types[component.id] = name
+    return types
+
+
+def _builtin(component: Component) -> str | None:
+    if component.coded:
+        return None
+    if component.role == "time":
+        return "common:ObservationalTimePeriodType"
+    kind = component.text_type
+    if component.role == "measure" and kind is None:
+        return "xs:double"
+    if kind in _XS_TIME:
+        return _XS_TIME[kind]
+    if kind in INTEGER_TYPES:
+        return "xs:integer"
+    if kind in _XS_NUMBER:
+        return _XS_NUMBER[kind]
+    if kind in NUMERIC_TYPES:
+        return "xs:double"
+    if component.min_length is None and component.max_length is None:
+        return "xs:string"
+    return None
+

@@ -1,0 +1,97 @@
+"""Vectorised text building: whole columns become text in a few Arrow kernels.
+
+A writer describes a line (an XML element, a CSV record) as a concatenation of literal pieces
+and columns; the concatenation runs over all rows of a batch at once, and the bytes of the
+resulting string array go to the client as they are, without a Python object per observation.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Piece = "str | pa.Array"
+
+
+def join(pieces: Sequence, length: int) -> pa.Array:
+    """Concatenate literal strings and string arrays element-wise (nulls must be filled first)."""
+    arrays = [p if isinstance(p, (pa.Array, pa.ChunkedArray)) else p for p in pieces]
+    if not any(isinstance(p, (pa.Array, pa.ChunkedArray)) for p in arrays):
+        return pa.array(["".join(arrays)] * length, pa.large_string())
+    return pc.binary_join_element_wise(*arrays, "")
+
+
+def buffer_of(strings: pa.Array) -> memoryview:
+    """The characters of all strings of the array, back to back, without a copy."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if len(strings) == 0:
+        return memoryview(b"")
+    offsets_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    _, offsets_buf, data_buf = strings.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=offsets_type, count=len(strings) + 1, offset=strings.offset * np.dtype(offsets_type).itemsize)
+    if data_buf is None:
+        return memoryview(b"")
+    return memoryview(data_buf)[int(offsets[0]) : int(offsets[-1])]
+
+
+def xml_escape(values: pa.Array) -> pa.Array:
+    """Escape text for an XML attribute value; only done on columns that may need it."""
+    if not pc.any(pc.match_substring_regex(values, r"[&<>\"\n\r\t]")).as_py():
+        return values
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"),
+                         ("\n", "&#10;"), ("\r", "&#13;"), ("\t", "&#9;")):
+        values = pc.replace_substring(values, char, entity)
+    return values
+
+
+def csv_escape(values: pa.Array, separator: str = ",") -> pa.Array:
+    """Quote the values that need it (RFC 4180), leave the others as they are."""
+    special = f'[{separator}"\\n\\r]' if separator != "\\" else '["\\n\\r\\\\]'
+    needs = pc.match_substring_regex(values, special)
+    if not pc.any(needs).as_py():
+        return values
+    quoted = join(['"', pc.replace_substring(values, '"', '""'), '"'], len(values))
+    return pc.if_else(needs, quoted, values)
+
+
+def xml_attribute(name: str, values: pa.Array) -> pa.Array:
+    """' NAME="value"' per row, '' where the value is missing."""
+    return pc.fill_null(pc.binary_join_element_wise(f' {name}="', values, '"', ""), "")
+
+
+def number_text(values: pa.Array) -> pa.Array:
+    """Numbers as text: the shortest form that reads back the same, SDMX spellings for NaN/INF."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    text = pc.cast(values, pa.string())
+    floating = pa.types.is_floating(values.type)
+    if floating and pc.any(pc.is_nan(values)).as_py():
+        text = pc.if_else(pc.is_nan(values), "NaN", text)
+    if floating and pc.any(pc.is_inf(values)).as_py():
+        text = pc.if_else(pc.equal(values, float("inf")), "INF", text)
+        text = pc.if_else(pc.equal(values, float("-inf")), "-INF", text)
+    return text
+
+
+def new_series(columns: Sequence[pa.Array], previous: tuple | None) -> tuple[pa.Array, tuple | None]:
+    """A boolean per row: does a new series start here? `previous` is the last key of the
+    previous batch (None before the first). Returns the mask and this batch's last key."""
+    length = len(columns[0]) if columns else 0
+    if length == 0:
+        return pa.array([], pa.bool_()), previous
+    if not columns:
+        mask = np.zeros(length, dtype=bool)
+        mask[0] = previous is None
+        return pa.array(mask), ()
+    starts = None
+    for position, column in enumerate(columns):
+        head = pa.array([None if previous is None else previous[position]], column.type)
+        shifted = pa.concat_arrays([head, column.slice(0, length - 1)])
+        differs = pc.fill_null(pc.not_equal(column, shifted), True)
+        starts = differs if starts is None else pc.or_(starts, differs)
+    last = tuple(column[length - 1].as_py() for column in columns)
+    return starts, last
