@@ -138,14 +138,24 @@ def _component(component, role: str, position: int, **extra) -> Component:
         if facet.value_type is not None:
             fields["text_type"] = facet.value_type.name
         ft = facet.type
+        # sdmx1 reads facets from SDMX-ML as text; the checks need numbers.
         fields.update(
-            min_length=ft.min_length,
-            max_length=ft.max_length,
-            min_value=ft.min_value,
-            max_value=ft.max_value,
+            min_length=_number(ft.min_length, int),
+            max_length=_number(ft.max_length, int),
+            min_value=_number(ft.min_value, float),
+            max_value=_number(ft.max_value, float),
             pattern=ft.pattern,
         )
     return Component(component.id, role, position, **fields, **extra)
+
+
+def _number(value, kind):
+    if value is None or value == "":
+        return None
+    try:
+        return kind(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _attribute(attribute, position: int, dsd) -> Component:

@@ -1,0 +1,157 @@
+"""Reading a tree of authoring files into sdmx.model artefacts, with every error located."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from sdmx.model.common import MaintainableArtefact
+
+from sdmx_server.registry.authoring.build import Draft, read_artefact
+from sdmx_server.registry.authoring.checks import suggest
+from sdmx_server.registry.authoring.dsd import Resolver, complete_concepts, complete_dataflow, complete_dsd
+from sdmx_server.registry.authoring.errors import AuthoringError, Reporter
+from sdmx_server.registry.authoring.references import Index
+from sdmx_server.registry.authoring.yamlfile import Map, Seq, parse_yaml
+
+SUFFIXES = (".yaml", ".yml")
+MAX_BYTES = 50 * 1024 * 1024
+KINDS = ("codelist", "conceptscheme", "datastructure", "dataflow")
+#: top-level key -> (kind, holds a list)
+TOP_KEYS = {kind: (kind, False) for kind in KINDS} | {kind + "s": (kind, True) for kind in KINDS}
+
+
+@dataclass
+class AuthoringResult:
+    artefacts: list[MaintainableArtefact] = field(default_factory=list)
+    access: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    errors: list[AuthoringError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def find_authoring_files(paths: Iterable[Path]) -> list[Path]:
+    """Directories are searched recursively for *.yaml / *.yml (sorted; folders whose name
+    starts with a dot are skipped); anything else is taken as given."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            try:
+                below = [
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix.lower() in SUFFIXES
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                    and p.is_file()
+                ]
+            except OSError:
+                below = []
+            found += sorted(below)
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def read_authoring(paths: Iterable[Path], existing: Iterable[MaintainableArtefact] = ()) -> AuthoringResult:
+    result = AuthoringResult()
+    drafts: list[Draft] = []
+    for path in find_authoring_files(paths):
+        report = Reporter(path, result.errors)
+        try:
+            _read_file(path, report, result.files, drafts)
+        except Exception as exc:  # never raise for bad input; say where it happened
+            report(0, f"internal error while reading this file: {type(exc).__name__}: {exc}")
+    try:
+        _complete(drafts, existing, result)
+    except Exception as exc:
+        result.errors.append(AuthoringError(Path("."), 0, f"internal error while resolving references: {type(exc).__name__}: {exc}"))
+    result.errors.sort(key=lambda e: (str(e.path), e.line))
+    return result
+
+
+def _read_file(path: Path, report: Reporter, files: list[Path], drafts: list[Draft]) -> None:
+    if not path.exists():
+        report(0, "no such file or directory")
+        return
+    if not path.is_file():
+        report(0, "not a file")
+        return
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            report(0, f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            return
+        data = path.read_bytes()
+    except OSError as exc:
+        report(0, f"cannot read the file: {exc.strerror or exc}")
+        return
+    files.append(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report(data.count(b"\n", 0, exc.start) + 1, f"the file is not UTF-8 (byte 0x{data[exc.start]:02x} at this line); save it as UTF-8")
+        return
+    errors_before = len(report.sink)
+    root = parse_yaml(text, report)
+    if root is None:
+        if len(report.sink) == errors_before:
+            report(1, "the file is empty: it should define a codelist, conceptscheme, datastructure or dataflow")
+        return
+    if not isinstance(root, Map):
+        report(root.line, f"the file must be a mapping with keys such as codelist: or dataflows:, not {root.kind}")
+        return
+    for key, entry in root.entries.items():
+        if key not in TOP_KEYS:
+            hint = suggest(key, TOP_KEYS)
+            if "did you mean" not in hint:
+                hint = " (a file holds codelist(s), conceptscheme(s), datastructure(s) and dataflow(s))"
+            report(entry.key_line, f"unknown top-level key {key!r}{hint}")
+            continue
+        kind, plural = TOP_KEYS[key]
+        node = entry.node
+        if plural:
+            if not isinstance(node, Seq):
+                report(entry.key_line, f"{key} must be a list of {kind}s, not {node.kind} (use {kind}: for a single one)")
+                continue
+            nodes = node.items
+        else:
+            if not isinstance(node, Map):
+                hint = f" (use {key}s: for a list)" if isinstance(node, Seq) else ""
+                report(entry.key_line, f"{key} must be a mapping of fields, not {node.kind}{hint}")
+                continue
+            nodes = [node]
+        for item in nodes:
+            draft = read_artefact(kind, item, report, files)
+            if draft is not None:
+                drafts.append(draft)
+
+
+def _complete(drafts: list[Draft], existing: Iterable[MaintainableArtefact], result: AuthoringResult) -> None:
+    index = Index(existing)
+    kept: list[Draft] = []
+    first: dict[tuple, Draft] = {}
+    for draft in drafts:
+        if draft.key is None:
+            continue  # its id, agency or version is wrong (reported); nothing can refer to it
+        full_key = (draft.kind, *draft.key)
+        earlier = first.get(full_key)
+        if earlier is not None:
+            draft.report(draft.line, f"{draft.what} is defined twice (first at {earlier.report.path}:{earlier.line})")
+            continue
+        first[full_key] = draft
+        kept.append(draft)
+        index.add(draft.kind, draft.key, draft.artefact)
+    resolver = Resolver(index)
+    for kind, complete in (
+        ("conceptscheme", complete_concepts),
+        ("datastructure", complete_dsd),
+        ("dataflow", complete_dataflow),
+    ):
+        for draft in kept:
+            if draft.kind == kind:
+                complete(draft, resolver)
+    for kind in KINDS:
+        for draft in kept:
+            if draft.kind == kind:
+                result.artefacts.append(draft.artefact)
+                if kind == "dataflow":
+                    result.access[draft.key] = draft.access
