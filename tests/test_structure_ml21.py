@@ -28,7 +28,7 @@ from sdmx.model import common, v21
 
 from sdmx_server.formats.ml21 import NS_STRUCTURE, Header
 from sdmx_server.formats.structure_ml21 import Detail, artefact_element, structure_message
-from conftest import samples_path
+from tests.conftest import samples_path
 
 SUPPORTED = (common.Codelist, common.ConceptScheme, v21.DataStructureDefinition, v21.DataflowDefinition)
 

@@ -28,7 +28,7 @@ from sdmx_server.query.model import DataQuery
 from sdmx_server.query.parse_v1 import parse_data_query, parse_structure_query
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.select import select_structures
-from sdmx_server.store.select import build_select, render, stream
+from sdmx_server.store.select import select_batches
 
 NOT_YET = ("availableconstraint", "metadata")
 SCHEMA_CONTEXTS = ("datastructure", "dataflow", "provisionagreement", "metadatastructure", "metadataflow")
@@ -99,8 +99,7 @@ def _prepare_data(state: ServerState, query: DataQuery, offer: str):
     fact = state.fact_table(flow, shape)
     if fact is None:
         raise NoResults(f"dataflow {flow[0]}:{flow[1]}({flow[2]}) has no data yet")
-    sql = render(state.db, build_select(fact, query, layout))
-    batches = stream(state.db, sql, state.settings.batch_rows)
+    batches = select_batches(state.db, fact, query, layout, state.settings.batch_rows)
     first = next(batches, None)
     if first is None:
         raise NoResults("no data match the query")

@@ -75,9 +75,17 @@ def check_codes(report, component: Component, values: pa.Array, rows: np.ndarray
     )
 
 
+#: Characters XML 1.0 cannot carry (and PostgreSQL text cannot hold NUL): refused on the way in,
+#: so that every stored value can go out in every format.
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
+
+
 def check_text(report, component: Component, values: pa.Array, rows: np.ndarray) -> None:
     """An uncoded value against its text format (type and facets)."""
     present = pc.is_valid(values)
+    control = pc.and_(present, pc.match_substring_regex(values, CONTROL))
+    report_by_value(report, component.id, values, control, rows,
+                    lambda v: f"{_short(v)} contains a control character, which no SDMX format can carry")
     kind = component.text_type
     if kind in NUMERIC_TYPES:
         pattern = INTEGER if kind in INTEGER_TYPES else NUMBER

@@ -1,11 +1,13 @@
-"""Connections to the one database, through three doors.
+"""Connections to the one database, through two doors.
 
 - SQLAlchemy (sqlmodel) for tables, small queries and transactions on structures and records;
-- ADBC for bulk writes: Arrow columns go into the database without becoming Python rows;
-- connectorx for bulk reads: query results arrive as Arrow record batches, streamed.
+- ADBC for bulk reads and writes: Arrow columns go in and come out of the database without
+  becoming Python rows.
 
-All three are opened from the same SQLAlchemy URL, so `SDMX_DATABASE_URL` is the only thing an
-operator configures. SQLite runs in WAL mode so that readers never wait for a load.
+Both are opened from the same SQLAlchemy URL, so `SDMX_DATABASE_URL` is the only thing an
+operator configures. On SQLite, SQLAlchemy too goes through ADBC's SQLite (see sqlite_dbapi.py):
+one SQLite library per process, never two on one file. SQLite runs in WAL mode so that readers
+never wait for a load.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Database:
             if not self.sqlite_path:
                 raise ValueError("an in-memory SQLite database cannot be shared: give a file path")
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            _enable_wal(self.sqlite_path)
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,9 +49,9 @@ class Database:
     @cached_property
     def engine(self) -> sa.Engine:
         if self.is_sqlite:
-            engine = sa.create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
-            return engine
+            from sdmx_server.store import sqlite_dbapi
+
+            return sa.create_engine(self.url.set(drivername="sqlite+pysqlite"), module=sqlite_dbapi)
         url = self.url
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
@@ -79,22 +82,23 @@ class Database:
 
         return adbc_pg.connect(self.libpq_uri())
 
-    def connectorx_uri(self) -> str:
-        if self.is_sqlite:
-            return f"sqlite://{Path(self.sqlite_path).absolute()}"
-        return self.libpq_uri()
-
     def dispose(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.close()
+def _enable_wal(path: str) -> None:
+    """WAL is a property of the file: set once, outside any transaction."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    conn = adbc_sqlite.connect(path, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.fetchall()
+    finally:
+        conn.close()
 
 
 def execute_compiled(cursor, statement: sa.sql.ClauseElement, dialect: sa.Dialect):

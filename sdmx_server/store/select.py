@@ -1,15 +1,19 @@
-"""DataQuery in, sorted Arrow record batches out, streamed from the database by connectorx.
+"""DataQuery in, sorted Arrow record batches out, streamed from the database through ADBC.
 
-The SQL is built with SQLAlchemy Core and rendered with literal values (connectorx takes SQL
-text only); every value in it has passed the query parser's id and period checks first, and
-SQLAlchemy quotes it as the dialect requires.
+The SQL is built with SQLAlchemy Core and rendered with literal values, so that PostgreSQL can
+answer with a binary COPY; every value in it has passed the query parser's id and period checks
+first, and SQLAlchemy quotes it as the dialect requires.
+
+SQLite gives no column types to ADBC, which guesses them from the first batch of rows; a column
+that is all NULL there would be guessed wrong. So on SQLite nullable text comes out as '' (the
+store never holds empty strings) and a nullable number with a companion NULL flag, and the
+NULLs are put back here, on whole columns.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sdmx_server.formats.data_layout import DataLayout
@@ -19,7 +23,10 @@ from sdmx_server.store.database import Database
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
 
-def build_select(fact: FactTable, query: DataQuery, layout: DataLayout) -> sa.Select:
+NULL_FLAG = "sdmx_null_"
+
+
+def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_for_sqlite: bool = False) -> sa.Select:
     shape = fact.shape
     table = fact.table
     conditions = []
@@ -31,6 +38,9 @@ def build_select(fact: FactTable, query: DataQuery, layout: DataLayout) -> sa.Se
         conditions.append(table.c[PERIOD_START] >= iso(query.start.start))
     if query.end is not None:
         conditions.append(table.c[PERIOD_END] <= iso(query.end.end))
+
+    def output(ids, source):
+        return [c for i in ids for c in _output(fact, i, source(i), typed_for_sqlite)]
 
     if layout.detail == "serieskeysonly":
         ids = list(layout.series_dims)
@@ -49,7 +59,7 @@ def build_select(fact: FactTable, query: DataQuery, layout: DataLayout) -> sa.Se
 
     if query.first_n is None and query.last_n is None:
         return (
-            sa.select(*[fact.column(i).label(i) for i in ids])
+            sa.select(*output(ids, fact.column))
             .where(*conditions)
             .order_by(*[fact.column(i) for i in order])
         )
@@ -71,17 +81,52 @@ def build_select(fact: FactTable, query: DataQuery, layout: DataLayout) -> sa.Se
         keep.append(inner.c.sdmx_first <= query.first_n)
     else:
         keep.append(inner.c.sdmx_last <= query.last_n)
-    return sa.select(*[inner.c[i] for i in ids]).where(*keep).order_by(*[inner.c[i] for i in order])
+    return sa.select(*output(ids, lambda i: inner.c[i])).where(*keep).order_by(*[inner.c[i] for i in order])
+
+
+def _output(fact: FactTable, component_id: str, column, typed_for_sqlite: bool) -> list:
+    component = fact.shape.component(component_id)
+    if not typed_for_sqlite or component.role in ("dimension", "time"):
+        return [column.label(component_id)]
+    if component.role == "measure" and component.numeric:
+        return [sa.func.coalesce(column, 0.0).label(component_id), column.is_(None).label(NULL_FLAG + component_id)]
+    return [sa.func.coalesce(column, "").label(component_id)]
 
 
 def render(db: Database, statement: sa.Select) -> str:
     return str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
-def stream(db: Database, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    import connectorx as cx
+def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: DataLayout, batch_rows: int):
+    """The query's rows as Arrow record batches, in series order. The connection stays open
+    until the generator is exhausted or closed (a client that goes away closes it)."""
+    sql = render(db, build_select(fact, query, layout, typed_for_sqlite=db.is_sqlite))
+    conn = db.adbc_connect()
+    cursor = conn.cursor()
+    try:
+        if db.is_sqlite:
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+        cursor.execute(sql)
+        reader = cursor.fetch_record_batch()
+        for batch in reader:
+            if batch.num_rows:
+                yield _restore_nulls(batch) if db.is_sqlite else batch
+    finally:
+        cursor.close()
+        conn.close()
 
-    reader = cx.read_sql(db.connectorx_uri(), sql, return_type="arrow_stream", batch_size=batch_rows)
-    for batch in reader:
-        if batch.num_rows:
-            yield batch
+
+def _restore_nulls(batch: pa.RecordBatch) -> pa.RecordBatch:
+    names, arrays = [], []
+    flags = {n[len(NULL_FLAG):]: batch.column(n) for n in batch.schema.names if n.startswith(NULL_FLAG)}
+    for name, column in zip(batch.schema.names, batch.columns):
+        if name.startswith(NULL_FLAG):
+            continue
+        if name in flags:
+            column = pc.if_else(pc.cast(flags[name], pa.bool_()), pa.scalar(None, column.type), column)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pc.any(pc.equal(column, "")).as_py():
+                column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+        names.append(name)
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=names)

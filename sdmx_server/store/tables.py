@@ -78,7 +78,7 @@ class FactTable:
         cols += [
             sa.Column(PERIOD_START, _text(), nullable=True),
             sa.Column(PERIOD_END, _text(), nullable=True),
-            sa.Column(LOAD_ID, sa.Integer, nullable=True),
+            sa.Column(LOAD_ID, sa.BigInteger, nullable=True),
         ]
         key = [self.columns[i] for i in self.key_ids]
         return sa.Table(
