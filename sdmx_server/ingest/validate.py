@@ -14,10 +14,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sdmx_server.ingest.ordering import KeyOrder
 from sdmx_server.ingest.checks import NUMBER, check_codes, check_text, empty_to_null, report_by_value, to_number
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
 from sdmx_server.ingest.report import ValidationReport
-from sdmx_server.query.periods import parse_period, period_columns
+from sdmx_server.query.periods import parse_period, period_bounds
 from sdmx_server.registry.shape import Component, DataShape
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START
 
@@ -31,7 +32,7 @@ _FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D":
 class ValidatedData:
     table: pa.Table  # component columns, PERIOD_START, PERIOD_END, ACTION, ROW
     present: frozenset[str]  # the components the file carries
-
+    sorted: bool = False  # rows already in key order
     @property
     def rows(self) -> int:
         return self.table.num_rows
@@ -84,20 +85,27 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
             check_text(report, attribute, values, rows)
         out[attribute.id] = values
 
-    _check_duplicates(report, shape, out, writes, rows)
+    ordering = _check_duplicates(report, shape, out, writes, rows)
     if not report.ok:
         return None
     if PERIOD_START not in out:
-        out[PERIOD_START] = pa.nulls(n, pa.string())
-        out[PERIOD_END] = pa.nulls(n, pa.string())
+        out[PERIOD_START] = pa.nulls(n, pa.int64())
+        out[PERIOD_END] = pa.nulls(n, pa.int64())
     out[ACTION] = action
     out[ROW] = table.column(ROW).combine_chunks()
     present = frozenset(c.id for c in shape.components if c.id in out)
-    return ValidatedData(pa.table(out), present)
+    result = pa.table(out)
+    single_action = n > 0 and pc.all(pc.equal(action, action[0])).as_py()
+    if ordering is not None and single_action:
+        # One action for the whole file: hand the rows over in key order, the order they are stored in.
+        if not ordering.identity:
+            result = result.take(pa.array(ordering.order))
+        return ValidatedData(result, present, sorted=True)
+    return ValidatedData(result, present)
 
 
 def _check_periods(report, component: Component, values: pa.Array, rows: np.ndarray):
-    starts, ends, valid = period_columns(values)
+    starts, ends, valid = period_bounds(values)
     bad = pc.and_(pc.is_valid(values), pc.invert(valid))
 
     def explain(value: str) -> str:
@@ -144,14 +152,26 @@ def _measure(report, measure: Component, values: pa.Array, rows: np.ndarray) -> 
     return to_number(values)
 
 
-def _check_duplicates(report, shape: DataShape, out: dict, writes: pa.Array, rows: np.ndarray) -> None:
+def _check_duplicates(report, shape: DataShape, out: dict, writes: pa.Array, rows: np.ndarray):
+    """Two rows that write the same observation are an error. Returns the key order of all
+    rows (None when a key column is absent, as delete files may have it)."""
     keys = [k for k in shape.all_dimension_ids if k in out]
-    if len(keys) != len(shape.all_dimension_ids):
-        return
-    subset = pa.table({**{k: out[k] for k in keys}, ROW: pa.array(rows)}).filter(writes)
-    groups = subset.group_by(keys).aggregate([(ROW, "count"), (ROW, "list")])
-    dup = groups.filter(pc.greater(groups.column(f"{ROW}_count"), 1))
-    for i in range(min(dup.num_rows, 1000)):
-        group_rows = sorted(dup.column(f"{ROW}_list")[i].as_py())
-        key = ".".join(str(dup.column(k)[i].as_py()) for k in keys)
-        report.add("", f"duplicate observation {key}: also in row {group_rows[0]}", np.array(group_rows[1:]))
+    if len(keys) != len(shape.all_dimension_ids) or not len(rows):
+        return None
+    ordering = KeyOrder([out[k] for k in keys])
+    order = ordering.order
+    same = ordering.repeats()
+    writing = pc.fill_null(writes, False).to_numpy(zero_copy_only=False)[order]
+    duplicate = same & writing & np.concatenate([[False], writing[:-1]])
+    if not duplicate.any():
+        return ordering
+    positions = np.flatnonzero(duplicate)
+    starts = positions[np.concatenate([[True], positions[1:] != positions[:-1] + 1])] - 1
+    for start in starts[:1000]:
+        end = start + 1
+        while end < len(order) and duplicate[end]:
+            end += 1
+        group_rows = np.sort(rows[order[start:end]])
+        key = ".".join(str(out[k][int(order[start])].as_py()) for k in keys)
+        report.add("", f"duplicate observation {key}: also in row {group_rows[0]}", group_rows[1:])
+    return ordering

@@ -116,14 +116,35 @@ def iso(value: datetime) -> str:
     return value.isoformat()
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
+def epoch_us(value: datetime) -> int:
+    """Microseconds since 1970-01-01T00:00:00 UTC (negative before): how the store keeps
+    period bounds, small and ordered like time itself."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def period_bounds(
+    values: pa.Array | pa.ChunkedArray, reporting_year_start_day: str = "--01-01"
+) -> tuple[pa.Int64Array, pa.Int64Array, pa.BooleanArray]:
+    """(start, end in epoch microseconds, valid mask) for a column of TIME_PERIOD strings."""
+    return _per_distinct(values, reporting_year_start_day, epoch_us, pa.int64())
+
+
 def period_columns(
     values: pa.Array | pa.ChunkedArray, reporting_year_start_day: str = "--01-01"
 ) -> tuple[pa.StringArray, pa.StringArray, pa.BooleanArray]:
-    """(start iso strings, end iso strings, valid mask) for a column of TIME_PERIOD strings.
+    """(start iso strings, end iso strings, valid mask) for a column of TIME_PERIOD strings."""
+    return _per_distinct(values, reporting_year_start_day, iso, pa.string())
 
-    Only the distinct values are parsed in Python; the results are taken back to the rows.
-    Null and invalid values give null bounds and False.
-    """
+
+def _per_distinct(values, reporting_year_start_day: str, convert, type_):
+    """Only the distinct values are parsed in Python; the results are taken back to the rows.
+    Null and invalid values give null bounds and False."""
     _start_day(reporting_year_start_day)  # a bad start day is the caller's error, not the data's
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()  # unifies the dictionaries of dictionary chunks
@@ -131,21 +152,21 @@ def period_columns(
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             values = values.cast(pa.string())
         values = pc.dictionary_encode(values)
-    starts: list[str | None] = []
-    ends: list[str | None] = []
+    starts: list = []
+    ends: list = []
     valid: list[bool] = []
     for text in values.dictionary.to_pylist():
         try:
             period = parse_period(text, reporting_year_start_day)
         except PeriodError:
             period = None
-        starts.append(iso(period.start) if period else None)
-        ends.append(iso(period.end) if period else None)
+        starts.append(convert(period.start) if period else None)
+        ends.append(convert(period.end) if period else None)
         valid.append(period is not None)
     indices = values.indices
     return (
-        pa.array(starts, pa.string()).take(indices),
-        pa.array(ends, pa.string()).take(indices),
+        pa.array(starts, type_).take(indices),
+        pa.array(ends, type_).take(indices),
         pc.fill_null(pa.array(valid, pa.bool_()).take(indices), False),
     )
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sdmx_server.ingest.readers import ACTION
+from sdmx_server.ingest.ordering import sort_order
 from sdmx_server.ingest.validate import ValidatedData
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.records import LoadRecord
@@ -49,7 +50,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int)
                 if action == "D":
                     result.deleted += _delete(db, cur, fact, part, data.present)
                 else:
-                    result.written += _write(db, cur, fact, part, data.present, load_id, replace=action == "R")
+                    result.written += _write(db, cur, fact, part, data, load_id, replace=action == "R")
             _finish_record(db, cur, load_id, data.rows)
         conn.commit()
     except BaseException:
@@ -72,8 +73,9 @@ def _runs(table: pa.Table):
         yield actions[s], table.slice(s, e - s)
 
 
-def _fact_columns(fact: FactTable, part: pa.Table, present: frozenset[str], load_id: int) -> pa.Table:
+def _fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id: int) -> pa.Table:
     """The part as the fact table's columns, sorted by key (rows then land in index order)."""
+    present = data.present
     arrays, names = [], []
     for component in fact.shape.components:
         if component.id not in present:
@@ -84,12 +86,14 @@ def _fact_columns(fact: FactTable, part: pa.Table, present: frozenset[str], load
         arrays.append(column)
         names.append(fact.columns[component.id])
     for name in (PERIOD_START, PERIOD_END):
-        arrays.append(part.column(name).cast(pa.string()))
+        arrays.append(part.column(name).cast(pa.int64()))
         names.append(name)
     arrays.append(pa.array(np.full(part.num_rows, load_id, dtype=np.int64)))
     names.append(LOAD_ID)
     table = pa.table(arrays, names=names)
-    return table.sort_by([(fact.columns[k], "ascending") for k in fact.key_ids])
+    if data.sorted:
+        return table
+    return table.take(pa.array(sort_order([part.column(k) for k in fact.key_ids])))
 
 
 def _is_empty(db: Database, cur, fact: FactTable) -> bool:
@@ -97,8 +101,8 @@ def _is_empty(db: Database, cur, fact: FactTable) -> bool:
     return cur.fetchone() is None
 
 
-def _write(db, cur, fact: FactTable, part, present, load_id: int, replace: bool) -> int:
-    rows = _fact_columns(fact, part, present, load_id)
+def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, replace: bool) -> int:
+    rows = _fact_columns(fact, part, data, load_id)
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to merge with, the rows go straight in.
         cur.adbc_ingest(fact.name, rows, mode="append")

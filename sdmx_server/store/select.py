@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from sdmx_server.formats.data_layout import DataLayout
 from sdmx_server.query.model import DataQuery
-from sdmx_server.query.periods import iso
+from sdmx_server.query.periods import epoch_us
 from sdmx_server.store.database import Database
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
@@ -35,9 +35,9 @@ def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_fo
             if codes is not None:
                 conditions.append(fact.column(dim_id).in_(codes))
     if query.start is not None:
-        conditions.append(table.c[PERIOD_START] >= iso(query.start.start))
+        conditions.append(table.c[PERIOD_START] >= epoch_us(query.start.start))
     if query.end is not None:
-        conditions.append(table.c[PERIOD_END] <= iso(query.end.end))
+        conditions.append(table.c[PERIOD_END] <= epoch_us(query.end.end))
 
     def output(ids, source):
         return [c for i in ids for c in _output(fact, i, source(i), typed_for_sqlite)]

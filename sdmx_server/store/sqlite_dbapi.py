@@ -82,10 +82,21 @@ class Connection:
         self._conn.rollback()
 
     def close(self) -> None:
+        if self._conn is None:
+            return
         for cursor in self._cursors:
             cursor.close()
         self._cursors.clear()
         self._conn.close()
+        self._conn = None
+
+    def __del__(self) -> None:
+        # A pooled connection dropped without close(): its statements must go first, or ADBC
+        # refuses to close the connection.
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def create_function(self, *args, **kwargs) -> None:
         """SQLAlchemy registers a REGEXP function; the store never uses it."""

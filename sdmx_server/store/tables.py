@@ -76,8 +76,9 @@ class FactTable:
         cols.append(sa.Column(self.columns[shape.measure.id], measure_type, nullable=True))
         cols += [sa.Column(self.columns[a.id], _text(), nullable=True) for a in shape.attributes]
         cols += [
-            sa.Column(PERIOD_START, _text(), nullable=True),
-            sa.Column(PERIOD_END, _text(), nullable=True),
+            # Period bounds in epoch microseconds, for startPeriod/endPeriod (see query.periods).
+            sa.Column(PERIOD_START, sa.BigInteger, nullable=True),
+            sa.Column(PERIOD_END, sa.BigInteger, nullable=True),
             sa.Column(LOAD_ID, sa.BigInteger, nullable=True),
         ]
         key = [self.columns[i] for i in self.key_ids]

@@ -37,9 +37,11 @@ def read_sdmx_csv(
         head = f.read(64 * 1024)
     text_head = head.decode("utf-8-sig", errors="replace")
     first_line = text_head.splitlines()[0] if text_head else ""
-    if m := _HEADER_V1.match(first_line):
+    # Spreadsheets may quote the header fields: look at the first field without its quotes.
+    unquoted = re.sub(r'^"([^"]*)"', r"\1", first_line)
+    if m := _HEADER_V1.match(unquoted):
         version = "1.0"
-    elif m := _HEADER_V2.match(first_line):
+    elif m := _HEADER_V2.match(unquoted):
         version = "2.0"
     else:
         report.file_error(
@@ -57,18 +59,11 @@ def read_sdmx_csv(
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(
-                delimiter=separator, newlines_in_values=True, invalid_row_handler=on_invalid_row
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = _read(path, names, separator, on_invalid_row, threads=True)
+        if bad_rows:
+            # Threads cannot tell where a bad row was: read again, in one thread, to say.
+            bad_rows.clear()
+            table = _read(path, names, separator, on_invalid_row, threads=False)
     except (pa.ArrowInvalid, OSError) as exc:
         report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}")
         return None
@@ -81,6 +76,21 @@ def read_sdmx_csv(
         return None
     report.rows_read = table.num_rows
     return _to_incoming(table, header, version, shape, flow, report)
+
+
+def _read(path, names, separator, on_invalid_row, threads: bool) -> pa.Table:
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 22),
+        parse_options=pacsv.ParseOptions(
+            delimiter=separator, newlines_in_values=True, invalid_row_handler=on_invalid_row
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
 
 
 def _to_incoming(table, header, version, shape, flow, report) -> IncomingData | None:
