@@ -24,6 +24,8 @@ from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
 
 NULL_FLAG = "sdmx_null_"
+#: A typical fact row as PostgreSQL sends it (binary COPY), to turn batch rows into batch bytes.
+BYTES_PER_ROW = 64
 
 
 def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_for_sqlite: bool = False) -> sa.Select:
@@ -106,6 +108,10 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
     try:
         if db.is_sqlite:
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+        else:
+            # PostgreSQL batches are sized in bytes; about the same number of rows as on SQLite.
+            hint = batch_rows * BYTES_PER_ROW
+            cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(hint)})
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
         for batch in reader:
