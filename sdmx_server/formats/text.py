@@ -13,15 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Piece = "str | pa.Array"
-
-
 def join(pieces: Sequence, length: int) -> pa.Array:
     """Concatenate literal strings and string arrays element-wise (nulls must be filled first)."""
-    arrays = [p if isinstance(p, (pa.Array, pa.ChunkedArray)) else p for p in pieces]
-    if not any(isinstance(p, (pa.Array, pa.ChunkedArray)) for p in arrays):
-        return pa.array(["".join(arrays)] * length, pa.large_string())
-    return pc.binary_join_element_wise(*arrays, "")
+    if not any(isinstance(p, (pa.Array, pa.ChunkedArray)) for p in pieces):
+        return pa.array(["".join(pieces)] * length, pa.string())
+    return pc.binary_join_element_wise(*pieces, "")
 
 
 def buffer_of(strings: pa.Array) -> memoryview:

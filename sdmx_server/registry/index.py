@@ -7,6 +7,7 @@ and version ('latest', 'all' or explicit); internal dataflows are invisible unle
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable
 
 from sdmx.model.common import MaintainableArtefact
@@ -101,5 +102,7 @@ class Registry:
         chosen.sort(key=lambda k: (k[0], k[1], version_key(k[2])))
         return [self.artefacts[kind][k] for k in chosen]
 
-    def dataflows_using(self, dsd: MaintainableArtefact) -> list[MaintainableArtefact]:
-        return [f for f in self.artefacts.get("dataflow", {}).values() if f.structure is dsd]
+    @cached_property
+    def parents(self) -> dict[tuple, list[tuple[str, MaintainableArtefact]]]:
+        """(kind, agency, id, version) -> the artefacts that refer to it, computed once per index."""
+        return references.parents_index(self)

@@ -89,10 +89,9 @@ def _references(registry: Registry, matched, which: str) -> list[tuple[str, Main
             frontier = next_frontier
 
     def parents(items) -> list:
-        index = references.parents_index(registry)
         result = []
         for kind, artefact in items:
-            for parent_kind, parent in index.get((kind, *artefact_key(artefact)), []):
+            for parent_kind, parent in registry.parents.get((kind, *artefact_key(artefact)), []):
                 before = len(found)
                 add(parent_kind, parent)
                 if len(found) > before:

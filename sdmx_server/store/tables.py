@@ -160,11 +160,10 @@ def ensure_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape
                 column = sa.Column(fact.columns[attribute.id], _text(), nullable=True)
                 ddl = sa.schema.CreateColumn(column).compile(dialect=session.bind.dialect)
                 session.execute(sa.text(f'ALTER TABLE "{fact.name}" ADD COLUMN {ddl}'))
-        if layout_changed := (fact.layout_json() != row.layout):
+        if fact.layout_json() != row.layout:
             row.layout = fact.layout_json()
             session.add(row)
-        if layout_changed or session.dirty:
-            session.commit()
+        session.commit()
         return fact
 
 
