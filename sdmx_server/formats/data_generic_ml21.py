@@ -10,63 +10,27 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from lxml import etree
-
-from sdmx_server.formats import ml21
+from sdmx_server.formats import data_ml21, ml21
 from sdmx_server.formats.data_layout import Batches, DataMessage
-from sdmx_server.formats.text import buffer_of, join, new_series, number_text, xml_escape
+from sdmx_server.formats.text import join, new_series, number_text, xml_escape
 
 MEDIA_TYPE = "application/vnd.sdmx.genericdata+xml;version=2.1"
 
 
 def write(message: DataMessage, batches: Batches, time_series: bool = False) -> Iterator[bytes]:
     """The message, in pieces; `time_series` writes the time-series-only variant of the format."""
-    root = "GenericData" if not time_series else "GenericTimeSeriesData"
-    yield _opening(message, root)
-    first = True
-    previous = None
-    open_series = False
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        if first:
-            yield _dataset_open(message, batch)
-            first = False
-        text, previous, open_series = _rows(message, batch, previous, open_series)
-        yield buffer_of(text)
-    if first:
-        yield _dataset_open(message, None)
-    if open_series:
-        yield b"</g:Series>"
-    yield b"</mes:DataSet></mes:" + root.encode() + b">"
-
-
-def _opening(message: DataMessage, root: str) -> bytes:
-    structure = etree.Element(
-        ml21.mes("Structure"),
-        structureID=message.structure_id,
-        dimensionAtObservation=message.layout.dimension_at_observation,
-    )
-    usage = etree.SubElement(structure, ml21.com("StructureUsage"))
-    agency, flow_id, version = message.flow
-    etree.SubElement(usage, "Ref", agencyID=agency, id=flow_id, version=version)
-    header = etree.tostring(ml21.header_element(message.header, extra=[structure]))
-    return (
-        b'<?xml version="1.0" encoding="UTF-8"?>'
-        b'<mes:' + root.encode() + b' xmlns:mes="' + ml21.NS_MESSAGE.encode()
-        + b'" xmlns:g="' + ml21.NS_GENERIC.encode()
-        + b'" xmlns:com="' + ml21.NS_COMMON.encode() + b'">'
-        + header
+    root = "GenericTimeSeriesData" if time_series else "GenericData"
+    head = data_ml21.opening(message, root, {"mes": ml21.NS_MESSAGE, "g": ml21.NS_GENERIC, "com": ml21.NS_COMMON})
+    return data_ml21.stream(
+        root, head, batches,
+        dataset_open=lambda batch: _dataset_open(message, batch),
+        rows=lambda batch, previous, open_series: _rows(message, batch, previous, open_series),
+        series_close=b"</g:Series>",
     )
 
 
 def _dataset_open(message: DataMessage, batch: pa.RecordBatch | None) -> bytes:
-    values = ""
-    if batch is not None:
-        for attribute_id in message.layout.dataset_attrs:
-            value = batch.column(attribute_id)[0].as_py()
-            if value is not None:
-                values += _value_element(attribute_id, _escape(str(value)))
+    values = "".join(_value_element(i, v) for i, v in data_ml21.dataset_attribute_values(message, batch))
     attributes = f"<g:Attributes>{values}</g:Attributes>" if values else ""
     return f'<mes:DataSet structureRef="{message.structure_id}">{attributes}'.encode()
 
@@ -83,10 +47,7 @@ def _rows(message: DataMessage, batch: pa.RecordBatch, previous, open_series: bo
             n,
         )
         if layout.with_observations:
-            closing = pc.if_else(starts, "</g:Series>", "")
-            if not open_series:
-                closing = pa.concat_arrays([pa.array([""]), closing.slice(1)])
-            pieces.append(pc.if_else(starts, join([closing, head], n), ""))
+            pieces.append(data_ml21.series_starts(starts, head, "</g:Series>", open_series, n))
             open_series = True
         else:
             pieces.append(pc.if_else(starts, join([head, "</g:Series>"], n), ""))
@@ -132,6 +93,3 @@ def _text(batch, component_id: str, message) -> pa.Array:
 def _value_element(component_id: str, value: str) -> str:
     return f'<g:Value id="{component_id}" value="{value}"/>'
 
-
-def _escape(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
