@@ -115,7 +115,9 @@ class Cursor:
 
     @property
     def description(self):
-        return self._cursor.description
+        # ADBC says [] for a statement without a result (DDL, INSERT...); DB-API says None. With
+        # [], SQLAlchemy waits for rows that never come and leaves the statement open.
+        return self._cursor.description or None
 
     def execute(self, operation: str, parameters=None) -> "Cursor":
         self._cursor.execute(operation, list(parameters) if parameters else None)
