@@ -90,6 +90,8 @@ def parse_accept(header: str) -> list[tuple[str, dict[str, str], float]]:
             q = float(params.pop("q", "1"))
         except ValueError:
             q = 0.0
+        if not 0 <= q <= 1:  # NaN, inf, negative: not a q-value
+            q = 0.0
         entries.append((media.lower(), params, q))
     return entries
 

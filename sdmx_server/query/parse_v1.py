@@ -137,6 +137,6 @@ def _positive(p: dict[str, str], name: str) -> int | None:
     if name not in p:
         return None
     value = p[name]
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:  # not '²', which int() refuses
         raise SyntaxError_(f"{name}={value!r}: expected a positive integer")
     return int(value)

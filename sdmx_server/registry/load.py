@@ -7,6 +7,7 @@ must still fit the data already stored for their dataflows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sdmx_server.registry import references
 from sdmx_server.registry.authoring import find_authoring_files, read_authoring
 from sdmx_server.registry.index import Registry, artefact_key
 from sdmx_server.registry.kinds import kind_of
-from sdmx_server.registry.sdmxml import Fragment, StructureFileError, assemble_message, read_model, split_structure_message
+from sdmx_server.registry.sdmxml import Fragment, StructureFileError, assemble_message, parse_xml, read_model, split_structure_message
 from sdmx_server.registry.shape import ShapeError, data_shape
 from sdmx_server.registry.store import read_all, save
 from sdmx_server.settings import Settings
@@ -50,6 +51,11 @@ def load_structures(db: Database, paths: list[Path], settings: Settings | None =
         try:
             data = _read(path, settings)
             for fragment in split_structure_message(data):
+                twin = incoming.get(fragment.key)
+                if twin is not None and _is_stub(fragment) and not _is_stub(twin):
+                    continue  # given in full in this load: the stub only names it
+                if twin is not None and not _is_stub(twin) and not _same_content(twin.xml, fragment.xml):
+                    raise StructureFileError(f"{fragment.ref} is given twice, with different content")
                 incoming[fragment.key] = fragment
                 origins[fragment.key] = str(path)
         except (StructureFileError, OSError) as exc:
@@ -83,9 +89,12 @@ def load_structures(db: Database, paths: list[Path], settings: Settings | None =
         return outcome
 
     combined = {f.key: f for f in stored}
-    for key, fragment in incoming.items():
+    for key, fragment in list(incoming.items()):
         old = combined.get(key)
-        if old is not None and old.is_final and old.xml != fragment.xml:
+        if old is not None and _is_stub(fragment) and not _is_stub(old):
+            del incoming[key]  # a stub only names what the registry holds in full: that stays
+            continue
+        if old is not None and old.is_final and not _same_content(old.xml, fragment.xml):
             outcome.errors.append(
                 f"{fragment.ref} is final and cannot change; publish the change under a new version"
             )
@@ -126,10 +135,36 @@ def _split(paths: list[Path], outcome: StructureLoad) -> tuple[list[Path], list[
 
 
 def _read(path: Path, settings: Settings) -> bytes:
+    if not path.is_file():
+        raise StructureFileError("not a regular file")
+    limit = settings.max_structure_bytes
     size = path.stat().st_size
-    if size > settings.max_structure_bytes:
-        raise StructureFileError(f"{size:,} bytes is more than the limit of {settings.max_structure_bytes:,}")
-    return path.read_bytes()
+    if size > limit:
+        raise StructureFileError(f"{size:,} bytes is more than the limit of {limit:,}")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)  # never more than the limit, whatever stat() says
+    if len(data) > limit:
+        raise StructureFileError(f"more than the limit of {limit:,} bytes")
+    return data
+
+
+def _is_stub(fragment: Fragment) -> bool:
+    """An isExternalReference="true" artefact: one that only names an artefact maintained elsewhere."""
+    start_tag = fragment.xml[: fragment.xml.find(b">") + 1]  # lxml writes '>' in attributes as &gt;
+    return re.search(rb'\sisExternalReference="(true|1)"', start_tag) is not None
+
+
+def _same_content(old: bytes, new: bytes) -> bool:
+    """Whether two fragments say the same thing, whatever namespace prefixes and unused
+    namespace declarations the messages they came in had (C14N 2.0, prefixes rewritten)."""
+    if old == new:
+        return True
+    try:
+        return etree.canonicalize(parse_xml(old), rewrite_prefixes=True) == etree.canonicalize(
+            parse_xml(new), rewrite_prefixes=True
+        )
+    except (StructureFileError, ValueError):
+        return False
 
 
 def _artefacts(message) -> list:

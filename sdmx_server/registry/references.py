@@ -39,7 +39,8 @@ def children(artefact: MaintainableArtefact) -> Iterator[tuple[str, Maintainable
     """(kind, referenced artefact, where) for every artefact this one refers to directly;
     `where` says which part refers, for error messages."""
     if isinstance(artefact, common.BaseDataflow):
-        if artefact.structure is not None:
+        # sdmx1 gives a dataflow without <Structure> a placeholder DSD without an id: no reference.
+        if artefact.structure is not None and artefact.structure.id != common.MissingID:
             yield "datastructure", artefact.structure, "structure"
     elif isinstance(artefact, common.BaseDataStructureDefinition):
         yield from _dsd_children(artefact)
@@ -67,7 +68,10 @@ def _dsd_children(dsd) -> Iterator[tuple[str, MaintainableArtefact, str]]:
         rep = component.local_representation
         if rep is not None and rep.enumerated is not None:
             enumerated = rep.enumerated
-            kind = "conceptscheme" if isinstance(enumerated, common.ConceptScheme) else "codelist"
+            # A measure dimension enumerates a concept scheme (the schema says so); sdmx1 reads a
+            # class-less <Ref> there as a Codelist.
+            measure = isinstance(component, v21.MeasureDimension)
+            kind = "conceptscheme" if measure or isinstance(enumerated, common.ConceptScheme) else "codelist"
             yield kind, enumerated, where
 
 

