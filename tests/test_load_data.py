@@ -6,7 +6,6 @@ Runs on SQLite and PostgreSQL (see conftest.database_url).
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings

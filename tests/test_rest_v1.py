@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.datasets import ATTRIBUTES, FLOW_A, FLOW_B, FLOW_SECRET
+from tests.datasets import ATTRIBUTES, FLOW_A, FLOW_B
 from tests.xsd import assert_valid
 
 CSV = "application/vnd.sdmx.data+csv;version=1.0.0"

@@ -102,6 +102,7 @@ def _prepare_data(state: ServerState, query: DataQuery, offer: str):
     batches = select_batches(state.db, fact, query, layout, state.settings.batch_rows)
     first = next(batches, None)
     if first is None:
+        batches.close()  # gives the database connection back now, not at garbage collection
         raise NoResults("no data match the query")
     header = Header(sender=state.settings.sender_id)
     return DataMessage(flow, shape, layout, header), first, batches
