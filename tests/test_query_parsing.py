@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sdmx_server.versions import ALL, LATEST
 from sdmx_server.errors import NotAcceptable, NotImplemented_, SyntaxError_
 from sdmx_server.formats.negotiate import DATA_OFFERS_V1, STRUCTURE_OFFERS_V1, negotiate
 from sdmx_server.query.keys import fit_key, format_key, parse_key
@@ -69,9 +70,9 @@ def test_data_parameters():
 
 def test_structure_parameters():
     q = parse_structure_query("codelist", "BIS+ECB", "CL_FREQ", None, "A+M", {"detail": "allstubs"})
-    assert q.agencies == ("BIS", "ECB") and q.ids == ("CL_FREQ",) and q.versions == "latest"
+    assert q.agencies == ("BIS", "ECB") and q.ids == ("CL_FREQ",) and q.versions == LATEST
     assert q.items == ("A", "M") and q.detail == "allstubs"
-    assert parse_structure_query("dataflow", "all", "all", "all", None, {}).versions == "all"
+    assert parse_structure_query("dataflow", "all", "all", "all", None, {}).versions == ALL
     with pytest.raises(SyntaxError_):
         parse_structure_query("codelists", None, None, None, None, {})
     with pytest.raises(SyntaxError_):

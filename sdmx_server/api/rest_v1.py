@@ -146,7 +146,7 @@ async def schema(request: Request) -> Response:
 
 def _schema_body(state: ServerState, query, dimension_at_observation: str | None) -> bytes:
     registry = state.registry()
-    found = registry.select(query.resource, query.agencies, query.ids, query.versions)
+    found = registry.select(query.kinds[0], query.agencies, query.ids, query.versions)
     if len(found) != 1:
         raise NoResults(f"{query.resource} not found" if not found else "several artefacts match; name one version")
     artefact = found[0]

@@ -6,8 +6,11 @@ REST v1 and v2 URLs both parse into these objects; the store and the writers nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sdmx_server.query.periods import Period
+from sdmx_server.types import ApiVersion, StructureDetail
+from sdmx_server.versions import LATEST, VersionQuery
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,18 @@ class DataQuery:
 
 @dataclass(frozen=True)
 class StructureQuery:
-    resource: str  # a REST resource name: codelist, dataflow, ... or "structure" for any kind
-    agencies: tuple[str, ...] | None = None
-    ids: tuple[str, ...] | None = None
-    versions: tuple[str, ...] | str = "latest"  # "latest", "all", or explicit versions
-    items: tuple[str, ...] | None = None  # item ids, for item schemes
-    detail: str = "full"
-    references: str = "none"
+    #: The kinds asked for (names of sdmx_server.kinds); None for every kind (v1 `structure`,
+    #: v2 `*`).
+    kinds: tuple[str, ...] | None
+    agencies: tuple[str, ...] | None = None  # None: any agency
+    ids: tuple[str, ...] | None = None  # None: any id
+    versions: VersionQuery = LATEST
+    items: tuple[str, ...] | None = None  # item ids, for item schemes; None: all items
+    detail: StructureDetail = "full"
+    #: Walks (`parents`, `descendants`, ...) and kind names; ("none",) for no references.
+    references: tuple[str, ...] = ("none",)
+    as_of: datetime | None = None
+    api: ApiVersion = "v1"
+    #: The resource as the URL named it ("codelist", "actualconstraint", "structure", "*").
+    resource: str = "structure"
 

@@ -14,14 +14,14 @@ from sdmx_server.errors import NotImplemented_, SyntaxError_
 from sdmx_server.query.keys import parse_key
 from sdmx_server.query.model import ArtefactRef, DataQuery, StructureQuery
 from sdmx_server.query.periods import PeriodError, parse_query_period
-from sdmx_server.registry.kinds import BY_RESOURCE
+from sdmx_server.kinds import BY_V1, V1_ANY
+from sdmx_server.types import DATA_DETAILS, STRUCTURE_DETAILS
+from sdmx_server.versions import ALL, LATEST, Exactly
 
-DATA_DETAILS = ("full", "dataonly", "serieskeysonly", "nodata")
-STRUCTURE_DETAILS = (
-    "full", "allstubs", "referencestubs", "allcompletestubs", "referencecompletestubs", "referencepartial",
-)
+#: v1 has neither `raw` detail nor `ancestors` references.
+V1_STRUCTURE_DETAILS = tuple(d for d in STRUCTURE_DETAILS if d != "raw")
 REFERENCES = ("none", "parents", "parentsandsiblings", "children", "descendants", "all")
-STRUCTURE_RESOURCES = tuple(BY_RESOURCE) + ("organisationscheme", "structure", "actualconstraint", "allowedconstraint")
+STRUCTURE_RESOURCES = tuple(BY_V1) + (V1_ANY,)
 NOT_YET_DATA_PARAMETERS = ("updatedafter", "includehistory")
 
 _ID = re.compile(r"^[A-Za-z0-9_@$\-]+$")
@@ -93,26 +93,29 @@ def parse_structure_query(
         raise SyntaxError_(f"{resource!r} is not an SDMX structure resource")
     p = lower_params(params)
     detail = p.get("detail", "full")
-    if detail not in STRUCTURE_DETAILS:
-        raise SyntaxError_(f"detail={detail!r}: expected one of {', '.join(STRUCTURE_DETAILS)}")
+    if detail not in V1_STRUCTURE_DETAILS:
+        raise SyntaxError_(f"detail={detail!r}: expected one of {', '.join(V1_STRUCTURE_DETAILS)}")
     references = p.get("references", "none")
-    if references not in REFERENCES and references not in BY_RESOURCE:
+    if references not in REFERENCES and references not in STRUCTURE_RESOURCES:
         raise SyntaxError_(f"references={references!r}: expected one of {', '.join(REFERENCES)} or a resource")
-    versions: tuple[str, ...] | str
+    if references in BY_V1:
+        references = BY_V1[references][0].name
     if version in (None, "", "latest"):
-        versions = "latest"
+        versions = LATEST
     elif version == "all":
-        versions = "all"
+        versions = ALL
     else:
-        versions = _many(version, _VERSION, "version")
+        versions = Exactly(_many(version, _VERSION, "version"))
     return StructureQuery(
+        kinds=None if resource == V1_ANY else tuple(k.name for k in BY_V1[resource]),
         resource=resource,
         agencies=None if agency in (None, "", "all") else _many(agency, _AGENCY, "agency"),
         ids=None if artefact_id in (None, "", "all") else _many(artefact_id, _ID, "id"),
         versions=versions,
         items=None if item in (None, "", "all") else _many(item, re.compile(r"^[A-Za-z0-9_@$\-.]+$"), "item id"),
         detail=detail,
-        references=references,
+        references=(references,),
+        api="v1",
     )
 
 

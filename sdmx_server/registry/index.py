@@ -15,7 +15,7 @@ from sdmx.model.common import MaintainableArtefact
 from sdmx_server.registry import references
 from sdmx_server.registry.kinds import BY_RESOURCE
 from sdmx_server.registry.sdmxml import Fragment, assemble_message, read_model
-from sdmx_server.registry.versions import version_key
+from sdmx_server.versions import ALL, LATEST, Exactly, VersionQuery, version_key
 
 Key = tuple[str, str, str]  # agency, id, version
 
@@ -72,11 +72,17 @@ class Registry:
         kind: str,
         agencies: Iterable[str] | None = None,
         ids: Iterable[str] | None = None,
-        versions: Iterable[str] | str = "latest",
+        versions: VersionQuery | Iterable[str] | str = LATEST,
         include_internal: bool = False,
     ) -> list[MaintainableArtefact]:
-        """Artefacts of one kind; None means any agency / any id. versions is 'latest', 'all',
-        or a list of explicit versions. Sorted by agency, id, then version."""
+        """Artefacts of one kind; None means any agency / any id. versions is a VersionQuery,
+        'latest', 'all', or a list of explicit versions. Sorted by agency, id, then version."""
+        if versions == "latest":
+            versions = LATEST
+        elif versions == "all":
+            versions = ALL
+        elif not hasattr(versions, "select"):
+            versions = Exactly(tuple(versions))
         agencies = set(agencies) if agencies is not None else None
         ids = set(ids) if ids is not None else None
         candidates: dict[tuple[str, str], list[Key]] = {}
@@ -91,14 +97,8 @@ class Registry:
             candidates.setdefault((agency, artefact_id), []).append(key)
         chosen: list[Key] = []
         for keys in candidates.values():
-            keys.sort(key=lambda k: version_key(k[2]))
-            if versions == "latest":
-                chosen.append(keys[-1])
-            elif versions == "all":
-                chosen.extend(keys)
-            else:
-                wanted = set(versions)
-                chosen.extend(k for k in keys if k[2] in wanted)
+            by_version = {k[2]: k for k in keys}
+            chosen.extend(by_version[v] for v in versions.select(by_version))
         chosen.sort(key=lambda k: (k[0], k[1], version_key(k[2])))
         return [self.artefacts[kind][k] for k in chosen]
 

@@ -23,7 +23,7 @@ Entry = tuple[MaintainableArtefact, Detail]
 
 
 def select_structures(registry: Registry, query: StructureQuery) -> list[Entry]:
-    kinds = _kinds(query.resource)
+    kinds = _kinds(query)
     matched: list[tuple[str, MaintainableArtefact]] = []
     for kind in kinds:
         for artefact in registry.select(kind, query.agencies, query.ids, query.versions):
@@ -33,7 +33,7 @@ def select_structures(registry: Registry, query: StructureQuery) -> list[Entry]:
     if not matched:
         raise NoResults(f"no {query.resource} matches the query")
 
-    referenced = _references(registry, matched, query.references)
+    referenced = _references(registry, matched, query.references[0])
     main_detail, ref_detail = _details(query.detail)
     entries: list[Entry] = [(a, main_detail) for _, a in matched]
     if query.detail == "referencepartial":
@@ -42,12 +42,13 @@ def select_structures(registry: Registry, query: StructureQuery) -> list[Entry]:
     return entries
 
 
-def _kinds(resource: str) -> tuple[str, ...]:
-    if resource == "structure":
+def _kinds(query: StructureQuery) -> tuple[str, ...]:
+    if query.kinds is None:
         return SERVED
-    if resource in SERVED:
-        return (resource,)
-    raise NotImplemented_(f"the {resource} resource is not served yet")
+    served = tuple(k for k in query.kinds if k in SERVED)
+    if served:
+        return served
+    raise NotImplemented_(f"the {query.resource} resource is not served yet")
 
 
 def _details(detail: str) -> tuple[Detail, Detail]:

@@ -15,7 +15,7 @@ from sdmx.model import common
 from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.registry.authoring.checks import check_agency, check_id, check_version
-from sdmx_server.registry.versions import version_key
+from sdmx_server.versions import version_key
 
 _REF = re.compile(r"^(?:(?P<agency>[^:()]+):)?(?P<id>[^:().]+)(?:\((?P<version>[^()]*)\))?$")
 _CONCEPT_REF = re.compile(

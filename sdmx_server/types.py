@@ -1,0 +1,38 @@
+"""Names for the closed sets of values the server passes around, as starlette's types.py does.
+
+A function that takes a detail level or an API version says so with one of these, rather than
+with a bare `str`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: The REST API a request came through: /rest/ (v1, spec 1.5) or /rest/v2/ (spec 2.2.2).
+ApiVersion = Literal["v1", "v2"]
+
+#: `detail` of structure queries (v1 and v2; `raw` is v2 only).
+StructureDetail = Literal[
+    "full", "allstubs", "referencestubs", "allcompletestubs", "referencecompletestubs", "referencepartial", "raw"
+]
+STRUCTURE_DETAILS: tuple[StructureDetail, ...] = (
+    "full", "allstubs", "referencestubs", "allcompletestubs", "referencecompletestubs", "referencepartial", "raw",
+)
+
+#: The generic values of `references`; a kind's REST name is also accepted.
+ReferenceWalk = Literal["none", "parents", "parentsandsiblings", "ancestors", "children", "descendants", "all"]
+REFERENCE_WALKS: tuple[ReferenceWalk, ...] = (
+    "none", "parents", "parentsandsiblings", "ancestors", "children", "descendants", "all",
+)
+
+#: `detail` of data queries (v1); v2 splits it into `attributes` and `measures`.
+DataDetail = Literal["full", "dataonly", "serieskeysonly", "nodata"]
+DATA_DETAILS: tuple[DataDetail, ...] = ("full", "dataonly", "serieskeysonly", "nodata")
+
+#: How much of an artefact a structure writer writes.
+#: full: everything; stub: identification and names; completestub: plus descriptions and
+#: annotations.
+ArtefactDetail = Literal["full", "stub", "completestub"]
+
+#: Access levels of dataflows.
+AccessLevel = Literal["public", "internal", "restricted"]
