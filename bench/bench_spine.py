@@ -126,7 +126,7 @@ def main() -> int:
     from sdmx_server.registry.load import load_structures
     from sdmx_server.settings import Settings
     from sdmx_server.store.database import Database
-    from sdmx_server.store.schema import create_schema
+    from sdmx_server.boot import create_schema
 
     with tempfile.TemporaryDirectory(prefix="sdmx-bench-") as tmp:
         tmp = Path(tmp)

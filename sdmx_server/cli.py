@@ -2,7 +2,7 @@
 
     sdmx-server serve [--host H] [--port P] [--workers N] [--demo]
     sdmx-server check [PATH...]
-    sdmx-server load-structures PATH...
+    sdmx-server load-structures [--allow-missing-references] PATH...
     sdmx-server load-data 'AGENCY:ID(VERSION)' FILE [--action merge|replace|delete]
     sdmx-server demo-data [--out DIR] [--seed N]
 
@@ -47,8 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", type=Path)
     check.set_defaults(run=cmd_check)
 
-    structures = sub.add_parser("load-structures", help="load authoring files or SDMX-ML structure messages")
+    structures = sub.add_parser(
+        "load-structures", help="load authoring files and SDMX-ML / SDMX-JSON structure messages (all or nothing)"
+    )
     structures.add_argument("paths", nargs="+", type=Path)
+    structures.add_argument(
+        "--allow-missing-references", action="store_true",
+        help="record artefacts that the structures refer to but nobody loaded as external-reference stubs",
+    )
     structures.set_defaults(run=cmd_load_structures)
 
     data = sub.add_parser("load-data", help="load an SDMX-CSV file into a dataflow")
@@ -97,7 +103,7 @@ def cmd_load_structures(args) -> int:
 
     settings = Settings.from_env()
     db = _database(settings)
-    outcome = load_structures(db, args.paths, settings)
+    outcome = load_structures(db, args.paths, settings, allow_missing_references=args.allow_missing_references)
     for error in outcome.errors:
         print(error)
     if not outcome.ok:
@@ -105,7 +111,14 @@ def cmd_load_structures(args) -> int:
         return 1
     for ref in outcome.loaded:
         print(f"loaded {ref}")
-    print(f"{len(outcome.loaded)} artefact(s) loaded", file=sys.stderr)
+    for ref in outcome.stubs:
+        print(f"recorded {ref} as an external-reference stub")
+    summary = f"{len(outcome.loaded)} artefact(s) loaded"
+    if outcome.unchanged:
+        summary += f", {len(outcome.unchanged)} unchanged"
+    if outcome.stubs:
+        summary += f", {len(outcome.stubs)} stub(s) for missing references"
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -157,8 +170,8 @@ def seed_demo(settings: Settings) -> None:
     from sdmx_server.registry.store import read_all
 
     db = _database(settings)
-    fragments, _, _ = read_all(db)
-    if fragments:
+    stored, _ = read_all(db)
+    if stored:
         print("the store already holds structures: demo content not loaded again", file=sys.stderr)
         return
     content = [REPO_ROOT / "codelists", REPO_ROOT / "dsd"]
@@ -176,7 +189,7 @@ def seed_demo(settings: Settings) -> None:
 
 def _database(settings: Settings):
     from sdmx_server.store.database import Database
-    from sdmx_server.store.schema import create_schema
+    from sdmx_server.boot import create_schema
 
     db = Database(settings.database_url)
     create_schema(db)
@@ -187,8 +200,8 @@ def _registry(db):
     from sdmx_server.registry.index import Registry
     from sdmx_server.registry.store import read_all
 
-    fragments, access, generation = read_all(db)
-    return Registry.build(fragments, access, generation)
+    stored, generation = read_all(db)
+    return Registry.build(stored, generation)
 
 
 def _resolve_flow(db, flow: tuple[str, str, str | None]) -> tuple[str, str, str]:

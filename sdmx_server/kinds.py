@@ -246,3 +246,25 @@ def kind_of(artefact: object) -> Kind:
         if k.urn_class == name:
             return k
     raise ValueError(f"no artefact kind holds a {type(artefact).__module__}.{name}")
+
+#: The member of an item scheme's SDMX-JSON 2.0 object that lists its items.
+JSON_ITEMS: dict[str, str] = {
+    "agencyscheme": "agencies",
+    "dataconsumerscheme": "dataConsumers",
+    "dataproviderscheme": "dataProviders",
+    "organisationunitscheme": "organisationUnits",
+    "metadataproviderscheme": "metadataProviders",
+    "codelist": "codes",
+    "conceptscheme": "concepts",
+    "categoryscheme": "categories",
+    "reportingtaxonomy": "reportingCategories",
+    "valuelist": "valueItems",
+    "customtypescheme": "customTypes",
+    "vtlmappingscheme": "vtlMappings",
+    "namepersonalisationscheme": "namePersonalisations",
+    "rulesetscheme": "rulesets",
+    "transformationscheme": "transformations",
+    "userdefinedoperatorscheme": "userDefinedOperators",
+}
+#: Items nested in items (SDMX-JSON 2.0), by kind.
+JSON_NESTED_ITEMS: dict[str, str] = {"categoryscheme": "categories", "reportingtaxonomy": "reportingCategories"}

@@ -76,3 +76,52 @@ class Exactly:
 
 LATEST = Latest()
 ALL = AllVersions()
+
+
+_WILDCARD = re.compile(r"[+~*]")
+
+
+def is_wildcard(version: str) -> bool:
+    """Whether a version in a reference (SDMX 3.0) is wildcarded, e.g. `1.2+.0`."""
+    return bool(_WILDCARD.search(version))
+
+
+def resolve_reference(pattern: str, available: Iterable[str]) -> str | None:
+    """The version a wildcarded reference resolves to among `available` (None: none fits).
+
+    SDMX 3.0 references may only wildcard with `+` (latest stable at or above the given
+    version within the same major version, e.g. `1.2+.0`)."""
+    m = re.fullmatch(r"(\d+)(\+)?\.(\d+)(\+)?\.(\d+)(\+)?", pattern)
+    if not m:
+        return None
+    major, minor, patch = int(m[1]), int(m[3]), int(m[5])
+    best = None
+    for version in available:
+        v = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)  # stable semantic versions only
+        if not v:
+            continue
+        x, y, z = int(v[1]), int(v[2]), int(v[3])
+        if m[2]:
+            ok = (x, y, z) >= (major, minor, patch)
+        elif m[4]:
+            ok = x == major and (y, z) >= (minor, patch)
+        elif m[6]:
+            ok = x == major and y == minor and z >= patch
+        else:
+            ok = (x, y, z) == (major, minor, patch)
+        if ok and (best is None or version_key(version) > version_key(best)):
+            best = version
+    return best
+
+
+_SEMANTIC = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
+
+
+def is_semantic(version: str) -> bool:
+    """An SDMX 3.0 semantic version: MAJOR.MINOR.PATCH with an optional -EXTENSION."""
+    return bool(_SEMANTIC.match(version))
+
+
+def is_stable(version: str) -> bool:
+    """A semantic version without extension: stable, hence immutable (SDMX 3.0)."""
+    return is_semantic(version) and "-" not in version

@@ -142,7 +142,7 @@ def served(request, tmp_path_factory):
     from sdmx_server.registry.load import load_structures
     from sdmx_server.settings import Settings
     from sdmx_server.store.database import Database
-    from sdmx_server.store.schema import create_schema
+    from sdmx_server.boot import create_schema
     from tests.datasets import CONTENT, FLOW_A, FLOW_B, FLOW_SECRET, frame, sdmx_csv
 
     directory = tmp_path_factory.mktemp(f"served-{request.param}")

@@ -41,7 +41,7 @@ from sdmx_server.registry.store import read_all
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
-from sdmx_server.store.schema import create_schema
+from sdmx_server.boot import create_schema
 from tests.conftest import fresh_database, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
 from tests.xsd import assert_valid

@@ -19,7 +19,7 @@ from sdmx_server.settings import Settings
 from sdmx_server.store import apply as apply_module
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
-from sdmx_server.store.schema import create_schema
+from sdmx_server.boot import create_schema
 from sdmx_server.store.tables import find_fact_table
 from tests.datasets import ATTRIBUTES, CONTENT, FLOW_A, FLOW_B, frame, sdmx_csv, write
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from sdmx_server.versions import ALL, LATEST
 from sdmx_server.errors import NotAcceptable, NotImplemented_, SyntaxError_
-from sdmx_server.formats.negotiate import DATA_OFFERS_V1, STRUCTURE_OFFERS_V1, negotiate
 from sdmx_server.query.keys import fit_key, format_key, parse_key
 from sdmx_server.query.parse_v1 import parse_data_query, parse_flow_ref, parse_structure_query
 
@@ -79,29 +78,3 @@ def test_structure_parameters():
         parse_structure_query("codelist", None, None, None, None, {"references": "cousins"})
 
 
-@pytest.mark.parametrize(
-    "accept, expected",
-    [
-        (None, "genericdata"),
-        ("*/*", "genericdata"),
-        ("application/xml", "genericdata"),
-        ("application/vnd.sdmx.structurespecificdata+xml;version=2.1", "structurespecificdata"),
-        ("application/vnd.sdmx.data+csv;version=1.0.0", "csv10"),
-        ("application/vnd.sdmx.data+csv; version=2.0.0; labels=id", "csv20"),
-        ("text/csv", "csv10"),
-        ("application/json;q=0.9, application/vnd.sdmx.data+csv;version=1.0.0;q=0.5", "csv10"),
-        ("text/csv;q=0.4, application/vnd.sdmx.genericdata+xml;version=2.1", "genericdata"),
-        ("application/vnd.sdmx.genericdata+xml, */*;q=0.1", "genericdata"),
-    ],
-)
-def test_negotiation(accept, expected):
-    assert negotiate(DATA_OFFERS_V1, accept).name == expected
-
-
-def test_negotiation_refuses_with_the_list_of_offers():
-    with pytest.raises(NotAcceptable) as info:
-        negotiate(DATA_OFFERS_V1, "application/vnd.sdmx.data+json;version=1.0.0")
-    assert any("genericdata" in o for o in info.value.offered)
-    with pytest.raises(NotAcceptable):
-        negotiate(STRUCTURE_OFFERS_V1, "application/vnd.sdmx.structure+xml;version=3.0.0")
-    assert negotiate(DATA_OFFERS_V1, "text/html", format_param="csv").name == "csv10"

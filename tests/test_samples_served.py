@@ -42,7 +42,7 @@ from sdmx_server.registry.load import load_structures
 from sdmx_server.registry.store import read_all
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from sdmx_server.store.schema import create_schema
+from sdmx_server.boot import create_schema
 from tests.conftest import fresh_database, running_server
 from tests.xsd import assert_valid
 

@@ -1,4 +1,8 @@
-"""Every failure answers an SDMX error message with the matching HTTP status, never a bare 500."""
+"""Every failure answers an SDMX error message with the matching HTTP status, never a bare 500.
+
+REST v1 answers errors in SDMX-ML 2.1; REST v2 in SDMX-JSON or SDMX-ML 3.0, whichever family
+the client's Accept prefers (formats/media.py `error_row`).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sdmx_server.errors import NotAcceptable, SdmxError
-from sdmx_server.formats.error_ml21 import MEDIA_TYPE, error_message
+from sdmx_server.formats.media import error_row
 
 log = logging.getLogger("sdmx_server.api")
 
 
-def error_response(error: SdmxError) -> Response:
+def error_response(request: Request | None, error: SdmxError) -> Response:
     headers = {}
     if isinstance(error, NotAcceptable):
         headers["Vary"] = "Accept"
-    return Response(error_message(error), status_code=error.status, media_type=MEDIA_TYPE, headers=headers)
+    api = "v2" if request is not None and request.url.path.startswith("/rest/v2") else "v1"
+    row = error_row(api, request.headers.get("accept") if request is not None else None)
+    return Response(row.load()(error), status_code=error.status, media_type=row.content_type, headers=headers)
 
 
 async def sdmx_error_handler(request: Request, exc: Exception) -> Response:
-    return error_response(exc)  # type: ignore[arg-type]
+    return error_response(request, exc)  # type: ignore[arg-type]
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error answering %s", request.url.path)
-    return error_response(SdmxError("the server failed to answer this request; the failure is logged"))
+    return error_response(request, SdmxError("the server failed to answer this request; the failure is logged"))
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -38,4 +44,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     error.status = exc.status_code
     error.code = 100 if exc.status_code == 404 else 140 if exc.status_code < 500 else 500
     error.title = "No results found" if exc.status_code == 404 else "Request error"
-    return error_response(error)
+    response = error_response(request, error)
+    if exc.headers:
+        response.headers.update(exc.headers)  # e.g. Allow on 405
+    return response

@@ -1,7 +1,7 @@
 """SDMX REST v1 routes (SDMX 2.1, spec 1.5) under /rest/.
 
 Handlers only glue: the URL is parsed by query.parse_v1, the representation chosen by
-formats.negotiate, the rows selected by store.select, the bytes written by a formats writer.
+formats.media, the rows selected by store.select, the bytes written by the chosen row's writer.
 Paths are split here by hand so that trailing slashes and empty segments mean what clients
 mean by them.
 """
@@ -17,17 +17,15 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from sdmx_server.api.state import ServerState
+from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_
-from sdmx_server.formats import data_csv, data_generic_ml21, data_specific_ml21, schema_ml21
 from sdmx_server.formats.data_layout import DataLayout, DataMessage
+from sdmx_server.formats.media import negotiate
 from sdmx_server.formats.ml21 import Header
-from sdmx_server.formats.negotiate import DATA_OFFERS_V1, SCHEMA_OFFERS_V1, STRUCTURE_OFFERS_V1, negotiate
-from sdmx_server.formats.structure_ml21 import structure_message
 from sdmx_server.query.keys import fit_key
 from sdmx_server.query.model import DataQuery
 from sdmx_server.query.parse_v1 import parse_data_query, parse_structure_query
 from sdmx_server.registry.index import artefact_key
-from sdmx_server.registry.select import select_structures
 from sdmx_server.store.select import select_batches
 
 NOT_YET = ("availableconstraint", "metadata")
@@ -51,26 +49,14 @@ async def data(request: Request) -> Response:
         raise SyntaxError_("expected /data/{flowRef}/{key}/{providerRef}")
     query = parse_data_query(parts[0], parts[1] if len(parts) > 1 else None,
                              parts[2] if len(parts) > 2 else None, request.query_params)
-    offer = negotiate(DATA_OFFERS_V1, request.headers.get("accept"), request.query_params.get("format"))
-    message, first, rest = await run_in_threadpool(_prepare_data, _state(request), query, offer.name)
-    writer = _data_writer(offer.name)
-    return StreamingResponse(
-        writer(message, chain([first], rest)), media_type=offer.media_type, headers={"Vary": "Accept"}
-    )
+    row = negotiate("data", "v1", request.headers.get("accept"), request.query_params.get("format")).row
+    time_series = bool(row.options.get("time_series"))
+    message, first, rest = await run_in_threadpool(_prepare_data, _state(request), query, time_series)
+    body = row.load()(message, chain([first], rest), **row.options)
+    return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept"})
 
 
-def _data_writer(name: str):
-    time_series = name.endswith("timeseriesdata")
-    if name in ("genericdata", "generictimeseriesdata"):
-        return lambda m, b: data_generic_ml21.write(m, b, time_series=time_series)
-    if name in ("structurespecificdata", "structurespecifictimeseriesdata"):
-        return lambda m, b: data_specific_ml21.write(m, b, time_series=time_series)
-    if name == "csv10":
-        return lambda m, b: data_csv.write(m, b, "1.0")
-    return lambda m, b: data_csv.write(m, b, "2.0")
-
-
-def _prepare_data(state: ServerState, query: DataQuery, offer: str):
+def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
     registry = state.registry()
     ref = query.flow
     flows = registry.select("dataflow", [ref.agency] if ref.agency else None, [ref.id],
@@ -87,7 +73,7 @@ def _prepare_data(state: ServerState, query: DataQuery, offer: str):
         raise NotImplemented_("data providers are not modelled yet: use providerRef 'all'")
     shape = state.shape(dataflow.structure)
     requested = query.dimension_at_observation
-    if offer.endswith("timeseriesdata"):
+    if time_series:
         if requested not in (None, shape.time.id if shape.time else None):
             raise SyntaxError_("time series formats put the time dimension at the observation level")
         if shape.time is None:
@@ -117,14 +103,7 @@ async def structure(request: Request) -> Response:
         raise SyntaxError_(f"expected /{resource}/{{agencyID}}/{{resourceID}}/{{version}}/{{itemID}}")
     parts += [None] * (4 - len(parts))
     query = parse_structure_query(resource, *parts, request.query_params)
-    offer = negotiate(STRUCTURE_OFFERS_V1, request.headers.get("accept"), request.query_params.get("format"))
-    body = await run_in_threadpool(_structure_body, _state(request), query)
-    return Response(body, media_type=offer.media_type, headers={"Vary": "Accept"})
-
-
-def _structure_body(state: ServerState, query) -> bytes:
-    entries = select_structures(state.registry(), query)
-    return structure_message(entries, Header(sender=state.settings.sender_id))
+    return await structure_response(request, query, "v1")
 
 
 async def schema(request: Request) -> Response:
@@ -135,16 +114,16 @@ async def schema(request: Request) -> Response:
     version = parts[3] if len(parts) == 4 else "latest"
     if context not in ("datastructure", "dataflow"):
         raise NotImplemented_(f"schemas for {context} are not built yet")
-    negotiate(SCHEMA_OFFERS_V1, request.headers.get("accept"), request.query_params.get("format"))
+    row = negotiate("schema", "v1", request.headers.get("accept"), request.query_params.get("format")).row
     params = {k.lower(): v for k, v in request.query_params.items()}
     if params.get("explicitmeasure", "false").lower() == "true":
         raise NotImplemented_("explicit measures are not supported")
     query = parse_structure_query(context, agency, resource_id, version, None, {})
-    body = await run_in_threadpool(_schema_body, _state(request), query, params.get("dimensionatobservation"))
-    return Response(body, media_type=schema_ml21.MEDIA_TYPE, headers={"Vary": "Accept"})
+    body = await run_in_threadpool(_schema_body, _state(request), query, params.get("dimensionatobservation"), row)
+    return Response(body, media_type=row.content_type, headers={"Vary": "Accept"})
 
 
-def _schema_body(state: ServerState, query, dimension_at_observation: str | None) -> bytes:
+def _schema_body(state: ServerState, query, dimension_at_observation: str | None, row) -> bytes:
     registry = state.registry()
     found = registry.select(query.kinds[0], query.agencies, query.ids, query.versions)
     if len(found) != 1:
@@ -158,7 +137,7 @@ def _schema_body(state: ServerState, query, dimension_at_observation: str | None
     agency, artefact_id, version = artefact_key(artefact)
     kind = "Dataflow" if query.resource == "dataflow" else "DataStructure"
     urn = f"urn:sdmx:org.sdmx.infomodel.datastructure.{kind}={agency}:{artefact_id}({version})"
-    return schema_ml21.data_schema(urn, shape, layout)
+    return row.load()(urn, shape, layout)
 
 
 async def not_built(request: Request) -> Response:

@@ -1,8 +1,10 @@
 """What a server process holds between requests: the database handle and the structure index.
 
-The index is rebuilt when the registry's generation changes in the database (another process
-loaded structures), checked at most once per `REFRESH_SECONDS`, so that many server processes
-on one database agree within a second without any messaging between them.
+Each process checks the registry's generation in the database at most once per
+`REFRESH_SECONDS`; when another process changed structures, it reads only the changes since
+its own generation and derives a new index from the one it has (registry/index.py), so that
+many processes on one database agree within a second, without messaging, and without reading
+the whole registry again.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import time
 
 from sdmx.model.common import MaintainableArtefact
 
+from sdmx_server.boot import create_schema
 from sdmx_server.registry.index import Registry, artefact_key
 from sdmx_server.registry.shape import DataShape, data_shape
-from sdmx_server.registry.store import current_generation, read_all
+from sdmx_server.registry.store import current_generation, read_all, read_changes
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from sdmx_server.store.schema import create_schema
 from sdmx_server.store.tables import FactTable, find_fact_table
 
 REFRESH_SECONDS = 1.0
@@ -39,13 +41,15 @@ class ServerState:
         if self._registry is not None and now - self._checked_at < REFRESH_SECONDS:
             return self._registry
         with self._lock:
-            generation = current_generation(self.db)
-            self._checked_at = time.monotonic()
-            if self._registry is None or self._registry.generation != generation:
-                fragments, access, generation = read_all(self.db)
-                self._registry = Registry.build(fragments, access, generation)
+            if self._registry is None:
+                stored, generation = read_all(self.db)
+                self._registry = Registry.build(stored, generation)
+            elif current_generation(self.db) != self._registry.generation:
+                stored, deleted, generation = read_changes(self.db, self._registry.generation)
+                self._registry = self._registry.updated(stored, deleted, generation)
                 self._shapes.clear()
                 self._facts.clear()
+            self._checked_at = time.monotonic()
             return self._registry
 
     def invalidate(self) -> None:
@@ -53,7 +57,7 @@ class ServerState:
             self._checked_at = 0.0
 
     def shape(self, dsd: MaintainableArtefact) -> DataShape:
-        key = artefact_key(dsd)
+        key = (artefact_key(dsd), id(dsd))
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shapes[key] = data_shape(dsd)

@@ -63,6 +63,12 @@ def load_data(
         raise LoadError(f"dataflow {flow_ref} is not loaded; load its structures first")
     if dataflow.structure is None or not registry.contains(dataflow.structure, "datastructure"):
         raise LoadError(f"dataflow {flow_ref} has no data structure definition loaded")
+    stubs = stub_references(dataflow.structure)
+    if stubs:
+        raise LoadError(
+            f"dataflow {flow_ref}: its structure refers to {', '.join(stubs)}, known only as external-reference "
+            "stubs; load the full artefacts first, data cannot be checked against codes nobody loaded"
+        )
     path = Path(path)
     if not path.is_file():
         raise LoadError(f"{path}: no such file")
@@ -88,6 +94,25 @@ def load_data(
         _close_record(db, record_id, "failed", report)
         raise
     return LoadOutcome(record_id, flow_ref, "applied", report, result, time.perf_counter() - started)
+
+
+def stub_references(dsd) -> list[str]:
+    """The item schemes a DSD's components take their codes or concepts from that are only
+    external-reference stubs (loaded with --allow-missing-references)."""
+    found: dict[str, None] = {}
+    for name in ("dimensions", "attributes", "measures"):
+        components = getattr(dsd, name, None)
+        for component in components.components if components is not None else ():
+            concept = component.concept_identity
+            schemes = [getattr(concept, "parent", None)] if concept is not None else []
+            for rep in (component.local_representation, getattr(concept, "core_representation", None)):
+                if rep is not None and rep.enumerated is not None:
+                    schemes.append(rep.enumerated)
+            for scheme in schemes:
+                if scheme is not None and getattr(scheme, "is_external_reference", False) is True:
+                    agency = scheme.maintainer.id if scheme.maintainer is not None else ""
+                    found[f"{type(scheme).__name__} {agency}:{scheme.id}({scheme.version})"] = None
+    return list(found)
 
 
 def _open_record(db: Database, flow_ref: str, action: str, path: Path) -> int:

@@ -1,35 +1,34 @@
-"""Loading structures: authoring files and SDMX-ML messages into the registry, checked as a whole.
+"""Loading structures from files: authoring folders and SDMX-ML / SDMX-JSON messages together.
 
-Nothing is saved unless everything is right: the new artefacts, together with everything the
-registry already holds, must read back as one consistent set with no dangling reference, and
-must still fit the data already stored for their dataflows.
+Files are read into candidates (registry/messages.py; the format is recognised from the
+content), authoring files are read against the registry and those messages, and the whole is
+applied by registry/change.py: all of it or nothing.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lxml import etree
-
-from sdmx_server.registry import references
+from sdmx_server.kinds import kind_of
+from sdmx_server.registry import codec
 from sdmx_server.registry.authoring import find_authoring_files, read_authoring
+from sdmx_server.registry.change import ChangeOutcome, apply_changes
 from sdmx_server.registry.index import Registry, artefact_key
-from sdmx_server.registry.kinds import kind_of
-from sdmx_server.registry.sdmxml import Fragment, StructureFileError, assemble_message, parse_xml, read_model, split_structure_message
-from sdmx_server.registry.shape import ShapeError, data_shape
-from sdmx_server.registry.store import read_all, save
+from sdmx_server.registry.messages import Candidate, read_message, sniff
+from sdmx_server.registry.sdmxml import StructureFileError
+from sdmx_server.registry.store import read_all
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from sdmx_server.store.tables import IncompatibleStructure, fact_table_row
 
-XML_SUFFIXES = (".xml",)
+MESSAGE_SUFFIXES = (".xml", ".json")
 
 
 @dataclass
 class StructureLoad:
     loaded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    stubs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     generation: int | None = None
 
@@ -38,100 +37,76 @@ class StructureLoad:
         return not self.errors
 
 
-def load_structures(db: Database, paths: list[Path], settings: Settings | None = None) -> StructureLoad:
+def load_structures(
+    db: Database, paths: list[Path], settings: Settings | None = None, *, allow_missing_references: bool = False
+) -> StructureLoad:
     settings = settings or Settings()
     outcome = StructureLoad()
-    stored, access, generation = read_all(db)
-    current = Registry.build(stored, access, generation)
+    stored, generation = read_all(db)
+    registry = Registry.build(stored, generation)
 
-    xml_files, authoring_paths = _split(paths, outcome)
-    incoming: dict[tuple, Fragment] = {}
-    origins: dict[tuple, str] = {}
-    for path in xml_files:
+    message_files, authoring_paths = _split(paths, outcome)
+    candidates: list[Candidate] = []
+    for path in message_files:
         try:
-            data = _read(path, settings)
-            for fragment in split_structure_message(data):
-                twin = incoming.get(fragment.key)
-                if twin is not None and _is_stub(fragment) and not _is_stub(twin):
-                    continue  # given in full in this load: the stub only names it
-                if twin is not None and not _is_stub(twin) and not _same_content(twin.xml, fragment.xml):
-                    raise StructureFileError(f"{fragment.ref} is given twice, with different content")
-                incoming[fragment.key] = fragment
-                origins[fragment.key] = str(path)
+            candidates += read_message(_read(path, settings), str(path))
         except (StructureFileError, OSError) as exc:
             outcome.errors.append(f"{path}: {exc}")
-
-    new_access: dict[tuple[str, str, str], str] = {}
-    if authoring_paths:
-        existing = [a for _, a in current.all(include_internal=True)]
-        if incoming:
-            try:
-                existing += _artefacts(read_model(assemble_message(list(incoming.values()))))
-            except StructureFileError as exc:
-                outcome.errors.append(str(exc))
-        result = read_authoring(authoring_paths, existing)
-        outcome.errors += [str(e) for e in result.errors]
-        if not result.errors:
-            from sdmx_server.formats.structure_ml21 import artefact_element
-
-            for artefact in result.artefacts:
-                agency, artefact_id, version = artefact_key(artefact)
-                kind = kind_of(artefact).resource
-                xml = etree.tostring(artefact_element(artefact))
-                fragment = Fragment(kind, agency, artefact_id, version, bool(artefact.is_final), xml)
-                incoming[fragment.key] = fragment
-                origins[fragment.key] = "authoring"
-            new_access = dict(result.access)
+    if authoring_paths and not outcome.errors:
+        candidates += _authored(registry, candidates, authoring_paths, outcome)
     if outcome.errors:
         return outcome
-    if not incoming:
+    if not candidates:
         outcome.errors.append("no structures found in " + ", ".join(str(p) for p in paths))
         return outcome
 
-    combined = {f.key: f for f in stored}
-    for key, fragment in list(incoming.items()):
-        old = combined.get(key)
-        if old is not None and _is_stub(fragment) and not _is_stub(old):
-            del incoming[key]  # a stub only names what the registry holds in full: that stays
-            continue
-        if old is not None and old.is_final and not _same_content(old.xml, fragment.xml):
-            outcome.errors.append(
-                f"{fragment.ref} is final and cannot change; publish the change under a new version"
-            )
-        combined[key] = fragment
-    merged_access = {**access, **new_access}
-    try:
-        candidate = Registry.build(list(combined.values()), merged_access, generation + 1)
-    except StructureFileError as exc:
-        outcome.errors.append(str(exc))
-        return outcome
-    new_owners = {(k[0], k[1], k[2], k[3]) for k in incoming}
-    for problem in references.missing(candidate):
-        if any(problem.startswith(f"{k[0]} {k[1]}:{k[2]}({k[3]})") for k in new_owners):
-            outcome.errors.append(problem)
-    outcome.errors += _data_conflicts(db, candidate)
-    if outcome.errors:
-        return outcome
-    outcome.generation = save(db, list(incoming.values()), merged_access, origins)
-    outcome.loaded = sorted(f.ref for f in incoming.values())
+    changed: ChangeOutcome = apply_changes(
+        db, candidates, allow_missing_references=allow_missing_references, registry=registry
+    )
+    outcome.errors += changed.problems()
+    if changed.ok:
+        outcome.generation = changed.generation
+        outcome.loaded = sorted(r.ref for r in changed.saved)
+        outcome.unchanged = sorted(r.ref for r in changed.results if r.code == 200 and r.action == "Information")
+        outcome.stubs = changed.stubs
     return outcome
 
 
+def _authored(registry: Registry, messages: list[Candidate], paths: list[Path], outcome: StructureLoad) -> list[Candidate]:
+    """Authoring files read against the registry and the messages of the same load."""
+    from sdmx_server.registry.change import _as_stored, _put
+
+    trial = registry.updated([_as_stored(_put(registry, c)) for c in messages], [], registry.generation + 1)
+    existing = [trial.model(e) for e in trial.entries() if not e.is_stub]
+    result = read_authoring(paths, existing)
+    outcome.errors += [str(e) for e in result.errors]
+    if result.errors:
+        return []
+    found = []
+    for artefact in result.artefacts:
+        kind = kind_of(artefact)
+        access = result.access.get(artefact_key(artefact)) if kind.name == "dataflow" else None
+        found.append(Candidate(kind, codec.to_json(artefact), "authoring", access=access, where="authoring"))
+    return found
+
+
 def _split(paths: list[Path], outcome: StructureLoad) -> tuple[list[Path], list[Path]]:
-    xml_files: list[Path] = []
+    messages: list[Path] = []
     authoring: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            xml_files += sorted(p for p in path.rglob("*") if p.suffix.lower() in XML_SUFFIXES)
+            messages += sorted(p for p in path.rglob("*") if p.suffix.lower() in MESSAGE_SUFFIXES and p.is_file())
             if find_authoring_files([path]):
                 authoring.append(path)
-        elif path.suffix.lower() in XML_SUFFIXES:
-            xml_files.append(path)
+        elif path.suffix.lower() in MESSAGE_SUFFIXES:
+            messages.append(path)
+        elif path.is_file() and sniff(path.read_bytes()[:1024]) in ("xml", "json"):
+            messages.append(path)
         elif path.exists():
             authoring.append(path)
         else:
             outcome.errors.append(f"{path}: no such file or directory")
-    return xml_files, authoring
+    return messages, authoring
 
 
 def _read(path: Path, settings: Settings) -> bytes:
@@ -146,50 +121,3 @@ def _read(path: Path, settings: Settings) -> bytes:
     if len(data) > limit:
         raise StructureFileError(f"more than the limit of {limit:,} bytes")
     return data
-
-
-def _is_stub(fragment: Fragment) -> bool:
-    """An isExternalReference="true" artefact: one that only names an artefact maintained elsewhere."""
-    start_tag = fragment.xml[: fragment.xml.find(b">") + 1]  # lxml writes '>' in attributes as &gt;
-    return re.search(rb'\sisExternalReference="(true|1)"', start_tag) is not None
-
-
-def _same_content(old: bytes, new: bytes) -> bool:
-    """Whether two fragments say the same thing, whatever namespace prefixes and unused
-    namespace declarations the messages they came in had (C14N 2.0, prefixes rewritten)."""
-    if old == new:
-        return True
-    try:
-        return etree.canonicalize(parse_xml(old), rewrite_prefixes=True) == etree.canonicalize(
-            parse_xml(new), rewrite_prefixes=True
-        )
-    except (StructureFileError, ValueError):
-        return False
-
-
-def _artefacts(message) -> list:
-    found = []
-    for name in ("codelist", "concept_scheme", "structure", "dataflow"):
-        found += [a for a in getattr(message, name).values() if not a.is_external_reference]
-    return found
-
-
-def _data_conflicts(db: Database, registry: Registry) -> list[str]:
-    """Dataflows whose stored data no longer fit their (new) structure."""
-    import json
-
-    from sqlmodel import Session
-
-    from sdmx_server.store.tables import check_compatible
-
-    problems = []
-    with Session(db.engine) as session:
-        for key, dataflow in registry.artefacts.get("dataflow", {}).items():
-            row = fact_table_row(session, key)
-            if row is None or dataflow.structure is None:
-                continue
-            try:
-                check_compatible(json.loads(row.layout), data_shape(dataflow.structure), key)
-            except (IncompatibleStructure, ShapeError) as exc:
-                problems.append(str(exc))
-    return problems

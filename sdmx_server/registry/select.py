@@ -1,135 +1,181 @@
 """Answering a StructureQuery: which artefacts, with which references, in how much detail.
 
-The result is a list of (artefact, Detail) for a structure writer. Artefacts handed out are
-never the index's own objects when they are cut down (item filters, partial references): the
-index is shared by every request.
+Artefacts are chosen and references walked on the index's entries (their stored references),
+so that no model is built for an artefact that is not returned. The result is a list of
+(artefact, ArtefactDetail) for a structure writer. Artefacts cut down (item queries,
+`referencepartial`) are copies: the index's objects are shared by every request.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import Callable, Iterable
 
 from sdmx.model import common
 from sdmx.model.common import MaintainableArtefact
 
-from sdmx_server.errors import NoResults, NotImplemented_
-from sdmx_server.formats.structure_ml21 import Detail
+from sdmx_server.errors import NoResults, NotAcceptable
+from sdmx_server.kinds import BY_NAME, KINDS, Kind
 from sdmx_server.query.model import StructureQuery
-from sdmx_server.registry import references
-from sdmx_server.registry.index import Registry, artefact_key
-from sdmx_server.registry.kinds import SERVED
+from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.types import ArtefactDetail
 
-Entry = tuple[MaintainableArtefact, Detail]
+Selected = tuple[MaintainableArtefact, ArtefactDetail]
+
+#: Kinds a structure query for any kind returns (metadata sets have their own API).
+QUERYABLE = tuple(k.name for k in KINDS if k.name != "metadataset")
+
+_DETAILS: dict[str, tuple[ArtefactDetail, ArtefactDetail]] = {
+    "full": ("full", "full"),
+    "raw": ("full", "full"),
+    "allstubs": ("stub", "stub"),
+    "allcompletestubs": ("completestub", "completestub"),
+    "referencestubs": ("full", "stub"),
+    "referencecompletestubs": ("full", "completestub"),
+    "referencepartial": ("full", "full"),
+}
 
 
-def select_structures(registry: Registry, query: StructureQuery) -> list[Entry]:
-    kinds = _kinds(query)
-    matched: list[tuple[str, MaintainableArtefact]] = []
+def select_structures(
+    registry: Registry,
+    query: StructureQuery,
+    expressible: Callable[[Kind], bool] = lambda kind: True,
+    format_name: str = "this format",
+) -> list[Selected]:
+    """The artefacts answering the query; `expressible` says which kinds the chosen format can
+    write: asked for explicitly, another kind is a 406; met on the way (any kind, references)
+    it is left out."""
+    if query.kinds is not None:
+        for name in query.kinds:
+            if not expressible(BY_NAME[name]):
+                raise NotAcceptable(
+                    f"{BY_NAME[name].urn_class} cannot be expressed in {format_name}; ask for another format",
+                    [],
+                )
+    kinds = query.kinds if query.kinds is not None else tuple(k for k in QUERYABLE if expressible(BY_NAME[k]))
+    matched: list[Entry] = []
     for kind in kinds:
-        for artefact in registry.select(kind, query.agencies, query.ids, query.versions):
-            matched.append((kind, artefact))
-    if query.items is not None:
-        matched = [(k, a) for k, a in ((k, _with_items(a, query.items)) for k, a in matched) if a is not None]
+        matched += registry.select_entries(kind, query.agencies, query.ids, query.versions)
+    matched = [e for e in matched if _role_matches(registry, e, query.resource)]
     if not matched:
         raise NoResults(f"no {query.resource} matches the query")
 
-    referenced = _references(registry, matched, query.references[0])
-    main_detail, ref_detail = _details(query.detail)
-    entries: list[Entry] = [(a, main_detail) for _, a in matched]
-    if query.detail == "referencepartial":
-        referenced = [(k, _partial(a, matched)) for k, a in referenced]
-    entries += [(a, ref_detail) for _, a in referenced]
-    return entries
+    main_detail, ref_detail = _DETAILS[query.detail]
+    chosen: list[Selected] = []
+    for entry in matched:
+        artefact = registry.model(entry)
+        if query.items is not None:
+            artefact = with_items(artefact, query.items)
+            if artefact is None:
+                continue
+        chosen.append((artefact, main_detail))
+    if not chosen:
+        raise NoResults(f"no item {', '.join(query.items or ())} in the {query.resource} matched")
+
+    seen = {e.key for e in matched}
+    referenced = [
+        e for e in walk(registry, matched, query.references) if e.key not in seen and expressible(BY_NAME[e.kind])
+    ]
+    for entry in referenced:
+        artefact = registry.model(entry)
+        if query.detail == "referencepartial":
+            artefact = _partial(registry, artefact, [registry.model(e) for e in matched])
+        chosen.append((artefact, ref_detail))
+    return chosen
 
 
-def _kinds(query: StructureQuery) -> tuple[str, ...]:
-    if query.kinds is None:
-        return SERVED
-    served = tuple(k for k in query.kinds if k in SERVED)
-    if served:
-        return served
-    raise NotImplemented_(f"the {query.resource} resource is not served yet")
+def walk(registry: Registry, start: list[Entry], references: Iterable[str]) -> list[Entry]:
+    """The entries `references` names (walks and kinds), in a stable order, without `start`."""
+    found: dict[tuple, Entry] = {}
 
+    def visible(entries: Iterable[Entry]) -> list[Entry]:
+        return [e for e in entries if registry.visible(e.kind, e.artefact_key)]
 
-def _details(detail: str) -> tuple[Detail, Detail]:
-    return {
-        "full": (Detail.FULL, Detail.FULL),
-        "allstubs": (Detail.STUB, Detail.STUB),
-        "allcompletestubs": (Detail.COMPLETE_STUB, Detail.COMPLETE_STUB),
-        "referencestubs": (Detail.FULL, Detail.STUB),
-        "referencecompletestubs": (Detail.FULL, Detail.COMPLETE_STUB),
-        "referencepartial": (Detail.FULL, Detail.FULL),
-    }[detail]
-
-
-def _references(registry: Registry, matched, which: str) -> list[tuple[str, MaintainableArtefact]]:
-    if which == "none":
-        return []
-    seen = {(k, *artefact_key(a)) for k, a in matched}
-    found: list[tuple[str, MaintainableArtefact]] = []
-
-    def add(kind: str, artefact: MaintainableArtefact) -> None:
-        key = (kind, *artefact_key(artefact))
-        if key in seen or kind not in SERVED or not registry.contains(artefact, kind):
-            return
-        if not registry.visible(kind, artefact_key(artefact)):
-            return
-        seen.add(key)
-        found.append((kind, registry.get(kind, *artefact_key(artefact))))
-
-    def children(items, deep: bool) -> None:
-        frontier = list(items)
+    def children(entries: Iterable[Entry], deep: bool) -> list[Entry]:
+        result: dict[tuple, Entry] = {}
+        frontier = list(entries)
         while frontier:
-            next_frontier = []
-            for _, artefact in frontier:
-                for child_kind, child in references.unique_children(artefact):
-                    before = len(found)
-                    add(child_kind, child)
-                    if deep and len(found) > before:
-                        next_frontier.append(found[-1])
-            frontier = next_frontier
+            nxt = []
+            for entry in frontier:
+                for child in visible(registry.children_of(entry)):
+                    if child.key not in result:
+                        result[child.key] = child
+                        nxt.append(child)
+            frontier = nxt if deep else []
+        return list(result.values())
 
-    def parents(items) -> list:
-        result = []
-        for kind, artefact in items:
-            for parent_kind, parent in registry.parents.get((kind, *artefact_key(artefact)), []):
-                before = len(found)
-                add(parent_kind, parent)
-                if len(found) > before:
-                    result.append(found[-1])
-        return result
+    def parents(entries: Iterable[Entry], deep: bool) -> list[Entry]:
+        result: dict[tuple, Entry] = {}
+        frontier = list(entries)
+        while frontier:
+            nxt = []
+            for entry in frontier:
+                for parent in visible(registry.parents_of(entry)):
+                    if parent.key not in result:
+                        result[parent.key] = parent
+                        nxt.append(parent)
+            frontier = nxt if deep else []
+        return list(result.values())
 
-    if which == "children":
-        children(matched, deep=False)
-    elif which == "descendants":
-        children(matched, deep=True)
-    elif which == "parents":
-        parents(matched)
-    elif which == "parentsandsiblings":
-        children(parents(matched), deep=False)
-    elif which == "all":
-        children(parents(matched), deep=False)
-        children(matched, deep=True)
-    else:  # a resource type: every artefact of that type among parents and descendants
-        parents(matched)
-        children(matched, deep=True)
-        found = [(k, a) for k, a in found if k == which]
-    return found
+    for which in references:
+        if which == "none":
+            continue
+        if which == "children":
+            hits = children(start, deep=False)
+        elif which == "descendants":
+            hits = children(start, deep=True)
+        elif which == "parents":
+            hits = parents(start, deep=False)
+        elif which == "ancestors":
+            hits = parents(start, deep=True)
+        elif which == "parentsandsiblings":
+            up = parents(start, deep=False)
+            hits = up + children(up, deep=False)
+        elif which == "all":
+            up = parents(start, deep=False)
+            hits = up + children(up, deep=False) + children(start, deep=True)
+        else:  # a kind: every artefact of that kind among parents and descendants
+            hits = [e for e in parents(start, deep=False) + children(start, deep=True) if e.kind == which]
+        for entry in hits:
+            found.setdefault(entry.key, entry)
+    start_keys = {e.key for e in start}
+    return [e for k, e in found.items() if k not in start_keys]
 
 
-def _with_items(artefact: MaintainableArtefact, item_ids: tuple[str, ...]) -> MaintainableArtefact | None:
-    """A partial copy of an item scheme holding the items asked for and their ancestors."""
+def _role_matches(registry: Registry, entry: Entry, resource: str) -> bool:
+    """REST v1's actualconstraint and allowedconstraint select constraints by role."""
+    if resource not in ("actualconstraint", "allowedconstraint"):
+        return True
+    role = str(entry.json().get("role", "")).lower()
+    return role.startswith(resource[: -len("constraint")])
+
+
+def with_items(artefact: MaintainableArtefact, item_ids: tuple[str, ...]) -> MaintainableArtefact | None:
+    """A partial copy of an item scheme holding the items asked for and their ancestors
+    (nested ids such as A.1.1 name a path), or None when it holds none of them."""
     if not isinstance(artefact, common.ItemScheme):
         return artefact
     keep: dict[str, object] = {}
     for item_id in item_ids:
         item = artefact.items.get(item_id.split(".")[-1])
+        if item is None:
+            continue
+        if "." in item_id and _path(item) != item_id:
+            continue
         while isinstance(item, common.Item):
             keep.setdefault(item.id, item)
             item = item.parent
     if not keep:
         return None
     return _copy_with(artefact, keep)
+
+
+def _path(item) -> str:
+    ids = []
+    while isinstance(item, common.Item):
+        ids.append(item.id)
+        item = item.parent
+    return ".".join(reversed(ids))
 
 
 def _copy_with(scheme: common.ItemScheme, keep_ids) -> common.ItemScheme:
@@ -139,27 +185,26 @@ def _copy_with(scheme: common.ItemScheme, keep_ids) -> common.ItemScheme:
     return partial
 
 
-def _partial(artefact: MaintainableArtefact, matched) -> MaintainableArtefact:
-    """For referencepartial: a concept scheme reduced to the concepts the matched structures use."""
+def _partial(registry: Registry, artefact: MaintainableArtefact, matched: list[MaintainableArtefact]):
+    """For referencepartial: a concept scheme cut down to the concepts the returned structures
+    use; other kinds are returned whole."""
     if not isinstance(artefact, common.ConceptScheme):
         return artefact
     used = set()
-    for _, owner in matched:
+    for owner in matched:
         dsd = owner.structure if isinstance(owner, common.BaseDataflow) else owner
-        if isinstance(dsd, common.BaseDataStructureDefinition):
+        if isinstance(dsd, (common.BaseDataStructureDefinition, common.BaseMetadataStructureDefinition)):
             for component in _components(dsd):
-                concept = component.concept_identity
-                if concept is not None and references.scheme_of(concept) is not None:
-                    if artefact_key(references.scheme_of(concept)) == artefact_key(artefact):
-                        used.add(concept.id)
+                concept = getattr(component, "concept_identity", None)
+                if concept is not None and concept.id in artefact.items and artefact.items[concept.id] is concept:
+                    used.add(concept.id)
     if not used:
         return artefact
     return _copy_with(artefact, used)
 
 
 def _components(dsd):
-    yield from dsd.dimensions.components
-    yield from dsd.attributes.components
-    measures = getattr(dsd, "measures", None)
-    if measures is not None:
-        yield from measures.components
+    for name in ("dimensions", "attributes", "measures"):
+        component_list = getattr(dsd, name, None)
+        if component_list is not None:
+            yield from component_list.components

@@ -1,0 +1,36 @@
+"""SDMX REST v2 routes (spec 2.2.2) under /rest/v2/: structures, schemas, reference metadata.
+
+Handlers only glue, as in rest_v1: query/parse_v2.py parses, api/structures.py (and the
+metadata and schema modules) answer. Data and availability queries of v2 come with the data
+API; until then they answer 501.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sdmx_server.api.structures import structure_response
+from sdmx_server.errors import NotImplemented_
+from sdmx_server.query.parse_v2 import parse_structure_query
+
+
+def _segments(path: str) -> list[str]:
+    return path.split("/") if path else []
+
+
+async def structure(request: Request) -> Response:
+    query = parse_structure_query(_segments(request.path_params.get("path", "")), request.query_params)
+    return await structure_response(request, query, "v2")
+
+
+async def not_built(request: Request) -> Response:
+    raise NotImplemented_(f"{request.url.path}: this part of REST v2 is not built yet")
+
+
+routes = [
+    Route("/rest/v2/structure", structure),
+    Route("/rest/v2/structure/{path:path}", structure),
+    Route("/rest/v2/{path:path}", not_built),
+]

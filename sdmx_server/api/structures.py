@@ -1,0 +1,64 @@
+"""Answering structure queries, for REST v1 and v2 alike: negotiate, select, write.
+
+The query arrives parsed (query/parse_v1.py or parse_v2.py); the format comes from the media
+table; `Accept-Language` picks the languages of names and descriptions; the registry (or, for
+`asOf`, the registry as it was) selects; the chosen row's writer writes.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sdmx_server.api.language import accept_languages
+from sdmx_server.api.state import ServerState
+from sdmx_server.formats.media import MediaType, negotiate
+from sdmx_server.formats.ml21 import Header
+from sdmx_server.kinds import Kind
+from sdmx_server.query.model import StructureQuery
+from sdmx_server.registry.index import Registry
+from sdmx_server.registry.select import select_structures
+from sdmx_server.registry.store import read_as_of
+from sdmx_server.types import ApiVersion
+
+
+def state_of(request: Request) -> ServerState:
+    return request.app.state.server
+
+
+async def structure_response(request: Request, query: StructureQuery, api: ApiVersion) -> Response:
+    row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
+    languages = accept_languages(request.headers.get("accept-language"))
+    body = await run_in_threadpool(structure_body, state_of(request), query, row, languages)
+    return Response(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
+
+
+def structure_body(state: ServerState, query: StructureQuery, row: MediaType, languages) -> bytes:
+    registry = state.registry()
+    if query.as_of is not None:
+        registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)
+    selected = select_structures(registry, query, expressible(row), _format_name(row))
+    return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
+
+
+def expressible(row: MediaType):
+    """Which kinds the row's format can write (the kinds table says which format has which)."""
+    column = {
+        ("xml", "2.1"): "ml21",
+        ("xml", "3.0.0"): "ml30",
+        ("xml", "3.1.0"): "ml30",
+        ("json", "1.0.0"): "json10",
+        ("json", "2.0.0"): "json20",
+        ("json", "2.1.0"): "json20",
+    }.get((row.family, row.version or ""))
+
+    def can(kind: Kind) -> bool:
+        return column is None or getattr(kind, column) is not None
+
+    return can
+
+
+def _format_name(row: MediaType) -> str:
+    family = {"xml": "SDMX-ML", "json": "SDMX-JSON", "csv": "SDMX-CSV"}.get(row.family, row.type)
+    return f"{family} {row.version}" if row.version else family

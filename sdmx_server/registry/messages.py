@@ -1,0 +1,136 @@
+"""Structure messages in, whatever their format: each artefact they define as its stored form.
+
+SDMX-ML 2.1, 3.0 and 3.1 messages are read by sdmx1 (after sdmxml.py's checks); SDMX-JSON 1.0,
+2.0 and 2.1 structure messages by the codec. Either way every artefact comes out as a
+`Candidate`: the stored JSON object the registry would keep, and where it came from. The
+format is recognised from the content, never from a file name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sdmx_server.kinds import Kind, kind_of
+from sdmx_server.registry import codec
+from sdmx_server.registry.index import artefact_key
+from sdmx_server.registry.sdmxml import (
+    StructureFileError,
+    defined_artefacts,
+    message_version,
+    parse_xml,
+    read_model,
+    validate,
+)
+from sdmx_server.versions import is_stable
+
+
+@dataclass
+class Candidate:
+    """An artefact on its way into the registry."""
+
+    kind: Kind
+    obj: dict  # the stored form (registry/codec)
+    origin: str = ""
+    #: For dataflows: the access level the author gave (None: keep the stored one).
+    access: str | None = None
+    where: str = ""  # e.g. "structures.xml line 12", for messages
+
+    @property
+    def agency(self) -> str:
+        return str(self.obj.get("agencyID", ""))
+
+    @property
+    def id(self) -> str:
+        return str(self.obj.get("id", ""))
+
+    @property
+    def version(self) -> str:
+        return str(self.obj.get("version") or "1.0")
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.kind.name, self.agency, self.id, self.version)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.name} {self.agency}:{self.id}({self.version})"
+
+    @property
+    def urn(self) -> str:
+        return self.kind.urn(self.agency, self.id, self.version)
+
+    @property
+    def is_stub(self) -> bool:
+        return self.obj.get("isExternalReference") is True
+
+    @property
+    def is_partial(self) -> bool:
+        return self.obj.get("isPartial") is True
+
+    @property
+    def is_final(self) -> bool:
+        return bool(self.obj.get("x-sdmx", {}).get("isFinal")) or is_stable(self.version)
+
+
+@dataclass
+class ReadResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def sniff(data: bytes) -> str:
+    """'xml', 'json' or 'other', from the first meaningful bytes."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith(b"{"):
+        return "json"
+    return "other"
+
+
+def read_message(data: bytes, origin: str) -> list[Candidate]:
+    """Every artefact of an SDMX-ML or SDMX-JSON structure message; StructureFileError (with a
+    message a person can act on) when the message cannot be accepted."""
+    kind = sniff(data)
+    if kind == "xml":
+        return _read_xml(data, origin)
+    if kind == "json":
+        try:
+            artefacts = codec.read_structure_message(data)
+        except ValueError as exc:
+            raise StructureFileError(f"not an SDMX-JSON structure message: {exc}") from None
+        return [Candidate(k, obj, origin, where=origin) for k, obj in artefacts]
+    raise StructureFileError("neither an SDMX-ML nor an SDMX-JSON structure message")
+
+
+def _read_xml(data: bytes, origin: str) -> list[Candidate]:
+    root = parse_xml(data, "structure message").getroot()
+    version = message_version(root)
+    validate(root, version)
+    defined = defined_artefacts(root, version)
+    if not defined:
+        return []
+    wanted = {d.key: d for d in defined}
+    message = read_model(data, version)
+    found: dict[tuple, Candidate] = {}
+    for name, _ in message.iter_collections():
+        for artefact in getattr(message, name).values():
+            try:
+                kind = kind_of(artefact)
+            except ValueError:
+                continue
+            key = (kind.name, *artefact_key(artefact))
+            if key not in wanted or key in found:
+                continue
+            where = f"{origin} line {wanted[key].line}" if wanted[key].line else origin
+            try:
+                obj = codec.to_json(artefact)
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise StructureFileError(f"{where}: {kind.name} {key[1]}:{key[2]}({key[3]}) cannot be stored: {exc}")
+            found[key] = Candidate(kind, obj, origin, where=where)
+    for key, d in wanted.items():
+        if key not in found:
+            raise StructureFileError(
+                f"{origin} line {d.line}: {d.kind.urn_class} {d.agency}:{d.id}({d.version}) is not supported yet"
+            )
+    return [found[d.key] for d in defined if d.key in found]

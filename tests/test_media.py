@@ -1,0 +1,78 @@
+"""The media table and content negotiation: which row answers which Accept header."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdmx_server.errors import NotAcceptable
+from sdmx_server.formats.media import TABLE, error_row, negotiate, rows
+
+
+def _name(choice) -> tuple[str, str | None]:
+    return choice.row.type.rsplit(".", 1)[-1], choice.row.version
+
+
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        (None, ("genericdata+xml", "2.1")),
+        ("*/*", ("genericdata+xml", "2.1")),
+        ("application/xml", ("genericdata+xml", "2.1")),
+        ("application/vnd.sdmx.structurespecificdata+xml;version=2.1", ("structurespecificdata+xml", "2.1")),
+        ("application/vnd.sdmx.data+csv;version=1.0.0", ("data+csv", "1.0.0")),
+        ("application/vnd.sdmx.data+csv; version=2.0.0; labels=id", ("data+csv", "2.0.0")),
+        ("text/csv", ("data+csv", "1.0.0")),
+        ("application/json;q=0.9, application/vnd.sdmx.data+csv;version=1.0.0;q=0.5", ("data+csv", "1.0.0")),
+        ("text/csv;q=0.4, application/vnd.sdmx.genericdata+xml;version=2.1", ("genericdata+xml", "2.1")),
+        ("application/vnd.sdmx.genericdata+xml, */*;q=0.1", ("genericdata+xml", "2.1")),
+        ("application/vnd.sdmx.data+csv;version=1.0.0;charset=UTF-8", ("data+csv", "1.0.0")),
+    ],
+)
+def test_data_negotiation_v1(accept, expected):
+    assert _name(negotiate("data", "v1", accept)) == expected
+
+
+def test_refusal_lists_the_offers():
+    with pytest.raises(NotAcceptable) as info:
+        negotiate("data", "v1", "application/vnd.sdmx.data+json;version=1.0.0")
+    assert "application/vnd.sdmx.genericdata+xml; version=2.1" in info.value.offered
+    assert negotiate("data", "v1", "text/html", format_param="csv").row.options == {"version": "1.0"}
+    with pytest.raises(NotAcceptable):
+        negotiate("data", "v1", "text/html", format_param="pdf")
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/vnd.sdmx.data+csv;version=1.0.0;labels=both",  # not written yet
+        "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized",
+        "application/vnd.sdmx.data+csv;version=2.0.0;foo=bar",
+        "text/csv;charset=latin-1",
+    ],
+)
+def test_a_parameter_that_cannot_be_honoured_is_a_406(accept):
+    with pytest.raises(NotAcceptable) as info:
+        negotiate("data", "v1", accept)
+    assert "cannot honour" in info.value.message
+
+
+def test_parameters_that_are_honoured_reach_the_writer():
+    choice = negotiate("data", "v1", "application/vnd.sdmx.data+csv; version=2.0.0; labels=id")
+    assert choice.parameters == {"labels": "id"}
+
+
+def test_every_row_has_a_writer_that_imports():
+    for row in TABLE:
+        assert callable(row.load()), row
+
+
+def test_each_answer_and_api_has_a_default():
+    for answer, api in [("structure", "v1"), ("data", "v1"), ("schema", "v1"), ("error", "v1"), ("error", "v2")]:
+        assert rows(answer, api), (answer, api)
+
+
+def test_v2_errors_follow_the_family_the_client_prefers():
+    assert error_row("v2", "application/vnd.sdmx.structure+json;version=2.0.0").family == "json"
+    assert error_row("v2", "application/vnd.sdmx.structure+xml;version=3.0.0").family == "xml"
+    assert error_row("v2", None).family == "xml"
+    assert error_row("v1", "application/json").family == "xml"
