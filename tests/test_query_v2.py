@@ -55,10 +55,39 @@ def test_any_type():
     assert parse_structure_query(["all", "ECB"], {}).kinds is None  # as the spec's own example writes it
 
 
-@pytest.mark.parametrize("bad", ["codelists", "hierarchicalcodelist", "contentconstraint", "structure", "Codelist"])
+@pytest.mark.parametrize("bad", ["codelists", "hierarchicalcodelist", "structureset", "structure", "Codelist"])
 def test_unknown_artefact_types(bad):
     with pytest.raises(SyntaxError_, match="artefactType=.*expected one of .*datastructure"):
         parse_structure_query([bad], {})
+
+
+def test_rest_v1_type_names_that_clients_send_on_v2_paths():
+    # sdmx1 in SDMX 3.0 mode has no dataconstraint: it sends /structure/contentconstraint/...
+    for name in ("contentconstraint", "actualconstraint", "allowedconstraint"):
+        q = parse_structure_query([name, "TEST30", "C", "+"], {})
+        assert q.kinds == ("dataconstraint",) and q.resource == name and q.versions == LATEST_STABLE
+        with pytest.raises(SyntaxError_, match="has no items"):
+            parse_structure_query([name, "ECB", "C", "+", "A"], {})
+    q = parse_structure_query(["organisationscheme", "ECB", "*", "~", "A"], {})
+    assert q.kinds == ("agencyscheme", "dataconsumerscheme", "dataproviderscheme", "organisationunitscheme")
+    assert q.items == ("A",)
+
+
+def test_the_urls_real_clients_send():
+    # Captured from sdmx1 2.28 (SDMX 3.0 source) and pysdmx 1.20 (RegistryClient, RestService 2.2.2).
+    q = parse_structure_query(["dataflow", "TEST30", "*", "+"], {})
+    assert (q.kinds, q.agencies, q.ids, q.versions) == (("dataflow",), ("TEST30",), None, LATEST_STABLE)
+    q = parse_structure_query(["datastructure", "ECB", "ECB_EXR1"],
+                              {"detail": "referencepartial", "references": "descendants"})
+    assert (q.versions, q.detail, q.references) == (LATEST, "referencepartial", ("descendants",))
+    q = parse_structure_query(["codelist", "ECB", "CL_FREQ", "~", "A", ""], {})
+    assert (q.ids, q.versions, q.items) == (("CL_FREQ",), LATEST, ("A",))
+    q = parse_structure_query(["codelist", "ECB", "CL_FREQ", "1.0,2.0", "A,M", ""], {})  # %2C decoded
+    assert (q.versions, q.items) == (Exactly(("1.0", "2.0")), ("A", "M"))
+    assert parse_structure_query(["dataflow", ""], {}).kinds == ("dataflow",)
+    assert parse_schema_query(["dataflow", "ECB", "EXR", "+", ""], {}).versions == LATEST_STABLE
+    assert parse_metadata_query(["metadataset", "ECB", "MS1", ""], {}).ids == ("MS1",)
+    assert parse_metadata_query(["structure", "dataflow", "ECB", "EXR", ""], {}).kinds == ("dataflow",)
 
 
 def test_lists_and_wildcards_of_agencies_ids_versions():
@@ -148,8 +177,11 @@ def test_reference_lists():
     assert parse_structure_query(["datastructure"], {"references": "none"}).references == ("none",)
     with pytest.raises(SyntaxError_, match="references='codelist,cousins': 'cousins' is not one of none, parents"):
         parse_structure_query(["datastructure"], {"references": "codelist,cousins"})
+    assert parse_structure_query(["dataflow"], {"references": "contentconstraint"}).references == ("dataconstraint",)
+    assert parse_structure_query(["dataflow"], {"references": "organisationscheme,codelist"}).references == (
+        "agencyscheme", "dataconsumerscheme", "dataproviderscheme", "organisationunitscheme", "codelist")
     with pytest.raises(SyntaxError_, match="references"):
-        parse_structure_query(["datastructure"], {"references": "contentconstraint"})  # a v1 name
+        parse_structure_query(["datastructure"], {"references": "hierarchicalcodelist"})
     with pytest.raises(NotImplemented_, match="namealiasscheme"):
         parse_structure_query(["datastructure"], {"references": "namealiasscheme"})
 
@@ -262,6 +294,8 @@ def test_metadata_by_structure():
     assert parse_metadata_query(["datastructure", "ECB", "ECB_EXR1", "1.0.0"], {}) == q
     assert parse_metadata_query(["dataflow", ""], {"detail": "allStubs"}).detail == "allstubs"
     assert parse_metadata_query(["structure", "*", "ECB"], {}).kinds is None
+    assert parse_metadata_query(["structure", "organisationscheme"], {}).kinds == (
+        "agencyscheme", "dataconsumerscheme", "dataproviderscheme", "organisationunitscheme")
 
 
 @pytest.mark.parametrize(

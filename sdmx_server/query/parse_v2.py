@@ -6,7 +6,8 @@ spec's defaults (`*` for types, agencies, ids and items, `~` for versions); an e
 (pysdmx ends paths with '/') counts as missing. Lists use `,`, `*` means any, versions follow
 querying_versions.md (sdmx_server.versions). Parameter names and closed-set values match
 without regard to case; unknown parameters are ignored; a bad value is a 400 naming the
-parameter and what it allows.
+parameter and what it allows. Beyond the spec, REST v1's `all` and its constraint and
+organisation scheme type names are read as what they mean (clients send them).
 
 Data and availability queries of v2 are parsed elsewhere.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sdmx_server.errors import NotImplemented_, SyntaxError_
-from sdmx_server.kinds import BY_NAME, BY_V2, KINDS, V2_ANY
+from sdmx_server.kinds import BY_NAME, BY_V1, BY_V2, KINDS, V2_ANY
 from sdmx_server.query.model import (
     METADATA_DETAILS,
     MetadataByFlowQuery,
@@ -53,6 +54,14 @@ METADATA_SHAPES = (
     "/metadata/metadataflow/{agencyID}/{resourceID}/{version}/{providerID}",
 )
 ARTEFACT_TYPES: tuple[str, ...] = tuple(BY_V2) + (V2_ANY,)
+#: REST v1 names read on v2 paths too: sdmx1 in SDMX 3.0 mode has no `dataconstraint` and
+#: asks for /structure/contentconstraint/...; the spec lists organisationscheme for metadata
+#: queries. Each stands for the kinds it selects in v1 (the constraint role stays in
+#: `resource`).
+V1_TYPES: dict[str, tuple[str, ...]] = {
+    name: tuple(k.name for k in BY_V1[name])
+    for name in ("contentconstraint", "actualconstraint", "allowedconstraint", "organisationscheme")
+}
 #: The spec's own example writes /structure/all/ECB; `all` is REST v1's word for `*`.
 _TYPE_ALIASES = {"all": V2_ANY}
 #: The types whose URL may name items: item schemes and value lists.
@@ -63,7 +72,7 @@ SCHEMA_CONTEXTS: tuple[str, ...] = (
 )
 #: `references` may name kinds by their v2 type, and structureset (listed by the spec's YAML).
 REFERENCE_KINDS: tuple[str, ...] = tuple(BY_V2) + ("structureset",)
-#: Listed by the spec's YAML but no kind of SDMX 3.0 (SDMX 3.0 renamed it): 501, not 400.
+#: Listed by the spec's YAML, but no kind of the information model holds it: 501, not 400.
 _UNKNOWN_REFERENCE_KINDS = ("namealiasscheme",)
 _ANY = ("*",)
 
@@ -72,9 +81,8 @@ def parse_structure_query(segments: list[str], params: Mapping[str, str]) -> Str
     """`/structure/{artefactType}/{agencyID}/{resourceID}/{version}/{itemID}` (segments after
     `structure`)."""
     artefact_type, agency, artefact_id, version, item = path_segments(segments, 5, STRUCTURE_SHAPE)
-    resource = _artefact_type(artefact_type, "artefactType")
-    kinds = None if resource == V2_ANY else (BY_V2[resource].name,)
-    if item is not None and resource not in ITEM_TYPES + (V2_ANY,):
+    resource, kinds = _artefact_type(artefact_type, "artefactType")
+    if item is not None and kinds is not None and not all(BY_NAME[k].item_scheme for k in kinds):
         raise SyntaxError_(
             f"itemID {item!r}: {resource} has no items; itemID is only for {', '.join(ITEM_TYPES)}"
         )
@@ -105,6 +113,9 @@ def references(text: str | None) -> tuple[str, ...]:
             name = value
         elif value in REFERENCE_KINDS:
             name = BY_V2[value].name if value in BY_V2 else BY_NAME[value].name
+        elif value in V1_TYPES:  # sdmx1 in SDMX 3.0 mode may send REST v1 names
+            found.extend(k for k in V1_TYPES[value] if k not in found)
+            continue
         elif value in _UNKNOWN_REFERENCE_KINDS:
             raise NotImplemented_(f"references={text!r}: {value} is not a kind this server holds")
         else:
@@ -178,9 +189,9 @@ def parse_metadata_query(segments: list[str], params: Mapping[str, str]) -> Meta
         if head != "structure":
             rest = [head, *rest]
         artefact_type, agency, artefact_id, version = path_segments(rest, 4, METADATA_SHAPES[1])
-        resource = _artefact_type(artefact_type, "artefactType")
+        resource, kinds = _artefact_type(artefact_type, "artefactType")
         return MetadataByStructureQuery(
-            kinds=None if resource == V2_ANY else (BY_V2[resource].name,),
+            kinds=kinds,
             resource=resource,
             agencies=values(agency, NESTED_NCNAME, "agencyID", "an agency id", sep=",", any_words=_ANY),
             ids=values(artefact_id, ID, "resourceID", "an artefact id", sep=",", any_words=_ANY),
@@ -209,13 +220,16 @@ def providers(text: str | None) -> tuple[ProviderRef, ...] | None:
     return tuple(found)
 
 
-def _artefact_type(text: str | None, name: str) -> str:
-    if text is None:
-        return V2_ANY
-    text = _TYPE_ALIASES.get(text, text)
-    if text not in ARTEFACT_TYPES:
-        raise SyntaxError_(f"{name}={text!r}: expected one of {', '.join(ARTEFACT_TYPES)}")
-    return text
+def _artefact_type(text: str | None, name: str) -> tuple[str, tuple[str, ...] | None]:
+    """The type as the URL named it, and the kind names it selects (None: any)."""
+    resource = _TYPE_ALIASES.get(text or V2_ANY, text or V2_ANY)
+    if resource == V2_ANY:
+        return resource, None
+    if resource in BY_V2:
+        return resource, (BY_V2[resource].name,)
+    if resource in V1_TYPES:
+        return resource, V1_TYPES[resource]
+    raise SyntaxError_(f"{name}={text!r}: expected one of {', '.join(ARTEFACT_TYPES)}")
 
 
 def _one(text: str | None, pattern, name: str, what: str) -> None:
