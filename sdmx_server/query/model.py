@@ -1,12 +1,16 @@
 """The query model: what a client asks for, whatever URL syntax it used.
 
 REST v1 and v2 URLs both parse into these objects; the store and the writers never see a URL.
+Structure queries (`StructureQuery`), schema queries (`SchemaQuery`), reference metadata
+queries (`MetadataSetQuery`, `MetadataByStructureQuery`, `MetadataByFlowQuery`), data queries
+(`DataQuery`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sdmx_server.query.periods import Period
 from sdmx_server.types import ApiVersion, StructureDetail
@@ -54,3 +58,80 @@ class StructureQuery:
     #: The resource as the URL named it ("codelist", "actualconstraint", "structure", "*").
     resource: str = "structure"
 
+
+
+@dataclass(frozen=True)
+class SchemaQuery:
+    """The artefact that defines data validity (v1 and v2 `/schema/...`): exactly one agency
+    and id; the version may be `latest` (v1) or a single `+`/`~` form (v2), never all."""
+
+    #: A kind name: datastructure, dataflow, provisionagreement, metadatastructure,
+    #: metadataflow, metadataprovisionagreement (v2 only).
+    context: str
+    agency: str
+    id: str
+    versions: VersionQuery = LATEST
+    #: A dimension id, "AllDimensions", or None for the default (the time dimension).
+    dimension_at_observation: str | None = None
+    #: v1 `explicitMeasure` (cross-sectional schemas with typed measures).
+    explicit_measure: bool = False
+    #: v2 `deletion`: a schema for deletion messages.
+    deletion: bool = False
+    as_of: datetime | None = None
+    api: ApiVersion = "v1"
+
+
+#: `detail` of reference metadata queries.
+MetadataDetail = Literal["full", "allstubs"]
+METADATA_DETAILS: tuple[MetadataDetail, ...] = ("full", "allstubs")
+
+
+@dataclass(frozen=True)
+class ProviderRef:
+    """A (metadata) provider: `AGENCY.PROVIDER`, or `PROVIDER` alone (agency None: any)."""
+
+    agency: str | None
+    id: str
+
+
+@dataclass(frozen=True)
+class MetadataSetQuery:
+    """v2 `/metadata/metadataset/{providerID}/{metadatasetID}/{version}`; None means any."""
+
+    providers: tuple[ProviderRef, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    versions: VersionQuery = LATEST
+    detail: MetadataDetail = "full"
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MetadataByStructureQuery:
+    """v2 `/metadata/structure/{artefactType}/{agencyID}/{resourceID}/{version}`: the metadata
+    sets that target the matching structures."""
+
+    #: Kind names; None for any type (`*`).
+    kinds: tuple[str, ...] | None = None
+    agencies: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    versions: VersionQuery = LATEST
+    detail: MetadataDetail = "full"
+    as_of: datetime | None = None
+    #: The artefactType as the URL named it.
+    resource: str = "*"
+
+
+@dataclass(frozen=True)
+class MetadataByFlowQuery:
+    """v2 `/metadata/metadataflow/{agencyID}/{resourceID}/{version}/{providerID}`: the metadata
+    sets reported for the matching metadataflows, by the given providers."""
+
+    agencies: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    versions: VersionQuery = LATEST
+    providers: tuple[ProviderRef, ...] | None = None
+    detail: MetadataDetail = "full"
+    as_of: datetime | None = None
+
+
+MetadataQuery = MetadataSetQuery | MetadataByStructureQuery | MetadataByFlowQuery

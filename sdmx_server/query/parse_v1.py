@@ -3,6 +3,11 @@
 Parameter names are matched without regard to case, as clients in the wild send both
 `startPeriod` and `startperiod`; unknown parameters are ignored, standard ones this server does
 not support yet answer 501.
+
+Structure queries follow 4_3_structural_queries.md: every resource, `+` lists, the keywords
+`all` and `latest`, an itemID only for item schemes and hierarchicalcodelist; actualconstraint
+and allowedconstraint select data constraints, the role kept in `StructureQuery.resource`.
+Schema queries (4_5_schema_queries.md) name exactly one artefact: `all` is a 400.
 """
 
 from __future__ import annotations
@@ -11,26 +16,39 @@ import re
 from collections.abc import Mapping
 
 from sdmx_server.errors import NotImplemented_, SyntaxError_
-from sdmx_server.query.keys import parse_key
-from sdmx_server.query.model import ArtefactRef, DataQuery, StructureQuery
-from sdmx_server.query.periods import PeriodError, parse_query_period
 from sdmx_server.kinds import BY_V1, V1_ANY
+from sdmx_server.query.keys import parse_key
+from sdmx_server.query.model import ArtefactRef, DataQuery, SchemaQuery, StructureQuery
+from sdmx_server.query.params import (
+    ID,
+    NESTED_ID,
+    NESTED_NCNAME,
+    boolean,
+    choice,
+    dimension_at_observation,
+    lower_params,
+    path_segments,
+    values,
+    version_query,
+)
+from sdmx_server.query.periods import PeriodError, parse_query_period
 from sdmx_server.types import DATA_DETAILS, STRUCTURE_DETAILS
-from sdmx_server.versions import ALL, LATEST, Exactly
+from sdmx_server.versions import ALL, Exactly
 
 #: v1 has neither `raw` detail nor `ancestors` references.
 V1_STRUCTURE_DETAILS = tuple(d for d in STRUCTURE_DETAILS if d != "raw")
 REFERENCES = ("none", "parents", "parentsandsiblings", "children", "descendants", "all")
 STRUCTURE_RESOURCES = tuple(BY_V1) + (V1_ANY,)
+#: The resources whose URL may name items: item schemes, and hierarchicalcodelist (a
+#: collection of hierarchies).
+ITEM_RESOURCES = tuple(r for r, kinds in BY_V1.items() if all(k.item_scheme for k in kinds))
+SCHEMA_CONTEXTS = ("datastructure", "metadatastructure", "dataflow", "metadataflow", "provisionagreement")
+SCHEMA_SHAPE = "/schema/{context}/{agencyID}/{resourceID}/{version}"
 NOT_YET_DATA_PARAMETERS = ("updatedafter", "includehistory")
 
-_ID = re.compile(r"^[A-Za-z0-9_@$\-]+$")
 _AGENCY = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z][A-Za-z0-9_\-]*)*$")
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*(-[A-Za-z0-9.]+)?$")
-
-
-def lower_params(params: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in params.items()}
+_ALL = ("all",)
 
 
 def parse_flow_ref(text: str) -> ArtefactRef:
@@ -50,7 +68,7 @@ def parse_flow_ref(text: str) -> ArtefactRef:
         version = "latest"
     if agency is not None and not _AGENCY.match(agency):
         raise SyntaxError_(f"flowRef {text!r}: {agency!r} is not an agency id")
-    if not _ID.match(flow_id or ""):
+    if not ID.fullmatch(flow_id or ""):
         raise SyntaxError_(f"flowRef {text!r}: {flow_id!r} is not a dataflow id")
     if version != "latest" and not _VERSION.match(version):
         raise SyntaxError_(f"flowRef {text!r}: {version!r} is not a version")
@@ -89,42 +107,72 @@ def parse_structure_query(
     item: str | None,
     params: Mapping[str, str],
 ) -> StructureQuery:
+    """`/{resource}/{agencyID}/{resourceID}/{version}/{itemID}`; None or '' for a missing part."""
     if resource not in STRUCTURE_RESOURCES:
-        raise SyntaxError_(f"{resource!r} is not an SDMX structure resource")
+        raise SyntaxError_(
+            f"{resource!r} is not an SDMX structure resource: expected one of {', '.join(STRUCTURE_RESOURCES)}"
+        )
+    if item not in (None, "") and resource not in ITEM_RESOURCES:
+        raise SyntaxError_(
+            f"itemID {item!r}: {resource} has no items; itemID is only for {', '.join(ITEM_RESOURCES)}"
+        )
     p = lower_params(params)
-    detail = p.get("detail", "full")
-    if detail not in V1_STRUCTURE_DETAILS:
-        raise SyntaxError_(f"detail={detail!r}: expected one of {', '.join(V1_STRUCTURE_DETAILS)}")
-    references = p.get("references", "none")
-    if references not in REFERENCES and references not in STRUCTURE_RESOURCES:
-        raise SyntaxError_(f"references={references!r}: expected one of {', '.join(REFERENCES)} or a resource")
-    if references in BY_V1:
-        references = BY_V1[references][0].name
-    if version in (None, "", "latest"):
-        versions = LATEST
-    elif version == "all":
-        versions = ALL
-    else:
-        versions = Exactly(_many(version, _VERSION, "version"))
     return StructureQuery(
         kinds=None if resource == V1_ANY else tuple(k.name for k in BY_V1[resource]),
         resource=resource,
-        agencies=None if agency in (None, "", "all") else _many(agency, _AGENCY, "agency"),
-        ids=None if artefact_id in (None, "", "all") else _many(artefact_id, _ID, "id"),
-        versions=versions,
-        items=None if item in (None, "", "all") else _many(item, re.compile(r"^[A-Za-z0-9_@$\-.]+$"), "item id"),
-        detail=detail,
-        references=(references,),
+        agencies=values(agency or None, NESTED_NCNAME, "agencyID", "an agency id", sep="+", any_words=_ALL),
+        ids=values(artefact_id or None, ID, "resourceID", "an artefact id", sep="+", any_words=_ALL),
+        versions=version_query(version, "v1"),
+        items=values(item or None, NESTED_ID, "itemID", "an item id", sep="+", any_words=_ALL),
+        detail=choice(p, "detail", V1_STRUCTURE_DETAILS, "full"),  # type: ignore[arg-type]
+        references=references(p.get("references")),
         api="v1",
     )
 
 
-def _many(text: str, pattern: re.Pattern, what: str) -> tuple[str, ...]:
-    values = tuple(dict.fromkeys(v for v in text.split("+")))
-    for value in values:
-        if not pattern.match(value):
-            raise SyntaxError_(f"{value!r} is not a valid {what}")
-    return values
+def references(text: str | None) -> tuple[str, ...]:
+    """v1 `references`: one walk, or one resource (as the kind names it selects:
+    organisationscheme selects four; actual/allowedconstraint are data constraints)."""
+    if text is None or text == "":
+        return ("none",)
+    value = text.lower()
+    if value in REFERENCES:
+        return (value,)
+    if value in BY_V1:
+        return tuple(dict.fromkeys(k.name for k in BY_V1[value]))
+    raise SyntaxError_(
+        f"references={text!r}: expected one of {', '.join(REFERENCES)} or a resource ({', '.join(BY_V1)})"
+    )
+
+
+def parse_schema_query_v1(segments: list[str], params: Mapping[str, str]) -> SchemaQuery:
+    """`/schema/{context}/{agencyID}/{resourceID}/{version}` (segments after `schema`): one
+    artefact, so agency and id are required and `all` is refused; version `latest` by default,
+    or one explicit version."""
+    context, agency, artefact_id, version = path_segments(segments, 4, SCHEMA_SHAPE)
+    if context not in SCHEMA_CONTEXTS:
+        raise SyntaxError_(f"context={context!r}: expected one of {', '.join(SCHEMA_CONTEXTS)} ({SCHEMA_SHAPE})")
+    for name, value, pattern in (("agencyID", agency, NESTED_NCNAME), ("resourceID", artefact_id, ID)):
+        if value is None or value == "all" or not pattern.fullmatch(value):
+            raise SyntaxError_(
+                f"{name}={value or ''!r}: a schema is for exactly one artefact; give its {name} "
+                f"(not 'all', not a list) in {SCHEMA_SHAPE}"
+            )
+    versions = version_query(version, "v1")
+    if versions is ALL or (isinstance(versions, Exactly) and len(versions.versions) > 1):
+        raise SyntaxError_(f"version={version!r}: a schema is for one version; give one version or latest")
+    p = lower_params(params)
+    # pysdmx sends `explicit=`, the spec says `explicitMeasure=`.
+    explicit = boolean(p, "explicitmeasure", "explicitMeasure") or boolean(p, "explicit", "explicit")
+    return SchemaQuery(
+        context=BY_V1[context][0].name,
+        agency=agency,  # type: ignore[arg-type]  # checked above
+        id=artefact_id,  # type: ignore[arg-type]
+        versions=versions,
+        dimension_at_observation=dimension_at_observation(p),
+        explicit_measure=explicit,
+        api="v1",
+    )
 
 
 def _period(p: dict[str, str], name: str):

@@ -28,7 +28,7 @@ from sdmx_server.registry.index import Registry, parse_urn
 from sdmx_server.registry.messages import Candidate
 from sdmx_server.registry.store import Key, Put, Stored, read_all, save
 from sdmx_server.store.database import Database
-from sdmx_server.versions import is_stable, is_wildcard
+from sdmx_server.versions import is_stable, is_wildcarded
 
 Action = Literal["Append", "Replace", "Delete", "Information"]
 Status = Literal["Success", "Failure", "Warning"]
@@ -278,7 +278,7 @@ def _stub_for(urn: str) -> Put | None:
     if parsed is None:
         return None
     kind, agency, artefact_id, version, _ = parsed
-    if is_wildcard(version):
+    if is_wildcarded(version):
         return None
     obj = codec.stub_json(kind, agency, artefact_id, version, urn=kind.urn(agency, artefact_id, version))
     return Put(kind.name, agency, artefact_id, version, False, True, "public", orjson.dumps(obj), "[]", "stub")

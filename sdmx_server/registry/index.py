@@ -24,7 +24,7 @@ from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.kinds import BY_NAME, BY_URN_CLASS, Kind
 from sdmx_server.registry.store import Key, Stored
-from sdmx_server.versions import ALL, LATEST, Exactly, VersionQuery, is_wildcard, resolve_reference, version_key
+from sdmx_server.versions import ALL, LATEST, Exactly, VersionQuery, is_wildcarded, resolve, version_key
 
 ArtefactKey = tuple[str, str, str]  # agency, id, version
 
@@ -159,9 +159,11 @@ class Registry:
         found = None
         if parsed is not None:
             kind, agency, artefact_id, version, _ = parsed
-            if is_wildcard(version):
-                chosen = resolve_reference(version, self.versions_of(kind.name, agency, artefact_id))
-                found = self.entry(kind.name, agency, artefact_id, chosen) if chosen else None
+            if is_wildcarded(version):
+                by_version = {e.version: e for e in self.entries(kind.name) if (e.agency, e.id) == (agency, artefact_id)}
+                final = [v for v, e in by_version.items() if e.is_final]
+                chosen = resolve(version, by_version, final=final)
+                found = by_version.get(chosen) if chosen else None
             else:
                 found = self.entry(kind.name, agency, artefact_id, version)
         self._resolved[urn] = found
@@ -220,7 +222,8 @@ class Registry:
             candidates.setdefault((agency, artefact_id), {})[version] = entry
         chosen: list[Entry] = []
         for by_version in candidates.values():
-            chosen.extend(by_version[v] for v in versions.select(by_version))
+            final = [v for v, e in by_version.items() if e.is_final]
+            chosen.extend(by_version[v] for v in versions.select(by_version, final))
         chosen.sort(key=lambda e: (e.agency, e.id, version_key(e.version)))
         return chosen
 
