@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from sdmx_server.api.state import ServerState
+from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_
 from sdmx_server.formats.data_layout import DataLayout, DataMessage
@@ -24,12 +25,11 @@ from sdmx_server.formats.media import negotiate
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.query.keys import fit_key
 from sdmx_server.query.model import DataQuery
-from sdmx_server.query.parse_v1 import parse_data_query, parse_structure_query
+from sdmx_server.query.parse_v1 import parse_data_query, parse_schema_query_v1, parse_structure_query
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.store.select import select_batches
 
 NOT_YET = ("availableconstraint", "metadata")
-SCHEMA_CONTEXTS = ("datastructure", "dataflow", "provisionagreement", "metadatastructure", "metadataflow")
 
 
 def _segments(path: str) -> list[str]:
@@ -107,45 +107,11 @@ async def structure(request: Request) -> Response:
 
 
 async def schema(request: Request) -> Response:
-    parts = _segments(request.path_params["path"])
-    if len(parts) < 3 or len(parts) > 4 or parts[0] not in SCHEMA_CONTEXTS:
-        raise SyntaxError_("expected /schema/{datastructure|dataflow}/{agencyID}/{resourceID}/{version}")
-    context, agency, resource_id = parts[:3]
-    version = parts[3] if len(parts) == 4 else "latest"
-    if context not in ("datastructure", "dataflow"):
-        raise NotImplemented_(f"schemas for {context} are not built yet")
-    row = negotiate("schema", "v1", request.headers.get("accept"), request.query_params.get("format")).row
-    params = {k.lower(): v for k, v in request.query_params.items()}
-    if params.get("explicitmeasure", "false").lower() == "true":
-        raise NotImplemented_("explicit measures are not supported")
-    query = parse_structure_query(context, agency, resource_id, version, None, {})
-    body = await run_in_threadpool(_schema_body, _state(request), query, params.get("dimensionatobservation"), row)
-    return Response(body, media_type=row.content_type, headers={"Vary": "Accept"})
-
-
-def _schema_body(state: ServerState, query, dimension_at_observation: str | None, row) -> bytes:
-    registry = state.registry()
-    found = registry.select(query.kinds[0], query.agencies, query.ids, query.versions)
-    if len(found) != 1:
-        raise NoResults(f"{query.resource} not found" if not found else "several artefacts match; name one version")
-    artefact = found[0]
-    dsd = artefact.structure if query.resource == "dataflow" else artefact
-    if dsd is None or not registry.contains(dsd, "datastructure"):
-        raise NoResults("no data structure definition for this dataflow")
-    shape = state.shape(dsd)
-    layout = DataLayout.build(shape, dimension_at_observation)
-    agency, artefact_id, version = artefact_key(artefact)
-    kind = "Dataflow" if query.resource == "dataflow" else "DataStructure"
-    urn = f"urn:sdmx:org.sdmx.infomodel.datastructure.{kind}={agency}:{artefact_id}({version})"
-    return row.load()(urn, shape, layout)
-
-
-async def not_built(request: Request) -> Response:
-    raise NotImplemented_("SDMX REST v2 (/rest/v2/) is not built yet; use /rest/")
+    query = parse_schema_query_v1(_segments(request.path_params["path"]), request.query_params)
+    return await schema_response(request, query)
 
 
 routes = [
-    Route("/rest/v2/{path:path}", not_built),
     Route("/rest/data/{path:path}", data),
     Route("/rest/schema/{path:path}", schema),
     Route("/rest/{resource}", structure),
