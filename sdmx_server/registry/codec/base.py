@@ -218,11 +218,16 @@ def read_text(obj: dict, one: str, many: str, path: str) -> dict[str, str]:
     if texts is not None:
         if type(texts) is not dict:
             raise fail(f"{path}/{many}", f"expected an object, got {type_name(texts)}")
+        ordered = True
+        previous = ""
         for lang, text in texts.items():
             if type(text) is not str:
                 raise fail(f"{path}/{many}/{lang}", f"expected a string, got {type_name(text)}")
+            if lang < previous:
+                ordered = False
+            previous = lang
         if texts:
-            return dict(sorted(texts.items()))
+            return dict(texts) if ordered else dict(sorted(texts.items()))
     single = obj.get(one)
     if single is None:
         return {}

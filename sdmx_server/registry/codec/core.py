@@ -130,8 +130,14 @@ def to_json(artefact: common.MaintainableArtefact) -> dict:
     else:
         raise ValueError(f"the codec cannot store a {type(artefact).__module__}.{type(artefact).__name__}")
     enc = Encoder(artefact, kind)
-    out = encode_header(artefact, enc)
-    fn(artefact, out, enc)
+    enabled = gc.isenabled()
+    gc.disable()  # see from_json: the collector would run over a large scheme for nothing
+    try:
+        out = encode_header(artefact, enc)
+        fn(artefact, out, enc)
+    finally:
+        if enabled:
+            gc.enable()
     if enc.x:
         out[X] = enc.x
     return out
@@ -242,12 +248,15 @@ class Decoder:
 
 
 def find_item(scheme: Any, path: str) -> Any:
+    """The item at `path` (A.B for B under A in nested schemes), exactly: a reference to a
+    nested item by its bare id is kept as written (in a stub), so that it writes back the same."""
     items = getattr(scheme, "items", None)
     if not isinstance(items, dict):
         return None
     parts = path.split(".")
     item = items.get(parts[-1])
-    if len(parts) == 1 or (item is not None and item.hierarchical_id == path):
+    if item is not None and (item.hierarchical_id == path or (
+            len(parts) == 1 and not isinstance(item.parent, common.Item))):
         return item
     # nested items: walk from the roots
     level = [i for i in items.values() if not isinstance(i.parent, common.Item)]
@@ -306,7 +315,7 @@ def decode_header(obj: dict, path: str, dec: Decoder, cls: type, **fields: Any) 
     )
     a.structure_url = get_str(x, "structureURL", f"{path}/{X}")
     a.service_url = get_str(x, "serviceURL", f"{path}/{X}")
-    a.urn = get_str(x, "urn", f"{path}/{X}") or dec.kind.urn(agency, artefact_id, version)
+    a.urn = dec.kind.urn(agency, artefact_id, version)
     return a
 
 

@@ -185,7 +185,8 @@ def _dsd(dsd: Any, out: dict, enc: Encoder) -> None:
         if measures:
             ml["measures"] = measures
         comps["measureList"] = ml
-    out["dataStructureComponents"] = comps
+    if len(comps) > 1 or len(dl) > 1:  # a stub, or a DSD built empty, has no components
+        out["dataStructureComponents"] = comps
     msd = getattr(dsd, "metadata", None)
     if msd is not None:
         out["metadata"] = enc.ref(msd)

@@ -293,20 +293,22 @@ def decode_items(scheme: common.ItemScheme, obj: dict, path: str, dec: Decoder, 
             raise fail(f"{ipath}/parent", "an item cannot be its own parent")
         item.parent = parent
         parent.child.append(item)
-    _check_cycles(scheme, path)
+    if parents:
+        _check_cycles([item for item, _, _ in parents], path)
 
 
-def _check_cycles(scheme: common.ItemScheme, path: str) -> None:
+def _check_cycles(items: list, path: str) -> None:
+    """Parents given by id may form a cycle (A's parent B, B's parent A): refuse it."""
     done: set[int] = set()
-    for item in scheme.items.values():
-        seen = []
+    for item in items:
+        walk: set[int] = set()
         node = item
         while isinstance(node, common.Item) and id(node) not in done:
-            if any(node is s for s in seen):
+            if id(node) in walk:
                 raise fail(path, f"the parents of item {item.id!r} form a cycle")
-            seen.append(node)
+            walk.add(id(node))
             node = node.parent
-        done.update(id(s) for s in seen)
+        done |= walk
 
 
 def _scheme(obj: dict, path: str, dec: Decoder, cls: type, member: str, item_cls: type,

@@ -108,7 +108,8 @@ def _hierarchical_code(hc: Any, enc: Encoder, nested: str) -> dict:
 
 
 def _hierarchy_body(h: Any, out: dict, enc: Encoder, formal_key: str) -> None:
-    out[formal_key] = bool(h.has_formal_levels)
+    if h.has_formal_levels:  # false when not said
+        out[formal_key] = True
     if h.level is not None:
         out["level"] = _level(h.level)
     codes = [_hierarchical_code(c, enc, "hierarchicalCodes") for c in h.codes.values()]

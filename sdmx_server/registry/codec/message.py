@@ -46,7 +46,7 @@ def message_version(message: dict) -> str:
     return "2.0"
 
 
-def _collection_kind(name: str) -> Kind | None:
+def collection_kind(name: str) -> Kind | None:
     if name == "metadataSets":
         from sdmx_server.kinds import BY_NAME
 
@@ -84,7 +84,7 @@ def read_structure_message(data: bytes) -> list[tuple[Kind, dict]]:
         path = f"/data/{name}"
         if name in _IGNORED:
             continue
-        kind = _collection_kind(name)
+        kind = collection_kind(name)
         if kind is None:
             raise fail(path, f"not a collection of SDMX-JSON {version} structures")
         if type(artefacts) is not list:
@@ -104,7 +104,10 @@ def normalise(kind: Kind, obj: Any, path: str = "") -> dict:
         return to_json(from_json(kind, obj, None))
     except CodecError as exc:
         # from_json names the place inside the artefact; say where the artefact is
-        raise CodecError(f"{path}{exc}" if str(exc).startswith("/") else f"{path}: {exc}") from None
+        text = str(exc)
+        if text.startswith("/: "):
+            text = text[1:]
+        raise CodecError(f"{path}{text}" if text.startswith(("/", ":")) else f"{path}: {text}") from None
     except ValueError as exc:
         raise CodecError(f"{path}: {exc}") from None
 

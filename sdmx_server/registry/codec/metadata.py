@@ -107,7 +107,8 @@ def _msd(msd: Any, out: dict, enc: Encoder) -> None:
     encoded_attributes = [_metadata_attribute(a, enc) for a in attributes]
     if encoded_attributes:
         mal["metadataAttributes"] = encoded_attributes
-    out["metadataStructureComponents"] = {"metadataAttributeList": mal}
+    if len(mal) > 1:
+        out["metadataStructureComponents"] = {"metadataAttributeList": mal}
     targets = list((getattr(msd, "target", None) or {}).values())
     if targets:
         enc.x["metadataTargets"] = [_target(t, enc) for t in targets]

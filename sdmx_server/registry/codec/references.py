@@ -86,18 +86,19 @@ def _shape_fits(kind: Kind, obj: dict) -> bool:
 
 def stub_json(kind: Kind, agency: str, artefact_id: str, version: str, urn: str | None = None,
               structure_url: str | None = None, service_url: str | None = None, name: str | None = None) -> dict:
-    """The stored form of an external-reference stub: identification, the flag, and where the
-    full artefact is (`structureURL`/`serviceURL`, in x-sdmx)."""
-    out: dict[str, Any] = {"id": artefact_id, "version": version or "1.0", "agencyID": agency,
-                           "isExternalReference": True}
+    """The stored form of an external-reference stub: identification, the flag, a name if
+    one is known, and where the full artefact is (`structureURL`/`serviceURL`, in x-sdmx).
+
+    The URN is not stored: it follows from kind, agency, id and version (wildcards kept). A
+    `urn` that names another artefact is refused (ValueError)."""
+    version = version or "1.0"
+    if urn is not None and parse_urn(urn, "urn").maintainable != kind.urn(agency, artefact_id, version):
+        raise CodecError(f"{urn!r} does not name {kind.name} {agency}:{artefact_id}({version})")
+    out: dict[str, Any] = {"id": artefact_id, "version": version, "agencyID": agency, "isExternalReference": True}
     if name:
         out["name"] = name
         out["names"] = {"en": name}
     x: dict[str, Any] = {}
-    if urn and urn != kind.urn(agency, artefact_id, version or "1.0"):
-        parsed = parse_urn(urn, "urn")
-        if parsed.maintainable != kind.urn(agency, artefact_id, version or "1.0"):
-            x["urn"] = urn
     if structure_url:
         x["structureURL"] = structure_url
     if service_url:
