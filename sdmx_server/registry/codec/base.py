@@ -341,17 +341,20 @@ class Urn:
     """A parsed URN: the kind of the maintainable it names (or holds its item), its
     agency, id and version (kept as written, wildcards included), and the item path."""
 
-    __slots__ = ("kind", "cls", "agency", "id", "version", "item")
+    __slots__ = ("kind", "package", "cls", "agency", "id", "version", "item")
 
-    def __init__(self, kind: Kind, cls: str, agency: str, id: str, version: str, item: str | None):
-        self.kind, self.cls, self.agency, self.id, self.version, self.item = kind, cls, agency, id, version, item
+    def __init__(self, kind: Kind, package: str, cls: str, agency: str, id: str, version: str, item: str | None):
+        self.kind, self.package, self.cls = kind, package, cls
+        self.agency, self.id, self.version, self.item = agency, id, version, item
 
     @property
     def maintainable(self) -> str:
         return self.kind.urn(self.agency, self.id, self.version)
 
     def __str__(self) -> str:
-        return self.maintainable + (f".{self.item}" if self.item else "")
+        if not self.item:
+            return self.maintainable
+        return f"urn:sdmx:org.sdmx.infomodel.{self.package}.{self.cls}={self.agency}:{self.id}({self.version}).{self.item}"
 
 
 def parse_urn(urn: Any, path: str) -> Urn:
@@ -372,7 +375,7 @@ def parse_urn(urn: Any, path: str) -> Urn:
     kind = BY_URN_CLASS.get(parent or "")
     if kind is None:
         raise fail(path, f"no artefact kind holds a {m['cls']} ({urn[:200]!r})")
-    return Urn(kind, cls, m["agency"], m["id"], m["version"], item)
+    return Urn(kind, m["package"], cls, m["agency"], m["id"], m["version"], item)
 
 
 def version_text(version: Any) -> str:
