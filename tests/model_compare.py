@@ -64,8 +64,23 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _duration(value: Any) -> Any:
+    # LENIENT: a time interval built in code is a timedelta; read from SDMX-ML or JSON it is
+    # an ISO 8601 duration. Durations of days and times compare by their seconds.
+    import re
+
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", value or "")
+    if m and any(m.groups()):
+        d, h, mi, sec = (float(g or 0) for g in m.groups())
+        return d * 86400 + h * 3600 + mi * 60 + sec
+    return _text(value)
+
+
 def _texts(value: Any) -> dict[str, str]:
-    return {k: v for k, v in (getattr(value, "localizations", None) or {}).items()}
+    # LENIENT: sdmx1 keeps an empty <Name/> as a language without text; it says nothing.
+    return {k: v for k, v in (getattr(value, "localizations", None) or {}).items() if isinstance(v, str)}
 
 
 def _version(value: Any) -> str:
@@ -136,7 +151,9 @@ def _facet(f: Any) -> dict:
         value = getattr(f.type, name, None)
         if name.startswith("is_"):
             value = _bool(value)
-        elif name in ("start_time", "end_time", "time_interval", "pattern"):
+        elif name == "time_interval":
+            value = _duration(value)
+        elif name in ("start_time", "end_time", "pattern"):
             value = _text(value)
         elif name != "sentinel_values":
             value = _number(value)
@@ -404,6 +421,7 @@ def describe(artefact: common.MaintainableArtefact) -> dict:
         "valid_from": _text(artefact.valid_from), "valid_to": _text(artefact.valid_to),
         "structure_url": _text(getattr(artefact, "structure_url", None)),
         "service_url": _text(getattr(artefact, "service_url", None)),
+        "uri": _text(getattr(artefact, "uri", None)),
     }
     a = artefact
     if isinstance(a, v30.ValueList):

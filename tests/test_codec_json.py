@@ -309,3 +309,45 @@ def test_junk_bytes(data):
         read_structure_message(data)
     except ValueError:
         pass
+
+
+# -- valid stored forms, broken in one place --------------------------------------------------
+
+def _stored_forms() -> list[tuple]:
+    from sdmx_server.kinds import BY_NAME as kinds
+    from tests.test_codec_units import CONSTRAINT, DSD
+
+    forms = [(kinds["datastructure"], DSD), (kinds["dataconstraint"], CONSTRAINT)]
+    forms += [(kinds[k.name], o) for k, o in read_structure_message(json.dumps(MESSAGE_10).encode())]
+    return forms
+
+
+STORED = _stored_forms()
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_one_broken_member_gives_value_error_only(data):
+    kind, stored = data.draw(st.sampled_from(STORED))
+    obj = json.loads(json.dumps(stored))
+    path = data.draw(st.sampled_from(list(_paths(obj))[1:]))
+    parent = obj
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = data.draw(JSON)
+    try:
+        built = from_json(kind, obj, None)
+    except ValueError:
+        return
+    stored_again = to_json(built)
+    assert to_json(from_json(kind, stored_again, None)) == stored_again

@@ -30,10 +30,19 @@ module that reads them), so JSON read by the codec writes back unchanged.
 from sdmx_server.registry.codec import (  # noqa: F401  (each registers its kinds)
     constraints, datastructure, items, links, metadata, vtl,
 )
+from sdmx_server.kinds import Kind
 from sdmx_server.registry.codec.base import X, CodecError, Resolver
-from sdmx_server.registry.codec.core import from_json, to_json
+from sdmx_server.registry.codec.core import DECODERS, from_json, to_json
 from sdmx_server.registry.codec.message import read_structure_message
 from sdmx_server.registry.codec.references import references, stub_json
 
+
+
+def supported(kind: Kind) -> bool:
+    """Whether from_json builds this kind (sdmx1 models it); read_structure_message also returns
+    artefacts of kinds it does not (structure maps, processes...), links dropped."""
+    return kind.name in DECODERS
+
+
 __all__ = ["CodecError", "Resolver", "X", "from_json", "read_structure_message", "references", "stub_json",
-           "to_json"]
+           "supported", "to_json"]

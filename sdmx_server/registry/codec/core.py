@@ -102,7 +102,7 @@ def encode_header(a: common.MaintainableArtefact, enc: Encoder) -> dict:
     put_annotations(out, a)
     if boolean(a.is_final):
         enc.x["isFinal"] = True
-    for field, key in (("structure_url", "structureURL"), ("service_url", "serviceURL")):
+    for field, key in (("structure_url", "structureURL"), ("service_url", "serviceURL"), ("uri", "uri")):
         value = getattr(a, field, None)
         if value:
             enc.x[key] = str(value)
@@ -315,6 +315,7 @@ def decode_header(obj: dict, path: str, dec: Decoder, cls: type, **fields: Any) 
     )
     a.structure_url = get_str(x, "structureURL", f"{path}/{X}")
     a.service_url = get_str(x, "serviceURL", f"{path}/{X}")
+    a.uri = get_str(x, "uri", f"{path}/{X}")
     a.urn = dec.kind.urn(agency, artefact_id, version)
     return a
 
