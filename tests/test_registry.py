@@ -199,8 +199,8 @@ def test_stores_of_sdmx_ml_fragments_are_migrated_on_start(database_url, samples
         ))
         conn.execute(sa.text("CREATE TABLE sdmx_registry_state (id INTEGER PRIMARY KEY, generation INTEGER NOT NULL)"))
         conn.execute(sa.text("INSERT INTO sdmx_registry_state VALUES (1, 1)"))
-        root = etree.parse(str(samples_dir / "ECB_EXR" / "1" / "structure.xml")).getroot()
-        kinds = {"Codelist": "codelist", "ConceptScheme": "conceptscheme", "DataStructure": "datastructure"}
+        root = etree.parse(str(samples_dir / "ECB_EXR" / "1" / "structure-full.xml")).getroot()
+        kinds = {"Codelist": "codelist", "ConceptScheme": "conceptscheme", "DataStructure": "datastructure", "Dataflow": "dataflow"}
         pk = 0
         for element in root.iter():
             name = etree.QName(element).localname if isinstance(element.tag, str) else ""

@@ -74,7 +74,7 @@ class ChangeOutcome:
 
     @property
     def saved(self) -> list[ArtefactResult]:
-        return [r for r in self.results if r.status == "Success" and r.code in (200, 201)]
+        return [r for r in self.results if r.status == "Success" and r.action != "Information"]
 
     def problems(self) -> list[str]:
         return self.errors + [f"{r.ref}: {r.message}" for r in self.failures]
@@ -197,8 +197,11 @@ def _against_stored(registry: Registry, candidate: Candidate) -> Candidate | Art
     if candidate.is_partial and candidate.kind.name in JSON_ITEMS:
         candidate = Candidate(candidate.kind, _merge_partial(candidate.kind.name, stored.json(), candidate.obj),
                               candidate.origin, candidate.access, candidate.where)
+    same_access = candidate.access is None or candidate.access == stored.access
+    if same_access and stored.is_stub == candidate.is_stub and orjson.dumps(candidate.obj) == stored.body:
+        return ArtefactResult(*candidate.key, "Information", "Success", 200, "unchanged")
     if stored.is_final and not stored.is_stub:
-        if _canonical_json(candidate.kind.name, stored.json()) == _canonical(candidate):
+        if same_access and _canonical_json(candidate.kind.name, stored.json()) == _canonical(candidate):
             return ArtefactResult(*candidate.key, "Information", "Success", 200, "unchanged")
         return _failure(candidate, 409, "is final and cannot change; publish the change under a new version")
     return candidate

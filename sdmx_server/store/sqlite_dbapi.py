@@ -125,9 +125,21 @@ class Cursor:
         return self
 
     def executemany(self, operation: str, seq_of_parameters) -> "Cursor":
+        before = self._total_changes()
         self._cursor.executemany(operation, [list(p) for p in seq_of_parameters])
         self._after(operation)
+        if _WRITES.match(operation):
+            # changes() counts the last statement only; SQLAlchemy checks the whole batch.
+            self.rowcount = self._total_changes() - before
         return self
+
+    def _total_changes(self) -> int:
+        probe = self._connection.cursor()
+        try:
+            probe.execute("SELECT total_changes()")
+            return probe.fetchone()[0]
+        finally:
+            probe.close()
 
     def _after(self, operation: str) -> None:
         if _WRITES.match(operation) and not self._cursor.description:
