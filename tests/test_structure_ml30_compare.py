@@ -16,7 +16,7 @@ from decimal import Decimal
 from sdmx.model import common, v21, v30
 
 from sdmx_server import kinds
-from sdmx_server.formats.structure_ml21_base import is_final, item_path
+from sdmx_server.formats.structure_ml21_base import is_final, is_partial_with_items, item_path
 
 TIME_TYPES = set(
     """observationalTimePeriod standardTimePeriod basicTimePeriod gregorianTimePeriod gregorianYear
@@ -251,8 +251,9 @@ def content(obj, fmt: str) -> dict:
 
 def describe(obj, fmt: str = "3.0", detail: str = "full") -> dict:
     digest = {"key": key(obj), "names": names(obj)}
-    if detail == "full" and obj.is_external_reference:
-        return digest | {"external": True}  # written as a stub: its identity is all that is known
+    if detail == "full" and obj.is_external_reference and not is_partial_with_items(obj):
+        # Written as a stub with its URN: its identity (and finality) is all that is known.
+        return digest | {"external": True} | ({"final": is_final(obj)} if fmt == "2.1" else {})
     if detail == "stub":
         return digest
     digest |= {"descriptions": texts(obj.description), "annotations": annotations(obj, fmt)}

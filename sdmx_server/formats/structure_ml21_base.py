@@ -125,6 +125,10 @@ def is_false(value) -> bool:
     return value is False or (isinstance(value, str) and value.lower() == "false")
 
 
+def is_partial_with_items(artefact) -> bool:
+    return isinstance(artefact, common.ItemScheme) and is_true(artefact.is_partial) and bool(artefact.items)
+
+
 def agency_id(artefact: common.MaintainableArtefact) -> str:
     agency = getattr(artefact.maintainer, "id", None)
     if not agency or agency == common.MissingID:
@@ -304,9 +308,14 @@ class Writer:
         tag: str | None = None,
     ) -> etree._Element:
         """The artefact's element, appended to `parent` (or standalone, with its namespaces)."""
+        # An external reference is a stub with its URN: all that is known of it is what the
+        # reference said. (The items sdmx1 adds to one while resolving references to them are
+        # no content.) But a partial item scheme keeps the items its source chose to give with
+        # it (ESTAT sends such external codelists); sdmx1, moreover, mistakes an item scheme
+        # without items, referenced later in a message, for a missing one.
         tag = tag or self.placement(artefact)[0]
-        if is_true(artefact.is_external_reference) and detail == "full":
-            detail = "stub"  # all we know of it is its identity: always a stub with its URN
+        if detail == "full" and is_true(artefact.is_external_reference) and not is_partial_with_items(artefact):
+            detail = "stub"
         saved = self.artefact, self.kind, self.item_urn_prefix, self.detail
         self.artefact, self.kind, self.detail = artefact, self.kind_of(artefact), detail
         try:
@@ -365,8 +374,9 @@ class Writer:
 
     def version_attributes(self, el: etree._Element, artefact, detail: ArtefactDetail) -> None:
         el.set("version", self.version(artefact))
-        # isFinal is fixed to false for organisation schemes; they are never written final.
-        if detail != "stub" and self.kind.name not in FIXED_SCHEME_IDS:
+        # isFinal is fixed to false for organisation schemes; they are never written final. An
+        # external reference keeps what its source said of its finality.
+        if (detail != "stub" or is_true(artefact.is_external_reference)) and self.kind.name not in FIXED_SCHEME_IDS:
             el.set("isFinal", "true" if is_final(artefact) else "false")
 
     # texts

@@ -1,6 +1,6 @@
 """Answering a StructureQuery: which artefacts, with which references, in how much detail.
 
-The result is a list of (artefact, Detail) for a structure writer. Artefacts handed out are
+The result is a list of (artefact, ArtefactDetail) for a structure writer. Artefacts handed out are
 never the index's own objects when they are cut down (item filters, partial references): the
 index is shared by every request.
 """
@@ -13,13 +13,13 @@ from sdmx.model import common
 from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.errors import NoResults, NotImplemented_
-from sdmx_server.formats.structure_ml21 import Detail
 from sdmx_server.query.model import StructureQuery
 from sdmx_server.registry import references
 from sdmx_server.registry.index import Registry, artefact_key
 from sdmx_server.registry.kinds import SERVED
+from sdmx_server.types import ArtefactDetail
 
-Entry = tuple[MaintainableArtefact, Detail]
+Entry = tuple[MaintainableArtefact, ArtefactDetail]
 
 
 def select_structures(registry: Registry, query: StructureQuery) -> list[Entry]:
@@ -51,14 +51,14 @@ def _kinds(query: StructureQuery) -> tuple[str, ...]:
     raise NotImplemented_(f"the {query.resource} resource is not served yet")
 
 
-def _details(detail: str) -> tuple[Detail, Detail]:
+def _details(detail: str) -> tuple[ArtefactDetail, ArtefactDetail]:
     return {
-        "full": (Detail.FULL, Detail.FULL),
-        "allstubs": (Detail.STUB, Detail.STUB),
-        "allcompletestubs": (Detail.COMPLETE_STUB, Detail.COMPLETE_STUB),
-        "referencestubs": (Detail.FULL, Detail.STUB),
-        "referencecompletestubs": (Detail.FULL, Detail.COMPLETE_STUB),
-        "referencepartial": (Detail.FULL, Detail.FULL),
+        "full": ("full", "full"),
+        "allstubs": ("stub", "stub"),
+        "allcompletestubs": ("completestub", "completestub"),
+        "referencestubs": ("full", "stub"),
+        "referencecompletestubs": ("full", "completestub"),
+        "referencepartial": ("full", "full"),
     }[detail]
 
 
