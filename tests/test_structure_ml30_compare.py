@@ -11,12 +11,13 @@ attribute usage), so that what remains must survive. Small and ours until tests/
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from sdmx.model import common, v21, v30
 
 from sdmx_server import kinds
-from sdmx_server.formats.structure_ml21_base import is_final, is_partial_with_items, item_path
+from sdmx_server.formats.structure_ml21_dispatch import is_final, is_partial_with_items, item_path
 
 TIME_TYPES = set(
     """observationalTimePeriod standardTimePeriod basicTimePeriod gregorianTimePeriod gregorianYear
@@ -24,6 +25,9 @@ TIME_TYPES = set(
     reportingTrimester reportingQuarter reportingMonth reportingWeek reportingDay dateTime
     timesRange""".split()
 )
+
+
+URN = re.compile(r"urn:sdmx:org\.sdmx\.infomodel\.\w+\.(?P<cls>\w+)=(?P<agency>[^:]+):(?P<id>[^(]+)\((?P<version>[^)]+)\)")
 
 
 def version(obj) -> str:
@@ -34,8 +38,9 @@ def key(obj) -> tuple | None:
     """(kind, agency, id, version) of a maintainable; its URN-like path for an item."""
     if obj is None:
         return None
-    if isinstance(obj, str):  # a URN sdmx1 left unresolved
-        return (obj,)
+    if isinstance(obj, str):  # a URN sdmx1 left unresolved (CodelistExtension.extends)
+        match = URN.fullmatch(obj)
+        return (kinds.BY_URN_CLASS[match["cls"]].name, match["agency"], match["id"], match["version"]) if match else (obj,)
     if isinstance(obj, common.MaintainableArtefact):
         return (kinds.kind_of(obj).name, getattr(obj.maintainer, "id", None), obj.id, version(obj))
     if isinstance(obj, common.Item):
@@ -192,7 +197,7 @@ def content(obj, fmt: str) -> dict:
                   "items": {i.id: item(i, fmt) for i in items}}
         if getattr(obj, "extends", None):
             digest["extends"] = [
-                (key(e.extends) if not isinstance(e.extends, str) else (e.extends,), e.prefix, type(e.selection).__name__,
+                (key(e.extends), e.prefix, type(e.selection).__name__,
                  [m.value for m in getattr(e.selection, "mv", [])]) for e in obj.extends
             ]
         if isinstance(obj, v30.GeoGridCodelist):

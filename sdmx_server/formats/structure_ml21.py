@@ -34,7 +34,8 @@ from sdmx_server.formats import (  # noqa: F401
     structure_ml21_vtl,
 )
 from sdmx_server.formats.ml21 import Header
-from sdmx_server.formats.structure_ml21_base import NotExpressible, Writer
+from sdmx_server.formats.structure_ml21_base import Writer
+from sdmx_server.formats.structure_ml21_dispatch import NotExpressible
 from sdmx_server.types import ArtefactDetail
 
 __all__ = ["Detail", "NotExpressible", "Writer", "artefact_element", "structure_message"]

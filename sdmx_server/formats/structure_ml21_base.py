@@ -1,7 +1,7 @@
-"""The SDMX-ML structure writers' machinery: one function per model class, and what all kinds share.
+"""The SDMX-ML 2.1 structure writer: the message, and what all kinds of artefact share.
 
 `Writer` writes SDMX-ML 2.1. Functions are registered for sdmx1 model classes with
-`@ML21.register(cls)`; writing an object looks its function up along the object's class MRO,
+`@ML21.register(cls)` (structure_ml21_dispatch); writing an object looks its function up along the object's class MRO,
 so the function for `common.ItemScheme` serves every item scheme without one of its own. The
 SDMX-ML 3.0 writer (`structure_ml30_base.Writer30`) subclasses `Writer` with a child registry:
 it inherits every function and overrides only those whose output differs, together with the
@@ -10,8 +10,8 @@ methods for namespaces, references and version attributes.
 A registered function takes (writer, obj, el). For a maintainable artefact `el` is the
 artefact's own element, with identification, annotations and names already written, and the
 function adds what the schema requires even of a stub and, when `writer.full`, the rest; for
-anything inside an artefact (items, components, relationships,
-regions...) `el` is the parent element and the function appends the object's element(s).
+anything inside an artefact (items, components, relationships, regions...) `el` is the parent
+element and the function appends the object's element(s).
 
 Both families of sdmx1 objects are accepted: v21 ones as sdmx1's SDMX-ML 2.1 reader builds
 them and v30 ones as its SDMX-ML 3.0 reader builds them. What the target format cannot say
@@ -21,158 +21,29 @@ raises `NotExpressible`, naming the artefact and the feature.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Iterable
 
 from lxml import etree
 from sdmx.model import common
 
 from sdmx_server import kinds
 from sdmx_server.formats import ml21
-from sdmx_server.formats.ml21 import NS_XML, Header, format_datetime
+from sdmx_server.formats.ml21 import Header
+from sdmx_server.formats.structure_ml21_dispatch import (
+    FIXED_SCHEME_IDS,
+    ML21,
+    XML_LANG,
+    NotExpressible,
+    agency_id,
+    is_final,
+    is_partial_with_items,
+    is_true,
+    item_path,
+    language_filter,
+    version_of,
+    xml_datetime,
+)
 from sdmx_server.types import ArtefactDetail
-
-XML_LANG = f"{{{NS_XML}}}lang"
-
-#: The version SDMX-ML assumes when an artefact has none; used in URNs and references too.
-DEFAULT_VERSION = "1.0"
-
-#: Organisation schemes whose id (and, in 2.1, version and isFinal) the schemas fix.
-FIXED_SCHEME_IDS = {
-    "agencyscheme": "AGENCIES",
-    "dataconsumerscheme": "DATA_CONSUMERS",
-    "dataproviderscheme": "DATA_PROVIDERS",
-    "metadataproviderscheme": "METADATA_PROVIDERS",
-}
-
-
-class NotExpressible(ValueError):
-    """The target format cannot say something the artefact holds (the API answers 406)."""
-
-    def __init__(self, artefact, feature: str, format_name: str) -> None:
-        self.artefact = artefact
-        self.feature = feature
-        self.format_name = format_name
-        super().__init__(f"{describe(artefact)}: {format_name} cannot express {feature}")
-
-
-def describe(obj) -> str:
-    """'Codelist SSO:CL_REGION(1.0)' for a maintainable; the class and id of anything else."""
-    if isinstance(obj, common.MaintainableArtefact):
-        agency = getattr(obj.maintainer, "id", None) or "?"
-        return f"{type(obj).__name__} {agency}:{obj.id}({obj.version or DEFAULT_VERSION})"
-    return f"{type(obj).__name__} {getattr(obj, 'id', '')}".rstrip()
-
-
-class Registry:
-    """Functions by model class; a child registry falls back to its parent's functions."""
-
-    def __init__(self, parent: Registry | None = None) -> None:
-        self._own: dict[type, Callable] = {}
-        self._parent = parent
-        self._children: list[Registry] = []
-        self._cache: dict[type, Callable | None] = {}
-        if parent is not None:
-            parent._children.append(self)
-
-    def child(self) -> Registry:
-        return Registry(self)
-
-    def register(self, *classes: type) -> Callable[[Callable], Callable]:
-        def decorate(func: Callable) -> Callable:
-            for cls in classes:
-                self._own[cls] = func
-            self._clear()
-            return func
-
-        return decorate
-
-    def _clear(self) -> None:
-        self._cache.clear()
-        for child in self._children:
-            child._clear()
-
-    def _exact(self, cls: type) -> Callable | None:
-        func = self._own.get(cls)
-        if func is None and self._parent is not None:
-            return self._parent._exact(cls)
-        return func
-
-    def lookup(self, cls: type) -> Callable | None:
-        """The function for the nearest class along cls's MRO that has one, in this registry or its parent's."""
-        try:
-            return self._cache[cls]
-        except KeyError:
-            pass
-        func = next((f for c in cls.__mro__ if (f := self._exact(c)) is not None), None)
-        self._cache[cls] = func
-        return func
-
-
-ML21 = Registry()
-
-
-# --- small helpers -----------------------------------------------------------------------------
-
-
-def is_true(value) -> bool:
-    # sdmx1 leaves some flags as the attribute's text (ItemScheme.is_partial == "false").
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def is_false(value) -> bool:
-    # sdmx1 keeps some read flags as text ("false"); None means the schema's default, true.
-    return value is False or (isinstance(value, str) and value.lower() == "false")
-
-
-def is_partial_with_items(artefact) -> bool:
-    return isinstance(artefact, common.ItemScheme) and is_true(artefact.is_partial) and bool(artefact.items)
-
-
-def agency_id(artefact: common.MaintainableArtefact) -> str:
-    agency = getattr(artefact.maintainer, "id", None)
-    if not agency or agency == common.MissingID:
-        raise ValueError(f"{type(artefact).__name__} {artefact.id} has no maintainer; agencyID is required")
-    return str(agency)
-
-
-def version_of(artefact: common.MaintainableArtefact) -> str:
-    return str(artefact.version) if artefact.version else DEFAULT_VERSION
-
-
-def xml_datetime(value) -> str:
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    if isinstance(value, date):
-        return f"{value.isoformat()}T00:00:00"
-    return str(value)  # sdmx1 keeps validFrom/validTo as the text it read
-
-
-_SEMANTIC_FINAL = re.compile(r"(0|[1-9]\d*)(\.(0|[1-9]\d*)){2}")
-
-
-def is_final(artefact: common.MaintainableArtefact) -> bool:
-    """Final when marked so, or versioned semantically without extension (1.2.0); see the plan."""
-    return is_true(artefact.is_final) or bool(_SEMANTIC_FINAL.fullmatch(version_of(artefact)))
-
-
-def item_path(item: common.Item) -> str:
-    """The id of an item within its scheme: dotted from the top for nested items (categories)."""
-    path = [item.id]
-    parent = item.parent
-    while isinstance(parent, common.Item):
-        path.append(parent.id)
-        parent = parent.parent
-    return ".".join(reversed(path))
-
-
-def language_filter(languages: Iterable[str] | None) -> tuple[str, ...] | None:
-    """Language ranges, lower case; None (or '*') keeps every language."""
-    if languages is None:
-        return None
-    ranges = tuple(lang.strip().lower() for lang in languages if lang and lang.strip())
-    return None if not ranges or "*" in ranges else ranges
-
 
 # --- the writer --------------------------------------------------------------------------------
 
@@ -191,10 +62,9 @@ class Writer:
     #: Text types this format spells differently; 2.1 has no GeospatialInformation and keeps
     #: such a value as the string it is.
     text_types = {"geospatialInformation": "String"}
-    #: Kinds a representation may enumerate (a measure dimension enumerates a concept scheme),
-    #: and those a concept's core representation may.
-    enumerations = ("codelist", "conceptscheme")
-    core_enumerations = ("codelist",)
+    #: Kinds a representation may enumerate (a 2.1 measure dimension's concept scheme is
+    #: written by its own function).
+    enumerations = ("codelist",)
     #: Cube regions and key sets: the element names of key values and of other components,
     #: and the namespace they are in (common in 2.1, structure in 3.0).
     region_tags = ("KeyValue", "Attribute", lambda w, tag: w.c(tag))
@@ -373,6 +243,8 @@ class Writer:
         return artefact.id
 
     def version_attributes(self, el: etree._Element, artefact, detail: ArtefactDetail) -> None:
+        if self.kind.name in FIXED_SCHEME_IDS and version_of(artefact) != "1.0":
+            raise self.not_expressible(f"a {self.kind.urn_class} of version {version_of(artefact)} (always 1.0)")
         el.set("version", self.version(artefact))
         # isFinal is fixed to false for organisation schemes; they are never written final. An
         # external reference keeps what its source said of its finality.
@@ -394,11 +266,16 @@ class Writer:
 
     def text_elements(self, parent: etree._Element, tag: str, text: common.InternationalString) -> int:
         """One com:<tag> per language; returns how many were written."""
-        pairs = self.texts(text)
         qname = self.c(tag)
+        written = 0
+        # Without a language filter, straight from the localisations: this runs for every name
+        # of every item, 100,000 times for a codelist of 50,000 codes in two languages.
+        pairs = text.localizations.items() if self.languages is None else self.texts(text)
         for lang, value in pairs:
-            etree.SubElement(parent, qname, {XML_LANG: lang}).text = value
-        return len(pairs)
+            if value is not None:
+                etree.SubElement(parent, qname, {XML_LANG: lang}).text = value
+                written += 1
+        return written
 
     def names(self, el: etree._Element, obj: common.NameableArtefact, *, descriptions: bool = True) -> None:
         """com:Name (required by the schema) and com:Description."""
@@ -474,7 +351,7 @@ class Writer:
 
     def check_core_enumeration(self, concept, scheme) -> None:
         kind = self.kind_of(scheme)
-        if kind.name not in self.core_enumerations:
+        if kind.name not in self.enumerations:
             raise self.not_expressible(f"a core representation of concept {concept.id} enumerated by a {kind.urn_class}")
 
     def any_ref(self, parent: etree._Element, tag: str, target) -> etree._Element:

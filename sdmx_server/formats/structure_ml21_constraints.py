@@ -15,7 +15,7 @@ from lxml import etree
 from sdmx.model import common, v21, v30
 
 from sdmx_server.formats.ml21 import format_datetime
-from sdmx_server.formats.structure_ml21_base import ML21, agency_id, is_false, version_of
+from sdmx_server.formats.structure_ml21_dispatch import ML21, agency_id, is_false, version_of
 
 ROLES = {common.ConstraintRoleType.actual: "Actual", common.ConstraintRoleType.allowable: "Allowed"}
 

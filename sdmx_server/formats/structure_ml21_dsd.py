@@ -13,7 +13,7 @@ from lxml import etree
 from sdmx.model import common, v21, v30
 
 from sdmx_server import kinds
-from sdmx_server.formats.structure_ml21_base import ML21
+from sdmx_server.formats.structure_ml21_dispatch import ML21
 from sdmx_server.formats.structure_ml21_repr import representation
 
 #: TimeDataType: the text types a time dimension may have.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from lxml import etree
 from sdmx.model import common, v21
 
-from sdmx_server.formats.structure_ml21_base import ML21, xml_datetime
+from sdmx_server.formats.structure_ml21_dispatch import ML21, xml_datetime
 from sdmx_server.formats.structure_ml21_repr import text_format
 
 

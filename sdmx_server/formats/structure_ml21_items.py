@@ -10,7 +10,7 @@ from __future__ import annotations
 from lxml import etree
 from sdmx.model import common, v30
 
-from sdmx_server.formats.structure_ml21_base import ML21, is_true
+from sdmx_server.formats.structure_ml21_dispatch import ML21, is_true
 from sdmx_server.formats.structure_ml21_repr import representation
 
 # --- item schemes ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 from lxml import etree
 from sdmx.model import common, v21, v30
 
-from sdmx_server.formats.structure_ml21_base import ML21
+from sdmx_server.formats.structure_ml21_dispatch import ML21
 from sdmx_server.formats.structure_ml21_dsd import TIME_TYPES
 from sdmx_server.formats.structure_ml21_repr import representation
 from sdmx_server.formats.structure_ml21_repr import text_type as text_type_of

@@ -16,7 +16,7 @@ import re
 from lxml import etree
 from sdmx.model import common
 
-from sdmx_server.formats.structure_ml21_base import ML21, is_true
+from sdmx_server.formats.structure_ml21_dispatch import ML21, is_true
 from sdmx_server.formats.structure_ml21_items import item_scheme
 
 DEFAULT_VTL_VERSION = "2.0"  # the VTL version SDMX 2.1 and 3.0 refer to

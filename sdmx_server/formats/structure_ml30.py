@@ -32,7 +32,7 @@ from sdmx_server.formats import (  # noqa: F401
     structure_ml30_items,
 )
 from sdmx_server.formats.ml21 import Header
-from sdmx_server.formats.structure_ml21_base import NotExpressible
+from sdmx_server.formats.structure_ml21_dispatch import NotExpressible
 from sdmx_server.formats.structure_ml30_base import Writer30
 from sdmx_server.types import ArtefactDetail
 

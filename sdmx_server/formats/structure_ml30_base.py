@@ -18,7 +18,8 @@ from sdmx.model import common, v30
 from sdmx_server import kinds
 from sdmx_server.formats import ml30
 from sdmx_server.formats.ml21 import Header
-from sdmx_server.formats.structure_ml21_base import FIXED_SCHEME_IDS, ML21, DEFAULT_VERSION, Writer, agency_id, item_path, version_of
+from sdmx_server.formats.structure_ml21_base import Writer
+from sdmx_server.formats.structure_ml21_dispatch import DEFAULT_VERSION, FIXED_SCHEME_IDS, ML21, agency_id, item_path, version_of
 
 ML30 = ML21.child()
 
@@ -46,7 +47,6 @@ class Writer30(Writer):
     version_pattern = VERSION
     text_types: dict[str, str] = {}
     enumerations = ("codelist", "valuelist")
-    core_enumerations = ("codelist", "valuelist")
     region_tags = ("KeyValue", "Component", lambda w, tag: w.s(tag))
     provision_usage_tag = "Dataflow"
 

@@ -173,7 +173,10 @@ def metadata_structure(w, msd, el: etree._Element) -> None:
     if not w.full or not msd.attributes.components:
         return
     components = etree.SubElement(el, w.s("MetadataStructureComponents"))
-    holder = component_list(w, components, "MetadataAttributeList", "MetadataAttributeDescriptor", msd.attributes)
+    # Without a URN: the schema's type for it (MetadataAttributeDescriptorUrnType) wrongly
+    # demands a VtlMappingScheme URN.
+    holder = etree.SubElement(components, w.s("MetadataAttributeList"), id="MetadataAttributeDescriptor")
+    w.annotations(holder, msd.attributes)
     for attribute in msd.attributes.components:
         w.write(attribute, holder)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from lxml import etree
 from sdmx.model import common, v30
 
-from sdmx_server.formats.structure_ml21_base import is_true
+from sdmx_server.formats.structure_ml21_dispatch import is_true
 from sdmx_server.formats.structure_ml21_items import item_scheme
 from sdmx_server.formats.structure_ml30_base import ML30
 
