@@ -194,16 +194,18 @@ for _kind in KINDS:
 
 #: SDMX-ML 2.1 containers in schema order.
 ML21_CONTAINERS: tuple[str, ...] = tuple(dict.fromkeys(k.ml21[1] for k in KINDS if k.ml21))
-#: SDMX-ML 3.0 containers in schema order (StructuresType).
+#: SDMX-ML 3.0 containers. StructuresType is an xs:all, so any order is valid; this one puts
+#: each container after those its artefacts refer to (as 2.1's sequence mostly does), because a
+#: streaming reader such as sdmx1 loses the names of an artefact it first met as a reference.
 ML30_CONTAINERS: tuple[str, ...] = (
-    "AgencySchemes", "Categorisations", "CategorySchemeMaps", "CategorySchemes", "Codelists", "ConceptSchemeMaps",
-    "ConceptSchemes", "CustomTypeSchemes", "DataConstraints", "DataConsumerSchemes", "Dataflows",
-    "DataProviderSchemes", "DataStructures", "GeographicCodelists", "GeoGridCodelists", "Hierarchies",
-    "HierarchyAssociations", "MetadataConstraints", "Metadataflows", "MetadataProviderSchemes",
-    "MetadataProvisionAgreements", "MetadataStructures", "NamePersonalisationSchemes", "OrganisationSchemeMaps",
-    "OrganisationUnitSchemes", "Processes", "ProvisionAgreements", "ReportingTaxonomies", "ReportingTaxonomyMaps",
-    "RepresentationMaps", "RulesetSchemes", "StructureMaps", "TransformationSchemes", "UserDefinedOperatorSchemes",
-    "ValueLists", "VtlMappingSchemes",
+    "AgencySchemes", "DataProviderSchemes", "DataConsumerSchemes", "MetadataProviderSchemes",
+    "OrganisationUnitSchemes", "Codelists", "GeographicCodelists", "GeoGridCodelists", "ValueLists", "ConceptSchemes",
+    "CategorySchemes", "Hierarchies", "MetadataStructures", "DataStructures", "Dataflows", "Metadataflows",
+    "ReportingTaxonomies", "HierarchyAssociations", "Categorisations", "ProvisionAgreements",
+    "MetadataProvisionAgreements", "DataConstraints", "MetadataConstraints", "Processes", "CustomTypeSchemes",
+    "NamePersonalisationSchemes", "VtlMappingSchemes", "RulesetSchemes", "UserDefinedOperatorSchemes",
+    "TransformationSchemes", "CategorySchemeMaps", "ConceptSchemeMaps", "OrganisationSchemeMaps",
+    "ReportingTaxonomyMaps", "RepresentationMaps", "StructureMaps",
 )
 assert {k.ml30[1] for k in KINDS if k.ml30} <= set(ML30_CONTAINERS)
 

@@ -1,87 +1,82 @@
-"""SDMX-ML 2.1 data structure definitions (str:DataStructure), from sdmx1's v21 model.
+"""SDMX-ML 2.1 data structure definitions and dataflows, from either family of sdmx1 objects.
 
 Follows SDMXStructureDataStructure.xsd: DimensionList, Group*, AttributeList?, MeasureList, each
 component with Annotations, ConceptIdentity, LocalRepresentation and the rest in that order.
+A 3.0 DSD is written as 2.1 when it can be: its one measure becomes the PrimaryMeasure, an
+ObservationRelationship the PrimaryMeasure attachment, a DataflowRelationship <None/>; several
+measures, a MeasureRelationship or metadata attribute usages are NotExpressible.
 """
 
 from __future__ import annotations
 
 from lxml import etree
-from sdmx.model import common, v21
+from sdmx.model import common, v21, v30
 
-from sdmx_server.formats.ml21 import struct
-from sdmx_server.formats.structure_ml21 import (
-    Detail,
-    annotations,
-    child_urn,
-    concept_ref,
-    local_ref,
-    maintainable_element,
-    maintainable_ref,
-    representation,
-    set_identity,
+from sdmx_server import kinds
+from sdmx_server.formats.structure_ml21_dispatch import ML21
+from sdmx_server.formats.structure_ml21_repr import representation
+
+#: TimeDataType: the text types a time dimension may have.
+TIME_TYPES = frozenset(
+    """ObservationalTimePeriod StandardTimePeriod BasicTimePeriod GregorianTimePeriod GregorianYear
+    GregorianYearMonth GregorianDay ReportingTimePeriod ReportingYear ReportingSemester
+    ReportingTrimester ReportingQuarter ReportingMonth ReportingWeek ReportingDay DateTime
+    TimeRange""".split()
 )
 
-PACKAGE = "datastructure"
+PRIMARY_MEASURE_ID = "OBS_VALUE"  # fixed by the 2.1 schema, as TIME_PERIOD is for the time dimension
 
 
-def data_structure_element(dsd: v21.DataStructureDefinition, detail: Detail) -> etree._Element:
-    el = maintainable_element("DataStructure", dsd, detail, "DataStructure", PACKAGE)
-    # DataStructureComponents is optional in DataStructureType, so a stub, or an external
-    # reference sdmx1 knows only by its id, is complete with identification and names. Once
-    # written, though, it must hold at least one dimension and the primary measure.
-    if detail is Detail.FULL and dsd.dimensions.components:
-        components_element(el, dsd)
-    return el
+# --- the structure -----------------------------------------------------------------------------
 
 
-def components_element(parent: etree._Element, dsd: v21.DataStructureDefinition) -> None:
-    el = etree.SubElement(parent, struct("DataStructureComponents"))
-    dimension_list(el, dsd)
+@ML21.register(common.BaseDataStructureDefinition)
+def data_structure(w, dsd, el: etree._Element) -> None:
+    # DataStructureComponents is optional, so a DSD sdmx1 knows only by its id (an external
+    # reference) is complete with identification and names. Once written, though, it must hold
+    # at least one dimension and the measure.
+    if not w.full:
+        return
+    if getattr(dsd, "metadata", None) is not None:
+        raise w.not_expressible("a data structure's link to a metadata structure")
+    if not dsd.dimensions.components:
+        return
+    components = etree.SubElement(el, w.s("DataStructureComponents"))
+    dimension_list(w, components, dsd)
     for group in dsd.group_dimensions.values():
-        group_element(el, dsd, group)
+        group_element(w, components, group)
     if dsd.attributes.components:  # AttributeList needs at least one attribute when present
-        attribute_list(el, dsd)
-    measure_list(el, dsd)
+        lst = component_list(w, components, "AttributeList", "AttributeDescriptor", dsd.attributes)
+        for attribute in dsd.attributes.components:
+            w.write(attribute, lst)
+    measure_list(w, components, dsd)
 
 
-# --- shared ----------------------------------------------------------------------------------
-
-
-def component_urn(dsd: v21.DataStructureDefinition, urn_class: str, component_id: str) -> str:
-    return child_urn(dsd, "DataStructure", PACKAGE, urn_class, component_id)
-
-
-def component_list_element(
-    parent: etree._Element, tag: str, fixed_id: str, component_list: common.ComponentList, dsd
-) -> etree._Element:
+def component_list(w, parent: etree._Element, tag: str, fixed_id: str, components: common.ComponentList) -> etree._Element:
     """DimensionList / AttributeList / MeasureList: the schema fixes their ids."""
-    el = etree.SubElement(parent, struct(tag))
-    el.set("id", fixed_id)
-    el.set("urn", component_urn(dsd, fixed_id, fixed_id))
-    annotations(el, component_list)
+    el = etree.SubElement(parent, w.s(tag), id=fixed_id, urn=w.child_urn(fixed_id, fixed_id))
+    w.annotations(el, components)
     return el
 
 
-def component_element(
-    parent: etree._Element, tag: str, component: common.Component, dsd, urn_class: str
-) -> etree._Element:
+def component_element(w, parent: etree._Element, tag: str, component: common.Component, urn_class: str) -> etree._Element:
     """A component's element up to its ConceptIdentity, which every data structure component needs."""
-    el = etree.SubElement(parent, struct(tag))
-    set_identity(el, component, component_urn(dsd, urn_class, component.id))
-    annotations(el, component)
+    el = etree.SubElement(parent, w.s(tag), id=component.id, urn=w.child_urn(urn_class, component.id))
+    if component.uri:
+        el.set("uri", component.uri)
+    w.annotations(el, component)
     if component.concept_identity is None:
-        raise ValueError(f"DSD {dsd.id}: component {component.id} has no concept identity")
-    concept_ref(el, "ConceptIdentity", component.concept_identity)
+        raise ValueError(f"DSD {w.artefact.id}: component {component.id} has no concept identity")
+    w.item_ref(el, "ConceptIdentity", component.concept_identity)
     return el
 
 
-def concept_roles(el: etree._Element, component) -> None:
+def concept_roles(w, el: etree._Element, component) -> None:
     # sdmx1 holds a single concept role; the schema allows several.
     roles = getattr(component, "concept_role", None)
     for role in roles if isinstance(roles, (list, tuple)) else [roles]:
         if role is not None:
-            concept_ref(el, "ConceptRole", role)
+            w.item_ref(el, "ConceptRole", role)
 
 
 def dimension_class(dimension: common.DimensionComponent) -> str | None:
@@ -97,135 +92,173 @@ def dimension_class(dimension: common.DimensionComponent) -> str | None:
     return "Dimension"
 
 
-# --- dimensions --------------------------------------------------------------------------------
+# --- dimensions ----------------------------------------------------------------------------------
 
 
-def dimension_list(parent: etree._Element, dsd: v21.DataStructureDefinition) -> None:
-    el = component_list_element(parent, "DimensionList", "DimensionDescriptor", dsd.dimensions, dsd)
+def dimension_list(w, parent: etree._Element, dsd) -> None:
+    el = component_list(w, parent, "DimensionList", "DimensionDescriptor", dsd.dimensions)
     for dimension in dsd.dimensions.components:
-        if isinstance(dimension, common.TimeDimension):
-            time_dimension(el, dsd, dimension)
-        elif isinstance(dimension, v21.MeasureDimension):
-            measure_dimension(el, dsd, dimension)
-        elif isinstance(dimension, common.Dimension):
-            dimension_element(el, dsd, dimension)
-        else:
-            raise ValueError(f"DSD {dsd.id}: cannot write a {type(dimension).__name__} dimension")
+        w.write(dimension, el)
 
 
-def _dimension_start(parent, dsd, dimension, tag: str) -> etree._Element:
-    el = component_element(parent, tag, dimension, dsd, tag)
+def dimension_start(w, parent: etree._Element, dimension, tag: str) -> etree._Element:
+    el = component_element(w, parent, tag, dimension, tag)
     if dimension.order is not None:
         el.set("position", str(dimension.order))
     return el
 
 
-def dimension_element(parent: etree._Element, dsd, dimension: common.Dimension) -> None:
-    el = _dimension_start(parent, dsd, dimension, "Dimension")
-    representation(el, "LocalRepresentation", dimension.local_representation)
-    concept_roles(el, dimension)
+@ML21.register(common.Dimension)
+def dimension(w, obj: common.Dimension, parent: etree._Element) -> None:
+    el = dimension_start(w, parent, obj, "Dimension")
+    representation(w, el, "LocalRepresentation", obj.local_representation)
+    concept_roles(w, el, obj)
 
 
-#: TimeDataType: the text types a time dimension may have.
-TIME_TYPES = frozenset(
-    """ObservationalTimePeriod StandardTimePeriod BasicTimePeriod GregorianTimePeriod GregorianYear
-    GregorianYearMonth GregorianDay ReportingTimePeriod ReportingYear ReportingSemester
-    ReportingTrimester ReportingQuarter ReportingMonth ReportingWeek ReportingDay DateTime
-    TimeRange""".split()
-)
+@ML21.register(common.TimeDimension)
+def time_dimension(w, obj: common.TimeDimension, parent: etree._Element) -> None:
+    if obj.id != "TIME_PERIOD":
+        raise w.not_expressible(f"a time dimension with the id {obj.id} (the schema fixes TIME_PERIOD)")
+    el = dimension_start(w, parent, obj, "TimeDimension")
+    time_representation(w, el, obj)
 
 
-def time_dimension(parent: etree._Element, dsd, dimension: common.TimeDimension) -> None:
-    el = _dimension_start(parent, dsd, dimension, "TimeDimension")
+def time_representation(w, el: etree._Element, obj: common.TimeDimension) -> None:
     # The schema requires a TextFormat of a time type; ObservationalTimePeriod is what it means
     # when none is given. sdmx1 reads <str:TextFormat/> as String whatever the context, so a
     # non-time type here is that misreading and is written as the schema's meaning.
-    rep = representation(el, "LocalRepresentation", dimension.local_representation, default_type="ObservationalTimePeriod")
-    text = rep.find(struct("TextFormat"))
-    if text is not None and text.get("textType") not in TIME_TYPES:
+    rep = representation(w, el, "LocalRepresentation", obj.local_representation, default_type="ObservationalTimePeriod")
+    text = rep.find(w.s("TextFormat"))
+    if text is None:
+        raise w.not_expressible(f"an enumerated time dimension ({obj.id})")
+    if text.get("textType") not in TIME_TYPES:
         text.set("textType", "ObservationalTimePeriod")
 
 
-def measure_dimension(parent: etree._Element, dsd, dimension: v21.MeasureDimension) -> None:
-    rep = dimension.local_representation
+@ML21.register(v21.MeasureDimension)
+def measure_dimension(w, obj: v21.MeasureDimension, parent: etree._Element) -> None:
+    rep = obj.local_representation
     if rep is None or rep.enumerated is None:
-        raise ValueError(f"DSD {dsd.id}: measure dimension {dimension.id} enumerates no concept scheme")
-    el = _dimension_start(parent, dsd, dimension, "MeasureDimension")
+        raise ValueError(f"DSD {w.artefact.id}: measure dimension {obj.id} enumerates no concept scheme")
+    el = dimension_start(w, parent, obj, "MeasureDimension")
     # The schema makes this always a concept scheme reference. sdmx1 reads an Enumeration <Ref>
     # without a class as a Codelist, so the class is written as the schema demands, whatever
     # the Python class of the enumerated scheme.
-    local = etree.SubElement(el, struct("LocalRepresentation"))
-    maintainable_ref(local, "Enumeration", rep.enumerated, "ConceptScheme", "conceptscheme")
-    concept_roles(el, dimension)
+    local = etree.SubElement(el, w.s("LocalRepresentation"))
+    w.maintainable_ref(local, "Enumeration", rep.enumerated, kinds.kind("conceptscheme"))
+    concept_roles(w, el, obj)
 
 
-def group_element(parent: etree._Element, dsd, group: common.GroupDimensionDescriptor) -> None:
+def group_element(w, parent: etree._Element, group: common.GroupDimensionDescriptor) -> None:
     if not group.components:
         # GroupType needs GroupDimensions (or an attachment constraint, which sdmx1 does not hold).
-        raise ValueError(f"DSD {dsd.id}: group {group.id} has no dimensions")
-    el = etree.SubElement(parent, struct("Group"))
-    set_identity(el, group, component_urn(dsd, "GroupDimensionDescriptor", group.id))
-    annotations(el, group)
-    for dimension in group.components:
-        group_dimension = etree.SubElement(el, struct("GroupDimension"))
-        local_ref(group_dimension, "DimensionReference", dimension.id, dimension_class(dimension))
+        raise ValueError(f"DSD {w.artefact.id}: group {group.id} has no dimensions")
+    el = etree.SubElement(parent, w.s("Group"), id=group.id, urn=w.child_urn("GroupDimensionDescriptor", group.id))
+    w.annotations(el, group)
+    for dim in group.components:
+        w.local_ref(etree.SubElement(el, w.s("GroupDimension")), "DimensionReference", dim.id, dimension_class(dim))
 
 
-# --- attributes --------------------------------------------------------------------------------
+# --- attributes ----------------------------------------------------------------------------------
 
 
-def attribute_list(parent: etree._Element, dsd: v21.DataStructureDefinition) -> None:
-    el = component_list_element(parent, "AttributeList", "AttributeDescriptor", dsd.attributes, dsd)
-    for attribute in dsd.attributes.components:
-        attribute_element(el, dsd, attribute)
-
-
-def attribute_element(parent: etree._Element, dsd, attribute: common.DataAttribute) -> None:
-    if isinstance(attribute, v21.ReportingYearStartDay):
-        el = component_element(parent, "ReportingYearStartDay", attribute, dsd, "ReportingYearStartDay")
-        # Its representation is fixed by the schema: a MonthDay TextFormat.
-        text = etree.SubElement(etree.SubElement(el, struct("LocalRepresentation")), struct("TextFormat"))
-        text.set("textType", "MonthDay")
-    else:
-        el = component_element(parent, "Attribute", attribute, dsd, "DataAttribute")
-        representation(el, "LocalRepresentation", attribute.local_representation)
-        concept_roles(el, attribute)
-    attribute_relationship(el, dsd, attribute.related_to)
+@ML21.register(common.DataAttribute)
+def attribute(w, obj: common.DataAttribute, parent: etree._Element) -> None:
+    el = component_element(w, parent, "Attribute", obj, "DataAttribute")
+    representation(w, el, "LocalRepresentation", obj.local_representation)
+    concept_roles(w, el, obj)
+    attribute_relationship(w, el, obj)
     # assignmentStatus is required; an attribute whose status is unknown claims the weaker one.
-    mandatory = attribute.usage_status is common.UsageStatus.mandatory
+    mandatory = obj.usage_status is common.UsageStatus.mandatory
     el.set("assignmentStatus", "Mandatory" if mandatory else "Conditional")
 
 
-def attribute_relationship(parent: etree._Element, dsd, relationship) -> None:
-    """One of: None (the data set), Dimension refs (+ AttachmentGroup), Group, PrimaryMeasure."""
-    el = etree.SubElement(parent, struct("AttributeRelationship"))
-    group = getattr(relationship, "group_key", None)
-    dimensions = getattr(relationship, "dimensions", None) or []
-    if isinstance(relationship, v21.PrimaryMeasureRelationship):
-        local_ref(el, "PrimaryMeasure", primary_measure(dsd).id, "PrimaryMeasure")
-    elif dimensions:
-        for dimension in dimensions:
-            local_ref(el, "Dimension", dimension.id, dimension_class(dimension))
-        if group is not None:
-            local_ref(el, "AttachmentGroup", group.id, "GroupDimensionDescriptor")
-    elif group is not None:
-        local_ref(el, "Group", group.id, "GroupDimensionDescriptor")
+@ML21.register(v21.ReportingYearStartDay)
+def reporting_year_start_day(w, obj, parent: etree._Element) -> None:
+    el = component_element(w, parent, "ReportingYearStartDay", obj, "ReportingYearStartDay")
+    # Its representation is fixed by the schema: a MonthDay TextFormat.
+    text = etree.SubElement(etree.SubElement(el, w.s("LocalRepresentation")), w.s("TextFormat"))
+    text.set("textType", "MonthDay")
+    attribute_relationship(w, el, obj)
+    el.set("assignmentStatus", "Mandatory" if obj.usage_status is common.UsageStatus.mandatory else "Conditional")
+
+
+@ML21.register(v30.MetadataAttributeUsage)
+def metadata_attribute_usage(w, obj, parent: etree._Element) -> None:
+    raise w.not_expressible(f"a metadata attribute usage ({obj.id})")
+
+
+def attribute_relationship(w, el: etree._Element, obj) -> None:
+    """str:AttributeRelationship, its content from the function for the relationship's class
+    (None, sdmx1's related_to of an attribute of the data set, has one too)."""
+    w.write(obj.related_to, etree.SubElement(el, w.s("AttributeRelationship")))
+
+
+@ML21.register(common.DimensionRelationship)
+def dimension_relationship(w, rel: common.DimensionRelationship, el: etree._Element) -> None:
+    if not rel.dimensions:
+        group_relationship(w, rel, el)
+        return
+    for dim in rel.dimensions:
+        w.local_ref(el, "Dimension", dim.id, dimension_class(dim))
+    if rel.group_key is not None:
+        w.local_ref(el, "AttachmentGroup", rel.group_key.id, "GroupDimensionDescriptor")
+
+
+@ML21.register(common.GroupRelationship)
+def group_relationship(w, rel, el: etree._Element) -> None:
+    if rel.group_key is None:
+        etree.SubElement(el, w.s("None"))
     else:
-        etree.SubElement(el, struct("None"))
+        w.local_ref(el, "Group", rel.group_key.id, "GroupDimensionDescriptor")
+
+
+@ML21.register(v21.PrimaryMeasureRelationship, v30.ObservationRelationship)
+def observation_relationship(w, rel, el: etree._Element) -> None:
+    w.local_ref(el, "PrimaryMeasure", PRIMARY_MEASURE_ID, "PrimaryMeasure")
+
+
+@ML21.register(v21.NoSpecifiedRelationship, v30.DataflowRelationship, type(None))
+def dataset_relationship(w, rel, el: etree._Element) -> None:
+    etree.SubElement(el, w.s("None"))
+
+
+@ML21.register(v30.MeasureRelationship)
+def measure_relationship(w, rel, el: etree._Element) -> None:
+    raise w.not_expressible("an attribute related to measures (MeasureRelationship)")
 
 
 # --- the measure ---------------------------------------------------------------------------------
 
 
-def primary_measure(dsd: v21.DataStructureDefinition) -> v21.PrimaryMeasure:
+def measure_list(w, parent: etree._Element, dsd) -> None:
     measures = dsd.measures.components
-    if len(measures) != 1:
-        raise ValueError(f"DSD {dsd.id} has {len(measures)} primary measures; SDMX-ML 2.1 needs exactly one")
-    return measures[0]
+    if not measures:
+        raise w.not_expressible("a data structure without its primary measure")
+    if len(measures) > 1:
+        raise w.not_expressible(f"several measures ({', '.join(m.id for m in measures)})")
+    el = component_list(w, parent, "MeasureList", "MeasureDescriptor", dsd.measures)
+    w.write(measures[0], el)
 
 
-def measure_list(parent: etree._Element, dsd: v21.DataStructureDefinition) -> None:
-    measure = primary_measure(dsd)
-    el = component_list_element(parent, "MeasureList", "MeasureDescriptor", dsd.measures, dsd)
-    measure_el = component_element(el, "PrimaryMeasure", measure, dsd, "PrimaryMeasure")
-    representation(measure_el, "LocalRepresentation", measure.local_representation)
+@ML21.register(v21.PrimaryMeasure, v30.Measure)
+def primary_measure(w, obj, parent: etree._Element) -> None:
+    if obj.id != PRIMARY_MEASURE_ID:
+        raise w.not_expressible(f"a primary measure with the id {obj.id} (the schema fixes {PRIMARY_MEASURE_ID})")
+    if getattr(obj, "concept_role", None) is not None:
+        raise w.not_expressible(f"a concept role of the measure {obj.id}")
+    el = component_element(w, parent, "PrimaryMeasure", obj, "PrimaryMeasure")
+    representation(w, el, "LocalRepresentation", obj.local_representation)
+
+
+# --- dataflows -----------------------------------------------------------------------------------
+
+
+@ML21.register(common.BaseDataflow, common.BaseMetadataflow)
+def structure_usage(w, flow, el: etree._Element) -> None:
+    if not w.full:
+        return
+    structure = flow.structure
+    # sdmx1 gives every dataflow a DSD; one without an id is its placeholder for "none known".
+    if structure is not None and structure.id != common.MissingID:
+        w.maintainable_ref(el, "Structure", structure)
