@@ -6,6 +6,17 @@ the client's format by the API layer.
 
 from __future__ import annotations
 
+import re
+
+#: Characters no XML document may hold (and no error message should carry): C0 controls but
+#: tab and newlines, surrogates, U+FFFE/U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """Text safe in any error body: characters XML cannot hold shown as \\xNN."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 class SdmxError(Exception):
     code = 500
@@ -13,6 +24,7 @@ class SdmxError(Exception):
     title = "Internal server error"
 
     def __init__(self, message: str):
+        message = printable(message)
         super().__init__(message)
         self.message = message
 

@@ -129,10 +129,10 @@ def load_records(db: Database) -> list[LoadRecord]:
 def fragments() -> list[tuple]:
     db = current_db()
     try:
-        found, _, _ = read_all(db)
+        found, _ = read_all(db)
     finally:
         db.dispose()
-    return sorted((f.key, f.xml) for f in found)
+    return sorted((f.key, f.body) for f in found)
 
 
 def free_port() -> int:

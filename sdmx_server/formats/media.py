@@ -87,6 +87,10 @@ TABLE: tuple[MediaType, ...] = (
     # -- structures ----------------------------------------------------------------------------
     MediaType("structure", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V1, _XML, ("structure", "sdmx-ml", "xml")),
+    # REST v2: SDMX-ML 3.0 first, for clients that send */* and read XML only (sdmx1).
+    MediaType("structure", "application/vnd.sdmx.structure+xml", "3.0.0",
+              "sdmx_server.formats.structure_ml30:structure_message", V2, _XML, ("structure-3.0", "sdmx-ml-3.0", "xml"),
+              version_aliases=("3.0",)),
     MediaType("structure", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),
     # -- data ------------------------------------------------------------------------------------
@@ -131,7 +135,8 @@ def parse_accept(header: str) -> list[tuple[str, dict[str, str], float]]:
         for raw in raw_params:
             if "=" in raw:
                 name, value = raw.split("=", 1)
-                params[name.strip().lower()] = value.strip().strip('"')
+                if name.strip():  # "text/csv;;=;" has no parameter worth the name
+                    params[name.strip().lower()] = value.strip().strip('"')
         try:
             q = float(params.pop("q", "1"))
         except ValueError:

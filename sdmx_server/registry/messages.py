@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from sdmx_server.kinds import Kind, kind_of
 from sdmx_server.registry import codec
 from sdmx_server.registry.index import artefact_key
@@ -91,16 +93,14 @@ def sniff(data: bytes) -> str:
 def read_message(data: bytes, origin: str) -> list[Candidate]:
     """Every artefact of an SDMX-ML or SDMX-JSON structure message; StructureFileError (with a
     message a person can act on) when the message cannot be accepted."""
-    kind = sniff(data)
-    if kind == "xml":
-        return _read_xml(data, origin)
-    if kind == "json":
+    if sniff(data) == "json":
         try:
             artefacts = codec.read_structure_message(data)
         except ValueError as exc:
             raise StructureFileError(f"not an SDMX-JSON structure message: {exc}") from None
         return [Candidate(k, obj, origin, where=origin) for k, obj in artefacts]
-    raise StructureFileError("neither an SDMX-ML nor an SDMX-JSON structure message")
+    # Anything else is taken for XML, so that the parser says what is wrong with it.
+    return _read_xml(data, origin)
 
 
 def _read_xml(data: bytes, origin: str) -> list[Candidate]:
@@ -111,7 +111,10 @@ def _read_xml(data: bytes, origin: str) -> list[Candidate]:
     if not defined:
         return []
     wanted = {d.key: d for d in defined}
-    message = read_model(data, version)
+    # sdmx1 trips over namespace declarations it does not know, used or not: hand it the
+    # validated document without the unused ones.
+    etree.cleanup_namespaces(root)
+    message = read_model(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), version)
     found: dict[tuple, Candidate] = {}
     for name, _ in message.iter_collections():
         for artefact in getattr(message, name).values():

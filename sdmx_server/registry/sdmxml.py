@@ -81,8 +81,7 @@ def message_version(root: etree._Element) -> MLVersion:
     version = _MESSAGE_NS.get(qname.namespace or "")
     if version is None or qname.localname != "Structure":
         raise StructureFileError(
-            f"expected an SDMX-ML 2.1, 3.0 or 3.1 structure message (message:Structure), found "
-            f"{qname.localname} in {qname.namespace or 'no namespace'}"
+            f"expected an SDMX-ML 2.1, 3.0 or 3.1 structure message (message:Structure), found {qname.localname}"
         )
     return version
 
@@ -121,9 +120,16 @@ def defined_artefacts(root: etree._Element, version: MLVersion) -> list[Defined]
     return found
 
 
+_PREFIXES = {"message": "mes", "common": "com", "structure": "str", "registry": "reg"}
+
+
 def _short(text: str) -> str:
-    text = re.sub(r"\{http://www\.sdmx\.org/resources/sdmxml/schemas/v\d_\d/(\w+)\}", r"\1:", text)
-    return text
+    """Schema error messages with the usual prefixes instead of namespace URIs."""
+    return re.sub(
+        r"\{http://www\.sdmx\.org/resources/sdmxml/schemas/v\d_\d/([\w/]+)\}",
+        lambda m: _PREFIXES.get(m.group(1), m.group(1)) + ":",
+        text,
+    )
 
 
 @lru_cache(maxsize=3)
