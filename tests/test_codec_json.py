@@ -351,3 +351,19 @@ def test_one_broken_member_gives_value_error_only(data):
         return
     stored_again = to_json(built)
     assert to_json(from_json(kind, stored_again, None)) == stored_again
+
+
+def test_deep_nesting():
+    def scheme(depth: int) -> dict:
+        top = node = {"id": "C0", "name": "c"}
+        for i in range(1, depth):
+            child = {"id": f"C{i}", "name": "c"}
+            node["categories"] = [child]
+            node = child
+        return {"id": "CS", "agencyID": "A", "name": "n", "categories": [top]}
+
+    kind = BY_NAME["categoryscheme"]
+    built = from_json(kind, scheme(300), None)
+    assert built.items["C299"].hierarchical_id.count(".") == 299
+    with pytest.raises(ValueError, match="nested too deeply"):
+        from_json(kind, scheme(5000), None)

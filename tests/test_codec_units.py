@@ -475,3 +475,14 @@ def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def test_wildcard_references_stay_as_written():
+    """The registry resolves CL_UNIT(1.0+.0) to the artefact it means; the stored form keeps
+    the wildcard (and artefact.written_references says which URN it was written as)."""
+    unit = from_json(BY_NAME["codelist"], {**header("CL_UNIT"), "version": "1.3.0"}, None)
+    resolved = {f"{CL}=T:CL_UNIT(1.0+.0)": unit}
+    dsd = from_json(BY_NAME["datastructure"], DSD, lambda urn: resolved.get(urn))
+    assert dsd.attributes.get("UNIT").local_representation.enumerated is unit
+    assert dsd.written_references == {f"{CL}=T:CL_UNIT(1.3.0)": f"{CL}=T:CL_UNIT(1.0+.0)"}
+    assert to_json(dsd) == DSD

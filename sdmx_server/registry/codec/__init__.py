@@ -28,7 +28,7 @@ module that reads them), so JSON read by the codec writes back unchanged.
 """
 
 from sdmx_server.registry.codec import (  # noqa: F401  (each registers its kinds)
-    constraints, datastructure, items, links, metadata, vtl,
+    constraints, datastructure, items, links, metadata, organisations, vtl,
 )
 from sdmx_server.kinds import Kind
 from sdmx_server.registry.codec.base import X, CodecError, Resolver

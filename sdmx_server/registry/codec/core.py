@@ -55,13 +55,16 @@ class Encoder:
         self.kind = kind
         self.agency = agency_id(artefact)
         self.x: dict[str, Any] = {}
+        # references the registry resolved from a wildcard (1.0+.0): written as they were
+        self.written: dict[str, str] = getattr(artefact, "written_references", None) or {}
 
     def ref(self, obj: Any) -> str:
         """The URN of a maintainable artefact the encoded one refers to."""
         if isinstance(obj, str):
             return obj
         kind = kind_of(obj)
-        return kind.urn(agency_id(obj, self.agency), str(obj.id), version_text(obj.version))
+        urn = kind.urn(agency_id(obj, self.agency), str(obj.id), version_text(obj.version))
+        return self.written.get(urn, urn) if self.written else urn
 
     def item_ref(self, item: Any) -> str:
         """The URN of an item (concept, code, category...) in its scheme."""
@@ -72,7 +75,7 @@ class Encoder:
             raise ValueError(f"{item!r} is in no scheme, so it has no URN")
         kind = kind_of(scheme)
         path = item.hierarchical_id if kind.items == "nested" else item.id
-        base = kind.urn(agency_id(scheme, self.agency), str(scheme.id), version_text(scheme.version))
+        base = self.ref(scheme)
         head, _, rest = base.partition("=")
         return f"{head.rsplit('.', 1)[0]}.{kind.item_class}={rest}.{path}"
 
@@ -186,6 +189,7 @@ class Decoder:
         self._cache: dict[str, Any] = {}
         self._private: dict[str, Any] = {}
         self.aliases: dict[str, str] = {}  # included codelists of an SDMX-JSON 1.0 HCL
+        self.written: dict[str, str] = {}  # resolved URN -> URN as written (wildcards)
 
     def x_obj(self, key: str) -> dict:
         """A member of x-sdmx that must be an object (empty when absent)."""
@@ -209,6 +213,10 @@ class Decoder:
                     # a kind sdmx1 does not model (a structure map...): the URN is all there is
                     return str(u)
                 obj = stub(u.kind, u.agency, u.id, u.version, key)
+            else:
+                actual = self.urn_of(obj)
+                if actual != key:  # the registry resolved a wildcard: keep what was written
+                    self.written[actual] = key
             self._cache[key] = obj
         return obj
 
@@ -344,9 +352,15 @@ def from_json(kind: Kind, obj: dict, resolve: Resolver | None) -> common.Maintai
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return fn(obj, "", dec)
+        artefact = fn(obj, "", dec)
+        if dec.written:
+            # what a writer needs to write a wildcard reference as it was written
+            artefact.written_references = dec.written
+        return artefact
     except CodecError:
         raise
+    except RecursionError:
+        raise CodecError("/: nested too deeply") from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         # sdmx1's own checks (e.g. duplicate ids); never let them escape as anything else
         raise CodecError(f"/: {type(exc).__name__}: {exc}") from exc

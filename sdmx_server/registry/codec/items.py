@@ -1,5 +1,6 @@
-"""Item schemes: codelists (geographic and grid too), value lists, concept, category and
-organisation schemes, reporting taxonomies and the VTL schemes.
+"""Item schemes: codelists (geographic and grid too), value lists, concept and category schemes,
+reporting taxonomies; the shared item machinery of every item scheme (organisation schemes
+and the VTL schemes have modules of their own).
 
 Items are built without sdmx1's constructors (`new_item`): those validate URNs and link
 parents item by item, which for a 200,000-code registry is most of the start-up time. The
@@ -207,38 +208,6 @@ def _reporting_taxonomy(rt: Any, out: dict, enc: Encoder) -> None:
     encode_items(rt, out, enc, "reportingCategories", nested=True)
 
 
-def _contacts(org: Any, out: dict, enc: Encoder) -> None:
-    contacts = []
-    for c in getattr(org, "contact", None) or ():
-        d: dict[str, Any] = {}
-        if getattr(c, "id", None):
-            d["id"] = c.id
-        put_text(d, "name", "names", c.name)
-        put_text(d, "department", "departments", c.org_unit)
-        put_text(d, "role", "roles", c.responsibility)
-        phones = [c.telephone] if isinstance(c.telephone, str) else list(c.telephone or ())
-        for key, values in (("telephones", phones), ("faxes", c.fax), ("x400s", c.x400), ("uris", c.uri),
-                            ("emails", c.email)):
-            values = [v for v in values or () if isinstance(v, str)]
-            if values:
-                d[key] = values
-        contacts.append(d)
-    if contacts:
-        out["contacts"] = contacts
-
-
-ORGANISATIONS = {
-    common.AgencyScheme: "agencies", common.DataProviderScheme: "dataProviders",
-    common.DataConsumerScheme: "dataConsumers", v30.MetadataProviderScheme: "metadataProviders",
-}
-
-
-@encodes(*ORGANISATIONS)
-def _organisation_scheme(scheme: Any, out: dict, enc: Encoder) -> None:
-    member = next(m for cls, m in ORGANISATIONS.items() if isinstance(scheme, cls))
-    encode_items(scheme, out, enc, member, _contacts)
-
-
 # -- decoding ---------------------------------------------------------------------------------
 
 ItemExtra = Callable[[Any, dict, str, Decoder], None]
@@ -311,7 +280,7 @@ def _check_cycles(items: list, path: str) -> None:
         done |= walk
 
 
-def _scheme(obj: dict, path: str, dec: Decoder, cls: type, member: str, item_cls: type,
+def decode_scheme(obj: dict, path: str, dec: Decoder, cls: type, member: str, item_cls: type,
             extra: ItemExtra | None = None, nested: bool = False, **fields: Any) -> Any:
     scheme = decode_header(obj, path, dec, cls, **fields)
     partial = obj.get("isPartial")
@@ -354,13 +323,13 @@ def _decode_extensions(cl: Any, obj: dict, path: str, dec: Decoder) -> None:
 @decodes("codelist")
 def decode_codelist(obj: dict, path: str, dec: Decoder) -> Any:
     if obj.get("geoType") == "GeoGridCodelist" or "geoGridCodes" in obj:
-        cl = _scheme(obj, path, dec, v30.GeoGridCodelist, "geoGridCodes", v30.GeoGridCode, _read_geo_cell)
+        cl = decode_scheme(obj, path, dec, v30.GeoGridCodelist, "geoGridCodes", v30.GeoGridCode, _read_geo_cell)
         cl.grid_definition = get_str(obj, "gridDefinition", path) or ""
     elif obj.get("geoType") == "GeographicCodelist" or "geoFeatureSetCodes" in obj:
-        cl = _scheme(obj, path, dec, v30.GeographicCodelist, "geoFeatureSetCodes", v30.GeoFeatureSetCode,
+        cl = decode_scheme(obj, path, dec, v30.GeographicCodelist, "geoFeatureSetCodes", v30.GeoFeatureSetCode,
                      _read_geo_value)
     else:
-        cl = _scheme(obj, path, dec, common.Codelist, "codes", common.Code)
+        cl = decode_scheme(obj, path, dec, common.Codelist, "codes", common.Code)
     _decode_extensions(cl, obj, path, dec)
     return cl
 
@@ -402,46 +371,17 @@ def _read_concept(concept: Any, o: dict, path: str, dec: Decoder) -> None:
 
 @decodes("conceptscheme")
 def decode_concept_scheme(obj: dict, path: str, dec: Decoder) -> Any:
-    return _scheme(obj, path, dec, common.ConceptScheme, "concepts", common.Concept, _read_concept)
+    return decode_scheme(obj, path, dec, common.ConceptScheme, "concepts", common.Concept, _read_concept)
 
 
 @decodes("categoryscheme")
 def decode_category_scheme(obj: dict, path: str, dec: Decoder) -> Any:
-    return _scheme(obj, path, dec, common.CategoryScheme, "categories", common.Category, nested=True)
+    return decode_scheme(obj, path, dec, common.CategoryScheme, "categories", common.Category, nested=True)
 
 
 @decodes("reportingtaxonomy")
 def decode_reporting_taxonomy(obj: dict, path: str, dec: Decoder) -> Any:
-    return _scheme(obj, path, dec, v21.ReportingTaxonomy, "reportingCategories", v21.ReportingCategory, nested=True)
+    return decode_scheme(obj, path, dec, v21.ReportingTaxonomy, "reportingCategories", v21.ReportingCategory, nested=True)
 
 
-def _read_contacts(org: Any, o: dict, path: str, dec: Decoder) -> None:
-    contacts = []
-    for c, cpath in get_objs(o, "contacts", path):
-        phones = get_strs(c, "telephones", cpath)
-        contact = common.Contact(
-            name=istring(read_text(c, "name", "names", cpath)),
-            org_unit=istring(read_text(c, "department", "departments", cpath)),
-            responsibility=istring(read_text(c, "role", "roles", cpath)),
-            telephone=phones[0] if len(phones) == 1 else (phones or None),
-            email=list(get_strs(c, "emails", cpath)), fax=list(get_strs(c, "faxes", cpath)),
-            uri=list(get_strs(c, "uris", cpath)), x400=list(get_strs(c, "x400s", cpath)))
-        contact_id = get_str(c, "id", cpath)
-        if contact_id:
-            contact.id = contact_id
-        contacts.append(contact)
-    org.contact = contacts
-
-
-def _organisations(kind: str, cls: type, member: str, item_cls: type) -> None:
-    @decodes(kind)
-    def decode(obj: dict, path: str, dec: Decoder) -> Any:
-        return _scheme(obj, path, dec, cls, member, item_cls, _read_contacts)
-
-
-_organisations("agencyscheme", common.AgencyScheme, "agencies", common.Agency)
-_organisations("dataproviderscheme", common.DataProviderScheme, "dataProviders", common.DataProvider)
-_organisations("dataconsumerscheme", common.DataConsumerScheme, "dataConsumers", common.DataConsumer)
-_organisations("metadataproviderscheme", v30.MetadataProviderScheme, "metadataProviders", v30.MetadataProvider)
-
-__all__ = ["ITEMS_MEMBER", "decode_items", "encode_items", "new_item"]
+__all__ = ["ITEMS_MEMBER", "decode_items", "decode_scheme", "encode_items", "new_item"]

@@ -110,6 +110,8 @@ def normalise(kind: Kind, obj: Any, path: str = "") -> dict:
         raise CodecError(f"{path}{text}" if text.startswith(("/", ":")) else f"{path}: {text}") from None
     except ValueError as exc:
         raise CodecError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise CodecError(f"{path}: nested too deeply") from None
 
 
 def _drop_links(value: Any) -> Any:

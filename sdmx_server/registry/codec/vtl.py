@@ -15,7 +15,7 @@ from sdmx.model import common
 
 from sdmx_server.registry.codec.base import boolean, fail, get_bool, get_obj, get_str, get_strs
 from sdmx_server.registry.codec.core import Decoder, Encoder, decodes, encodes
-from sdmx_server.registry.codec.items import _scheme, encode_items
+from sdmx_server.registry.codec.items import decode_scheme, encode_items
 
 #: (sdmx1 attribute, SDMX-JSON member) of each item class, in the schema's order.
 ITEM_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {
@@ -159,7 +159,7 @@ def _read_scheme_refs(scheme: Any, obj: dict, path: str, dec: Decoder) -> None:
 def _vtl_decoder(kind: str, cls: type, member: str, item_cls: type) -> None:
     @decodes(kind)
     def decode(obj: dict, path: str, dec: Decoder) -> Any:
-        scheme = _scheme(obj, path, dec, cls, member, item_cls, _read_fields)
+        scheme = decode_scheme(obj, path, dec, cls, member, item_cls, _read_fields)
         _read_scheme_refs(scheme, obj, path, dec)
         return scheme
 
@@ -172,7 +172,7 @@ for _cls, (_kind, _member, _item) in SCHEMES.items():
 def decode_vtl_mapping_scheme(obj: dict, path: str, dec: Decoder) -> Any:
     # The item class depends on each mapping: built as concept mappings, the dataflow mappings
     # are then given their class (_read_vtl).
-    return _scheme(obj, path, dec, common.VTLMappingScheme, "vtlMappings", common.VTLConceptMapping, _read_vtl)
+    return decode_scheme(obj, path, dec, common.VTLMappingScheme, "vtlMappings", common.VTLConceptMapping, _read_vtl)
 
 
 def _read_vtl(m: Any, o: dict, path: str, dec: Decoder) -> None:
