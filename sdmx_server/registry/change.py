@@ -46,6 +46,8 @@ class ArtefactResult:
     status: Status
     code: int  # the HTTP status for this artefact: 200, 201, 404, 409, 422
     message: str
+    #: Failed only because others did (all or nothing): not a problem of its own.
+    cascaded: bool = False
 
     @property
     def ref(self) -> str:
@@ -77,7 +79,7 @@ class ChangeOutcome:
         return [r for r in self.results if r.status == "Success" and r.action != "Information"]
 
     def problems(self) -> list[str]:
-        return self.errors + [f"{r.ref}: {r.message}" for r in self.failures]
+        return self.errors + [f"{r.ref}: {r.message}" for r in self.failures if not r.cascaded]
 
 
 def apply_changes(
@@ -303,7 +305,7 @@ def _refuse_all(outcome: ChangeOutcome, others: dict[Key, Candidate]) -> ChangeO
     """All or nothing: the candidates that passed are not saved either, and say why."""
     for key in others:
         outcome.results.append(ArtefactResult(*key, "Append", "Failure", 409,
-                                              "not saved: other artefacts of the submission failed"))
+                                              "not saved: other artefacts of the submission failed", cascaded=True))
     return outcome
 
 
