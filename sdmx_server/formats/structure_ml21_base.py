@@ -45,6 +45,7 @@ from sdmx_server.formats.structure_ml21_dispatch import (
 )
 from sdmx_server.types import ArtefactDetail
 
+
 def matches(lang: str, wanted: str) -> bool:
     """A text in `lang` answers a request for `wanted`: the same, or one a prefix of the other
     ("en" for "en-GB" and the other way round)."""
