@@ -285,6 +285,8 @@ def test_language_filter():
     only_english = common.Codelist(id="CL_EN", maintainer=common.Agency(id="SSO"), name={"en": "English", "de": "Englisch"})
     el = artefact_element(only_english, languages=("fa",))
     assert [(e.get(XML_LANG), e.text) for e in el.iter(f"{C}Name")] == [("en", "English")]
+    el = artefact_element(only_english, languages=("de-CH",))  # a more specific tag finds "de"
+    assert [(e.get(XML_LANG), e.text) for e in el.iter(f"{C}Name")] == [("de", "Englisch")]
     el = artefact_element(only_english, languages=("*",))
     assert [e.get(XML_LANG) for e in el.iter(f"{C}Name")] == ["en", "de"]
 

@@ -387,3 +387,28 @@ def test_big_codelist_written_quickly(writer):
     elapsed = time.perf_counter() - start
     assert data.count(b"<str:Code ") == 50_000
     assert elapsed < 10, f"{elapsed:.2f} s"
+
+
+def test_kinds_sdmx1_cannot_read():
+    """Valid in every format that has them, though sdmx1 reads none of them back from 3.0 (nor
+    reporting taxonomies from 2.1): reporting taxonomies (nested reporting categories), data
+    consumer and metadata provider schemes, metadata constraints."""
+    sso = common.Agency(id="SSO")
+    taxonomy = v21.ReportingTaxonomy(id="RT_POP", maintainer=sso, version="1.0", name={"en": "Reports"})
+    top, sub = v21.ReportingCategory(id="TOP", name={"en": "Top"}), v21.ReportingCategory(id="SUB", name={"en": "Sub"})
+    top.append_child(sub)
+    taxonomy.extend([top, sub])
+    consumers = common.DataConsumerScheme(id="DATA_CONSUMERS", maintainer=sso, name={"en": "Consumers"})
+    consumers.append(common.DataConsumer(id="MPO", name={"en": "Plan and Budget Organisation"}))
+    providers = v30.MetadataProviderScheme(id="METADATA_PROVIDERS", maintainer=sso, name={"en": "Metadata providers"})
+    providers.append(v30.MetadataProvider(id="SCI", name={"en": "Statistical Centre"}))
+    constraint = v30.MetadataConstraint(id="MC_IND", maintainer=sso, version="1.0", name={"en": "Indicators"})
+    entries = [(a, "full") for a in (taxonomy, consumers, providers, constraint)]
+    document = validate("3.0", structure_message(entries, Header()))
+    category = document.find(f".//{S}ReportingCategory")
+    assert category.get("id") == "TOP" and category.find(f"{S}ReportingCategory").get("urn").endswith("(1.0).TOP.SUB")
+    assert document.find(f".//{S}MetadataConstraint").get("role") == "Allowed"
+    validate("2.1", structure_ml21.structure_message(entries[:2], Header()))
+    for obj in (providers, constraint):
+        with pytest.raises(NotExpressible, match=f"cannot express a {type(obj).__name__}"):
+            structure_ml21.artefact_element(obj)

@@ -165,7 +165,7 @@ def test_sample_round_trip(samples_dir, name, fmt):
     objects = artefacts(read_sample(name))
     writable = write_each(fmt, name, objects)
     if not writable:
-        pytest.skip(f"SDMX-ML {fmt} cannot express any artefact of {name}")
+        return  # all refused, as expected (write_each checked)
     data = WRITERS[fmt].structure_message([(a, "full") for a in writable], Header())
     validate(fmt, data)
     if (fmt, name) in SDMX1_CANNOT_READ:
@@ -186,7 +186,7 @@ def test_sample_stubs(samples_dir, name, fmt, detail):
     their identity and names (and descriptions and annotations for complete stubs) only."""
     writable = write_each(fmt, name, artefacts(read_sample(name)))
     if not writable:
-        pytest.skip(f"SDMX-ML {fmt} cannot express any artefact of {name}")
+        return  # all refused, as expected (write_each checked)
     data = WRITERS[fmt].structure_message([(a, detail) for a in writable], Header())
     document = validate(fmt, data)
     for container in document[1]:

@@ -45,6 +45,13 @@ from sdmx_server.formats.structure_ml21_dispatch import (
 )
 from sdmx_server.types import ArtefactDetail
 
+
+def matches(lang: str, wanted: str) -> bool:
+    """A text in `lang` answers a request for `wanted`: the same, or one a prefix of the other
+    ("en" for "en-GB" and the other way round)."""
+    return lang == wanted or lang.startswith(wanted + "-") or wanted.startswith(lang + "-")
+
+
 # --- the writer --------------------------------------------------------------------------------
 
 
@@ -259,7 +266,7 @@ class Writer:
         pairs = [(lang, value) for lang, value in text.localizations.items() if value is not None]
         if self.languages is None or not pairs:
             return pairs
-        kept = [p for p in pairs if any(p[0].lower() == r or p[0].lower().startswith(r + "-") for r in self.languages)]
+        kept = [p for p in pairs if any(matches(p[0].lower(), r) for r in self.languages)]
         if kept:
             return kept
         return [next((p for p in pairs if p[0].lower() == "en"), pairs[0])]

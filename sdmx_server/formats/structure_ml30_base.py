@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from lxml import etree
-from sdmx.model import common, v30
+from sdmx.model import common
 
 from sdmx_server import kinds
 from sdmx_server.formats import ml30
@@ -29,9 +29,6 @@ _EXTENSION = r"(\-[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*)?"
 VERSION = re.compile(rf"{_NUMBER}(\.{_NUMBER})?|{_NUMBER}(\.{_NUMBER}){{2}}{_EXTENSION}")
 #: VersionReferenceType adds the wildcards of references (1.2+.0).
 REFERENCE_VERSION = re.compile(rf"{VERSION.pattern}|({_NUMBER}\+?)(\.{_NUMBER}\+?){{2}}")
-
-#: The geographic codelists have an element and container of their own (kinds.BY_ML30_ELEMENT).
-GEO_ELEMENTS = {v30.GeographicCodelist: "GeographicCodelist", v30.GeoGridCodelist: "GeoGridCodelist"}
 
 
 class Writer30(Writer):
@@ -57,10 +54,11 @@ class Writer30(Writer):
         kind = self.kind_of(artefact)
         if kind.ml30 is None:
             raise self.not_expressible(f"a {kind.urn_class}", artefact)
-        for cls, element in GEO_ELEMENTS.items():
-            if isinstance(artefact, cls):
-                assert kinds.BY_ML30_ELEMENT[element] is kind and element + "s" in self.containers
-                return element, element + "s"
+        # A kind with elements of its own for some classes (GeographicCodelist and
+        # GeoGridCodelist are codelists): the class names the element, in a container of its own.
+        element = type(artefact).__name__
+        if element != kind.ml30[0] and kinds.BY_ML30_ELEMENT.get(element) is kind and element + "s" in self.containers:
+            return element, element + "s"
         return kind.ml30
 
     def urn_class(self, kind: kinds.Kind) -> str:
