@@ -111,6 +111,8 @@ def cmd_load_structures(args) -> int:
         return 1
     for ref in outcome.loaded:
         print(f"loaded {ref}")
+    for ref in outcome.unchanged:
+        print(f"unchanged {ref}")
     for ref in outcome.stubs:
         print(f"recorded {ref} as an external-reference stub")
     summary = f"{len(outcome.loaded)} artefact(s) loaded"

@@ -13,7 +13,9 @@ from starlette.responses import Response
 
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.state import ServerState
-from sdmx_server.formats.media import MediaType, negotiate
+from sdmx_server.errors import NotAcceptable
+from sdmx_server.formats.media import MediaType, negotiate, offered
+from sdmx_server.formats.structure_ml21_dispatch import NotExpressible
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import Kind
 from sdmx_server.query.model import StructureQuery
@@ -39,7 +41,10 @@ def structure_body(state: ServerState, query: StructureQuery, row: MediaType, la
     if query.as_of is not None:
         registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)
     selected = select_structures(registry, query, expressible(row), _format_name(row))
-    return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
+    try:
+        return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
+    except NotExpressible as exc:
+        raise NotAcceptable(f"{exc}; ask for another format", offered("structure", row.apis[0])) from None
 
 
 def expressible(row: MediaType):

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+# sdmx1 builds its SDMX-ML 3.0 reader from the 2.1 reader's parser table when the module is
+# first imported; once a structure-specific data message has added its namespaces to that
+# table, the import fails. Import it now, before anything is read.
+import sdmx.reader.xml.v30  # noqa: F401
 from lxml import etree
 
 from sdmx_server.kinds import BY_ML21_ELEMENT, BY_ML30_ELEMENT, Kind

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdmx.model import common, v21
+from sdmx.model import common, v21, v30
 
 NUMERIC_TYPES = frozenset(
     {
@@ -101,7 +101,7 @@ class ShapeError(ValueError):
     pass
 
 
-def data_shape(dsd: v21.DataStructureDefinition) -> DataShape:
+def data_shape(dsd: common.BaseDataStructureDefinition) -> DataShape:
     agency = dsd.maintainer.id if dsd.maintainer is not None else ""
     key = (agency, dsd.id, str(dsd.version or "1.0"))
     dimensions, time = [], None
@@ -161,9 +161,11 @@ def _number(value, kind):
 def _attribute(attribute, position: int, dsd) -> Component:
     mandatory = attribute.usage_status == common.UsageStatus.mandatory
     related = attribute.related_to
-    if isinstance(related, v21.PrimaryMeasureRelationship) or related is None:
+    if related is None or isinstance(
+        related, (v21.PrimaryMeasureRelationship, v30.ObservationRelationship, v30.MeasureRelationship)
+    ):
         attachment, dims = ("observation", ())
-    elif isinstance(related, v21.NoSpecifiedRelationship):
+    elif isinstance(related, (v21.NoSpecifiedRelationship, v30.DataflowRelationship)):
         attachment, dims = ("dataset", ())
     elif isinstance(related, common.DimensionRelationship):
         members = list(related.dimensions)
