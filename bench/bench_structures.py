@@ -37,7 +37,7 @@ COM = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SAMPLES = [
     "ECB_EXR/1/structure-full.xml", "ESTAT/GOV_10Q_GGNFA.xml", "ESTAT/apro_mk_cola-structure.xml",
-    "ESTAT/demography-structure.xml", "SGR/common-structure.xml", "v21/xml/demography/demography.xml",
+    "SGR/common-structure.xml",
     "ECB/orgscheme.xml",
 ]
 
@@ -80,12 +80,11 @@ def generated_structures(directory: Path, artefacts: int, codes: int) -> int:
     per_file = 100
     for start in range(0, groups, per_file):
         root, structures = _message()
-        cats = _el(structures, STR, "CategorySchemes") if start == 0 else None
-        holders = {name: _el(structures, STR, name) for name in ("Dataflows", "Categorisations", "Codelists", "Concepts", "DataStructures")}
-        if cats is not None:
-            structures.remove(cats)
-            structures.insert(0, cats)
-            scheme = _el(cats, STR, "CategoryScheme", id="THEMES", agencyID="BENCH", version="1.0")
+        # Containers in the order SDMX-ML 2.1's StructuresType wants them.
+        holders = {name: _el(structures, STR, name)
+                   for name in ("Dataflows", "CategorySchemes", "Categorisations", "Codelists", "Concepts", "DataStructures")}
+        if start == 0:
+            scheme = _el(holders["CategorySchemes"], STR, "CategoryScheme", id="THEMES", agencyID="BENCH", version="1.0")
             _names(scheme, "Themes")
             for t in range(10):
                 _names(_el(scheme, STR, "Category", id=f"T{t}"), f"Theme {t}")

@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NotImplemented_
-from sdmx_server.query.parse_v2 import parse_structure_query
+from sdmx_server.query.parse_v2 import parse_schema_query, parse_structure_query
 
 
 def _segments(path: str) -> list[str]:
@@ -25,6 +26,11 @@ async def structure(request: Request) -> Response:
     return await structure_response(request, query, "v2")
 
 
+async def schema(request: Request) -> Response:
+    query = parse_schema_query(_segments(request.path_params.get("path", "")), request.query_params)
+    return await schema_response(request, query)
+
+
 async def not_built(request: Request) -> Response:
     raise NotImplemented_(f"{request.url.path}: this part of REST v2 is not built yet")
 
@@ -32,5 +38,6 @@ async def not_built(request: Request) -> Response:
 routes = [
     Route("/rest/v2/structure", structure),
     Route("/rest/v2/structure/{path:path}", structure),
+    Route("/rest/v2/schema/{path:path}", schema),
     Route("/rest/v2/{path:path}", not_built),
 ]

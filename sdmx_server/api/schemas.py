@@ -1,43 +1,123 @@
-"""Answering schema queries (v1 /rest/schema, v2 /rest/v2/schema): the XML schema that data of
-one dataflow or DSD must follow, for a given dimension at the observation level."""
+"""Answering schema queries (v1 /rest/schema, v2 /rest/v2/schema): what data of one context
+(a dataflow, a DSD, a provision agreement) must look like.
+
+Two kinds of answer, by the negotiated row:
+- a schema (XSD) that structure-specific data validates against, for a given dimension at the
+  observation level;
+- a structure message "for communication" (REST v2 schema.md): the DSD, its codelists holding
+  only the codes the constraints of the context allow (and their ancestors, so that the
+  hierarchy stays whole), its concept schemes holding only the concepts it uses, and the
+  constraints themselves.
+"""
 
 from __future__ import annotations
 
+import copy
+
+from sdmx.model import common
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
 from sdmx_server.errors import NoResults, NotImplemented_
 from sdmx_server.formats.data_layout import DataLayout
-from sdmx_server.formats.media import negotiate
+from sdmx_server.formats.media import MediaType, negotiate
+from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import BY_NAME
 from sdmx_server.query.model import SchemaQuery
+from sdmx_server.registry.constraints import allowed_codes, attached_constraints
+from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.store import read_as_of
 
 
 async def schema_response(request: Request, query: SchemaQuery) -> Response:
-    if query.context not in ("datastructure", "dataflow"):
+    if query.context not in ("datastructure", "dataflow", "provisionagreement"):
         raise NotImplemented_(f"schemas for {query.context} are not built yet")
     if query.explicit_measure:
         raise NotImplemented_("explicit measures are not supported")
     if query.deletion:
         raise NotImplemented_("schemas for deletion messages are not built yet")
     row = negotiate("schema", query.api, request.headers.get("accept"), request.query_params.get("format")).row
-    body = await run_in_threadpool(_schema_body, state_of(request), query, row)
-    return Response(body, media_type=row.content_type, headers={"Vary": "Accept"})
+    languages = accept_languages(request.headers.get("accept-language"))
+    body = await run_in_threadpool(_schema_body, state_of(request), query, row, languages)
+    return Response(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
 
 
-def _schema_body(state, query: SchemaQuery, row) -> bytes:
+def _schema_body(state, query: SchemaQuery, row: MediaType, languages) -> bytes:
     registry = state.registry()
+    if query.as_of is not None:
+        registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)
     found = registry.select_entries(query.context, [query.agency], [query.id], query.versions)
     if len(found) != 1:
         raise NoResults(f"{query.context} not found" if not found else "several artefacts match; name one version")
-    entry = found[0]
-    artefact = registry.model(entry)
-    dsd = artefact.structure if query.context == "dataflow" else artefact
-    if dsd is None or not registry.contains(dsd, "datastructure"):
-        raise NoResults("no data structure definition for this dataflow")
-    shape = state.shape(dsd)
+    context = found[0]
+    dsd_entry = _dsd_of(registry, context)
+    if dsd_entry is None:
+        raise NoResults(f"no data structure definition for {context.ref}")
+    if row.type.startswith("application/vnd.sdmx.structure"):
+        selected = communication(registry, context, dsd_entry)
+        return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
+    shape = state.shape(registry.model(dsd_entry))
     layout = DataLayout.build(shape, query.dimension_at_observation)
-    urn = BY_NAME[entry.kind].urn(entry.agency, entry.id, entry.version)
-    return row.load()(urn, shape, layout)
+    return row.load()(BY_NAME[context.kind].urn(context.agency, context.id, context.version), shape, layout)
+
+
+def _dsd_of(registry: Registry, entry: Entry) -> Entry | None:
+    if entry.kind == "datastructure":
+        return entry
+    for child in registry.children_of(entry):
+        found = _dsd_of(registry, child) if child.kind in ("dataflow", "datastructure") else None
+        if found is not None:
+            return found
+    return None
+
+
+def communication(registry: Registry, context: Entry, dsd_entry: Entry) -> list:
+    """The structure message of REST v2 schema.md for a context."""
+    dsd = registry.model(dsd_entry)
+    allowed = allowed_codes(registry, context)
+    codes: dict[int, set[str] | None] = {}  # id(codelist) -> codes kept (None: all)
+    schemes: dict[int, object] = {}
+    concepts: dict[int, set[str]] = {}
+    concept_schemes: dict[int, object] = {}
+    for name in ("dimensions", "attributes", "measures"):
+        components = getattr(dsd, name, None)
+        for component in components.components if components is not None else ():
+            concept = component.concept_identity
+            scheme = concept.get_scheme() if concept is not None else None
+            if isinstance(scheme, common.ConceptScheme):
+                concept_schemes[id(scheme)] = scheme
+                concepts.setdefault(id(scheme), set()).add(concept.id)
+            rep = component.local_representation or (concept.core_representation if concept is not None else None)
+            codelist = rep.enumerated if rep is not None else None
+            if isinstance(codelist, common.Codelist):
+                schemes[id(codelist)] = codelist
+                wanted = allowed.get(component.id)
+                previous = codes.get(id(codelist), set())
+                codes[id(codelist)] = None if wanted is None or previous is None else previous | wanted
+    selected = [(dsd, "full")]
+    for key, codelist in schemes.items():
+        selected.append((_keep(codelist, codes[key]), "full"))
+    for key, scheme in concept_schemes.items():
+        selected.append((_keep(scheme, concepts[key]), "full"))
+    for constraint in attached_constraints(registry, context):
+        selected.append((registry.model(constraint), "full"))
+    return selected
+
+
+def _keep(scheme, wanted: set[str] | None):
+    """A partial copy of an item scheme with the wanted items and their ancestors."""
+    if wanted is None or set(scheme.items) <= wanted:
+        return scheme
+    keep = set()
+    for item_id in wanted:
+        item = scheme.items.get(item_id)
+        while isinstance(item, common.Item) and item.id not in keep:
+            keep.add(item.id)
+            item = item.parent
+    partial = copy.copy(scheme)
+    partial.items = {i: it for i, it in scheme.items.items() if i in keep}
+    partial.is_partial = True
+    return partial

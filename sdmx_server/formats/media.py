@@ -112,6 +112,15 @@ TABLE: tuple[MediaType, ...] = (
     # -- schemas ----------------------------------------------------------------------------------
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
               V1, _XML, ("schema", "xsd")),
+    # REST v2 schema queries: the structures "for communication" first (schema.md), then the XSD
+    # of SDMX-ML 2.1 structure-specific data. (XSDs for SDMX-ML 3.0 data come with its writer.)
+    MediaType("schema", "application/vnd.sdmx.structure+xml", "3.0.0",
+              "sdmx_server.formats.structure_ml30:structure_message", V2, _XML, ("structure-3.0",),
+              version_aliases=("3.0",)),
+    MediaType("schema", "application/vnd.sdmx.structure+xml", "2.1",
+              "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),
+    MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
+              V2, (), ("schema", "xsd")),
     # -- errors -----------------------------------------------------------------------------------
     MediaType("error", "application/xml", None, "sdmx_server.formats.error_ml21:error_message", V1, _XML),
     MediaType("error", "application/xml", None, "sdmx_server.formats.error_ml30:error_message", V2, _XML),

@@ -183,7 +183,9 @@ def _deduplicate(candidates: list[Candidate], outcome: ChangeOutcome) -> list[Ca
         if twin is None or (twin.is_stub and not candidate.is_stub):
             by_key[candidate.key] = candidate
         elif not candidate.is_stub and not twin.is_stub and _canonical(twin) != _canonical(candidate):
-            outcome.results.append(_failure(candidate, 409, "given twice, with different content"))
+            where = ", ".join(dict.fromkeys(w for w in (twin.where, candidate.where) if w))
+            if candidate.key not in {(r.kind, r.agency, r.id, r.version) for r in outcome.failures}:
+                outcome.results.append(_failure(candidate, 409, f"given twice, with different content ({where})"))
     failed = {(r.kind, r.agency, r.id, r.version) for r in outcome.failures}
     return [c for k, c in by_key.items() if k not in failed]
 
