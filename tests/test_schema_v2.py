@@ -102,3 +102,17 @@ def test_schema_as_xsd_and_errors(server):
                          ("metadataflow/TEST/MF/1.0", 501), ("dataflow/*/DF_A/1.0", 400)):
         r = httpx.get(server.url + "/rest/v2/schema/" + path, timeout=60)
         assert r.status_code == status, (path, r.text)
+
+
+def test_referencepartial_cuts_codelists_to_the_dataflows_constraints(server):
+    answer = httpx.get(server.url + "/rest/v2/structure/dataflow/TEST/DF_A/1.0",
+                       params={"references": "descendants", "detail": "referencepartial"},
+                       headers={"Accept": "application/vnd.sdmx.structure+xml;version=3.0.0"}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    doc = assert_valid(answer.content)
+    assert sorted(_codes(doc, "CL_AREA")) == ["IR", "IR-10", "IR-23"]
+    assert _codes(doc, "CL_SEX") == ["F", "M", "_T"]  # not constrained: whole
+    # The same query for a dataflow without constraints: every code.
+    other = httpx.get(server.url + "/rest/v2/structure/dataflow/TEST/DF_B/1.0",
+                      params={"references": "descendants", "detail": "referencepartial"}, timeout=60)
+    assert sorted(_codes(assert_valid(other.content), "CL_AREA")) == ["IR", "IR-03", "IR-10", "IR-23"]

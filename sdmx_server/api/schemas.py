@@ -12,8 +12,6 @@ Two kinds of answer, by the negotiated row:
 
 from __future__ import annotations
 
-import copy
-
 from sdmx.model import common
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,8 +25,9 @@ from sdmx_server.formats.media import MediaType, negotiate
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import BY_NAME
 from sdmx_server.query.model import SchemaQuery
-from sdmx_server.registry.constraints import allowed_codes, attached_constraints
+from sdmx_server.registry.constraints import attached_constraints
 from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.partial import components, dsd_of, used_parts
 from sdmx_server.registry.store import read_as_of
 
 
@@ -53,7 +52,7 @@ def _schema_body(state, query: SchemaQuery, row: MediaType, languages) -> bytes:
     if len(found) != 1:
         raise NoResults(f"{query.context} not found" if not found else "several artefacts match; name one version")
     context = found[0]
-    dsd_entry = _dsd_of(registry, context)
+    dsd_entry = dsd_of(registry, context)
     if dsd_entry is None:
         raise NoResults(f"no data structure definition for {context.ref}")
     if row.type.startswith("application/vnd.sdmx.structure"):
@@ -64,60 +63,20 @@ def _schema_body(state, query: SchemaQuery, row: MediaType, languages) -> bytes:
     return row.load()(BY_NAME[context.kind].urn(context.agency, context.id, context.version), shape, layout)
 
 
-def _dsd_of(registry: Registry, entry: Entry) -> Entry | None:
-    if entry.kind == "datastructure":
-        return entry
-    for child in registry.children_of(entry):
-        found = _dsd_of(registry, child) if child.kind in ("dataflow", "datastructure") else None
-        if found is not None:
-            return found
-    return None
-
-
 def communication(registry: Registry, context: Entry, dsd_entry: Entry) -> list:
-    """The structure message of REST v2 schema.md for a context."""
+    """The structure message of REST v2 schema.md for a context: the DSD, its codelists and
+    concept schemes cut to what the context uses and allows, and the constraints."""
     dsd = registry.model(dsd_entry)
-    allowed = allowed_codes(registry, context)
-    codes: dict[int, set[str] | None] = {}  # id(codelist) -> codes kept (None: all)
-    schemes: dict[int, object] = {}
-    concepts: dict[int, set[str]] = {}
-    concept_schemes: dict[int, object] = {}
-    for name in ("dimensions", "attributes", "measures"):
-        components = getattr(dsd, name, None)
-        for component in components.components if components is not None else ():
-            concept = component.concept_identity
-            scheme = concept.get_scheme() if concept is not None else None
-            if isinstance(scheme, common.ConceptScheme):
-                concept_schemes[id(scheme)] = scheme
-                concepts.setdefault(id(scheme), set()).add(concept.id)
-            rep = component.local_representation or (concept.core_representation if concept is not None else None)
-            codelist = rep.enumerated if rep is not None else None
-            if isinstance(codelist, common.Codelist):
-                schemes[id(codelist)] = codelist
-                wanted = allowed.get(component.id)
-                previous = codes.get(id(codelist), set())
-                codes[id(codelist)] = None if wanted is None or previous is None else previous | wanted
+    parts = used_parts(registry, [context])
     selected = [(dsd, "full")]
-    for key, codelist in schemes.items():
-        selected.append((_keep(codelist, codes[key]), "full"))
-    for key, scheme in concept_schemes.items():
-        selected.append((_keep(scheme, concepts[key]), "full"))
+    seen: set[int] = set()
+    for component in components(dsd):
+        concept = component.concept_identity
+        rep = component.local_representation or (concept.core_representation if concept is not None else None)
+        for scheme in (concept.get_scheme() if concept is not None else None, rep.enumerated if rep else None):
+            if isinstance(scheme, common.ItemScheme) and id(scheme) not in seen:
+                seen.add(id(scheme))
+                selected.append((parts.cut(scheme), "full"))
     for constraint in attached_constraints(registry, context):
         selected.append((registry.model(constraint), "full"))
     return selected
-
-
-def _keep(scheme, wanted: set[str] | None):
-    """A partial copy of an item scheme with the wanted items and their ancestors."""
-    if wanted is None or set(scheme.items) <= wanted:
-        return scheme
-    keep = set()
-    for item_id in wanted:
-        item = scheme.items.get(item_id)
-        while isinstance(item, common.Item) and item.id not in keep:
-            keep.add(item.id)
-            item = item.parent
-    partial = copy.copy(scheme)
-    partial.items = {i: it for i, it in scheme.items.items() if i in keep}
-    partial.is_partial = True
-    return partial

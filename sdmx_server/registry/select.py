@@ -18,10 +18,13 @@ from sdmx_server.errors import NoResults, NotAcceptable
 from sdmx_server.kinds import BY_NAME, KINDS, Kind
 from sdmx_server.query.model import StructureQuery
 from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.partial import used_parts
 from sdmx_server.types import ArtefactDetail
 
 Selected = tuple[MaintainableArtefact, ArtefactDetail]
 
+#: Kinds whose referenced item schemes `referencepartial` cuts to what they use and allow.
+PARTIAL_CONTEXTS = ("dataflow", "datastructure", "provisionagreement")
 #: Kinds a structure query for any kind returns (metadata sets have their own API).
 QUERYABLE = tuple(k.name for k in KINDS if k.name != "metadataset")
 
@@ -76,10 +79,11 @@ def select_structures(
     referenced = [
         e for e in walk(registry, matched, query.references) if e.key not in seen and expressible(BY_NAME[e.kind])
     ]
+    parts = used_parts(registry, [e for e in matched if e.kind in PARTIAL_CONTEXTS])
     for entry in referenced:
         artefact = registry.model(entry)
         if query.detail == "referencepartial":
-            artefact = _partial(registry, artefact, [registry.model(e) for e in matched])
+            artefact = parts.cut(artefact)
         chosen.append((artefact, ref_detail))
     return chosen
 
@@ -183,28 +187,3 @@ def _copy_with(scheme: common.ItemScheme, keep_ids) -> common.ItemScheme:
     partial.items = {i: it for i, it in scheme.items.items() if i in keep_ids}
     partial.is_partial = True
     return partial
-
-
-def _partial(registry: Registry, artefact: MaintainableArtefact, matched: list[MaintainableArtefact]):
-    """For referencepartial: a concept scheme cut down to the concepts the returned structures
-    use; other kinds are returned whole."""
-    if not isinstance(artefact, common.ConceptScheme):
-        return artefact
-    used = set()
-    for owner in matched:
-        dsd = owner.structure if isinstance(owner, common.BaseDataflow) else owner
-        if isinstance(dsd, (common.BaseDataStructureDefinition, common.BaseMetadataStructureDefinition)):
-            for component in _components(dsd):
-                concept = getattr(component, "concept_identity", None)
-                if concept is not None and concept.id in artefact.items and artefact.items[concept.id] is concept:
-                    used.add(concept.id)
-    if not used:
-        return artefact
-    return _copy_with(artefact, used)
-
-
-def _components(dsd):
-    for name in ("dimensions", "attributes", "measures"):
-        component_list = getattr(dsd, name, None)
-        if component_list is not None:
-            yield from component_list.components
