@@ -14,13 +14,13 @@ from starlette.responses import Response
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import NotAcceptable
-from sdmx_server.formats.media import MediaType, negotiate, offered
+from sdmx_server.formats.media import Answer, MediaType, negotiate, offered
 from sdmx_server.formats.structure_ml21_dispatch import NotExpressible
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import Kind
 from sdmx_server.query.model import StructureQuery
 from sdmx_server.registry.index import Registry
-from sdmx_server.registry.select import select_structures
+from sdmx_server.registry.select import Selection, select_structures
 from sdmx_server.registry.store import read_as_of
 from sdmx_server.types import ApiVersion
 
@@ -41,10 +41,29 @@ def structure_body(state: ServerState, query: StructureQuery, row: MediaType, la
     if query.as_of is not None:
         registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)
     selected = select_structures(registry, query, expressible(row), _format_name(row))
+    return write_selection(row, selected, Header(sender=state.settings.sender_id), languages, answer="structure")
+
+
+def write_selection(row: MediaType, selected: Selection, header: Header, languages, answer: Answer) -> bytes:
+    """The selection in the row's format. What the format cannot express is a 406 when the
+    query named it, and is left out when it only came along (references, any type)."""
+    writer = row.load()
     try:
-        return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
-    except NotExpressible as exc:
-        raise NotAcceptable(f"{exc}; ask for another format", offered("structure", row.apis[0])) from None
+        return writer(selected, header, languages=languages)
+    except NotExpressible as first:
+        failure = first
+    kept = []
+    for position, item in enumerate(selected):
+        try:
+            writer([item], header, languages=languages)
+        except NotExpressible as exc:
+            if position < selected.required:
+                raise NotAcceptable(f"{exc}; ask for another format", offered(answer, row.apis[0])) from None
+            continue
+        kept.append(item)
+    if not kept:
+        raise NotAcceptable(f"{failure}; ask for another format", offered(answer, row.apis[0])) from None
+    return writer(kept, header, languages=languages)
 
 
 def expressible(row: MediaType):

@@ -23,6 +23,14 @@ from sdmx_server.types import ArtefactDetail
 
 Selected = tuple[MaintainableArtefact, ArtefactDetail]
 
+
+class Selection(list):
+    """The selected artefacts, in order; the first `required` are what the query named (a
+    writer that cannot express one of them must refuse the query); the rest (references, or
+    any-type matches) may be left out of a format that cannot say them."""
+
+    required: int = 0
+
 #: Kinds whose referenced item schemes `referencepartial` cuts to what they use and allow.
 PARTIAL_CONTEXTS = ("dataflow", "datastructure", "provisionagreement")
 #: Kinds a structure query for any kind returns (metadata sets have their own API).
@@ -44,7 +52,7 @@ def select_structures(
     query: StructureQuery,
     expressible: Callable[[Kind], bool] = lambda kind: True,
     format_name: str = "this format",
-) -> list[Selected]:
+) -> Selection:
     """The artefacts answering the query; `expressible` says which kinds the chosen format can
     write: asked for explicitly, another kind is a 406; met on the way (any kind, references)
     it is left out."""
@@ -64,7 +72,7 @@ def select_structures(
         raise NoResults(f"no {query.resource} matches the query")
 
     main_detail, ref_detail = _DETAILS[query.detail]
-    chosen: list[Selected] = []
+    chosen = Selection()
     for entry in matched:
         artefact = registry.model(entry)
         if query.items is not None:
@@ -74,6 +82,7 @@ def select_structures(
         chosen.append((artefact, main_detail))
     if not chosen:
         raise NoResults(f"no item {', '.join(query.items or ())} in the {query.resource} matched")
+    chosen.required = len(chosen) if query.kinds is not None else 0
 
     seen = {e.key for e in matched}
     referenced = [
