@@ -220,3 +220,27 @@ def test_stores_of_sdmx_ml_fragments_are_migrated_on_start(database_url, samples
     create_schema(db)  # a second start changes nothing
     assert len(_registry(db)) == pk
     db.dispose()
+
+
+def test_data_for_a_structure_with_stub_codelists_is_refused(db, tmp_path, samples_dir):
+    """ECB_EXR/1/structure.xml holds the DSD and dataflow without their codelists: loaded with
+    stubs for them, its data cannot be checked, and a load says which stubs stand in the way."""
+    from sdmx_server.ingest.load import LoadError, load_data
+
+    settings = Settings(database_url=str(db.url), data_dir=tmp_path)
+    outcome = load_structures(db, [samples_dir / "ECB_EXR/1/structure.xml"], settings, allow_missing_references=True)
+    assert outcome.ok, outcome.errors
+    assert "codelist ECB:CL_CURRENCY(1.0)" in outcome.stubs
+    dataflow = message(
+        '<str:Dataflows><str:Dataflow id="EXR" agencyID="ECB" version="1.0"><com:Name xml:lang="en">EXR</com:Name>'
+        '<str:Structure><Ref agencyID="ECB" id="ECB_EXR1" version="1.0" class="DataStructure" package="datastructure"/>'
+        "</str:Structure></str:Dataflow></str:Dataflows>"
+    )
+    assert _load(db, tmp_path, "flow.xml", dataflow).ok
+    registry = _registry(db)
+    flow = registry.entry("dataflow", "ECB", "EXR", "1.0")
+    csv = tmp_path / "data.csv"
+    csv.write_text("DATAFLOW,FREQ\nECB:EXR(1.0),M\n", encoding="utf-8")
+    with pytest.raises(LoadError) as info:
+        load_data(db, registry, flow.artefact_key, csv, "merge", settings)
+    assert "Codelist ECB:CL_CURRENCY(1.0)" in str(info.value) and "stubs" in str(info.value)
