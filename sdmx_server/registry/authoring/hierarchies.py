@@ -1,0 +1,211 @@
+"""Hierarchies of codes and maps between codelists.
+
+- `hierarchy` (SDMX 3.0 Hierarchy): one hierarchy of codes, drawn from any codelists, with
+  optional formal levels; served to SDMX 3.0 clients.
+- `hierarchicalcodelist` (SDMX 2.1 HierarchicalCodelist): one or more such hierarchies in one
+  artefact; served to SDMX 2.1 clients.
+- `structureset` (SDMX 2.1 StructureSet): codelist maps, each pairing codes of a source
+  codelist with codes of a target codelist.
+
+They are built as sdmx1's readers build them: a hierarchy's `codes` holds its top-level
+HierarchicalCodes, each child in its parent's `child`, each level in its parent's `child`.
+"""
+
+from __future__ import annotations
+
+from sdmx.model import common, v21
+
+from sdmx_server.registry.authoring import checks
+from sdmx_server.registry.authoring.build import Draft, header, validity
+from sdmx_server.registry.authoring.checks import Fields
+from sdmx_server.registry.authoring.resolve import Resolver
+from sdmx_server.registry.authoring.textformat import text_format
+from sdmx_server.registry.authoring.yamlfile import Entry, Map, Node, Scalar
+
+HIERARCHY_FIELDS = ("id", "name", "description", "annotations", "codelist", "levels", "codes")
+LEVEL_FIELDS = ("id", "name", "description", "annotations", "format")
+CODE_FIELDS = ("code", "id", "codes", "valid_from", "valid_to", "annotations")
+MAP_FIELDS = ("id", "name", "description", "annotations", "source", "target", "codes")
+
+
+class _Hierarchy:
+    """Reads the levels and codes of one hierarchy into an sdmx1 hierarchy object."""
+
+    def __init__(self, draft: Draft, resolver: Resolver, fields: Fields, where: str, target):
+        self.draft, self.resolver, self.fields, self.where, self.target = draft, resolver, fields, where, target
+        self.report = draft.report
+        self.ids: dict[str, int] = {}
+        self.levels: list[common.Level] = []
+        self.codelist = None
+        entry = fields.get("codelist")
+        if entry is not None:
+            self.codelist = resolver.artefact(self.report, where, "codelist", entry, "codelist", draft.agency)
+            self.codelist_failed = self.codelist is None
+        else:
+            self.codelist_failed = False
+
+    def build(self) -> None:
+        self.read_levels()
+        nodes = checks.sequence(self.report, self.where, "codes", self.fields.get("codes"))
+        if nodes is not None and not nodes:
+            self.report(self.fields.line_of("codes"), f"{self.where}: codes is an empty list")
+        codes = [c for c in (self.code(node, 0) for node in nodes or []) if c is not None]
+        self.target.codes = {c.id: c for c in codes}
+        self.target.has_formal_levels = bool(self.levels)
+        self.target.level = self.levels[0] if self.levels else None
+
+    def read_levels(self) -> None:
+        seen: dict[str, int] = {}
+        for node in checks.sequence(self.report, self.where, "levels", self.fields.get("levels")) or []:
+            named = checks.named("level", node)
+            fields = Fields(self.report, node, f"{self.where}: {named}", LEVEL_FIELDS, ("id", "name"))
+            level_id = checks.identifier(self.report, named, "id", fields.get("id")) if fields.ok else None
+            if level_id is None:
+                continue
+            what = f"{self.where}: level {level_id}"
+            if level_id in seen:
+                self.report(fields.line_of("id"), f"{what} is defined twice (first at line {seen[level_id]})")
+                continue
+            seen[level_id] = fields.line_of("id")
+            level = common.Level(id=level_id)
+            header(self.report, what, fields, level)
+            if "format" in fields:
+                facet = text_format(self.report, what, fields.get("format"))
+                if facet is not None:
+                    level.code_format = common.CodingFormat(coding_format=facet)
+            if self.levels:
+                self.levels[-1].child = level
+            self.levels.append(level)
+
+    def code(self, node: Node, depth: int) -> common.HierarchicalCode | None:
+        if isinstance(node, Scalar):
+            node = Map(node.line, {"code": _entry(node)})
+        fields = Fields(self.report, node, f"{self.where}: hierarchical code", CODE_FIELDS, ("code",))
+        if not fields.ok:
+            return None
+        code = self.resolve_code(fields)
+        hc_id = checks.identifier(self.report, self.where, "id", fields.get("id")) if "id" in fields else (code.id if code is not None else None)
+        children = checks.sequence(self.report, self.where, "codes", fields.get("codes")) or []
+        kids = [c for c in (self.code(child, depth + 1) for child in children) if c is not None]
+        if hc_id is None:
+            return None
+        what = f"{self.where}: hierarchical code {hc_id}"
+        line = fields.line_of("id") if "id" in fields else fields.line_of("code")
+        if hc_id in self.ids:
+            self.report(line, f"{what} appears twice in the hierarchy (first at line {self.ids[hc_id]}); give it another id:")
+            return None
+        self.ids[hc_id] = line
+        level = None
+        if self.levels:
+            if depth >= len(self.levels):
+                self.report(line, f"{what} is at depth {depth + 1}, below the last of the {len(self.levels)} levels")
+            else:
+                level = self.levels[depth]
+        hc = common.HierarchicalCode(
+            id=hc_id, code=code, level=level, annotations=checks.annotations(self.report, what, fields.get("annotations"))
+        )
+        validity(self.report, what, fields, hc)
+        for attr in ("valid_from", "valid_to"):
+            if getattr(hc, attr) is not None:
+                setattr(hc, attr, str(getattr(hc, attr)))
+        hc.child.extend(kids)
+        return hc
+
+    def resolve_code(self, fields: Fields):
+        entry = fields.get("code")
+        value = checks.text(self.report, self.where, "code", entry)
+        if value is None:
+            return None
+        if "." in value:
+            return self.resolver.item_text(self.report, self.where, "code", value, entry.key_line, "codelist", self.draft.agency)
+        if self.codelist is None:
+            if not self.codelist_failed:
+                self.report(entry.key_line, f"{self.where}: code {value} names no codelist: write CODELIST.{value}, or give codelist: on the hierarchy")
+            return None
+        code = self.codelist.items.get(value)
+        if code is None:
+            self.report(entry.key_line, f"{self.where}: code {value} is not in codelist {_name(self.codelist)}")
+        return code
+
+
+def _entry(node: Scalar) -> Entry:
+    return Entry(node.line, node)
+
+
+def _name(artefact) -> str:
+    return f"{artefact.maintainer.id}:{artefact.id}({artefact.version})"
+
+
+def complete_hierarchy(draft: Draft, resolver: Resolver) -> None:
+    _Hierarchy(draft, resolver, draft.fields, draft.what, draft.artefact).build()
+
+
+def complete_hierarchicalcodelist(draft: Draft, resolver: Resolver) -> None:
+    nodes = checks.sequence(draft.report, draft.what, "hierarchies", draft.fields.get("hierarchies"))
+    if nodes is not None and not nodes:
+        draft.report(draft.fields.line_of("hierarchies"), f"{draft.what}: hierarchies is an empty list")
+    seen: dict[str, int] = {}
+    for node in nodes or []:
+        named = checks.named("hierarchy", node)
+        fields = Fields(draft.report, node, f"{draft.what}: {named}", HIERARCHY_FIELDS, ("id", "name", "codes"))
+        hierarchy_id = checks.identifier(draft.report, named, "id", fields.get("id")) if fields.ok else None
+        if hierarchy_id is None:
+            continue
+        where = f"{draft.what}: hierarchy {hierarchy_id}"
+        if hierarchy_id in seen:
+            draft.report(fields.line_of("id"), f"{where} is defined twice (first at line {seen[hierarchy_id]})")
+            continue
+        seen[hierarchy_id] = fields.line_of("id")
+        hierarchy = v21.Hierarchy(id=hierarchy_id)
+        header(draft.report, where, fields, hierarchy)
+        _Hierarchy(draft, resolver, fields, where, hierarchy).build()
+        draft.artefact.hierarchy.append(hierarchy)
+
+
+def complete_structureset(draft: Draft, resolver: Resolver) -> None:
+    report, agency = draft.report, draft.agency
+    nodes = checks.sequence(report, draft.what, "codelist_maps", draft.fields.get("codelist_maps"))
+    if nodes is not None and not nodes:
+        report(draft.fields.line_of("codelist_maps"), f"{draft.what}: codelist_maps is an empty list")
+    seen: dict[str, int] = {}
+    for node in nodes or []:
+        named = checks.named("codelist map", node)
+        fields = Fields(report, node, f"{draft.what}: {named}", MAP_FIELDS, ("id", "name", "source", "target", "codes"))
+        map_id = checks.identifier(report, named, "id", fields.get("id")) if fields.ok else None
+        if map_id is None:
+            continue
+        where = f"{draft.what}: codelist map {map_id}"
+        if map_id in seen:
+            report(fields.line_of("id"), f"{where} is defined twice (first at line {seen[map_id]})")
+            continue
+        seen[map_id] = fields.line_of("id")
+        source = resolver.artefact(report, where, "source", fields.get("source"), "codelist", agency)
+        target = resolver.artefact(report, where, "target", fields.get("target"), "codelist", agency)
+        codelist_map = v21.CodelistMap(id=map_id, source=source, target=target)
+        header(report, where, fields, codelist_map)
+        codelist_map.item_association = _code_maps(draft, where, fields, source, target)
+        draft.artefact.item_scheme_map.append(codelist_map)
+
+
+def _code_maps(draft: Draft, where: str, fields: Fields, source, target) -> list[v21.CodeMap]:
+    report = draft.report
+    entry = fields.get("codes")
+    if entry is None:
+        return []
+    if not isinstance(entry.node, Map):
+        report(entry.key_line, f"{where}: codes must map each source code to its target code (or a list of them), not {entry.node.kind}")
+        return []
+    found: list[v21.CodeMap] = []
+    for source_id, value in entry.node.entries.items():
+        targets = checks.scalars(report, where, source_id, value) or []
+        source_code = source.items.get(source_id) if source is not None else None
+        if source is not None and source_code is None:
+            report(value.key_line, f"{where}: {source_id} is not a code of the source codelist {_name(source)}")
+        for target_id, line in targets:
+            target_code = target.items.get(target_id) if target is not None else None
+            if target is not None and target_code is None:
+                report(line, f"{where}: {target_id} is not a code of the target codelist {_name(target)}")
+            if source_code is not None and target_code is not None:
+                found.append(v21.CodeMap(source=source_code, target=target_code))
+    return found
+
