@@ -224,7 +224,9 @@ def labels(
     for language, item in node.entries.items():
         line = item.key_line
         if not LANGUAGE_RE.match(language):
-            report(line, f"{what}: {name}: {language!r} is not a language code such as fa or en")
+            comma = isinstance(item.node, Scalar) and item.node.tag == "null" and node.line == line
+            hint = "; a comma inside {...} ends a text: quote a text that holds a comma" if comma else ""
+            report(line, f"{what}: {name}: {language!r} is not a language code such as fa or en{hint}")
             ok = False
             continue
         value = item.node
