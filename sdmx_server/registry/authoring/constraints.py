@@ -132,6 +132,9 @@ class _Regions:
         for component_id, value in entry.node.entries.items():
             where = f"{self.what}: {name} {component_id}"
             component = self.component(component_id, value.key_line, f"{self.what}: {name}")
+            if isinstance(component, common.TimeDimension) and not isinstance(value.node, Map):
+                self.report(value.key_line, f"{where}: the time dimension takes a period {{start: ..., end: ...}}, not {value.node.kind}")
+                continue
             if isinstance(component, common.TimeDimension) or (component is None and isinstance(value.node, Map)):
                 period = self.period(where, value)
                 if period is not None and component is not None:
@@ -158,7 +161,8 @@ class _Regions:
             if name in fields:
                 ends[name] = _moment(self.report, where, name, fields.get(name))
         if not ends:
-            self.report(entry.key_line, f"{where}: give start, end or both")
+            if not entry.node.entries:
+                self.report(entry.key_line, f"{where}: give start, end or both")
             return None
         if None in ends.values():
             return None

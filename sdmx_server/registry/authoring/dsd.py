@@ -70,6 +70,7 @@ class _DSDBuilder:
         self.resolver = resolver
         self.agency = draft.agency
         self.seen: dict[str, int] = {}
+        self.container = "data structure"  # for messages
         self.scheme = None
         self.scheme_failed = False
         self.time = None
@@ -159,7 +160,7 @@ class _DSDBuilder:
         what = f"{role} {component_id}"
         line = fields.line_of("id")
         if component_id in self.seen:
-            self.report(line, f"{what}: the component id {component_id} is used twice in this data structure (first at line {self.seen[component_id]})")
+            self.report(line, f"{what}: the component id {component_id} is used twice in this {self.container} (first at line {self.seen[component_id]})")
             return None
         self.seen[component_id] = line
         concept = self.concept(fields, what, component_id, line)

@@ -92,7 +92,7 @@ class _Hierarchy:
         what = f"{self.where}: hierarchical code {hc_id}"
         line = fields.line_of("id") if "id" in fields else fields.line_of("code")
         if hc_id in self.ids:
-            self.report(line, f"{what} appears twice in the hierarchy (first at line {self.ids[hc_id]}); give it another id:")
+            self.report(line, f"{what} appears twice in the hierarchy (first at line {self.ids[hc_id]}); give it an id of its own (id:)")
             return None
         self.ids[hc_id] = line
         level = None

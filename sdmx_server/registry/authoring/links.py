@@ -13,7 +13,7 @@ from sdmx.model import common, v30
 
 from sdmx_server.registry.authoring import checks
 from sdmx_server.registry.authoring.build import Draft, rebuild
-from sdmx_server.registry.authoring.references import ITEM_REF_FORMS, parse_item_ref
+from sdmx_server.registry.authoring.references import item_forms, parse_item_ref
 from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.targets import resolve_target
 
@@ -75,7 +75,7 @@ def _categories(draft: Draft, resolver: Resolver) -> None:
             "categorisation", categorisation, (draft.agency, cat_id, str(flow.version)),
             f"categorisation {draft.agency}:{cat_id}({flow.version})", line, draft.fields, draft.report,
         )
-        generated.data["generated"] = True
+        generated.data["generated"] = f"{draft.what}: categories {value} makes {generated.what}"
         resolver.generated.append(generated)
 
 
@@ -109,7 +109,7 @@ def complete_provisionagreement(draft: Draft, resolver: Resolver) -> None:
     text = value if "." in value else f"{draft.agency}:DATA_PROVIDERS.{value}"
     if parse_item_ref(text, draft.agency) is None:
         report(entry.key_line, f"{what}: provider {value!r} is not a valid data provider reference: "
-               f"write PD_TEHRAN, DATA_PROVIDERS.PD_TEHRAN or {ITEM_REF_FORMS.split('write ', 1)[1]}")
+               f"write PD_IR-23, or {item_forms('dataproviderscheme').removeprefix('write ')}")
         return
     provider = resolver.item_text(report, what, "provider", text, entry.key_line, "dataproviderscheme", draft.agency)
     if provider is not None:

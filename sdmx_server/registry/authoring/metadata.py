@@ -15,6 +15,8 @@ themselves (artefacts or items); a metadataflow's `targets` its wildcard URNs.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 from sdmx.model import common, v30
 
@@ -44,6 +46,7 @@ class _MSDBuilder(_DSDBuilder):
     """Metadata attributes find their concepts and representations as DSD components do."""
 
     def build(self) -> None:
+        self.container = "metadata structure"
         fields = self.draft.fields
         nodes = checks.sequence(self.report, self.draft.what, "attributes", fields.get("attributes"))
         if nodes is not None and not nodes:
@@ -69,6 +72,8 @@ class _MSDBuilder(_DSDBuilder):
             attribute.is_presentational = presentational
         low = checks.whole_number(self.report, what, "min_occurs", fields.get("min_occurs"), 0)
         high = self.max_occurs(what, fields.get("max_occurs"))
+        if ("min_occurs" in fields and low is None) or ("max_occurs" in fields and high is None):
+            self.resolver.fail(attribute, "occurs")  # wrong (reported): metadata sets are not counted
         if low is not None:
             attribute.min_occurs = low
         if high is not None:
@@ -105,7 +110,9 @@ def complete_metadataflow(draft: Draft, resolver: Resolver) -> None:
     targets = []
     for value, line in checks.scalars(report, what, "targets", fields.get("targets")) or []:
         urn = target_pattern(resolver, report, what, "targets", value, line, draft.agency)
-        if urn is not None:
+        if urn is None:
+            resolver.fail(draft.artefact, "targets")
+        else:
             targets.append(urn)
     draft.artefact.targets = targets
 
@@ -123,7 +130,8 @@ def complete_metadataset(draft: Draft, resolver: Resolver) -> None:
         if not resolver.broken(flow):
             msd = flow.structure
             metadata_set.structured_by = msd.attributes
-    patterns = getattr(flow, "targets", None) or []
+    # a metadataflow whose targets failed (reported there) restricts nothing here
+    patterns = [] if resolver.broken(flow, "targets") else getattr(flow, "targets", None) or []
     for value, line in checks.scalars(report, what, "targets", fields.get("targets")) or []:
         target = resolve_target(resolver, report, what, "targets", value, line, draft.agency)
         if target is None:
@@ -138,12 +146,12 @@ def complete_metadataset(draft: Draft, resolver: Resolver) -> None:
     if not isinstance(entry.node, Map):
         report(entry.key_line, f"{what}: attributes must map metadata attribute ids to values, not {entry.node.kind}")
         return
-    metadata_set.metadata = _Values(report, what).level(entry, list(msd.attributes.components), None)
+    metadata_set.metadata = _Values(report, what, resolver).level(entry, list(msd.attributes.components), None)
 
 
 class _Values:
-    def __init__(self, report: Reporter, what: str):
-        self.report, self.what = report, what
+    def __init__(self, report: Reporter, what: str, resolver: Resolver):
+        self.report, self.what, self.resolver = report, what, resolver
 
     def level(self, entry: Entry, attributes: list, parent) -> list:
         """The values of one level: a mapping of attribute ids, checked against the MSD."""
@@ -158,7 +166,8 @@ class _Values:
                 continue
             occurrences = value_entry.node.items if isinstance(value_entry.node, Seq) else [value_entry.node]
             high = attribute.max_occurs if attribute.max_occurs is not None else 1
-            if high != "unbounded" and len(occurrences) > high:
+            counted = not self.resolver.broken(attribute, "occurs")
+            if counted and high != "unbounded" and len(occurrences) > high:
                 self.report(value_entry.key_line, f"{self.what}: {attribute_id} takes at most {high} value{'s' if high != 1 else ''}, not {len(occurrences)}")
             for node in occurrences:
                 value = self.value(attribute, Entry(value_entry.key_line if node is value_entry.node else node.line, node), parent)
@@ -168,7 +177,7 @@ class _Values:
             low = attribute.min_occurs if attribute.min_occurs is not None else 1
             count = sum(1 for v in values if v.value_for is attribute)
             given = attribute.id in entry.node.entries
-            if count < low and not given:
+            if count < low and not given and not self.resolver.broken(attribute, "occurs"):
                 where = f" under {parent.value_for.id}" if parent is not None else ""
                 self.report(entry.key_line, f"{self.what}: metadata attribute {attribute.id}{where} is required (min_occurs {low}) but has no value")
         return values
@@ -250,7 +259,8 @@ def _xhtml_problem(text: str) -> str:
     try:
         etree.fromstring(f'<div xmlns="{XHTML_NS}">{text}</div>'.encode(), _PARSER)
     except etree.XMLSyntaxError as exc:
-        return str(exc).split(" (", 1)[0]
+        # the position is in the wrapped text: it would mislead
+        return re.sub(r",? line \d+, column \d+$", "", str(exc).split(" (", 1)[0])
     return ""
 
 

@@ -155,8 +155,11 @@ def _keep(draft: Draft, first: dict[tuple, Draft], index: Index) -> bool:
     full_key = (draft.kind, *draft.key)
     earlier = first.get(full_key)
     if earlier is not None:
-        made = " (made by the categories of a dataflow)" if earlier.data.get("generated") or draft.data.get("generated") else ""
-        draft.report(draft.line, f"{draft.what} is defined twice (first at {earlier.report.path}:{earlier.line}){made}")
+        made = draft.data.get("generated")
+        if made:  # the short form of a dataflow made what a file already defines
+            draft.report(draft.line, f"{made}, which is also defined at {earlier.report.path}:{earlier.line}; remove one of them")
+        else:
+            draft.report(draft.line, f"{draft.what} is defined twice (first at {earlier.report.path}:{earlier.line})")
         return False
     first[full_key] = draft
     index.add(draft.kind, draft.key, draft.artefact)

@@ -110,7 +110,19 @@ def _checked(m: re.Match, default_agency: str, item: str | None) -> Ref | None:
 
 REF_FORMS = "write CL_SEX, SSO:CL_SEX or SSO:CL_SEX(1.0)"
 CONCEPT_REF_FORMS = "write CS_SSO.FREQ or SSO:CS_SSO(1.0).FREQ"
-ITEM_REF_FORMS = "write SCHEME.ITEM, such as CL_SEX.F or SSO:CL_SEX(1.0).F"
+_ITEM_EXAMPLES = {
+    "conceptscheme": ("CS_SSO", "FREQ"),
+    "categoryscheme": ("THEMES", "PENSIONS"),
+    "dataproviderscheme": ("DATA_PROVIDERS", "PD_IR-23"),
+    "dataconsumerscheme": ("DATA_CONSUMERS", "SCI"),
+    "agencyscheme": ("AGENCIES", "SSO"),
+}
+
+
+def item_forms(kind: str) -> str:
+    """How to write a reference to an item of that kind of scheme, for messages."""
+    scheme, item = _ITEM_EXAMPLES.get(kind, ("CL_SEX", "F"))
+    return f"write SCHEME.ITEM, such as {scheme}.{item} or SSO:{scheme}(1.0).{item}"
 
 
 def kind_of(artefact) -> str | None:

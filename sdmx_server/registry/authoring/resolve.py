@@ -12,7 +12,7 @@ from sdmx_server.registry.authoring.errors import Reporter
 from sdmx_server.registry.authoring.references import (
     CONCEPT_REF_FORMS,
     ITEM_NOUNS,
-    ITEM_REF_FORMS,
+    item_forms,
     REF_FORMS,
     Index,
     parse_item_ref,
@@ -24,16 +24,19 @@ from sdmx_server.registry.authoring.yamlfile import Entry
 class Resolver:
     def __init__(self, index: Index):
         self.index = index
-        self.failed: set[int] = set()
+        self.failed: set = set()
         #: drafts made while completing others (categorisations of the dataflow short form)
         self.generated: list = []
+        #: problems spanning several artefacts, reported once (extension cycles)
+        self.reported: set = set()
 
-    def broken(self, obj) -> bool:
-        return obj is None or id(obj) in self.failed
+    def broken(self, obj, part: str | None = None) -> bool:
+        """Whether the object (or one part of it, such as a metadataflow's targets) failed."""
+        return obj is None or id(obj) in self.failed or (part is not None and (id(obj), part) in self.failed)
 
-    def fail(self, obj) -> None:
+    def fail(self, obj, part: str | None = None) -> None:
         if obj is not None:
-            self.failed.add(id(obj))
+            self.failed.add(id(obj) if part is None else (id(obj), part))
 
     # -- maintainable artefacts --------------------------------------------------------------
 
@@ -76,7 +79,7 @@ class Resolver:
     def item_text(self, report: Reporter, what: str, name: str, value: str, line: int, kind: str, agency: str):
         ref = parse_item_ref(value, agency)
         if ref is None:
-            forms = CONCEPT_REF_FORMS if kind == "conceptscheme" else ITEM_REF_FORMS
+            forms = item_forms(kind)
             word = ITEM_NOUNS.get(kind, "item")
             report(line, f"{what}: {name} {value!r} is not a valid {word} reference: {forms}")
             return None

@@ -89,15 +89,21 @@ def resolve_extensions(draft: Draft, resolver: Resolver) -> None:
             values = checks.scalars(report, where, name, fields.get(name))
             if values is not None:
                 selection = cls(mv=[v30.MemberValue(value=v) for v, _ in values])
-                pending.append((base, values, fields.line_of("codelist")))
         if base is None:
             continue
         if base is draft.artefact:
             report(fields.line_of("codelist"), f"{where}: a codelist cannot extend itself")
             continue
+        if selection is not None:
+            pending.append((base, [(v, line) for name in ("include", "exclude")
+                                   for v, line in checks.scalars(_silent, where, name, fields.get(name)) or []]))
         extensions.append(v30.CodelistExtension(extends=base, prefix=prefix, selection=selection))
     draft.artefact.extends = extensions
     draft.data["selections"] = pending
+
+
+def _silent(line: int, message: str) -> None:
+    """A reporter for values read a second time: their errors were reported the first."""
 
 
 def _as_map(node: Scalar, key: str):
@@ -112,21 +118,25 @@ def check_extensions(draft: Draft, resolver: Resolver) -> None:
         return
     cycle = _cycle(draft.artefact)
     if cycle:
-        line = draft.fields.line_of("extends")
-        draft.report(line, f"{draft.what}: extension cycle " + " → ".join(cycle))
         resolver.fail(draft.artefact)
+        members = frozenset(id(c) for c in cycle)
+        # once per cycle, at its first codelist read (one that only extends a cycle is silent)
+        if members not in resolver.reported and any(c is draft.artefact for c in cycle):
+            resolver.reported.add(members)
+            line = draft.fields.line_of("extends")
+            draft.report(line, f"{draft.what}: extension cycle " + " → ".join(c.id for c in cycle))
         return
-    for base, values, _ in draft.data.get("selections", []):
+    for base, values in draft.data.get("selections", []):
         if base is None or resolver.broken(base):
             continue
         codes = effective_codes(base)
         for value, line in values:
             if not any(_matches(value, code) for code in codes):
-                kind = "no code starts with" if value.endswith("%") else "no code"
+                kind = "no code starting with" if value.endswith("%") else "no code"
                 draft.report(line, f"{draft.what}: extension: codelist {_name(base)} has {kind} {value.rstrip('%')}")
 
 
-def _cycle(codelist) -> list[str]:
+def _cycle(codelist) -> list:
     path: list = []
 
     def walk(cl) -> bool:
@@ -142,7 +152,7 @@ def _cycle(codelist) -> list[str]:
 
     if walk(codelist):
         start = next(i for i, p in enumerate(path) if p is path[-1])
-        return [p.id for p in path[start:]]
+        return path[start:]
     return []
 
 
