@@ -86,17 +86,12 @@ def read_artefact(form: "Form", node: Node, report: Reporter, files: list[Path])
 
 def _fixed(report: Reporter, word: str, fields: Fields, fixed: tuple[str, str], artefact_id, version):
     fixed_id, fixed_version = fixed
+    # reported, then the fixed value is used: what refers to the scheme still finds it
     if "id" in fields and artefact_id is not None and artefact_id != fixed_id:
         report(fields.line_of("id"), f"{word}: SDMX fixes the id of every {word}: {fixed_id} (or leave id out), not {artefact_id}")
-        artefact_id = None
-    elif "id" not in fields:
-        artefact_id = fixed_id
     if "version" in fields and version is not None and version != fixed_version:
         report(fields.line_of("version"), f'{word}: SDMX fixes the version of every {word}: "{fixed_version}" (or leave version out), not "{version}"')
-        version = None
-    elif "version" not in fields:
-        version = fixed_version
-    return artefact_id, version
+    return fixed_id, fixed_version
 
 
 def header(report: Reporter, what: str, fields: Fields, artefact) -> None:

@@ -110,8 +110,8 @@ class _Regions:
             if representation is None:
                 continue  # no such component, or its representation failed: both said already
             scheme = representation.enumerated
-            if scheme is None or self.resolver.broken(scheme):
-                continue  # uncoded: any value
+            if scheme is None or self.resolver.broken(scheme) or self.resolver.broken(scheme, "extends"):
+                continue  # uncoded: any value; or its codes are not known (said where they failed)
             codes = effective_codes(scheme) if isinstance(scheme, common.Codelist) else {v.id: v for v in scheme.items}
             for value, line in values:
                 if value not in codes:

@@ -65,6 +65,7 @@ def resolve_extensions(draft: Draft, resolver: Resolver) -> None:
     nodes = entry.node.items if isinstance(entry.node, Seq) else None
     if nodes is None or not nodes:
         report(entry.key_line, f"{what}: extends must be a list of codelists, not {entry.node.kind}")
+        resolver.fail(draft.artefact, "extends")
         return
     extensions: list[v30.CodelistExtension] = []
     pending = []
@@ -74,25 +75,28 @@ def resolve_extensions(draft: Draft, resolver: Resolver) -> None:
         else:
             fields = Fields(report, node, f"{what}: extension", EXTENSION_FIELDS, ("codelist",))
         if not fields.ok:
+            resolver.fail(draft.artefact, "extends")
             continue
         where = f"{what}: extension"
         base = resolver.artefact(report, where, "codelist", fields.get("codelist"), "codelist", draft.agency)
         prefix = checks.text(report, where, "prefix", fields.get("prefix"))
         if prefix is not None and not checks.check_id(prefix):
             report(fields.line_of("prefix"), f"{where}: prefix {prefix!r} is not a valid start of an SDMX id: {checks.ID_HINT}")
+            resolver.fail(draft.artefact, "extends")
             prefix = None
         if "include" in fields and "exclude" in fields:
             report(fields.line_of("exclude"), f"{where}: give either include or exclude, not both")
-            continue
         selection = None
         for name, cls in (("include", v30.InclusiveCodeSelection), ("exclude", v30.ExclusiveCodeSelection)):
             values = checks.scalars(report, where, name, fields.get(name))
             if values is not None:
                 selection = cls(mv=[v30.MemberValue(value=v) for v, _ in values])
-        if base is None:
+        if base is None or "include" in fields and "exclude" in fields:
+            resolver.fail(draft.artefact, "extends")  # its codes are not known: users stay silent
             continue
         if base is draft.artefact:
             report(fields.line_of("codelist"), f"{where}: a codelist cannot extend itself")
+            resolver.fail(draft.artefact, "extends")
             continue
         if selection is not None:
             pending.append((base, [(v, line) for name in ("include", "exclude")
@@ -118,7 +122,7 @@ def check_extensions(draft: Draft, resolver: Resolver) -> None:
         return
     cycle = _cycle(draft.artefact)
     if cycle:
-        resolver.fail(draft.artefact)
+        resolver.fail(draft.artefact, "extends")
         members = frozenset(id(c) for c in cycle)
         # once per cycle, at its first codelist read (one that only extends a cycle is silent)
         if members not in resolver.reported and any(c is draft.artefact for c in cycle):
@@ -126,12 +130,15 @@ def check_extensions(draft: Draft, resolver: Resolver) -> None:
             line = draft.fields.line_of("extends")
             draft.report(line, f"{draft.what}: extension cycle " + " → ".join(c.id for c in cycle))
         return
+    if any(resolver.broken(e.extends, "extends") for e in draft.artefact.extends):
+        resolver.fail(draft.artefact, "extends")  # what it extends is not known in full
     for base, values in draft.data.get("selections", []):
-        if base is None or resolver.broken(base):
+        if base is None or resolver.broken(base) or resolver.broken(base, "extends"):
             continue
         codes = effective_codes(base)
         for value, line in values:
             if not any(_matches(value, code) for code in codes):
+                resolver.fail(draft.artefact, "extends")
                 kind = "no code starting with" if value.endswith("%") else "no code"
                 draft.report(line, f"{draft.what}: extension: codelist {_name(base)} has {kind} {value.rstrip('%')}")
 
