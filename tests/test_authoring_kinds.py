@@ -1039,3 +1039,66 @@ def test_new_kinds_refer_to_what_the_registry_holds(tmp_path, monkeypatch, sampl
     (error,) = read_authoring([Path("dsd")], existing).errors
     assert str(error) == (f"dsd/on_ecb.yaml:{line_of(wrong, 'QQQ')}: data constraint SSO:CR_EXR(1.0): include CURRENCY: "
                           "QQQ is not a code of ECB:CL_CURRENCY(1.0), the codelist of CURRENCY")
+
+
+# --- garbage in the new kinds never raises -------------------------------------------------------
+
+import tempfile  # noqa: E402
+
+import yaml  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+GARBAGE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _never_raises(files: dict[str, bytes]) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        for name, data in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        result = read_authoring([root / "dsd", root / "codelists"])
+    for error in result.errors:
+        assert error.line >= 0 and "internal error" not in error.message, str(error)
+
+
+@GARBAGE
+@given(st.data())
+def test_mangled_files_of_every_kind_never_raise(data):
+    files = {k: textwrap.dedent(v).lstrip("\n") for k, v in FILES.items()}
+    name = data.draw(st.sampled_from(sorted(files)))
+    text = files[name]
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 40)))
+    insert = data.draw(st.one_of(st.just(""), st.text(max_size=10), st.sampled_from(
+        [":", "- ", "\n  ", "{", "[", '"', ",", "\n", "  - id: X\n", "*", "%", "=", ".", "urn:sdmx:", "null", "[]", "{}"])))
+    files[name] = text[:start] + insert + text[end:]
+    _never_raises({k: v.encode("utf-8", "surrogatepass") for k, v in files.items()})
+
+
+WORDS = [
+    "agencyscheme", "dataproviderscheme", "dataconstraint", "dataconstraints", "categoryscheme", "categorisation",
+    "hierarchy", "hierarchies", "hierarchicalcodelist", "structureset", "valuelist", "metadatastructure",
+    "metadataflow", "metadataset", "provisionagreement", "id", "agency", "version", "name", "fa", "en", "codes",
+    "code", "categories", "agencies", "data_providers", "contacts", "email", "values", "extends", "include", "exclude",
+    "keys", "exclude_keys", "role", "dataflows", "datastructures", "provision_agreements", "start", "end", "levels",
+    "codelist", "codelist_maps", "source", "target", "attributes", "presentational", "min_occurs", "max_occurs",
+    "structure", "targets", "metadataflow", "category", "artefact", "dataflow", "provider", "prefix", "format",
+]
+SCALARS = st.one_of(
+    st.sampled_from(WORDS + ["SSO", "1.0", "CL_AREA", "CL_AREA.IR", "THEMES.INSURED", "Code=CL_AREA.*", "Dataflow=*",
+                             "urn:sdmx:org.sdmx.infomodel.codelist.Code=SSO:CL_AREA(1.0).IR", "allowed", "unbounded",
+                             "FREQ", "AREA", "TIME_PERIOD", "<p>x</p>", "%", "*"]),
+    st.text(max_size=8), st.integers(-2, 40), st.booleans(), st.none(), st.dates(),
+)
+TREES = st.recursive(SCALARS, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.sampled_from(WORDS), c, max_size=5)),
+                     max_leaves=40)
+
+
+@GARBAGE
+@given(st.dictionaries(st.sampled_from(WORDS[:15]), TREES, max_size=3))
+def test_garbage_of_every_kind_never_raises(document):
+    files = {k: textwrap.dedent(v).lstrip("\n").encode() for k, v in FILES.items()}
+    files["dsd/garbage.yaml"] = yaml.safe_dump(document, allow_unicode=True).encode("utf-8")
+    _never_raises(files)

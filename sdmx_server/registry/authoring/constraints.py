@@ -30,14 +30,20 @@ PERIOD_FIELDS = ("start", "end")
 KEY_VALIDITY = ("valid_from", "valid_to")
 
 
-def structure_of(artefact):
-    """The data structure a constrained artefact stands for, or None."""
+def structure_of(artefact, resolver: Resolver):
+    """The data structure a constrained artefact stands for; None when there is none, or when
+    what leads to it failed (a dataflow whose data structure was not found keeps sdmx1's empty
+    default structure, which must not be checked against)."""
+    if resolver.broken(artefact):
+        return None
     if isinstance(artefact, common.BaseDataStructureDefinition):
         return artefact
     if isinstance(artefact, common.ProvisionAgreement):
         artefact = artefact.structure_usage
+        if resolver.broken(artefact):
+            return None
     if isinstance(artefact, common.BaseDataflow):
-        return artefact.structure
+        return None if resolver.broken(artefact.structure) else artefact.structure
     return None
 
 
@@ -68,9 +74,7 @@ def complete_dataconstraint(draft: Draft, resolver: Resolver) -> None:
     targets: list[_Target] = []
     for name, kind in ATTACHMENTS:
         for artefact in resolver.artefacts(draft.report, draft.what, name, draft.fields.get(name), kind, draft.agency):
-            structure = structure_of(artefact)
-            broken = resolver.broken(artefact) or structure is None or resolver.broken(structure)
-            targets.append(_Target(artefact, None if broken else structure))
+            targets.append(_Target(artefact, structure_of(artefact, resolver)))
         if name in draft.fields:
             break  # only one kind of attachment (reported when several are given)
     constraint.content = {t.artefact for t in targets}

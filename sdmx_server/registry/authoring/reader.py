@@ -177,7 +177,8 @@ def _check_agencies(drafts: list[Draft], index: Index) -> None:
     known |= {f"{key_of(s)[0]}.{a.id}" for s in schemes for a in s.items.values()}
     for draft in drafts:
         agency = draft.agency
-        if agency not in known and not draft.data.get("generated"):
+        # SDMX, the root agency, maintains the top-level agency scheme: it is always known
+        if agency not in known and agency != "SDMX" and not draft.data.get("generated"):
             draft.report(
                 draft.fields.line_of("agency"),
                 f"{draft.what}: agency {agency} is in no agency scheme; add it to one (agencies: in an agencyscheme)",
