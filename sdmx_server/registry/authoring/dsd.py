@@ -19,7 +19,7 @@ from sdmx_server.registry.authoring.build import Draft, rebuild
 from sdmx_server.registry.authoring.checks import Fields
 from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.textformat import text_format, time_period_facet
-from sdmx_server.registry.authoring.yamlfile import Entry, Map, Node, Scalar, Seq
+from sdmx_server.registry.authoring.yamlfile import Entry, Map, Node, Scalar, Seq, short_form
 
 COMPONENT_FIELDS = ("id", "concept", "codelist", "valuelist", "text_format", "annotations")
 MEASURE_FIELDS = COMPONENT_FIELDS + ("usage",)
@@ -94,7 +94,7 @@ class _DSDBuilder:
                 self.dsd.dimensions.append(dimension)
         entry = fields.get("time_dimension")
         if entry is not None:
-            node = _id_only(entry.node) if isinstance(entry.node, Scalar) else entry.node
+            node = short_form(entry.node, "id") if isinstance(entry.node, Scalar) else entry.node
             made = self.component(node, "time dimension", TIME_FIELDS)
             if made is not None:
                 self.time = common.TimeDimension(order=len(dimensions) + 1, **made[0])
@@ -299,10 +299,6 @@ class _DSDBuilder:
                 chosen.append(dimension)
         return chosen
 
-
-def _id_only(node: Scalar):
-    """`time_dimension: TIME_PERIOD` is short for `{id: TIME_PERIOD}`."""
-    return Map(node.line, {"id": Entry(node.line, node)})
 
 
 def complete_datastructure(draft: Draft, resolver: Resolver) -> None:

@@ -20,7 +20,7 @@ from sdmx_server.registry.authoring.build import Draft, header, validity
 from sdmx_server.registry.authoring.checks import Fields
 from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.textformat import text_format
-from sdmx_server.registry.authoring.yamlfile import Entry, Map, Node, Scalar
+from sdmx_server.registry.authoring.yamlfile import Map, Node, Scalar, short_form
 
 HIERARCHY_FIELDS = ("id", "name", "description", "annotations", "codelist", "levels", "codes")
 LEVEL_FIELDS = ("id", "name", "description", "annotations", "format")
@@ -79,7 +79,7 @@ class _Hierarchy:
 
     def code(self, node: Node, depth: int) -> common.HierarchicalCode | None:
         if isinstance(node, Scalar):
-            node = Map(node.line, {"code": _entry(node)})
+            node = short_form(node, "code")
         fields = Fields(self.report, node, f"{self.where}: hierarchical code", CODE_FIELDS, ("code",))
         if not fields.ok:
             return None
@@ -127,9 +127,6 @@ class _Hierarchy:
             self.report(entry.key_line, f"{self.where}: code {value} is not in codelist {_name(self.codelist)}")
         return code
 
-
-def _entry(node: Scalar) -> Entry:
-    return Entry(node.line, node)
 
 
 def _name(artefact) -> str:

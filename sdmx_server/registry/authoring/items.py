@@ -10,7 +10,7 @@ from sdmx.model import common
 from sdmx_server.registry.authoring import checks
 from sdmx_server.registry.authoring.checks import Fields
 from sdmx_server.registry.authoring.errors import Reporter
-from sdmx_server.registry.authoring.yamlfile import Entry, Node, Scalar
+from sdmx_server.registry.authoring.yamlfile import Entry, Node
 
 ITEM_FIELDS = ("id", "name", "description", "annotations", "parent")
 CONTACT_FIELDS = ("name", "department", "role", "telephone", "fax", "email", "uri", "x400")
@@ -115,6 +115,3 @@ def assemble(scheme: common.ItemScheme, drafts: list[ItemDraft], noun: str, sche
         scheme.append(draft.item)
     return kept
 
-
-def is_text(node: Node) -> bool:
-    return isinstance(node, Scalar) and node.tag != "null" and bool(node.text.strip())

@@ -3,8 +3,6 @@ organisation schemes (agencies, data providers, data consumers) and SDMX 3.0 val
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sdmx.model import common, v30
 
 from sdmx_server.registry.authoring import checks
@@ -15,7 +13,7 @@ from sdmx_server.registry.authoring.errors import Reporter
 from sdmx_server.registry.authoring.items import ItemDraft, assemble, read_item, read_nested
 from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.textformat import text_format
-from sdmx_server.registry.authoring.yamlfile import Scalar, Seq
+from sdmx_server.registry.authoring.yamlfile import Scalar, Seq, short_form
 
 EXTENSION_FIELDS = ("codelist", "prefix", "include", "exclude")
 ISO_FIELDS = ("agency", "scheme", "id")
@@ -71,9 +69,8 @@ def resolve_extensions(draft: Draft, resolver: Resolver) -> None:
     pending = []
     for node in nodes:
         if isinstance(node, Scalar):
-            fields = Fields(report, _as_map(node, "codelist"), f"{what}: extension", EXTENSION_FIELDS, ("codelist",))
-        else:
-            fields = Fields(report, node, f"{what}: extension", EXTENSION_FIELDS, ("codelist",))
+            node = short_form(node, "codelist")  # `- CL_FREQ`: all its codes
+        fields = Fields(report, node, f"{what}: extension", EXTENSION_FIELDS, ("codelist",))
         if not fields.ok:
             resolver.fail(draft.artefact, "extends")
             continue
@@ -108,12 +105,6 @@ def resolve_extensions(draft: Draft, resolver: Resolver) -> None:
 
 def _silent(line: int, message: str) -> None:
     """A reporter for values read a second time: their errors were reported the first."""
-
-
-def _as_map(node: Scalar, key: str):
-    from sdmx_server.registry.authoring.yamlfile import Entry, Map
-
-    return Map(node.line, {key: Entry(node.line, node)})
 
 
 def check_extensions(draft: Draft, resolver: Resolver) -> None:
