@@ -13,6 +13,8 @@ HierarchicalCodes, each child in its parent's `child`, each level in its parent'
 
 from __future__ import annotations
 
+import re
+
 from sdmx.model import common, v21
 
 from sdmx_server.registry.authoring import checks
@@ -101,6 +103,8 @@ class _Hierarchy:
                 self.report(line, f"{what} is at depth {depth + 1}, below the last of the {len(self.levels)} levels")
             else:
                 level = self.levels[depth]
+                if code is not None:
+                    self.check_format(level, code, what, fields.line_of("code"))
         hc = common.HierarchicalCode(
             id=hc_id, code=code, level=level, annotations=checks.annotations(self.report, what, fields.get("annotations"))
         )
@@ -110,6 +114,22 @@ class _Hierarchy:
                 setattr(hc, attr, str(getattr(hc, attr)))
         hc.child.extend(kids)
         return hc
+
+    def check_format(self, level: common.Level, code, what: str, line: int) -> None:
+        """A level's coding format (pattern, lengths) holds for the codes at that level."""
+        facet = level.code_format.coding_format if level.code_format is not None else None
+        facets = facet.type if facet is not None and facet.value_type is not None else None
+        if facets is None:
+            return
+        problems = []
+        if facets.pattern is not None and not re.fullmatch(facets.pattern, code.id):
+            problems.append(f"does not match the pattern {facets.pattern}")
+        if facets.min_length is not None and len(code.id) < facets.min_length:
+            problems.append(f"is shorter than {facets.min_length}")
+        if facets.max_length is not None and len(code.id) > facets.max_length:
+            problems.append(f"is longer than {facets.max_length}")
+        if problems:
+            self.report(line, f"{what}: code {code.id} " + " and ".join(problems) + f", the coding format of level {level.id}")
 
     def resolve_code(self, fields: Fields):
         entry = fields.get("code")
