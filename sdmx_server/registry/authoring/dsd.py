@@ -61,7 +61,10 @@ def _components_use(fields: Fields) -> bool:
     return False
 
 
-class _DSDBuilder:
+class StructureBuilder:
+    """Builds the components of a structure (a DSD here, an MSD in metadata.py): ids unique
+    in the structure, concepts, representations."""
+
     def __init__(self, draft: Draft, resolver: Resolver):
         self.draft = draft
         self.dsd = draft.artefact
@@ -302,4 +305,4 @@ class _DSDBuilder:
 
 
 def complete_datastructure(draft: Draft, resolver: Resolver) -> None:
-    _DSDBuilder(draft, resolver).build()
+    StructureBuilder(draft, resolver).build()

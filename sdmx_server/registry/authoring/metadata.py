@@ -23,7 +23,7 @@ from sdmx.model import common, v30
 from sdmx_server.registry.authoring import checks
 from sdmx_server.registry.authoring.build import Draft
 from sdmx_server.registry.authoring.checks import Fields
-from sdmx_server.registry.authoring.dsd import _DSDBuilder
+from sdmx_server.registry.authoring.dsd import StructureBuilder
 from sdmx_server.registry.authoring.errors import Reporter
 from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.targets import matches, resolve_target, target_pattern, urn_of
@@ -42,7 +42,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fal
 # --- metadata structures ---------------------------------------------------------------------------
 
 
-class _MSDBuilder(_DSDBuilder):
+class _MSDBuilder(StructureBuilder):
     """Metadata attributes find their concepts and representations as DSD components do."""
 
     def build(self) -> None:
@@ -52,10 +52,10 @@ class _MSDBuilder(_DSDBuilder):
         if nodes is not None and not nodes:
             self.report(fields.line_of("attributes"), f"{self.draft.what}: attributes is empty; a metadata structure needs at least one")
         self.dsd.attributes = v30.MetadataAttributeDescriptor(
-            components=[a for a in (self.metadata_attribute(n, None) for n in nodes or []) if a is not None]
+            components=[a for a in (self.metadata_attribute(n) for n in nodes or []) if a is not None]
         )
 
-    def metadata_attribute(self, node: Node, parent) -> common.MetadataAttribute | None:
+    def metadata_attribute(self, node: Node) -> common.MetadataAttribute | None:
         named = checks.named("metadata attribute", node)
         fields = Fields(self.report, node, named, ATTRIBUTE_FIELDS, ("id",))
         if not fields.ok:
@@ -84,9 +84,10 @@ class _MSDBuilder(_DSDBuilder):
         if presentational and children is None:
             self.report(fields.line_of("presentational"), f"{what}: a presentational attribute only holds others: give attributes")
         for child_node in children or []:
-            child = self.metadata_attribute(child_node, attribute)
+            # children only, as sdmx1's reader makes them: MetadataAttribute compares every
+            # field, and a parent that points back would make comparing recurse forever
+            child = self.metadata_attribute(child_node)
             if child is not None:
-                child.parent = attribute
                 attribute.child.append(child)
         return attribute
 
@@ -199,7 +200,6 @@ class _Values:
             if result is None:
                 return None
         result.value_for = attribute
-        result.parent = parent
         result.child = []
         if children_entry is not None:
             if not isinstance(children_entry.node, Map):
