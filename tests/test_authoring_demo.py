@@ -191,10 +191,15 @@ def _inside(ms, table: pa.Table) -> pa.ChunkedArray:
     column = table[ms.values_for.id]
     if isinstance(ms.values_for, common.TimeDimension):
         (period,) = ms.values
+        if isinstance(period, v30.AfterPeriod):
+            start, end = period.period, None
+        elif isinstance(period, v30.BeforePeriod):
+            start, end = None, period.period
+        else:
+            start, end = period.start.period, period.end.period
         periods = pc.unique(column).to_pylist()
         allowed = [p for p in periods
-                   if (period.start is None or _period_start(p) >= period.start.period)
-                   and (period.end is None or _period_start(p) <= period.end.period)]
+                   if (start is None or _period_start(p) >= start) and (end is None or _period_start(p) <= end)]
         return pc.is_in(column, value_set=pa.array(allowed, pa.string()))
     inside = pc.is_in(column, value_set=pa.array([v.value for v in ms.values], pa.string()))
     if isinstance(ms.values_for, common.DataAttribute):

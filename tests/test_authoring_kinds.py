@@ -262,8 +262,8 @@ hierarchy:
   codelist: CL_AREA
   levels:
     - {id: COUNTRY, name: {fa: کشور, en: Country}}
-    - {id: REGION, name: {fa: ناحیه, en: Region}}
-    - {id: PROVINCE, name: {fa: استان, en: Province}, format: {type: String, max_length: 5}}
+    - {id: REGION, name: {fa: ناحیه, en: Region}, format: {type: AlphaNumeric, max_length: 2}}
+    - {id: PROVINCE, name: {fa: استان, en: Province}}
   codes:
     - code: IR
       codes:
@@ -595,7 +595,7 @@ def test_constraints(model):
     assert on_structures.content == {dsd_a, dsd_b}
     (region,) = on_structures.data_content_region
     (period,) = region.member[dsd_a.dimensions.get("TIME_PERIOD")].values
-    assert period.start is None and period.end.period == datetime(2030, 12, 31)
+    assert type(period) is v30.BeforePeriod and (period.period, period.is_inclusive) == (datetime(2030, 12, 31), True)
     assert on_structures.data_content_keys.included is False
 
 
@@ -607,13 +607,13 @@ def test_hierarchy_hcl_and_structure_set(model):
     country = h.level
     assert [country.id, country.child.id, country.child.child.id] == ["COUNTRY", "REGION", "PROVINCE"]
     assert localized(country.name) == {"fa": "کشور", "en": "Country"} and country.child.child.child is None
-    facet = country.child.child.code_format.coding_format
-    assert (facet.value_type, facet.type.max_length) == (FacetValueType.string, 5)
+    facet = country.child.code_format.coding_format
+    assert (facet.value_type, facet.type.max_length) == (FacetValueType.alphaNumeric, 2)
     (top,) = h.codes.values()
     assert list(h.codes) == ["IR"] and top.code is area["IR"] and top.level is country
     r1, r2 = top.child
     assert (r1.id, r1.code, r1.level) == ("R1", region["R1"], country.child)
-    assert r2.valid_from == "2014-06-01" and r1.valid_from is None
+    assert r2.valid_from == date(2014, 6, 1) and r1.valid_from is None
     (tehran,) = r1.child
     assert (tehran.id, tehran.code, tehran.level.id, tehran.child) == ("IR-23", area["IR-23"], "PROVINCE", [])
     (isfahan,) = r2.child
@@ -895,20 +895,24 @@ RULES = [
          ("code: IR-10", f"{H}: code IR-10 names no codelist: write CODELIST.IR-10, or give codelist: on the hierarchy")),
     case("hierarchical-code-twice", "hierarchies", "{code: IR-10, id: ISFAHAN,", "{code: IR-10, id: IR-23,",
          ("id: IR-23", f"{H}: hierarchical code IR-23 appears twice in the hierarchy (first at line {line_of(HIERARCHIES, '[IR-23]')}); give it an id of its own (id:)")),
-    case("below-the-levels", "hierarchies", "    - {id: PROVINCE, name: {fa: استان, en: Province}, format: {type: String, max_length: 5}}\n", "",
+    case("below-the-levels", "hierarchies", "    - {id: PROVINCE, name: {fa: استان, en: Province}}\n", "",
          ("[IR-23]", f"{H}: hierarchical code IR-23 is at depth 3, below the last of the 2 levels"),
          ("code: IR-10", f"{H}: hierarchical code ISFAHAN is at depth 3, below the last of the 2 levels")),
     case("level-twice", "hierarchies", "    - {id: REGION, name:", "    - {id: COUNTRY, name:",
          ("{id: COUNTRY", f"{H}: level COUNTRY is defined twice (first at line {line_of(HIERARCHIES, '{id: COUNTRY')})", 2),
          ("[IR-23]", f"{H}: hierarchical code IR-23 is at depth 3, below the last of the 2 levels"),
          ("code: IR-10", f"{H}: hierarchical code ISFAHAN is at depth 3, below the last of the 2 levels")),
-    case("level-format", "hierarchies", "format: {type: String, max_length: 5}", "format: {type: Strng}",
-         ("format:", f"{H}: level PROVINCE: text_format: unknown type 'Strng' (did you mean 'String'?)")),
-    case("level-coding-format", "hierarchies", "format: {type: String, max_length: 5}", 'format: {type: String, pattern: "IR-1[0-9]"}',
-         ("[IR-23]", f"{H}: hierarchical code IR-23: code IR-23 does not match the pattern IR-1[0-9], the coding format of level PROVINCE")),
-    case("level-coding-length", "hierarchies", "format: {type: String, max_length: 5}", "format: {type: String, max_length: 4}",
-         ("[IR-23]", f"{H}: hierarchical code IR-23: code IR-23 is longer than 4, the coding format of level PROVINCE"),
-         ("code: IR-10", f"{H}: hierarchical code ISFAHAN: code IR-10 is longer than 4, the coding format of level PROVINCE")),
+    case("level-coding-format", "hierarchies", "format: {type: AlphaNumeric, max_length: 2}", "format: {type: Numeric, pattern: \"R[2-9]\"}",
+         ("CL_REGION.R1", f"{H}: hierarchical code R1: code R1 is not digits only (Numeric) and does not match the pattern R[2-9], "
+          "the coding format of level REGION"),
+         ("CL_REGION.R2", f"{H}: hierarchical code R2: code R2 is not digits only (Numeric), the coding format of level REGION")),
+    case("level-coding-length", "hierarchies", "format: {type: AlphaNumeric, max_length: 2}", "format: {type: Alpha, max_length: 1}",
+         ("CL_REGION.R1", f"{H}: hierarchical code R1: code R1 is not letters only (Alpha) and is longer than 1, the coding format of level REGION"),
+         ("CL_REGION.R2", f"{H}: hierarchical code R2: code R2 is not letters only (Alpha) and is longer than 1, the coding format of level REGION")),
+    case("level-coding-type", "hierarchies", "format: {type: AlphaNumeric, max_length: 2}", "format: {type: String, max_length: 2}",
+         ("format:", f"{H}: level REGION: format: a level's codes are Alpha, AlphaNumeric or Numeric, not String")),
+    case("level-format", "hierarchies", "format: {type: AlphaNumeric, max_length: 2}", "format: {type: Strng}",
+         ("format:", f"{H}: level REGION: text_format: unknown type 'Strng' (did you mean 'String'?)")),
     case("hierarchy-twice", "hierarchies", "    - id: FLAT\n", "    - id: REGIONS\n",
          ("- id: REGIONS", f"{HCL}: hierarchy REGIONS is defined twice (first at line {line_of(HIERARCHIES, '- id: REGIONS')})", 2)),
     case("hierarchy-without-codes", "hierarchies", "      codelist: CL_AREA\n      codes: [IR, IR-23]\n", "      codelist: CL_AREA\n",

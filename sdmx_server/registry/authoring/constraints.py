@@ -4,7 +4,8 @@ provision agreement allows (role `allowed`) or actually holds (`actual`).
 Built as sdmx1's SDMX-ML 3.0 reader builds a DataConstraint: a v30.DataConstraint whose
 `content` holds the constrained artefacts; an `include` and an `exclude` cube region, each a
 v30.MemberSelection of v30.MemberValues per component (for the time dimension a
-v21.RangePeriod, as the reader makes it); full keys in one v30.DataKeySet. Every component
+v21.RangePeriod, as the reader makes it, or, for a range with one bound, a v30.AfterPeriod or
+v30.BeforePeriod); full keys in one v30.DataKeySet. Every component
 named must be in each constrained structure, every code in that component's codelist.
 """
 
@@ -173,9 +174,15 @@ class _Regions:
         if "start" in ends and "end" in ends and ends["end"] < ends["start"]:
             self.report(fields.line_of("end"), f"{where}: end {ends['end'].date()} is before start {ends['start'].date()}")
             return None
-        start = common.StartPeriod(is_inclusive=True, period=ends["start"]) if "start" in ends else None
-        end = common.EndPeriod(is_inclusive=True, period=ends["end"]) if "end" in ends else None
-        return v21.RangePeriod(start=start, end=end)
+        # SDMX says a range with one bound as "after" or "before" that period
+        if "end" not in ends:
+            return v30.AfterPeriod(is_inclusive=True, period=ends["start"])
+        if "start" not in ends:
+            return v30.BeforePeriod(is_inclusive=True, period=ends["end"])
+        return v21.RangePeriod(
+            start=common.StartPeriod(is_inclusive=True, period=ends["start"]),
+            end=common.EndPeriod(is_inclusive=True, period=ends["end"]),
+        )
 
     def keys(self, name: str, included: bool) -> v30.DataKeySet | None:
         nodes = checks.sequence(self.report, self.what, name, self.draft.fields.get(name))

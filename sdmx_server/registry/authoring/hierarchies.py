@@ -28,6 +28,12 @@ HIERARCHY_FIELDS = ("id", "name", "description", "annotations", "codelist", "lev
 LEVEL_FIELDS = ("id", "name", "description", "annotations", "format")
 CODE_FIELDS = ("code", "id", "codes", "valid_from", "valid_to", "annotations")
 MAP_FIELDS = ("id", "name", "description", "annotations", "source", "target", "codes")
+#: the text types SDMX allows for a level's codes, with what they mean
+CODING_TYPES = {
+    "alpha": ("letters only (Alpha)", lambda v: v.isascii() and v.isalpha()),
+    "alphaNumeric": ("letters and digits only (AlphaNumeric)", lambda v: v.isascii() and v.isalnum()),
+    "numeric": ("digits only (Numeric)", lambda v: v.isascii() and v.isdigit()),
+}
 
 
 class _Hierarchy:
@@ -73,7 +79,7 @@ class _Hierarchy:
             header(self.report, what, fields, level)
             if "format" in fields:
                 facet = text_format(self.report, what, fields.get("format"))
-                if facet is not None:
+                if facet is not None and self.coding_format_ok(facet, what, fields.get("format")):
                     level.code_format = common.CodingFormat(coding_format=facet)
             if self.levels:
                 self.levels[-1].child = level
@@ -108,12 +114,20 @@ class _Hierarchy:
         hc = common.HierarchicalCode(
             id=hc_id, code=code, level=level, annotations=checks.annotations(self.report, what, fields.get("annotations"))
         )
-        validity(self.report, what, fields, hc)
-        for attr in ("valid_from", "valid_to"):
-            if getattr(hc, attr) is not None:
-                setattr(hc, attr, str(getattr(hc, attr)))
+        validity(self.report, what, fields, hc)  # dates, as an artefact's validity
         hc.child.extend(kids)
         return hc
+
+    def coding_format_ok(self, facet: common.Facet, what: str, entry) -> bool:
+        """SDMX allows codes to be formatted as Alpha, AlphaNumeric or Numeric, without decimals."""
+        name = getattr(facet.value_type, "name", "")
+        if name not in CODING_TYPES:
+            self.report(entry.key_line, f"{what}: format: a level's codes are Alpha, AlphaNumeric or Numeric, not {name[:1].upper() + name[1:]}")
+            return False
+        if facet.type.decimals is not None:
+            self.report(entry.key_line, f"{what}: format: codes have no decimals")
+            return False
+        return True
 
     def check_format(self, level: common.Level, code, what: str, line: int) -> None:
         """A level's coding format (pattern, lengths) holds for the codes at that level."""
@@ -122,6 +136,9 @@ class _Hierarchy:
         if facets is None:
             return
         problems = []
+        kind = CODING_TYPES.get(getattr(facet.value_type, "name", ""))
+        if kind is not None and not kind[1](code.id):
+            problems.append(f"is not {kind[0]}")
         if facets.pattern is not None and not re.fullmatch(facets.pattern, code.id):
             problems.append(f"does not match the pattern {facets.pattern}")
         if facets.min_length is not None and len(code.id) < facets.min_length:
