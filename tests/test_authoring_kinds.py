@@ -991,6 +991,29 @@ def test_objects_read_twice_compare_equal(tree):
     assert one[1].codes == two[1].codes and one[2].hierarchy == two[2].hierarchy
 
 
+def test_agencies_are_checked_once_declared(tmp_path, monkeypatch):
+    """Another agency's scheme of its own sub-agencies (from its messages) does not make every
+    agency need declaring; SDMX's list of top-level agencies in the registry does."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"codelists/x.yaml": """
+    codelist:
+      id: CL_X
+      agency: TEST
+      version: "1.0"
+      name: {fa: ایکس, en: X}
+      codes: [{id: X, name: {fa: ایکس, en: X}}]
+    """})
+    ecb = common.AgencyScheme(id="AGENCIES", version="1.0", maintainer=common.Agency(id="ECB"), is_external_reference=False)
+    ecb.append(common.Agency(id="ECB_S1"))
+    assert read_authoring([Path("codelists")], [ecb]).errors == []
+    top = common.AgencyScheme(id="AGENCIES", version="1.0", maintainer=common.Agency(id="SDMX"), is_external_reference=False)
+    top.append(common.Agency(id="ECB"))
+    (error,) = read_authoring([Path("codelists")], [ecb, top]).errors
+    assert str(error) == "codelists/x.yaml:3: codelist TEST:CL_X(1.0): agency TEST is in no agency scheme; add it to one (agencies: in an agencyscheme)"
+    top.append(common.Agency(id="TEST"))
+    assert read_authoring([Path("codelists")], [ecb, top]).errors == []
+
+
 def test_sub_agency_declared_by_its_parent(tree):
     sub = """
     agencyscheme:

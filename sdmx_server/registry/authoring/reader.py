@@ -167,11 +167,13 @@ def _keep(draft: Draft, first: dict[tuple, Draft], index: Index) -> bool:
 
 
 def _check_agencies(drafts: list[Draft], index: Index) -> None:
-    """Once agencies are declared (an agency scheme in the files or the registry), every
-    artefact's agency must be one of them: `SSO` an agency of some agency scheme, `SSO.STAT`
-    the agency STAT of the scheme SSO maintains."""
+    """Once agencies are declared (an agency scheme in the files, or SDMX's list of top-level
+    agencies in the registry), every artefact's agency must be one of them: `SSO` an agency of
+    some agency scheme, `SSO.STAT` the agency STAT of the scheme SSO maintains. (Another
+    agency's scheme of its own sub-agencies, loaded from its messages, does not start this.)"""
     schemes = list(index.all("agencyscheme"))
-    if not schemes:
+    declared = any(d.kind == "agencyscheme" for d in drafts) or any(key_of(s)[0] == "SDMX" for s in schemes)
+    if not declared:
         return
     known = {a.id for s in schemes for a in s.items.values()}
     known |= {f"{key_of(s)[0]}.{a.id}" for s in schemes for a in s.items.values()}
