@@ -396,7 +396,7 @@ def test_latest_version_is_numeric(tree):
 def test_error_str_and_sorting(tree):
     assert str(AuthoringError(Path("dsd/x.yaml"), 12, "boom")) == "dsd/x.yaml:12: boom"
     result = tree({"dsd/b.yaml": "nonsense: 1\n", "dsd/a.yaml": "# two\n# comments\nfoo: 1\nbar: 2\n"}, base=False)
-    holds = "(a file holds codelist(s), conceptscheme(s), datastructure(s) and dataflow(s))"
+    holds = "(a key names a kind of artefact, such as codelist, datastructure or dataflow, or its plural; see docs/authoring.md)"
     assert messages(result) == [
         f"dsd/a.yaml:3: unknown top-level key 'foo' {holds}",
         f"dsd/a.yaml:4: unknown top-level key 'bar' {holds}",
@@ -491,7 +491,7 @@ CHECKS = [
     check_case("measure-not-a-mapping", {"dsd/insured.yaml": DSD_MEASURE}, [("dsd/insured.yaml", "measure:", "measure: expected a mapping of fields, found the text 'OBS_VALUE'")]),
     # required fields, bilingual labels
     check_case("missing-name", {"codelists/base.yaml": CODES_NO_NAME}, [("codelists/base.yaml", "- id: CL_ORG", "codelist SSO:CL_ORG(1.0): missing required field 'name'")]),
-    check_case("missing-measure", {"dsd/insured.yaml": DSD_NO_MEASURE}, [("dsd/insured.yaml", "id: DSD_INSURED", "data structure SSO:DSD_INSURED(1.0): missing required field 'measure'")]),
+    check_case("missing-measure", {"dsd/insured.yaml": DSD_NO_MEASURE}, [("dsd/insured.yaml", "id: DSD_INSURED", "data structure SSO:DSD_INSURED(1.0): missing required field 'measure' (or 'measures' for several)")]),
     check_case("missing-structure", {"dsd/df.yaml": _edit(DF, "  structure: DSD_INSURED\n", ""), "dsd/insured.yaml": DSD}, [("dsd/df.yaml", "id: DF_X", "dataflow SSO:DF_X(1.0): missing required field 'structure'")]),
     check_case("name-without-en", {"codelists/base.yaml": CODES_NO_EN}, [("codelists/base.yaml", "{fa: ماهانه}", "code M: name needs both fa and en; en (English) missing")]),
     check_case("description-without-fa", {"codelists/base.yaml": CODES_DESC}, [("codelists/base.yaml", "Every month", "code M: description needs both fa and en; fa (Persian) missing")]),
@@ -499,7 +499,7 @@ CHECKS = [
     # identifiers
     check_case("bad-id", {"codelists/base.yaml": CODES_BAD_ID}, [("codelists/base.yaml", "CL ORG", "codelist: id 'CL ORG' is not a valid SDMX id: use only letters, digits, _, @, $ and -")]),
     check_case("bad-agency", {"codelists/base.yaml": CODES_BAD_AGENCY}, [("codelists/base.yaml", "1SSO", "codelist CL_ORG: agency '1SSO' is not a valid agency id: an agency is letters, digits, _ and -, starting with a letter, with . between levels")]),
-    check_case("bad-version", {"codelists/base.yaml": CODES_BAD_VERSION}, [("codelists/base.yaml", "1.0-draft", "codelist CL_ORG: version '1.0-draft' is not a valid version: a version is numbers separated by dots, such as \"1.0\"")]),
+    check_case("bad-version", {"codelists/base.yaml": CODES_BAD_VERSION}, [("codelists/base.yaml", "1.0-draft", "codelist CL_ORG: version '1.0-draft' is not a valid version: a version is numbers separated by dots, such as \"1.0\", or a semantic version such as \"1.2.0\" or \"1.2.0-draft\"")]),
     # the same thing twice
     check_case("artefact-twice", {"codelists/more.yaml": codelist_yaml("CL_FREQ", "1.0")}, [("codelists/more.yaml", "id: CL_FREQ", "codelist SSO:CL_FREQ(1.0) is defined twice (first at codelists/base.yaml:2)")]),
     check_case("item-twice", {"codelists/base.yaml": CODES_DUP}, [("codelists/base.yaml", "Provisional", f"code A is defined twice in this codelist (first at line {line_of(CODES_DUP, '{id: A, name: {fa: عادی')})")]),
@@ -530,11 +530,11 @@ CHECKS = [
     check_case("structure-not-found", {"dsd/df.yaml": DF}, [("dsd/df.yaml", "structure:", "dataflow SSO:DF_X(1.0): data structure SSO:DSD_INSURED (latest) not found")]),
     check_case("reference-syntax", {"dsd/insured.yaml": DSD_BAD_REF}, [("dsd/insured.yaml", "CL ORG", "dimension ORG: codelist 'SSO:CL ORG' is not a valid reference: write CL_SEX, SSO:CL_SEX or SSO:CL_SEX(1.0)")]),
     check_case("attached-to-unknown-dimension", {"dsd/insured.yaml": DSD_ATTACH}, [("dsd/insured.yaml", "REGION", "attribute NOTE: attached_to REGION: the data structure has no dimension REGION")]),
-    check_case("attached-to-unknown-word", {"dsd/insured.yaml": DSD_ATTACH_WORD}, [("dsd/insured.yaml", "attached_to: dataset", "attribute UNIT_MULT: attached_to must be observation, series, dataflow or a list of dimensions, not the text 'dataset'")]),
+    check_case("attached-to-unknown-word", {"dsd/insured.yaml": DSD_ATTACH_WORD}, [("dsd/insured.yaml", "attached_to: dataset", "attribute UNIT_MULT: attached_to must be observation, series, dataflow, a list of dimensions or {group: ...}, not the text 'dataset'")]),
     # representations and text formats
     check_case("no-representation", {"dsd/insured.yaml": DSD_NEITHER}, [("dsd/insured.yaml", "- id: TITLE", "attribute TITLE: no representation: give a codelist or a text_format here or on concept TITLE")]),
-    check_case("component-both", {"dsd/insured.yaml": DSD_BOTH}, [("dsd/insured.yaml", "text_format: {type: String}", "dimension PROVINCE: give either a codelist or a text_format, not both")]),
-    check_case("concept-both", {"dsd/concepts.yaml": CONCEPTS_BOTH, "dsd/insured.yaml": DSD}, [("dsd/concepts.yaml", "text_format: {type: Double}", "concept OBS_VALUE: give either a codelist or a text_format, not both")]),
+    check_case("component-both", {"dsd/insured.yaml": DSD_BOTH}, [("dsd/insured.yaml", "text_format: {type: String}", "dimension PROVINCE: give one representation (codelist, valuelist or text_format), not both codelist and text_format")]),
+    check_case("concept-both", {"dsd/concepts.yaml": CONCEPTS_BOTH, "dsd/insured.yaml": DSD}, [("dsd/concepts.yaml", "text_format: {type: Double}", "concept OBS_VALUE: give one representation (codelist, valuelist or text_format), not both codelist and text_format")]),
     check_case("unknown-type", {"dsd/insured.yaml": DSD_TYPE}, [("dsd/insured.yaml", "type: integer", "attribute UNIT_MULT: text_format: unknown type 'integer' (did you mean 'Integer'?)")]),
     check_case("unknown-facet", {"dsd/insured.yaml": DSD_FACET}, [("dsd/insured.yaml", "minvalue", "attribute UNIT_MULT: text_format: unknown field 'minvalue' (did you mean 'min_value'?)")]),
     check_case("facet-type", {"dsd/insured.yaml": DSD_FACET_TYPE}, [("dsd/insured.yaml", 'max_length: "200"', "attribute TITLE: text_format: max_length must be a whole number of at least 1, not the text '200'")]),
@@ -546,7 +546,7 @@ CHECKS = [
     check_case("csv-field-count", {"codelists/CL_PROVINCE.csv": CSV_FIELDS}, ["codelists/CL_PROVINCE.csv:3: the row has 3 fields but the header has 4"]),
     check_case("csv-empty-name", {"codelists/CL_PROVINCE.csv": CSV_EMPTY_NAME}, ["codelists/CL_PROVINCE.csv:2: code IR: name_en is empty"]),
     # access
-    check_case("access", {"dsd/insured.yaml": DSD, "dsd/df.yaml": DF + "  access: staff\n"}, [("dsd/df.yaml", "access:", "dataflow SSO:DF_X(1.0): access must be public or internal, not 'staff'")]),
+    check_case("access", {"dsd/insured.yaml": DSD, "dsd/df.yaml": DF + "  access: staff\n"}, [("dsd/df.yaml", "access:", "dataflow SSO:DF_X(1.0): access must be public, internal or restricted, not 'staff'")]),
 ]
 
 
@@ -565,7 +565,7 @@ def test_missing_path_unreadable_and_empty_files(tmp_path, monkeypatch):
     result = read_authoring([Path("dsd"), Path("codelists"), Path("dsd/gone.yml")])
     assert messages(result) == [
         "codelists:0: no such file or directory",
-        "dsd/empty.yaml:1: the file is empty: it should define a codelist, conceptscheme, datastructure or dataflow",
+        "dsd/empty.yaml:1: the file is empty: it should define artefacts, such as a codelist or a dataflow",
         "dsd/gone.yml:0: no such file or directory",
         "dsd/latin1.yaml:3: the file is not UTF-8 (byte 0xe9 at this line); save it as UTF-8",
         "dsd/list.yaml:1: the file must be a mapping with keys such as codelist: or dataflows:, not a list",
@@ -580,7 +580,7 @@ def test_other_field_checks(tree):
     assert messages(result) == [
         located("dsd/a.yaml", flow, "valid_from", "dataflow SSO:DF_X(1.0): valid_from '2024-02-30' is not an ISO date such as 2024-03-20"),
         located("dsd/b.yaml", flow_to, "valid_to", "dataflow SSO:DF_Y(1.0): valid_to 2020-01-01 is before valid_from 2024-01-01"),
-        located("dsd/b.yaml", flow_to, "colour", "dataflow SSO:DF_Y(1.0): annotation: unknown field 'colour' (expected one of: id, title, type, url, text)"),
+        located("dsd/b.yaml", flow_to, "colour", "dataflow SSO:DF_Y(1.0): annotation: unknown field 'colour' (expected one of: id, title, type, url, text, value)"),
     ]
 
 

@@ -1,7 +1,7 @@
-"""Artefacts from their YAML mappings: the fields every artefact has, codelists, concept schemes.
+"""Artefacts from their YAML mappings: the fields every artefact has.
 
-Data structures and dataflows refer to other artefacts and are completed in `dsd.py`, once
-every artefact of the files is known; here they get their identification only.
+What a kind adds (items, components, references) is read by the kind's own module, named in
+the table of `forms.py`; references are completed once every artefact of the files is known.
 """
 
 from __future__ import annotations
@@ -9,40 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sdmx.model import common, v21
+from sdmx.model import common
 from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.registry.authoring import checks
 from sdmx_server.registry.authoring.checks import Fields
-from sdmx_server.registry.authoring.csvcodes import read_codes_csv
 from sdmx_server.registry.authoring.errors import Reporter
-from sdmx_server.registry.authoring.items import ItemDraft, assemble, read_item
-from sdmx_server.registry.authoring.references import NOUNS
-from sdmx_server.registry.authoring.textformat import text_format
-from sdmx_server.registry.authoring.yamlfile import Node, Scalar, Seq
+from sdmx_server.registry.authoring.references import noun
+from sdmx_server.registry.authoring.yamlfile import Node
+
+if TYPE_CHECKING:
+    from sdmx_server.registry.authoring.forms import Form
 
 COMMON_FIELDS = ("id", "agency", "version", "name", "description", "final", "valid_from", "valid_to", "annotations")
 REQUIRED = ("id", "agency", "version", "name")
-KIND_FIELDS = {
-    "codelist": ("codes",),
-    "conceptscheme": ("concepts",),
-    "datastructure": ("concepts", "dimensions", "time_dimension", "measure", "attributes"),
-    "dataflow": ("structure", "access"),
-}
-KIND_REQUIRED = {
-    "codelist": ("codes",),
-    "conceptscheme": ("concepts",),
-    "datastructure": ("dimensions", "measure"),
-    "dataflow": ("structure",),
-}
-CLASSES = {
-    "codelist": common.Codelist,
-    "conceptscheme": common.ConceptScheme,
-    "datastructure": v21.DataStructureDefinition,
-    "dataflow": v21.DataflowDefinition,
-}
-ACCESS = ("public", "internal")
+MAINTAINABLE_COPY = (
+    "id", "maintainer", "version", "name", "description", "annotations", "is_final",
+    "is_external_reference", "valid_from", "valid_to",
+)
 
 
 @dataclass(eq=False)
@@ -56,59 +42,84 @@ class Draft:
     line: int  # of its id (of its mapping when it has none)
     fields: Fields
     report: Reporter
-    concepts: list[ItemDraft] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    items: list = field(default_factory=list)  # item drafts of an item scheme
     access: str = "public"
+    #: what a kind keeps between reading and completing
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agency(self) -> str:
+        return self.artefact.maintainer.id
 
 
-def read_artefact(kind: str, node: Node, report: Reporter, files: list[Path]) -> Draft | None:
-    noun = NOUNS[kind]
-    what = checks.named(noun, node, maintainable=True)
-    fields = Fields(report, node, what, COMMON_FIELDS + KIND_FIELDS[kind], REQUIRED + KIND_REQUIRED[kind])
+def read_artefact(form: "Form", node: Node, report: Reporter, files: list[Path]) -> Draft | None:
+    word = noun(form.kind)
+    what = checks.named(word, node, maintainable=True)
+    required = REQUIRED + form.required
+    if form.fixed is not None:  # organisation schemes: id and version are fixed by SDMX
+        required = tuple(name for name in required if name not in ("id", "version"))
+    fields = Fields(report, node, what, COMMON_FIELDS + form.fields, required)
     if not fields.ok:
         return None
     artefact_id = checks.identifier(report, what, "id", fields.get("id"))
     agency = checks.agency(report, what, "agency", fields.get("agency"))
     version = checks.version(report, what, "version", fields.get("version"))
+    if form.fixed is not None:
+        artefact_id, version = _fixed(report, word, fields, form.fixed, artefact_id, version)
     key = (agency, artefact_id, version) if agency and artefact_id and version else None
     if key is not None:
-        what = f"{noun} {agency}:{artefact_id}({version})"
-    artefact = CLASSES[kind](
+        what = f"{word} {agency}:{artefact_id}({version})"
+    artefact = form.cls(
         id=artefact_id or "MISSING",
         maintainer=common.Agency(id=agency or "MISSING"),
         version=version or "1.0",
         is_final=False,
         is_external_reference=False,
     )
-    _header(report, what, fields, artefact)
-    draft = Draft(kind, artefact, key, what, fields.line_of("id"), fields, report)
-    if kind == "codelist":
-        _codes(draft, files)
-    elif kind == "conceptscheme":
-        _concepts(draft)
-    elif kind == "dataflow":
-        _access(draft)
+    header(report, what, fields, artefact)
+    draft = Draft(form.kind, artefact, key, what, fields.line_of("id"), fields, report, files)
+    if form.read is not None:
+        form.read(draft)
     return draft
 
 
-def _header(report: Reporter, what: str, fields: Fields, artefact: MaintainableArtefact) -> None:
+def _fixed(report: Reporter, word: str, fields: Fields, fixed: tuple[str, str], artefact_id, version):
+    fixed_id, fixed_version = fixed
+    # reported, then the fixed value is used: what refers to the scheme still finds it
+    if "id" in fields and artefact_id is not None and artefact_id != fixed_id:
+        report(fields.line_of("id"), f"{word}: SDMX fixes the id of every {word}: {fixed_id} (or leave id out), not {artefact_id}")
+    if "version" in fields and version is not None and version != fixed_version:
+        report(fields.line_of("version"), f'{word}: SDMX fixes the version of every {word}: "{fixed_version}" (or leave version out), not "{version}"')
+    return fixed_id, fixed_version
+
+
+def header(report: Reporter, what: str, fields: Fields, artefact) -> None:
+    """name, description, final, validity and annotations, for any nameable or maintainable."""
     name = checks.labels(report, what, "name", fields.get("name"))
     if name is not None:
         artefact.name = name
     description = checks.labels(report, what, "description", fields.get("description"))
     if description is not None:
         artefact.description = description
-    final = checks.boolean(report, what, "final", fields.get("final"))
-    artefact.is_final = bool(final)
-    valid_from = checks.when(report, what, "valid_from", fields.get("valid_from"))
-    valid_to = checks.when(report, what, "valid_to", fields.get("valid_to"))
-    if valid_from is not None and valid_to is not None and _as_datetime(valid_to) < _as_datetime(valid_from):
-        report(fields.line_of("valid_to"), f"{what}: valid_to {valid_to} is before valid_from {valid_from}")
-    artefact.valid_from = valid_from
-    artefact.valid_to = valid_to
+    if "final" in fields.entries or isinstance(artefact, MaintainableArtefact):
+        final = checks.boolean(report, what, "final", fields.get("final"))
+        artefact.is_final = bool(final)
+    validity(report, what, fields, artefact)
     artefact.annotations = checks.annotations(report, what, fields.get("annotations"))
 
 
-def _as_datetime(value):
+def validity(report: Reporter, what: str, fields: Fields, target) -> None:
+    valid_from = checks.when(report, what, "valid_from", fields.get("valid_from"))
+    valid_to = checks.when(report, what, "valid_to", fields.get("valid_to"))
+    if valid_from is not None and valid_to is not None and as_datetime(valid_to) < as_datetime(valid_from):
+        report(fields.line_of("valid_to"), f"{what}: valid_to {valid_to} is before valid_from {valid_from}")
+    if "valid_from" in fields.entries or hasattr(target, "valid_from"):
+        target.valid_from = valid_from
+        target.valid_to = valid_to
+
+
+def as_datetime(value):
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, date):
@@ -116,82 +127,10 @@ def _as_datetime(value):
     return value
 
 
-# --- codelists ----------------------------------------------------------------------------------
-
-
-def _codes(draft: Draft, files: list[Path]) -> None:
-    entry = draft.fields.get("codes")
-    if entry is None:
-        return
-    report = draft.report
-    node = entry.node
-    drafts: list[ItemDraft] = []
-    if isinstance(node, Seq):
-        for item_node in node.items:
-            item, _ = read_item(report, item_node, common.Code, "code")
-            if item is not None:
-                drafts.append(item)
-    elif isinstance(node, Scalar) and node.tag == "str" and node.text.strip():
-        relative = node.text.strip()
-        csv_path = report.path.parent / relative
-        if not csv_path.is_file():
-            report(entry.key_line, f"{draft.what}: codes file {relative} not found (looked for {csv_path})")
-            return
-        files.append(csv_path)
-        found = read_codes_csv(csv_path, Reporter(csv_path, report.sink))
-        if found is None:
-            return  # reported in the CSV file
-        drafts = found
-    else:
-        report(entry.key_line, f"{draft.what}: codes must be a list of codes or the name of a CSV file, not {node.kind}")
-        return
-    if not drafts and isinstance(node, Seq):
-        report(entry.key_line, f"{draft.what}: the codelist has no codes")
-    assemble(draft.artefact, drafts, "code", "codelist")
-
-
-# --- concept schemes ------------------------------------------------------------------------------
-
-
-def _concepts(draft: Draft) -> None:
-    report = draft.report
-    nodes = checks.sequence(report, draft.what, "concepts", draft.fields.get("concepts"))
-    if nodes is None:
-        return
-    drafts: list[ItemDraft] = []
-    for node in nodes:
-        item, fields = read_item(report, node, common.Concept, "concept", ("codelist", "text_format"))
-        if item is None:
-            continue
-        what = f"concept {item.item.id}"
-        if "codelist" in fields and "text_format" in fields:
-            report(fields.line_of("text_format"), f"{what}: give either a codelist or a text_format, not both")
-            item.broken = True
-        elif "codelist" in fields:
-            item.codelist = fields.get("codelist")
-        elif "text_format" in fields:
-            item.text_format = text_format(report, what, fields.get("text_format"))
-            if item.text_format is not None:
-                item.item.core_representation = common.Representation(non_enumerated=[item.text_format])
-            else:
-                item.broken = True
-        drafts.append(item)
-    if not drafts and not nodes:
-        report(draft.fields.line_of("concepts"), f"{draft.what}: the concept scheme has no concepts")
-    draft.concepts = assemble(draft.artefact, drafts, "concept", "concept scheme")
-
-
-# --- dataflows -------------------------------------------------------------------------------------
-
-
-def _access(draft: Draft) -> None:
-    entry = draft.fields.get("access")
-    if entry is None:
-        return
-    value = checks.text(draft.report, draft.what, "access", entry)
-    if value is None:
-        return
-    if value not in ACCESS:
-        draft.report(entry.key_line, f"{draft.what}: access must be public or internal, not {value!r}")
-        return
-    draft.access = value
+def rebuild(draft: Draft, cls: type) -> MaintainableArtefact:
+    """The draft's artefact as another class (a v21 dataflow whose structure turned out to be
+    an SDMX 3.0 one), with the same identification and labels."""
+    old = draft.artefact
+    new = cls(**{name: getattr(old, name) for name in MAINTAINABLE_COPY})
+    draft.artefact = new
+    return new

@@ -12,20 +12,28 @@ import re
 from datetime import date, datetime
 from typing import Iterable
 
-from sdmx.model import common, v21
+from sdmx.model import common, v21, v30
 
 from sdmx_server.registry.authoring.yamlfile import Entry, Map, Node, Report, Scalar, Seq
 
 ID_RE = re.compile(r"^[A-Za-z0-9_@$\-]+$")
 AGENCY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z][A-Za-z0-9_\-]*)*$")
+#: SDMX 2.1 versions (1.0, 2.3.1) and SDMX 3.0 semantic versions (1.2.0, 1.2.0-draft)
 VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+SEMVER_RE = re.compile(
+    r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){2}-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$"
+)
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 REQUIRED_LANGUAGES = ("fa", "en")
 LANGUAGE_NAMES = {"fa": "Persian", "en": "English"}
+ANNOTATION_FIELDS = ("id", "title", "type", "url", "text", "value")
 
 ID_HINT = "use only letters, digits, _, @, $ and -"
 AGENCY_HINT = "an agency is letters, digits, _ and -, starting with a letter, with . between levels"
-VERSION_HINT = 'a version is numbers separated by dots, such as "1.0"'
+VERSION_HINT = (
+    'a version is numbers separated by dots, such as "1.0", or a semantic version such as "1.2.0" '
+    'or "1.2.0-draft"'
+)
 
 
 def check_id(value: str) -> bool:
@@ -37,7 +45,7 @@ def check_agency(value: str) -> bool:
 
 
 def check_version(value: str) -> bool:
-    return bool(VERSION_RE.match(value))
+    return bool(VERSION_RE.match(value) or SEMVER_RE.match(value))
 
 
 class Fields:
@@ -216,7 +224,9 @@ def labels(
     for language, item in node.entries.items():
         line = item.key_line
         if not LANGUAGE_RE.match(language):
-            report(line, f"{what}: {name}: {language!r} is not a language code such as fa or en")
+            comma = isinstance(item.node, Scalar) and item.node.tag == "null" and node.line == line
+            hint = "; a comma inside {...} ends a text: quote a text that holds a comma" if comma else ""
+            report(line, f"{what}: {name}: {language!r} is not a language code such as fa or en{hint}")
             ok = False
             continue
         value = item.node
@@ -237,24 +247,75 @@ def labels(
     return common.InternationalString(values) if ok or values else None
 
 
-def annotations(report: Report, what: str, entry: Entry | None) -> list[v21.Annotation]:
+def annotations(report: Report, what: str, entry: Entry | None) -> list[common.BaseAnnotation]:
+    """Annotations; those with a `value` (SDMX 3.0's non-localised text) are v30.Annotation,
+    as sdmx1's SDMX-ML 3.0 reader makes them, the others v21.Annotation."""
     items = sequence(report, what, "annotations", entry)
-    result: list[v21.Annotation] = []
+    result: list[common.BaseAnnotation] = []
     for node in items or []:
-        fields = Fields(report, node, f"{what}: annotation", ("id", "title", "type", "url", "text"))
+        fields = Fields(report, node, f"{what}: annotation", ANNOTATION_FIELDS)
         if not fields.ok:
             continue
         where = f"{what}: annotation"
         kwargs = {}
-        for name in ("id", "title", "type", "url"):
+        for name in ("id", "title", "type", "url", "value"):
             value = text(report, where, name, fields.get(name))
             if value is not None:
                 kwargs[name] = value
         body = labels(report, where, "text", fields.get("text"), bilingual=False)
         if body is not None:
             kwargs["text"] = body
-        result.append(v21.Annotation(**kwargs))
+        result.append(v30.Annotation(**kwargs) if "value" in kwargs else v21.Annotation(**kwargs))
     return result
+
+
+def choice(report: Report, what: str, name: str, entry: Entry | None, options: Iterable[str]) -> str | None:
+    """One word of a closed set (`role: allowed`), with a suggestion for a near miss."""
+    node = scalar(report, what, name, entry)
+    if node is None:
+        return None
+    options = tuple(options)
+    if node.tag != "str" or node.text not in options:
+        hint = suggest(node.text, options) if node.tag == "str" else " (expected one of: " + ", ".join(options) + ")"
+        report(entry.key_line, f"{what}: {name} must be {_or(options)}, not {node.kind}{hint if 'did you' in hint else ''}")
+        return None
+    return node.text
+
+
+def _or(options: tuple[str, ...]) -> str:
+    return ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else options[0]
+
+
+def scalars(report: Report, what: str, name: str, entry: Entry | None) -> list[tuple[str, int]] | None:
+    """A list of plain values (`[A, B]`), or one value standing for a list of one; each with
+    its line. None (after reporting) when the entry is neither."""
+    if entry is None:
+        return None
+    node = entry.node
+    items = node.items if isinstance(node, Seq) else [node]
+    found: list[tuple[str, int]] = []
+    ok = True
+    for item in items:
+        if not isinstance(item, Scalar) or item.tag == "null" or not item.text.strip():
+            line = item.line if isinstance(node, Seq) else entry.key_line
+            report(line, f"{what}: {name} lists single values, not {item.kind}")
+            ok = False
+            continue
+        found.append((item.text.strip(), item.line if isinstance(node, Seq) else entry.key_line))
+    if isinstance(node, Seq) and not items:
+        report(entry.key_line, f"{what}: {name} is an empty list")
+        return None
+    return found if ok or found else None
+
+
+def whole_number(report: Report, what: str, name: str, entry: Entry | None, minimum: int = 0) -> int | None:
+    node = scalar(report, what, name, entry)
+    if node is None:
+        return None
+    if node.tag != "int" or node.quoted or node.value < minimum:
+        report(entry.key_line, f"{what}: {name} must be a whole number of at least {minimum}, not {node.kind}")
+        return None
+    return int(node.value)
 
 
 def link_parents(report_for, items: list, noun: str, scheme_word: str) -> None:

@@ -10,16 +10,15 @@ from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.registry.authoring.build import Draft, read_artefact
 from sdmx_server.registry.authoring.checks import suggest
-from sdmx_server.registry.authoring.dsd import Resolver, complete_concepts, complete_dataflow, complete_dsd
 from sdmx_server.registry.authoring.errors import AuthoringError, Reporter
-from sdmx_server.registry.authoring.references import Index
+from sdmx_server.registry.authoring.forms import FORMS, TOP_KEYS
+from sdmx_server.registry.authoring.references import Index, key_of
+from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.yamlfile import Map, Seq, parse_yaml
 
 SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 50 * 1024 * 1024
-KINDS = ("codelist", "conceptscheme", "datastructure", "dataflow")
-#: top-level key -> (kind, holds a list)
-TOP_KEYS = {kind: (kind, False) for kind in KINDS} | {kind + "s": (kind, True) for kind in KINDS}
+HOLDS = " (a key names a kind of artefact, such as codelist, datastructure or dataflow, or its plural; see docs/authoring.md)"
 
 
 @dataclass
@@ -94,7 +93,7 @@ def _read_file(path: Path, report: Reporter, files: list[Path], drafts: list[Dra
     root = parse_yaml(text, report)
     if root is None:
         if len(report.sink) == errors_before:
-            report(1, "the file is empty: it should define a codelist, conceptscheme, datastructure or dataflow")
+            report(1, "the file is empty: it should define artefacts, such as a codelist or a dataflow")
         return
     if not isinstance(root, Map):
         report(root.line, f"the file must be a mapping with keys such as codelist: or dataflows:, not {root.kind}")
@@ -103,55 +102,86 @@ def _read_file(path: Path, report: Reporter, files: list[Path], drafts: list[Dra
         if key not in TOP_KEYS:
             hint = suggest(key, TOP_KEYS)
             if "did you mean" not in hint:
-                hint = " (a file holds codelist(s), conceptscheme(s), datastructure(s) and dataflow(s))"
+                hint = HOLDS
             report(entry.key_line, f"unknown top-level key {key!r}{hint}")
             continue
-        kind, plural = TOP_KEYS[key]
+        form, plural = TOP_KEYS[key]
         node = entry.node
         if plural:
             if not isinstance(node, Seq):
-                report(entry.key_line, f"{key} must be a list of {kind}s, not {node.kind} (use {kind}: for a single one)")
+                report(entry.key_line, f"{key} must be a list, not {node.kind} (use {form.kind}: for a single one)")
                 continue
             nodes = node.items
         else:
             if not isinstance(node, Map):
-                hint = f" (use {key}s: for a list)" if isinstance(node, Seq) else ""
+                hint = f" (use {form.plural}: for a list)" if isinstance(node, Seq) else ""
                 report(entry.key_line, f"{key} must be a mapping of fields, not {node.kind}{hint}")
                 continue
             nodes = [node]
         for item in nodes:
-            draft = read_artefact(kind, item, report, files)
+            draft = read_artefact(form, item, report, files)
             if draft is not None:
                 drafts.append(draft)
 
 
 def _complete(drafts: list[Draft], existing: Iterable[MaintainableArtefact], result: AuthoringResult) -> None:
     index = Index(existing)
-    kept: list[Draft] = []
     first: dict[tuple, Draft] = {}
-    for draft in drafts:
-        if draft.key is None:
-            continue  # its id, agency or version is wrong (reported); nothing can refer to it
-        full_key = (draft.kind, *draft.key)
-        earlier = first.get(full_key)
-        if earlier is not None:
-            draft.report(draft.line, f"{draft.what} is defined twice (first at {earlier.report.path}:{earlier.line})")
-            continue
-        first[full_key] = draft
-        kept.append(draft)
-        index.add(draft.kind, draft.key, draft.artefact)
+    kept = [d for d in drafts if _keep(d, first, index)]
     resolver = Resolver(index)
-    for kind, complete in (
-        ("conceptscheme", complete_concepts),
-        ("datastructure", complete_dsd),
-        ("dataflow", complete_dataflow),
-    ):
+    steps = sorted(
+        ((stage, order, step) for order, form in enumerate(FORMS) for stage, step in form.steps), key=lambda s: s[:2]
+    )
+    for stage, order, step in steps:
+        if stage == 6:  # categorisations of the dataflows' short form, before explicit ones
+            kept += [d for d in resolver.generated if _keep(d, first, index)]
+            resolver.generated.clear()
         for draft in kept:
-            if draft.kind == kind:
-                complete(draft, resolver)
-    for kind in KINDS:
+            if draft.kind == FORMS[order].kind and not draft.data.get("generated"):
+                step(draft, resolver)
+    _check_agencies(kept, index)
+    for form in FORMS:
         for draft in kept:
-            if draft.kind == kind:
+            if draft.kind == form.kind:
                 result.artefacts.append(draft.artefact)
-                if kind == "dataflow":
+                if form.kind == "dataflow":
                     result.access[draft.key] = draft.access
+
+
+def _keep(draft: Draft, first: dict[tuple, Draft], index: Index) -> bool:
+    """Index the draft, unless it cannot be referred to or is the second of its key."""
+    if draft.key is None:
+        return False  # its id, agency or version is wrong (reported); nothing can refer to it
+    full_key = (draft.kind, *draft.key)
+    earlier = first.get(full_key)
+    if earlier is not None:
+        made = draft.data.get("generated")
+        if made:  # the short form of a dataflow made what a file already defines
+            draft.report(draft.line, f"{made}, which is also defined at {earlier.report.path}:{earlier.line}; remove one of them")
+        else:
+            draft.report(draft.line, f"{draft.what} is defined twice (first at {earlier.report.path}:{earlier.line})")
+        return False
+    first[full_key] = draft
+    index.add(draft.kind, draft.key, draft.artefact)
+    return True
+
+
+def _check_agencies(drafts: list[Draft], index: Index) -> None:
+    """Once agencies are declared (an agency scheme in the files, or SDMX's list of top-level
+    agencies in the registry), every artefact's agency must be one of them: `SSO` an agency of
+    some agency scheme, `SSO.STAT` the agency STAT of the scheme SSO maintains. (Another
+    agency's scheme of its own sub-agencies, loaded from its messages, does not start this.)"""
+    schemes = list(index.all("agencyscheme"))
+    declared = any(d.kind == "agencyscheme" for d in drafts) or any(key_of(s)[0] == "SDMX" for s in schemes)
+    if not declared:
+        return
+    known = {a.id for s in schemes for a in s.items.values()}
+    known |= {f"{key_of(s)[0]}.{a.id}" for s in schemes for a in s.items.values()}
+    for draft in drafts:
+        agency = draft.agency
+        # SDMX, the root agency, maintains the top-level agency scheme: it is always known
+        if agency not in known and agency != "SDMX" and not draft.data.get("generated"):
+            draft.report(
+                draft.fields.line_of("agency"),
+                f"{draft.what}: agency {agency} is in no agency scheme; add it to one (agencies: in an agencyscheme)",
+            )

@@ -70,6 +70,12 @@ class Seq(Node):
 Report = Callable[[int, str], None]
 
 
+def short_form(node: Scalar, key: str) -> Map:
+    """A value written alone for a mapping of one field (`time_dimension: TIME_PERIOD` for
+    `{id: TIME_PERIOD}`, `- IR-23` for `- {code: IR-23}`), located where the value is."""
+    return Map(node.line, {key: Entry(node.line, node)})
+
+
 def _line(mark) -> int:
     return mark.line + 1 if mark is not None else 0
 
