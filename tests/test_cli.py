@@ -179,7 +179,7 @@ def test_check_reports_every_mistake_at_its_file_and_line(env, cli):
     unknown_codelist = edit(insured, "      codelist: CL_SCHEME\n", "      codelist: CL_SCHEMES\n")
     missing_fa = edit(sex, "name: {fa: مرد, en: Male}", "name: {en: Male}")
     bad_id = edit(scheme, "- id: DRIVERS\n", "- id: DRIVERS!\n")
-    unquoted = edit(workshops, '  version: "1.0"\n  name:\n    fa: ساختار', '  version: 1.0\n  name:\n    fa: ساختار')
+    unquoted = edit(workshops, '  version: "1.0"\n  final: true\n  name:\n    fa: ساختار', '  version: 1.0\n  final: true\n  name:\n    fa: ساختار')
     unknown_field = edit(kpi, "      mandatory: true\n", "      mandtory: true\n")
     first_tehran = line_of(province, "IR-23,")
     with province.open("a", encoding="utf-8") as f:

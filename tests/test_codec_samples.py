@@ -206,6 +206,10 @@ def expected_references(artefact) -> list[str]:
     found: set[str] = set()
 
     def walk(value, key=None):
+        if key == "value" and isinstance(value, list) and value[:1] == ["code"]:
+            # A coded value of reference metadata: its codelist is the MSD's business; the
+            # stored form holds the code's id only, not a reference.
+            return
         if isinstance(value, dict):
             for k, v in value.items():
                 if k != "urn" and k not in ("name", "description", "annotations"):

@@ -21,7 +21,8 @@ from lxml import etree
 from sdmx.model import common, v21, v30
 
 from sdmx_server import kinds
-from sdmx_server.formats import structure_ml21
+from sdmx_server.formats import structure_ml21, structure_ml30
+from sdmx_server.kinds import kind_of
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.ml30 import NS_COMMON, NS_STRUCTURE
 from sdmx_server.formats.structure_ml30 import NotExpressible, artefact_element, structure_message
@@ -362,9 +363,21 @@ def test_authored_structures_valid_in_both_formats():
 
     result = read_authoring([ROOT / "dsd", ROOT / "codelists"])
     assert result.errors == [] and result.artefacts
-    entries = [(a, "full") for a in result.artefacts]
-    validate("2.1", structure_ml21.structure_message(entries, Header()))
-    validate("3.0", structure_message(entries, Header()))
+    for module, version in ((structure_ml21, "2.1"), (structure_ml30, "3.0")):
+        entries, refused = [], []
+        for artefact in result.artefacts:
+            try:
+                module.structure_message([(artefact, "full")], Header())
+                entries.append((artefact, "full"))
+            except NotExpressible as exc:
+                refused.append(str(exc))
+        validate(version, module.structure_message(entries, Header()))
+        # What one format cannot say is SDMX 3.0 only (2.1) or SDMX 2.1 only (3.0); nothing else.
+        kinds = {kind_of(a).name for a in result.artefacts}
+        assert len(entries) + len(refused) == len(result.artefacts)
+        for message in refused:
+            assert ("SDMX-ML 2.1" in message) == (version == "2.1"), message
+        assert kinds
 
 
 def big_codelist(size: int = 50_000) -> common.Codelist:

@@ -202,12 +202,16 @@ def _against_stored(registry: Registry, candidate: Candidate) -> Candidate | Art
         candidate = Candidate(candidate.kind, _merge_partial(candidate.kind.name, stored.json(), candidate.obj),
                               candidate.origin, candidate.access, candidate.where)
     same_access = candidate.access is None or candidate.access == stored.access
-    if same_access and stored.is_stub == candidate.is_stub and orjson.dumps(candidate.obj) == stored.body:
+    same_body = stored.is_stub == candidate.is_stub and orjson.dumps(candidate.obj) == stored.body
+    if stored.is_final and not stored.is_stub and not same_body:
+        if _canonical_json(candidate.kind.name, stored.json()) != _canonical(candidate):
+            return _failure(candidate, 409, "is final and cannot change; publish the change under a new version")
+        same_body = True
+        # The same meaning in other words: keep the stored form, which published answers use.
+        candidate = Candidate(candidate.kind, stored.json(), candidate.origin, candidate.access, candidate.where)
+    if same_body and same_access:
         return ArtefactResult(*candidate.key, "Information", "Success", 200, "unchanged")
-    if stored.is_final and not stored.is_stub:
-        if same_access and _canonical_json(candidate.kind.name, stored.json()) == _canonical(candidate):
-            return ArtefactResult(*candidate.key, "Information", "Success", 200, "unchanged")
-        return _failure(candidate, 409, "is final and cannot change; publish the change under a new version")
+    # A new access level is the server's governance, not SDMX content: final or not, it may change.
     return candidate
 
 
