@@ -41,6 +41,24 @@ class SyntaxError_(SdmxError):
     code, status, title = 140, 400, "Syntax error"
 
 
+class Forbidden(SdmxError):
+    code, status, title = 403, 403, "Forbidden"
+
+
+class PayloadTooLarge(SdmxError):
+    code, status, title = 413, 413, "Request entity too large"
+
+
+class UnsupportedMediaType(SdmxError):
+    code, status, title = 415, 415, "Unsupported media type"
+
+
+class Unprocessable(SdmxError):
+    """Well-formed but semantically wrong (REST v2: 422)."""
+
+    code, status, title = 422, 422, "Unprocessable content"
+
+
 class SemanticError(SdmxError):
     code, status, title = 150, 403, "Semantic error"
 

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.structures import state_of
-from sdmx_server.errors import SdmxError, SyntaxError_
+from sdmx_server.errors import Forbidden, PayloadTooLarge, SyntaxError_, UnsupportedMediaType, Unprocessable
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.submission_ml30 import MEDIA_TYPE, submission_response
 from sdmx_server.kinds import BY_NAME, BY_V2, JSON_ITEMS, JSON_NESTED_ITEMS, Kind
@@ -30,22 +30,6 @@ from sdmx_server.registry.messages import Candidate, read_message
 from sdmx_server.registry.sdmxml import StructureFileError
 
 ACCEPTED_BODIES = ("xml", "json")
-
-
-class Forbidden(SdmxError):
-    code, status, title = 403, 403, "Forbidden"
-
-
-class PayloadTooLarge(SdmxError):
-    code, status, title = 413, 413, "Request entity too large"
-
-
-class UnsupportedMediaType(SdmxError):
-    code, status, title = 415, 415, "Unsupported media type"
-
-
-class Unprocessable(SdmxError):
-    code, status, title = 422, 422, "Unprocessable content"
 
 
 def _writer_allowed(request: Request) -> None:
