@@ -151,3 +151,23 @@ def test_what_a_format_cannot_say_is_406(server):
     # A semantic draft version cannot be written in SDMX-ML 2.1 either.
     assert get(server, "codelist/T/CL_V/1.2.0-draft",
                headers={"Accept": "application/vnd.sdmx.structure+xml;version=2.1"}).status_code == 406
+
+
+def test_extended_codelists_are_resolved_in_full_and_kept_in_raw(tmp_path, samples_dir):
+    """CL_EXTENDED_AGE extends SDMX:CL_AGE without its code Y: `full` answers its own codes and
+    the inherited ones, with no CodelistExtension; `raw` answers it as stored."""
+    with fresh_database("sqlite", tmp_path) as url:
+        settings = Settings(database_url=url, data_dir=tmp_path)
+        db = Database(url)
+        create_schema(db)
+        assert load_structures(db, [samples_dir / "v3/xml/codelist - extended.xml"], settings).ok
+        db.dispose()
+        with running_server(settings) as running:
+            full = assert_valid(get(running, "codelist/EXAMPLE/CL_EXTENDED_AGE/1.0").content)
+            (cl,) = full.findall(".//str:Codelists/str:Codelist", NS)
+            assert [c.get("id") for c in cl.findall("str:Code", NS)] == ["I", "S", "M", "W", "D", "H"]
+            assert cl.find("str:CodelistExtension", NS) is None
+            raw = assert_valid(get(running, "codelist/EXAMPLE/CL_EXTENDED_AGE/1.0", detail="raw").content)
+            (cl,) = raw.findall(".//str:Codelists/str:Codelist", NS)
+            assert [c.get("id") for c in cl.findall("str:Code", NS)] == ["I", "S"]
+            assert cl.find("str:CodelistExtension/str:ExclusiveCodeSelection/str:MemberValue", NS).text == "Y"

@@ -28,12 +28,13 @@ class Parts:
         previous = self.keep.get(id(scheme), set())
         self.keep[id(scheme)] = None if ids is None or previous is None else previous | ids
 
-    def cut(self, scheme: MaintainableArtefact) -> MaintainableArtefact:
+    def cut(self, scheme: MaintainableArtefact, original: object = None) -> MaintainableArtefact:
         """The scheme cut to what is used; the scheme itself when all of it is, or when none of
-        these contexts uses it."""
-        if id(scheme) not in self.keep or not isinstance(scheme, common.ItemScheme):
+        these contexts uses it. `original`: the index's object a resolved copy was made from."""
+        key = id(original if original is not None else scheme)
+        if key not in self.keep or not isinstance(scheme, common.ItemScheme):
             return scheme
-        return keep_items(scheme, self.keep[id(scheme)])
+        return keep_items(scheme, self.keep[key])
 
 
 def used_parts(registry: Registry, contexts: list[Entry]) -> Parts:

@@ -17,6 +17,7 @@ from sdmx.model.common import MaintainableArtefact
 from sdmx_server.errors import NoResults, NotAcceptable
 from sdmx_server.kinds import BY_NAME, KINDS, Kind
 from sdmx_server.query.model import StructureQuery
+from sdmx_server.registry.extensions import resolved
 from sdmx_server.registry.index import Entry, Registry
 from sdmx_server.registry.partial import used_parts
 from sdmx_server.types import ArtefactDetail
@@ -75,6 +76,8 @@ def select_structures(
     chosen = Selection()
     for entry in matched:
         artefact = registry.model(entry)
+        if query.detail != "raw":
+            artefact = resolved(artefact)  # `full`: extended codelists with every inherited code
         if query.items is not None:
             artefact = with_items(artefact, query.items)
             if artefact is None:
@@ -90,9 +93,10 @@ def select_structures(
     ]
     parts = used_parts(registry, [e for e in matched if e.kind in PARTIAL_CONTEXTS])
     for entry in referenced:
-        artefact = registry.model(entry)
+        original = registry.model(entry)
+        artefact = resolved(original) if query.detail != "raw" else original
         if query.detail == "referencepartial":
-            artefact = parts.cut(artefact)
+            artefact = parts.cut(artefact, original)
         chosen.append((artefact, ref_detail))
     return chosen
 

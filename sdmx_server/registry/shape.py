@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from sdmx.model import common, v21, v30
 
+from sdmx_server.registry.extensions import effective_codes
+
 NUMERIC_TYPES = frozenset(
     {
         "bigInteger", "integer", "long", "short", "decimal", "float", "double", "count",
@@ -130,7 +132,7 @@ def _component(component, role: str, position: int, **extra) -> Component:
     fields: dict = {}
     if rep is not None and rep.enumerated is not None:
         scheme = rep.enumerated
-        fields["codes"] = frozenset(scheme.items.keys())
+        fields["codes"] = frozenset(effective_codes(scheme) if isinstance(scheme, common.Codelist) else scheme.items)
         agency = scheme.maintainer.id if scheme.maintainer is not None else ""
         fields["codelist"] = f"{agency}:{scheme.id}({scheme.version or '1.0'})"
     elif rep is not None and rep.non_enumerated:

@@ -22,7 +22,7 @@ from sdmx_server.registry.authoring.build import Draft, validity
 from sdmx_server.registry.authoring.checks import Fields
 from sdmx_server.registry.authoring.errors import Reporter
 from sdmx_server.registry.authoring.resolve import Resolver
-from sdmx_server.registry.authoring.schemes import effective_codes
+from sdmx_server.registry.extensions import effective_codes
 from sdmx_server.registry.authoring.yamlfile import Entry, Map, Scalar
 
 ROLES = {"allowed": common.ConstraintRoleType.allowable, "actual": common.ConstraintRoleType.actual}

@@ -14,6 +14,7 @@ from sdmx_server.registry.authoring.items import ItemDraft, assemble, read_item,
 from sdmx_server.registry.authoring.resolve import Resolver
 from sdmx_server.registry.authoring.textformat import text_format
 from sdmx_server.registry.authoring.yamlfile import Scalar, Seq, short_form
+from sdmx_server.registry.extensions import effective_codes, matches
 
 EXTENSION_FIELDS = ("codelist", "prefix", "include", "exclude")
 ISO_FIELDS = ("agency", "scheme", "id")
@@ -128,7 +129,7 @@ def check_extensions(draft: Draft, resolver: Resolver) -> None:
             continue
         codes = effective_codes(base)
         for value, line in values:
-            if not any(_matches(value, code) for code in codes):
+            if not any(matches(value, code) for code in codes):
                 resolver.fail(draft.artefact, "extends")
                 kind = "no code starting with" if value.endswith("%") else "no code"
                 draft.report(line, f"{draft.what}: extension: codelist {_name(base)} has {kind} {value.rstrip('%')}")
@@ -154,32 +155,8 @@ def _cycle(codelist) -> list:
     return []
 
 
-def _matches(value: str, code: str) -> bool:
-    return code.startswith(value[:-1]) if value.endswith("%") else code == value
-
-
 def _name(artefact) -> str:
     return f"{artefact.maintainer.id}:{artefact.id}({artefact.version})"
-
-
-def effective_codes(codelist, _seen: tuple = ()) -> dict[str, common.Code]:
-    """The codes a codelist holds once its SDMX 3.0 extensions are applied: its own first, then
-    each extended codelist's selected codes (with the extension's prefix) in order."""
-    codes: dict[str, common.Code] = dict(codelist.items) if hasattr(codelist, "items") else {}
-    if any(codelist is s for s in _seen):
-        return codes
-    for ext in getattr(codelist, "extends", None) or ():
-        base = ext.extends
-        if not isinstance(base, common.Codelist):
-            continue
-        selection = ext.selection
-        wanted = [mv.value for mv in selection.mv] if selection is not None else []
-        for code_id, code in effective_codes(base, _seen + (codelist,)).items():
-            chosen = any(_matches(str(w), code_id) for w in wanted)
-            if selection is not None and chosen != isinstance(selection, v30.InclusiveCodeSelection):
-                continue
-            codes.setdefault((ext.prefix or "") + code_id, code)
-    return codes
 
 
 # --- concept schemes ------------------------------------------------------------------------------
