@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.metadata import routes as metadata_routes  # reference metadata: the "metadata" part
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NotImplemented_
 from sdmx_server.query.parse_v2 import parse_structure_query
@@ -32,5 +33,6 @@ async def not_built(request: Request) -> Response:
 routes = [
     Route("/rest/v2/structure", structure),
     Route("/rest/v2/structure/{path:path}", structure),
+    *metadata_routes,  # /rest/v2/metadata/...: the "metadata" part
     Route("/rest/v2/{path:path}", not_built),
 ]
