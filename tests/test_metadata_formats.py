@@ -116,7 +116,12 @@ def structures() -> dict[str, list[dict]]:
         "metadatastructure": [_art("MSD_DEF", {"en": "Definitions", "fa": "تعاریف"}, metadataStructureComponents={
             "metadataAttributeList": {"id": "MetadataAttributeDescriptor", "metadataAttributes": msd_attributes}})],
         "metadataflow": [_art("MDF_DEF", {"en": "Definitions", "fa": "تعاریف"},
-                              structure=f"{URN}.metadatastructure.MetadataStructure=SSO:MSD_DEF(1.0)")],
+                              structure=f"{URN}.metadatastructure.MetadataStructure=SSO:MSD_DEF(1.0)", targets=[
+                                  f"{URN}.datastructure.Dataflow=SSO:*(*)", f"{URN}.codelist.Code=SSO:CL_INDICATOR(*).*",
+                                  f"{URN}.conceptscheme.Concept=SSO:CS_META(*).*"])],
+        "agencyscheme": [{
+            "id": "AGENCIES", "version": "1.0", "agencyID": "SDMX", "name": "Agencies", "names": {"en": "Agencies"},
+            "agencies": [_item("SSO", "سازمان", "The organisation")]}],
         "metadataproviderscheme": [{
             "id": "METADATA_PROVIDERS", "version": "1.0", "agencyID": "SSO", "name": "Metadata providers",
             "names": {"en": "Metadata providers"},
