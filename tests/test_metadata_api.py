@@ -1,7 +1,7 @@
 """REST v2 reference metadata (`/rest/v2/metadata/...`) through a real server, on SQLite and
 PostgreSQL.
 
-The server holds the content of test_metadata_formats.py, loaded as any structures are
+The server holds the content of test_metadata_content.py, loaded as any structures are
 (`load_structures`): the structures from an SDMX-JSON 2.0 structure message, three metadata
 sets from an SDMX-JSON 2.0 metadata message and two from an SDMX-ML 3.0 GenericMetadata
 message. DF_SECRET is made internal. Then, at a known moment, the support ratio's definition
@@ -27,7 +27,7 @@ import pytest
 from sdmx_server.kinds import BY_NAME
 from sdmx_server.registry import codec
 from tests.conftest import BACKENDS, fresh_database, running_server
-from tests.test_metadata_formats import (
+from tests.test_metadata_content import (
     ALL_FORMATS,
     XML_WRITERS,
     assert_valid_answer,

@@ -25,7 +25,7 @@ import pytest
 
 from sdmx_server.registry import codec
 from tests.conftest import BACKENDS, fresh_database, running_server
-from tests.test_metadata_formats import ALL_FORMATS, XML_WRITERS, assert_valid_answer, pysdmx_report, read_back, same_sets
+from tests.test_metadata_content import ALL_FORMATS, XML_WRITERS, assert_valid_answer, pysdmx_report, read_back, same_sets
 from tests.test_metadata_api import MEDIA
 
 LOADED = "v3/json/metadata/constructed-sample.json"

@@ -24,13 +24,11 @@ from typing import Any, Iterable
 
 from sdmx.model import common, v30
 
+from sdmx_server.formats.structure_ml21_base import matches as _matches
 from sdmx_server.formats.structure_ml21_dispatch import NotExpressible
 from sdmx_server.registry import codec
-from sdmx_server.registry.codec.base import best_text
+from sdmx_server.registry.codec.base import X, best_text
 from sdmx_server.types import ArtefactDetail
-
-X = "x-sdmx"
-
 
 @dataclass
 class PreparedSet:
@@ -52,9 +50,8 @@ class PreparedSet:
 
 
 def matches(lang: str, wanted: str) -> bool:
-    """A text in `lang` answers a request for `wanted` ('en' and 'en-GB' both ways)."""
-    lang = lang.lower()
-    return lang == wanted or lang.startswith(wanted + "-") or wanted.startswith(lang + "-")
+    """A text in `lang` answers a request for `wanted` (lower case; 'en' and 'en-GB' both ways)."""
+    return _matches(lang.lower(), wanted)
 
 
 class _Filter:
@@ -143,8 +140,9 @@ def require_report(prepared_set: PreparedSet, format_name: str) -> None:
     """Both SDMX-JSON and SDMX-ML require a (full) set to name its metadataflow or metadata
     provision agreement, at least one target and at least one reported attribute."""
     obj = prepared_set.obj
+    reported_for = obj.get("metadataflow") or obj.get("metadataProvisionAgreement")
     missing = [what for what, present in (
-        ("a metadataflow or metadata provision agreement", obj.get("metadataflow") or obj.get("metadataProvisionAgreement")),
+        ("a metadataflow or metadata provision agreement", reported_for),
         ("a target", obj.get("targets")),
         ("a reported attribute", obj.get("attributes")),
     ) if not present]
@@ -156,17 +154,20 @@ def content_languages(sets: list[PreparedSet]) -> list[str]:
     """Every language of the texts written, English first (SDMX-JSON's main language first)."""
     found: set[str] = set()
 
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            if key in ("names", "descriptions", "texts") or (key == "value" and all(isinstance(v, str) for v in value.values())):
-                found.update(value)
-                return
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key if key == "targets" else "")
+    def texts_of(holder: dict) -> None:
+        for key in ("names", "descriptions"):
+            found.update(holder.get(key) or ())
+        for annotation in holder.get("annotations") or ():
+            found.update(annotation.get("texts") or ())
+
+    def attributes(items: list) -> None:
+        for a in items:
+            texts_of(a)
+            if isinstance(a.get("value"), dict):
+                found.update(a["value"])
+            attributes(a.get("attributes") or [])
 
     for s in sets:
-        walk(s.obj)
+        texts_of(s.obj)
+        attributes(s.obj.get("attributes") or [])
     return sorted(found, key=lambda lang: (lang != "en", lang))

@@ -66,14 +66,19 @@ def is_metadata_message(root: etree._Element) -> bool:
     return qname.localname in METADATA_ROOTS and (qname.namespace or "").startswith("http://www.sdmx.org/")
 
 
-def read_metadata_message(root: etree._Element, origin: str) -> list[tuple[Kind, dict, int | None]]:
-    """Every metadata set of a (parsed) SDMX-ML metadata message: (kind, stored form, line).
-    StructureFileError says why a message is refused."""
+def read_metadata_message(data: bytes, origin: str) -> list[tuple[Kind, dict, int | None]]:
+    """Every metadata set of an SDMX-ML metadata message (that sdmxml.parse_xml accepted):
+    (kind, stored form, line). StructureFileError says why a message is refused."""
+    # Parsed again, keeping the whitespace between elements that the structure path drops:
+    # inside XHTML it is content (`</p> <p>`).
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                                                  load_dtd=False, dtd_validation=False))
     qname = etree.QName(root)
     localname = qname.localname
     version = next((v for marker, v in _VERSIONS.items() if marker in (qname.namespace or "")), None)
     if version is None:
-        raise StructureFileError(f"{localname} in namespace {qname.namespace} is not an SDMX-ML 2.1, 3.0 or 3.1 message")
+        raise StructureFileError(f"{localname} in namespace {qname.namespace} is not an SDMX-ML 2.1, 3.0 or 3.1 "
+                                 "message")
     if version == "2.1" or localname != "GenericMetadata":
         raise StructureFileError(
             f"SDMX-ML {version} {localname} is not loaded: only SDMX 3.0 metadata sets are held (maintainable, "

@@ -2,9 +2,9 @@
 
 SDMX-ML 2.1, 3.0 and 3.1 messages are read by sdmx1 (after sdmxml.py's checks), SDMX-ML 3.0
 and 3.1 metadata messages (GenericMetadata) by generic_metadata.py; SDMX-JSON 1.0, 2.0 and 2.1
-structure messages, and SDMX-JSON 2.0 metadata messages, by the codec. Either way every artefact comes out as a
-`Candidate`: the stored JSON object the registry would keep, and where it came from. The
-format is recognised from the content, never from a file name.
+structure messages, and SDMX-JSON 2.0 metadata messages, by the codec. Either way every
+artefact comes out as a `Candidate`: the stored JSON object the registry would keep, and where
+it came from. The format is recognised from the content, never from a file name.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _read_xml(data: bytes, origin: str) -> list[Candidate]:
     root = parse_xml(data, "structure message").getroot()
     if is_metadata_message(root):  # SDMX 3.0 metadata sets: read without sdmx1
         return [Candidate(kind, obj, origin, where=f"{origin} line {line}" if line else origin)
-                for kind, obj, line in read_metadata_message(root, origin)]
+                for kind, obj, line in read_metadata_message(data, origin)]
     version = message_version(root)
     validate(root, version)
     defined = defined_artefacts(root, version)
