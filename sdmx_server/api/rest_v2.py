@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.metadata import routes as metadata_routes
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NotImplemented_
@@ -39,5 +40,6 @@ routes = [
     Route("/rest/v2/structure", structure),
     Route("/rest/v2/structure/{path:path}", structure),
     Route("/rest/v2/schema/{path:path}", schema),
+    *metadata_routes,
     Route("/rest/v2/{path:path}", not_built),
 ]

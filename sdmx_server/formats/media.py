@@ -93,6 +93,20 @@ TABLE: tuple[MediaType, ...] = (
               version_aliases=("3.0",)),
     MediaType("structure", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),
+    # -- reference metadata (REST v2 /metadata/...; the "metadata" part) ---------------------------
+    # metadata.md's order, its default (SDMX-JSON 2.1.0) first; no SDMX-CSV metadata (406).
+    MediaType("metadata", "application/vnd.sdmx.metadata+json", "2.1.0",
+              "sdmx_server.formats.metadata_json:metadata_message", V2, _JSON, ("metadata-json", "sdmx-json", "json"),
+              version_aliases=("2.1",), options={"version": "2.1.0"}),
+    MediaType("metadata", "application/vnd.sdmx.metadata+xml", "3.1.0",
+              "sdmx_server.formats.metadata_ml31:metadata_message", V2, _XML, ("metadata-xml", "sdmx-ml", "xml"),
+              version_aliases=("3.1",)),
+    MediaType("metadata", "application/vnd.sdmx.metadata+json", "2.0.0",
+              "sdmx_server.formats.metadata_json:metadata_message", V2, (), ("metadata-json-2.0", "sdmx-json-2.0"),
+              version_aliases=("2.0",), options={"version": "2.0.0"}),
+    MediaType("metadata", "application/vnd.sdmx.metadata+xml", "3.0.0",
+              "sdmx_server.formats.metadata_ml30:metadata_message", V2, (), ("metadata-xml-3.0", "sdmx-ml-3.0"),
+              version_aliases=("3.0",)),
     # -- data ------------------------------------------------------------------------------------
     MediaType("data", "application/vnd.sdmx.genericdata+xml", "2.1",
               "sdmx_server.formats.data_generic_ml21:write", V1, _XML, ("genericdata", "sdmx-ml", "xml")),

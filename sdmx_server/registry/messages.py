@@ -1,9 +1,10 @@
 """Structure messages in, whatever their format: each artefact they define as its stored form.
 
-SDMX-ML 2.1, 3.0 and 3.1 messages are read by sdmx1 (after sdmxml.py's checks); SDMX-JSON 1.0,
-2.0 and 2.1 structure messages by the codec. Either way every artefact comes out as a
-`Candidate`: the stored JSON object the registry would keep, and where it came from. The
-format is recognised from the content, never from a file name.
+SDMX-ML 2.1, 3.0 and 3.1 messages are read by sdmx1 (after sdmxml.py's checks), SDMX-ML 3.0
+and 3.1 metadata messages (GenericMetadata) by generic_metadata.py; SDMX-JSON 1.0, 2.0 and 2.1
+structure messages, and SDMX-JSON 2.0 metadata messages, by the codec. Either way every
+artefact comes out as a `Candidate`: the stored JSON object the registry would keep, and where
+it came from. The format is recognised from the content, never from a file name.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from lxml import etree
 
 from sdmx_server.kinds import Kind, kind_of
 from sdmx_server.registry import codec
+from sdmx_server.registry.generic_metadata import is_metadata_message, read_metadata_message
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.sdmxml import (
     StructureFileError,
@@ -105,6 +107,9 @@ def read_message(data: bytes, origin: str) -> list[Candidate]:
 
 def _read_xml(data: bytes, origin: str) -> list[Candidate]:
     root = parse_xml(data, "structure message").getroot()
+    if is_metadata_message(root):  # SDMX 3.0 metadata sets: read without sdmx1
+        return [Candidate(kind, obj, origin, where=f"{origin} line {line}" if line else origin)
+                for kind, obj, line in read_metadata_message(data, origin)]
     version = message_version(root)
     validate(root, version)
     defined = defined_artefacts(root, version)

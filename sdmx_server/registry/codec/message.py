@@ -87,6 +87,11 @@ def read_structure_message(data: bytes) -> list[tuple[Kind, dict]]:
         kind = collection_kind(name)
         if kind is None:
             raise fail(path, f"not a collection of SDMX-JSON {version} structures")
+        if kind.name == "metadataset" and version == "1.0":
+            # SDMX 2.1 metadata sets: reports against an MSD's report structures, no agency,
+            # version or name; SDMX 3.0 made them maintainable and dropped reports.
+            raise fail(path, "SDMX-JSON 1.0 metadata sets (SDMX 2.1 reports) are not supported; "
+                             "send SDMX-JSON 2.0 metadata or SDMX-ML 3.0 GenericMetadata")
         if type(artefacts) is not list:
             raise fail(path, f"expected an array, got {type_name(artefacts)}")
         for i, obj in enumerate(artefacts):

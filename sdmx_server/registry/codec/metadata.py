@@ -14,7 +14,9 @@ sdmx1's v30.MetadataSet is thin; the codec's convention, which authoring follows
 `annotations`; TextAttributeValue.text holds text in languages, XHTMLAttributeValue.value
 XHTML (a string, or {language: XHTML}), OtherUncodedAttributeValue.value a string, number or
 boolean, CodedMetadataAttributeValue.value_of a Code. `attaches_to` holds the targets
-(artefacts, items, or URN strings).
+(artefacts, items, or URN strings). A set reported against a metadata provision agreement
+keeps its URN in the plain attribute `provision_agreement` (a string: sdmx1 has no class for
+metadata provision agreements, so the registry never builds one).
 """
 
 from __future__ import annotations
@@ -317,6 +319,9 @@ def _metadata_set(ms: Any, out: dict, enc: Encoder) -> None:
             out[key] = getattr(value, "name", None).title() if field == "action" else str(value)
     if ms.described_by is not None:
         out["metadataflow"] = enc.ref(ms.described_by)
+    agreement = getattr(ms, "provision_agreement", None)
+    if agreement is not None:
+        out["metadataProvisionAgreement"] = enc.any_ref(agreement)
     targets = [enc.any_ref(t) for t in ms.attaches_to or ()]
     if targets:
         out["targets"] = targets
@@ -398,6 +403,13 @@ def decode_metadata_set(obj: dict, path: str, dec: Decoder) -> Any:
     if urn is not None:
         ms.described_by = dec.maintainable(urn, f"{path}/metadataflow")
         ms.structured_by = getattr(getattr(ms.described_by, "structure", None), "attributes", None)
+    urn = obj.get("metadataProvisionAgreement")
+    if urn is not None:
+        apath = f"{path}/metadataProvisionAgreement"
+        u = dec.urn(urn, apath)
+        if u.kind.name != "metadataprovisionagreement" or u.item:
+            raise fail(apath, f"expected the URN of a metadata provision agreement, got one of a {u.cls}")
+        ms.provision_agreement = urn  # kept as written: never resolved (see the module docstring)
     ms.attaches_to = [_target_ref(u, f"{path}/targets/{i}", dec) for i, u in enumerate(get_strs(obj, "targets", path))]
     known = _msd_attributes(ms)
     ms.metadata = [_decode_value(o, opath, dec, known, None) for o, opath in get_objs(obj, "attributes", path)]
