@@ -21,7 +21,9 @@ Per artefact, in this order:
    asked for (at least one: English, else the first) and its best-match member (`name` for
    `names`) the best of them; the message's `meta.contentLanguages` lists every language left.
 
-What a version cannot say raises `NotExpressible` (the API answers 406).
+What a version cannot say raises `NotExpressible` (the API answers 406). The selected values of
+a data constraint's cube regions are written as objects (`{"value": "A"}`), which the schemas
+allow as they allow plain strings, because pysdmx reads objects only.
 """
 
 from __future__ import annotations
@@ -73,8 +75,6 @@ class JsonWriter:
                   "2.0.0/sdmx-json-structure-schema.json")
     #: The kinds table's column naming each kind's collection in this version.
     column = "json20"
-    #: Kind -> members its stubs keep besides STUB_MEMBERS (what the schema requires of all).
-    stub_extra: dict[str, tuple[str, ...]] = {}
     #: The URN class of value lists: SDMX-JSON 2.0's schema spells it Valuelist (SDMX-ML 3.0
     #: and SDMX-JSON 2.1 ValueList, as the stored form does).
     value_list_class = "Valuelist"
@@ -194,7 +194,7 @@ class JsonWriter:
         return obj
 
     def stub(self, kind: kinds.Kind, obj: dict, detail: ArtefactDetail) -> dict:
-        members = (STUB_MEMBERS if detail == "stub" else COMPLETE_STUB_MEMBERS) + self.stub_extra.get(kind.name, ())
+        members = STUB_MEMBERS if detail == "stub" else COMPLETE_STUB_MEMBERS
         out = {k: obj[k] for k in members if k in obj}
         out["isExternalReference"] = True
         if "name" not in out:  # SDMX-JSON requires a name; a stub built from a reference has its id
