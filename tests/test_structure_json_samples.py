@@ -317,3 +317,70 @@ def test_pysdmx_reads_sdmx_json_20(samples_dir):
         assert pysdmx_view(p) == sdmx1_view(a), a
         compared += 1
     assert compared >= 15
+
+
+# -- stubs and languages on every sample ---------------------------------------------------------
+
+_STUB_MEMBERS = {"id", "version", "agencyID", "isExternalReference", "name", "names", "links"}
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("detail", ["stub", "completestub"])
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("name", structure_files())
+def test_sample_stubs(samples_dir, name, version, detail):
+    """Stubs of every writable artefact: valid, with identity and names (and descriptions and
+    annotations for complete stubs) only, flagged as external references."""
+    artefacts = writable(version, own_artefacts(read_sdmx_ml(samples_dir / name)))
+    if not artefacts:
+        return
+    message = json.loads(WRITERS[version].structure_message([(a, detail) for a in artefacts], Header()))
+    found = errors(message, version)
+    assert not found, "\n".join(found[:10])
+    allowed = _STUB_MEMBERS | ({"isFinal", "structureUsage", "dataProvider"} if version == "1.0" else set())
+    if detail == "completestub":
+        allowed |= {"description", "descriptions", "annotations"}
+    objects = [o for collection in message["data"].values() for o in collection]
+    assert len(objects) == len(artefacts)
+    for obj in objects:
+        assert obj["isExternalReference"] is True and obj["name"]
+        assert set(obj) <= allowed, set(obj) - allowed
+
+
+_PAIRS = {"names": "name", "descriptions": "description", "texts": "text"}
+
+
+def _texts(value: Any, found: list) -> None:
+    """Every localised text at any depth, as (texts by language, the best-match text)."""
+    if isinstance(value, dict):
+        for key, v in value.items():
+            if key in _PAIRS:
+                found.append((v, value.get(_PAIRS[key])))
+            else:
+                _texts(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _texts(v, found)
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("name", structure_files())
+def test_sample_languages(samples_dir, name, version):
+    """With Accept-Language: fr, every text of every artefact at every depth keeps one language,
+    French where the sample has it, and the best match is that text."""
+    artefacts = writable(version, own_artefacts(read_sdmx_ml(samples_dir / name)))
+    if not artefacts:
+        return
+    everything = json.loads(WRITERS[version].structure_message([(a, "full") for a in artefacts], Header()))
+    message = json.loads(WRITERS[version].structure_message([(a, "full") for a in artefacts], Header(), ("fr",)))
+    before, after = [], []
+    _texts(everything["data"], before)
+    _texts(message["data"], after)
+    assert len(before) == len(after)
+    for (original, _), (kept, best) in zip(before, after):
+        assert len(kept) == 1
+        (lang, text), = kept.items()
+        assert original[lang] == text == best
+        assert lang == "fr" if "fr" in original else lang == ("en" if "en" in original else next(iter(original)))
+    assert set(message["meta"].get("contentLanguages", [])) == {lang for kept, _ in after for lang in kept}

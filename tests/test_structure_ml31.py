@@ -64,6 +64,9 @@ def check(artefacts: list) -> str:
     assert etree.QName(doc).namespace == NS_MES
     read = pysdmx_read(body)
     assert read == pysdmx_read(structure_ml30.structure_message(entries, Header()))
+    for detail in ("stub", "completestub"):
+        stubs = assert_valid(structure_ml31.structure_message([(a, detail) for a in artefacts], Header()))
+        assert {el.get("isExternalReference") for el in stubs.iterfind(f"{{{NS_MES}}}Structures/*/*")} == {"true"}
     return read[0]
 
 
@@ -75,7 +78,7 @@ def test_samples(samples_dir):
         if artefacts:
             outcomes[name] = check(artefacts)
     # pysdmx reads most of them (the others need artefacts the samples do not hold)
-    assert sum(1 for o in outcomes.values() if o == "read") >= 35, outcomes
+    assert len(outcomes) >= 40 and sum(1 for o in outcomes.values() if o == "read") >= 35, outcomes
 
 
 @pytest.mark.parametrize("folders", [("dsd", "codelists"), ("tests/content/dsd", "tests/content/codelists")])
