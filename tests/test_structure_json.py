@@ -1,9 +1,9 @@
 """The SDMX-JSON structure writers (1.0.0, 2.0.0, 2.1.0) on the test content, checked by structure.
 
 Details (stubs, complete stubs, external references, partial schemes), languages, links and
-`meta`, what each version says differently, speed; and a real server answering REST v1 and v2
-structure queries in every structure format by Accept. Every message is checked against the
-official schema of its version (tests/jsonschemas.py).
+`meta`, what each version says differently, speed, error bodies. Every message is checked
+against the official schema of its version (tests/jsonschemas.py). A real server answering in
+each format is tests/test_structure_json_served.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import copy
 import json
 import time
 
-import httpx
 import pytest
 from sdmx.model import common, v30
 
@@ -26,7 +25,6 @@ from tests.conftest import ROOT
 from tests.jsonschemas import assert_valid
 from tests.model_compare import assert_same_artefact
 from tests.test_codec_samples import StoredRegistry, authored
-from tests.xsd import assert_valid as assert_valid_xml
 
 WRITERS = {"1.0": structure_json10, "2.0": structure_json20, "2.1": structure_json21}
 VERSIONS = tuple(WRITERS)
@@ -343,75 +341,3 @@ def test_error_messages_are_valid_structure_messages(version):
     body = assert_valid(error_json.error_message(NoResults("no codelist TEST:CL_X")), version)
     assert body["errors"][0]["code"] == 100 and "CL_X" in body["errors"][0]["detail"]
     assert "data" not in body
-
-
-# -- a real server ---------------------------------------------------------------------------------
-
-JSON = "application/vnd.sdmx.structure+json"
-XML = "application/vnd.sdmx.structure+xml"
-V2_CODELIST = "v2/structure/codelist/TEST/CL_FREQ/1.0"
-
-
-def get(served, path: str, accept: str | None, **headers) -> httpx.Response:
-    """A GET with exactly the Accept given (None: no Accept header at all; httpx would send */*)."""
-    with httpx.Client(timeout=60) as client:
-        request = client.build_request("GET", served.rest(path), headers=headers)
-        del request.headers["accept"]
-        if accept is not None:
-            request.headers["accept"] = accept
-        return client.send(request)
-
-
-@pytest.mark.parametrize("accept, content_type, version", [
-    (None, f"{JSON}; version=2.1.0", "2.1"),
-    (f"{JSON};version=2.1.0", f"{JSON}; version=2.1.0", "2.1"),
-    (f"{JSON};version=2.0.0", f"{JSON}; version=2.0.0", "2.0"),
-    (f"{JSON};version=1.0.0", f"{JSON}; version=1.0.0", "1.0"),
-])
-def test_served_v2_json(served, accept, content_type, version):
-    r = get(served, V2_CODELIST, accept)
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == content_type
-    obj = only(assert_valid(r.content, version), "codelists")
-    assert obj["id"] == "CL_FREQ" and [c["id"] for c in obj["codes"]] == ["A", "Q", "M"]
-
-
-@pytest.mark.parametrize("accept, content_type, namespace", [
-    ("*/*", f"{XML}; version=3.0.0", "v3_0"),
-    (f"{XML};version=3.1.0", f"{XML}; version=3.1.0", "v3_1"),
-    (f"{XML};version=3.0.0", f"{XML}; version=3.0.0", "v3_0"),
-])
-def test_served_v2_xml(served, accept, content_type, namespace):
-    r = get(served, V2_CODELIST, accept)
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == content_type
-    doc = assert_valid_xml(r.content)
-    assert f"/schemas/{namespace}/" in doc.tag
-
-
-def test_served_languages_and_references(served):
-    r = get(served, "v2/structure/dataflow/TEST/DF_A/1.0?references=all", f"{JSON};version=2.1.0",
-            **{"Accept-Language": "fa"})
-    assert r.status_code == 200, r.text
-    msg = assert_valid(r.content, "2.1")
-    assert msg["meta"]["contentLanguages"] == ["fa"]
-    assert {"dataflows", "dataStructures", "conceptSchemes", "codelists"} <= set(msg["data"])
-    for collection in msg["data"].values():
-        for obj in collection:
-            assert set(obj["names"]) == {"fa"} and obj["isPartialLanguage"] is True
-
-
-def test_served_v1_json(served):
-    r = get(served, "codelist/TEST/CL_FREQ/1.0", f"{JSON};version=1.0.0")
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == f"{JSON}; version=1.0.0"
-    assert only(assert_valid(r.content, "1.0"), "codelists")["isFinal"] is False
-    r = get(served, "codelist/TEST/CL_FREQ/1.0", None)
-    assert r.headers["content-type"].startswith(f"{XML}; version=2.1")
-
-
-def test_served_json_errors_are_valid(served):
-    r = get(served, "v2/structure/codelist/TEST/CL_NOTHING/1.0", f"{JSON};version=2.1.0")
-    assert r.status_code == 404
-    body = assert_valid(r.content, "2.1")
-    assert body["errors"][0]["code"] == 100
