@@ -336,8 +336,10 @@ def _timed(fn) -> float:
 # -- errors ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_error_messages_are_valid_structure_messages(version):
-    body = assert_valid(error_json.error_message(NoResults("no codelist TEST:CL_X")), version)
+@pytest.mark.parametrize("version, message", [(v, "structure") for v in VERSIONS] + [
+    (v, m) for v in ("2.0", "2.1") for m in ("data", "metadata")])
+def test_error_messages_are_valid_messages(version, message):
+    """REST v2's JSON error body is a valid message of every SDMX-JSON kind and version."""
+    body = assert_valid(error_json.error_message(NoResults("no codelist TEST:CL_X")), version, message)
     assert body["errors"][0]["code"] == 100 and "CL_X" in body["errors"][0]["detail"]
     assert "data" not in body

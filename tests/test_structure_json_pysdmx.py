@@ -139,3 +139,24 @@ def test_pysdmx_reads_samples(samples_dir, name, version):
 
 def test_pysdmx_reads_most_samples(samples_dir):
     assert len(PYSDMX_CANNOT_READ) < len(structure_files()) // 4
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1"])
+@pytest.mark.parametrize("folders", [("dsd", "codelists"), ("tests/content/dsd", "tests/content/codelists")])
+def test_pysdmx_reads_project_content(version, folders):
+    from sdmx_server.kinds import kind_of
+    from tests.conftest import ROOT
+    from tests.test_codec_samples import authored
+
+    artefacts = writable(version, [a for a in authored(*(ROOT / f for f in folders))
+                                   if kind_of(a).name != "metadataset"])
+    body = WRITERS[version].structure_message([(a, "full") for a in artefacts], Header())
+    read = {(type(p).__name__, getattr(p.agency, "id", p.agency), p.id, p.version): p
+            for p in read_sdmx(body.decode(), validate=False).structures if getattr(p, "id", None)}
+    compared = 0
+    for a in artefacts:
+        if type(a).__name__ in PYSDMX_CLASSES:
+            p = read[PYSDMX_CLASSES[type(a).__name__], a.maintainer.id, a.id, str(a.version or "1.0")]
+            assert pysdmx_view(p) == sdmx1_view(a), a
+            compared += 1
+    assert compared >= 8

@@ -48,6 +48,7 @@ def test_served_v2_json(served, accept, content_type, version):
     ("*/*", f"{XML}; version=3.0.0", "v3_0"),
     (f"{XML};version=3.1.0", f"{XML}; version=3.1.0", "v3_1"),
     (f"{XML};version=3.0.0", f"{XML}; version=3.0.0", "v3_0"),
+    (f"{XML};version=2.1", f"{XML}; version=2.1", "v2_1"),
 ])
 def test_served_v2_xml(served, accept, content_type, namespace):
     r = get(served, V2_CODELIST, accept)
