@@ -134,6 +134,9 @@ def comparable(artefact, version: str) -> dict:
     if version in _SDMX21:
         # LENIENT: SDMX 3.0 has no isFinal; finality is a semantic version's (SDMX-ML 3.0 too).
         d.pop("final")
+        # LENIENT: a metadata attribute's occurrences not said are the schema's default, 1
+        # (written out for pysdmx, which requires them).
+        _walk(d, _occurrences)
     if version == "1.0":
         # LENIENT: SDMX 2.1 has no annotation values (SDMX-ML 2.1 leaves them out too).
         _walk(d, _drop_annotation_values)
@@ -157,6 +160,13 @@ def _drop_annotation_values(d: dict) -> None:
         for a in d["annotations"]:
             if isinstance(a, dict):
                 a["value"] = None
+
+
+def _occurrences(d: dict) -> None:
+    if "presentational" in d and "children" in d:
+        for key in ("min_occurs", "max_occurs"):
+            if d.get(key) is None:
+                d[key] = 1
 
 
 def _usage(d: dict) -> None:

@@ -23,7 +23,8 @@ Per artefact, in this order:
 
 What a version cannot say raises `NotExpressible` (the API answers 406). The selected values of
 a data constraint's cube regions are written as objects (`{"value": "A"}`), which the schemas
-allow as they allow plain strings, because pysdmx reads objects only.
+allow as they allow plain strings, because pysdmx reads objects only; for the same reason a
+metadata attribute says its minOccurs and maxOccurs even when they are the default (1).
 """
 
 from __future__ import annotations
@@ -229,6 +230,17 @@ class JsonWriter:
                 for selection in region.get(member, ()):
                     if "values" in selection:
                         selection["values"] = [{"value": v} if type(v) is str else v for v in selection["values"]]
+        return obj
+
+    def kind_metadatastructure(self, obj: dict, x: dict) -> dict:
+        # minOccurs and maxOccurs of a metadata attribute default to 1; pysdmx requires them said
+        stack = list((obj.get("metadataStructureComponents") or {}).get("metadataAttributeList", {})
+                     .get("metadataAttributes", ()))
+        while stack:
+            attribute = stack.pop()
+            attribute.setdefault("minOccurs", 1)
+            attribute.setdefault("maxOccurs", 1)
+            stack.extend(attribute.get("metadataAttributes", ()))
         return obj
 
     def mark_partial_language(self, obj: dict) -> None:
