@@ -134,8 +134,8 @@ def comparable(artefact, version: str) -> dict:
     if version in _SDMX21:
         # LENIENT: SDMX 3.0 has no isFinal; finality is a semantic version's (SDMX-ML 3.0 too).
         d.pop("final")
-        # LENIENT: a metadata attribute's occurrences not said are the schema's default, 1
-        # (written out for pysdmx, which requires them).
+        # LENIENT: a metadata attribute's occurrences and presentational flag not said are the
+        # schema's defaults, 1 and false (written out for pysdmx, which requires them).
         _walk(d, _occurrences)
     if version == "1.0":
         # LENIENT: SDMX 2.1 has no annotation values (SDMX-ML 2.1 leaves them out too).
@@ -167,6 +167,8 @@ def _occurrences(d: dict) -> None:
         for key in ("min_occurs", "max_occurs"):
             if d.get(key) is None:
                 d[key] = 1
+        if d["presentational"] is None:
+            d["presentational"] = False
 
 
 def _usage(d: dict) -> None:

@@ -24,7 +24,8 @@ Per artefact, in this order:
 What a version cannot say raises `NotExpressible` (the API answers 406). The selected values of
 a data constraint's cube regions are written as objects (`{"value": "A"}`), which the schemas
 allow as they allow plain strings, because pysdmx reads objects only; for the same reason a
-metadata attribute says its minOccurs and maxOccurs even when they are the default (1).
+metadata attribute says its minOccurs, maxOccurs and isPresentational even when they are the
+defaults (1, 1, false).
 """
 
 from __future__ import annotations
@@ -233,13 +234,15 @@ class JsonWriter:
         return obj
 
     def kind_metadatastructure(self, obj: dict, x: dict) -> dict:
-        # minOccurs and maxOccurs of a metadata attribute default to 1; pysdmx requires them said
+        # minOccurs and maxOccurs of a metadata attribute default to 1, isPresentational to
+        # false; pysdmx requires them said
         stack = list((obj.get("metadataStructureComponents") or {}).get("metadataAttributeList", {})
                      .get("metadataAttributes", ()))
         while stack:
             attribute = stack.pop()
             attribute.setdefault("minOccurs", 1)
             attribute.setdefault("maxOccurs", 1)
+            attribute.setdefault("isPresentational", False)
             stack.extend(attribute.get("metadataAttributes", ()))
         return obj
 
