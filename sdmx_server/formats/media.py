@@ -116,8 +116,8 @@ TABLE: tuple[MediaType, ...] = (
               "sdmx_server.formats.structure_ml31:structure_message", V2, (), ("structure-3.1", "sdmx-ml-3.1"),
               version_aliases=("3.1",)),
     MediaType("structure", "application/vnd.sdmx.structure+json", "1.0.0",
-              "sdmx_server.formats.structure_json10:structure_message", V1, _JSON, ("sdmx-json", "json", "sdmx-json-1.0"),
-              version_aliases=("1.0",)),
+              "sdmx_server.formats.structure_json10:structure_message", V1, _JSON,
+              ("sdmx-json", "json", "sdmx-json-1.0"), version_aliases=("1.0",)),
     # (end of the json part)
     MediaType("structure", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),

@@ -90,7 +90,8 @@ class Writer10(Writer20):
 
     def urn(self, kind: kinds.Kind, obj: dict) -> str:
         cls = kind.ml21[0] if kind.ml21 else kind.urn_class
-        return f"urn:sdmx:org.sdmx.infomodel.{kind.package}.{cls}={obj['agencyID']}:{obj['id']}({obj.get('version', '1.0')})"
+        version = obj.get("version", "1.0")
+        return f"urn:sdmx:org.sdmx.infomodel.{kind.package}.{cls}={obj['agencyID']}:{obj['id']}({version})"
 
     def sdmx21(self, value: Any) -> Any:
         """`value` with annotation values left out and every reference checked and spelt as

@@ -58,7 +58,9 @@ def _dimension_list(w, dl: dict, x: dict) -> dict:
         d = dict(d)
         if d["id"] in measure_dimensions:
             d["type"] = "MeasureDimension"
-            d["localRepresentation"] = {"enumeration": measure_dimensions[d["id"]]["localRepresentation"]["enumeration"]}
+            # SDMX 2.1: a measure dimension enumerates a concept scheme
+            scheme = measure_dimensions[d["id"]]["localRepresentation"]["enumeration"]
+            d["localRepresentation"] = {"enumeration": scheme}
             measures.append(d)
             continue
         d["type"] = "Dimension"
