@@ -35,7 +35,8 @@ class Kind:
     ml21: tuple[str, str] | None = None
     #: SDMX-ML 3.0 (element, container), None when SDMX-ML 3.0 cannot express the kind.
     ml30: tuple[str, str] | None = None
-    #: SDMX-JSON 2.0 collection under data (e.g. "codelists"); 1.0 collection.
+    #: SDMX-JSON 2.0 collection under data (e.g. "codelists"); 1.0 collection (None: SDMX-JSON
+    #: 1.0 has none, e.g. for the VTL schemes, which its schema does not know).
     json20: str | None = None
     json10: str | None = None
     #: Names of the sdmx1 classes (module.Class) that hold it, most specific first.
@@ -110,7 +111,7 @@ KINDS: tuple[Kind, ...] = (
     _k("process", "Process", "process", ("process",), "process", ("Process", "Processes"), ("Process", "Processes"),
        "processes", "processes", ()),
     _k("attachmentconstraint", "AttachmentConstraint", "registry", ("attachmentconstraint",), None,
-       ("AttachmentConstraint", "Constraints"), None, None, "constraints", ()),
+       ("AttachmentConstraint", "Constraints"), None, None, "attachmentConstraints", ()),
     # REST v1's contentconstraint, actualconstraint and allowedconstraint are one kind with a
     # role; SDMX 3.0 calls it a DataConstraint.
     _k("dataconstraint", "DataConstraint", "registry", ("contentconstraint", "actualconstraint", "allowedconstraint"),
@@ -120,26 +121,26 @@ KINDS: tuple[Kind, ...] = (
        ("ProvisionAgreement", "ProvisionAgreements"), ("ProvisionAgreement", "ProvisionAgreements"),
        "provisionAgreements", "provisionAgreements", ("common.ProvisionAgreement",)),
     _k("customtypescheme", "CustomTypeScheme", "transformation", ("customtypescheme",), "customtypescheme",
-       ("CustomTypeScheme", "CustomTypes"), ("CustomTypeScheme", "CustomTypeSchemes"), "customTypeSchemes",
-       "customTypeSchemes", ("common.CustomTypeScheme",), "flat", "CustomType"),
+       ("CustomTypeScheme", "CustomTypes"), ("CustomTypeScheme", "CustomTypeSchemes"), "customTypeSchemes", None,
+       ("common.CustomTypeScheme",), "flat", "CustomType"),
     _k("vtlmappingscheme", "VtlMappingScheme", "transformation", ("vtlmappingscheme",), "vtlmappingscheme",
-       ("VtlMappingScheme", "VtlMappings"), ("VtlMappingScheme", "VtlMappingSchemes"), "vtlMappingSchemes",
-       "vtlMappingSchemes", ("common.VTLMappingScheme",), "flat", "VtlMapping"),
+       ("VtlMappingScheme", "VtlMappings"), ("VtlMappingScheme", "VtlMappingSchemes"), "vtlMappingSchemes", None,
+       ("common.VTLMappingScheme",), "flat", "VtlMapping"),
     _k("namepersonalisationscheme", "NamePersonalisationScheme", "transformation", ("namepersonalisationscheme",),
        "namepersonalisationscheme", ("NamePersonalisationScheme", "NamePersonalisations"),
-       ("NamePersonalisationScheme", "NamePersonalisationSchemes"), "namePersonalisationSchemes",
-       "namePersonalisationSchemes", ("common.NamePersonalisationScheme",), "flat", "NamePersonalisation"),
+       ("NamePersonalisationScheme", "NamePersonalisationSchemes"), "namePersonalisationSchemes", None,
+       ("common.NamePersonalisationScheme",), "flat", "NamePersonalisation"),
     _k("rulesetscheme", "RulesetScheme", "transformation", ("rulesetscheme",), "rulesetscheme",
-       ("RulesetScheme", "Rulesets"), ("RulesetScheme", "RulesetSchemes"), "rulesetSchemes", "rulesetSchemes",
+       ("RulesetScheme", "Rulesets"), ("RulesetScheme", "RulesetSchemes"), "rulesetSchemes", None,
        ("common.RulesetScheme",), "flat", "Ruleset"),
     _k("transformationscheme", "TransformationScheme", "transformation", ("transformationscheme",),
        "transformationscheme", ("TransformationScheme", "Transformations"),
-       ("TransformationScheme", "TransformationSchemes"), "transformationSchemes", "transformationSchemes",
+       ("TransformationScheme", "TransformationSchemes"), "transformationSchemes", None,
        ("common.TransformationScheme",), "flat", "Transformation"),
     _k("userdefinedoperatorscheme", "UserDefinedOperatorScheme", "transformation", ("userdefinedoperatorscheme",),
        "userdefinedoperatorscheme", ("UserDefinedOperatorScheme", "UserDefinedOperators"),
-       ("UserDefinedOperatorScheme", "UserDefinedOperatorSchemes"), "userDefinedOperatorSchemes",
-       "userDefinedOperatorSchemes", ("common.UserDefinedOperatorScheme",), "flat", "UserDefinedOperator"),
+       ("UserDefinedOperatorScheme", "UserDefinedOperatorSchemes"), "userDefinedOperatorSchemes", None,
+       ("common.UserDefinedOperatorScheme",), "flat", "UserDefinedOperator"),
     # SDMX 3.0 only.
     _k("metadataproviderscheme", "MetadataProviderScheme", "base", (), "metadataproviderscheme", None,
        ("MetadataProviderScheme", "MetadataProviderSchemes"), "metadataProviderSchemes", None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sdmx_server.errors import NotAcceptable
-from sdmx_server.formats.media import TABLE, error_row, negotiate, rows
+from sdmx_server.formats.media import TABLE, default_row, error_row, negotiate, rows
 
 
 def _name(choice) -> tuple[str, str | None]:
@@ -76,3 +76,76 @@ def test_v2_errors_follow_the_family_the_client_prefers():
     assert error_row("v2", "application/vnd.sdmx.structure+xml;version=3.0.0").family == "xml"
     assert error_row("v2", None).family == "xml"
     assert error_row("v1", "application/json").family == "xml"
+
+
+# -- structures: SDMX-JSON and SDMX-ML 3.1 ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "api, accept, expected",
+    [
+        # REST v2: SDMX-JSON 2.1.0 is the spec's default, but */* keeps SDMX-ML 3.0.0 (sdmx1 sends
+        # it and reads XML only)
+        ("v2", None, ("structure+json", "2.1.0")),
+        ("v2", "", ("structure+json", "2.1.0")),
+        ("v2", "*/*", ("structure+xml", "3.0.0")),
+        ("v2", "application/*", ("structure+xml", "3.0.0")),
+        ("v2", "application/xml", ("structure+xml", "3.0.0")),
+        ("v2", "application/vnd.sdmx.structure+json;version=2.1.0", ("structure+json", "2.1.0")),
+        ("v2", "application/vnd.sdmx.structure+json;version=2.0.0", ("structure+json", "2.0.0")),
+        ("v2", "application/vnd.sdmx.structure+json; version=1.0.0", ("structure+json", "1.0.0")),
+        ("v2", "application/vnd.sdmx.structure+json", ("structure+json", "2.1.0")),
+        ("v2", "application/vnd.sdmx.structure+xml;version=3.1.0", ("structure+xml", "3.1.0")),
+        ("v2", "application/vnd.sdmx.structure+xml;version=3.1", ("structure+xml", "3.1.0")),
+        ("v2", "application/vnd.sdmx.structure+xml;version=3.0.0", ("structure+xml", "3.0.0")),
+        ("v2", "application/vnd.sdmx.structure+xml;version=2.1", ("structure+xml", "2.1")),
+        ("v2", "application/vnd.sdmx.structure+json;version=2.0.0;q=0.5, */*;q=0.1", ("structure+json", "2.0.0")),
+        # REST v1: SDMX-ML 2.1 stays the default; SDMX-JSON 1.0.0 on request, application/json too
+        ("v1", None, ("structure+xml", "2.1")),
+        ("v1", "*/*", ("structure+xml", "2.1")),
+        ("v1", "application/vnd.sdmx.structure+json;version=1.0.0", ("structure+json", "1.0.0")),
+        ("v1", "application/json", ("structure+json", "1.0.0")),
+    ],
+)
+def test_structure_negotiation(api, accept, expected):
+    assert _name(negotiate("structure", api, accept)) == expected
+
+
+@pytest.mark.parametrize(
+    "api, accept",
+    [
+        ("v2", "application/json"),  # three SDMX-JSON versions: which one is not said
+        ("v1", "application/vnd.sdmx.structure+json;version=2.0.0"),  # SDMX 3.0 formats are REST v2's
+        ("v1", "application/vnd.sdmx.structure+xml;version=3.1.0"),
+        ("v2", "application/vnd.sdmx.structure+json;version=3.0.0"),
+    ],
+)
+def test_structure_formats_not_offered(api, accept):
+    with pytest.raises(NotAcceptable):
+        negotiate("structure", api, accept)
+
+
+def test_structure_format_names():
+    assert _name(negotiate("structure", "v2", None, "sdmx-json-2.0")) == ("structure+json", "2.0.0")
+    assert _name(negotiate("structure", "v2", None, "json")) == ("structure+json", "2.1.0")
+    assert _name(negotiate("structure", "v2", None, "sdmx-ml-3.1")) == ("structure+xml", "3.1.0")
+    assert _name(negotiate("structure", "v1", None, "json")) == ("structure+json", "1.0.0")
+
+
+def test_one_default_per_answer_and_api():
+    """At most one row of an (answer, api) is flagged the default without Accept."""
+    for answer in ("structure", "data", "schema", "metadata", "error", "submission"):
+        for api in ("v1", "v2"):
+            assert sum(row.default for row in rows(answer, api)) <= 1, (answer, api)
+    assert default_row(rows("data", "v1")) is rows("data", "v1")[0]  # without a flag, the first
+
+
+def test_content_types_of_structure_rows():
+    types = {row.content_type for row in rows("structure", "v2")}
+    assert {
+        "application/vnd.sdmx.structure+json; version=2.1.0",
+        "application/vnd.sdmx.structure+json; version=2.0.0",
+        "application/vnd.sdmx.structure+json; version=1.0.0",
+        "application/vnd.sdmx.structure+xml; version=3.1.0",
+        "application/vnd.sdmx.structure+xml; version=3.0.0",
+    } <= types

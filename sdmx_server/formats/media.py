@@ -51,6 +51,12 @@ class MediaType:
     version_aliases: tuple[str, ...] = ()
     #: Extra keyword arguments for the writer (e.g. the CSV version).
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: The answer to a request without Accept (the spec's default format of its answer and
+    #: API). `*/*` and `application/*` are answered by the first row instead, which may be
+    #: another one: REST v2 structures default to SDMX-JSON 2.1.0, while `*/*` keeps getting
+    #: SDMX-ML 3.0.0 because sdmx1 sends `*/*` and reads XML only. Without a flagged row the
+    #: first row is the default too.
+    default: bool = False
 
     @property
     def content_type(self) -> str:
@@ -82,7 +88,9 @@ _XML = ("application/xml", "text/xml")
 _CSV_PARAMETERS: dict[str, tuple[str, ...] | None] = {"labels": ("id",), "timeformat": ("original",)}
 _JSON = ("application/json",)
 
-#: Every row. Within one (answer, api), the first row is the default when no Accept is sent.
+#: Every row. Within one (answer, api), the first row answers `*/*`, and the row flagged
+#: `default` (else the first) a request without Accept; a media type named without a version
+#: is answered by the first row of that type.
 TABLE: tuple[MediaType, ...] = (
     # -- structures ----------------------------------------------------------------------------
     MediaType("structure", "application/vnd.sdmx.structure+xml", "2.1",
@@ -91,6 +99,26 @@ TABLE: tuple[MediaType, ...] = (
     MediaType("structure", "application/vnd.sdmx.structure+xml", "3.0.0",
               "sdmx_server.formats.structure_ml30:structure_message", V2, _XML, ("structure-3.0", "sdmx-ml-3.0", "xml"),
               version_aliases=("3.0",)),
+    # SDMX-JSON structures and SDMX-ML 3.1 (the json part). REST v2 (structures.md, "Response
+    # types"): SDMX-JSON 2.1.0 is the default, then SDMX-ML 3.1.0, SDMX-JSON 2.0.0 and
+    # SDMX-ML 3.0.0; SDMX-JSON 1.0.0 for clients of SDMX 2.1. REST v1 (v1.5.0, 4_6_conneg.md):
+    # SDMX-JSON 1.0.0 besides the default SDMX-ML 2.1; there `application/json` can only mean it.
+    MediaType("structure", "application/vnd.sdmx.structure+json", "2.1.0",
+              "sdmx_server.formats.structure_json21:structure_message", V2, (),
+              ("sdmx-json", "json", "sdmx-json-2.1"), version_aliases=("2.1",), default=True),
+    MediaType("structure", "application/vnd.sdmx.structure+json", "2.0.0",
+              "sdmx_server.formats.structure_json20:structure_message", V2, (), ("sdmx-json-2.0",),
+              version_aliases=("2.0",)),
+    MediaType("structure", "application/vnd.sdmx.structure+json", "1.0.0",
+              "sdmx_server.formats.structure_json10:structure_message", V2, (), ("sdmx-json-1.0",),
+              version_aliases=("1.0",)),
+    MediaType("structure", "application/vnd.sdmx.structure+xml", "3.1.0",
+              "sdmx_server.formats.structure_ml31:structure_message", V2, (), ("structure-3.1", "sdmx-ml-3.1"),
+              version_aliases=("3.1",)),
+    MediaType("structure", "application/vnd.sdmx.structure+json", "1.0.0",
+              "sdmx_server.formats.structure_json10:structure_message", V1, _JSON,
+              ("sdmx-json", "json", "sdmx-json-1.0"), version_aliases=("1.0",)),
+    # (end of the json part)
     MediaType("structure", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),
     # -- reference metadata (REST v2 /metadata/...; the "metadata" part) ---------------------------
@@ -146,6 +174,11 @@ def rows(answer: Answer, api: ApiVersion) -> tuple[MediaType, ...]:
     return tuple(row for row in TABLE if row.answer == answer and api in row.apis)
 
 
+def default_row(offers: tuple[MediaType, ...]) -> MediaType:
+    """The answer to a request without Accept: the row flagged `default`, else the first."""
+    return next((row for row in offers if row.default), offers[0])
+
+
 def parse_accept(header: str) -> list[tuple[str, dict[str, str], float]]:
     """[(media type, parameters, q)] in the order given; parameter names in lower case."""
     entries = []
@@ -188,7 +221,7 @@ def negotiate(answer: Answer, api: ApiVersion, accept: str | None, format_param:
                 return Choice(row)
         raise NotAcceptable(f"format={format_param!r} is not offered", offered(answer, api))
     if not accept or not accept.strip():
-        return Choice(offers[0])
+        return Choice(default_row(offers))
     best: tuple[tuple, Choice] | None = None
     refused: list[str] = []
     for order, (media, params, q) in enumerate(parse_accept(accept)):

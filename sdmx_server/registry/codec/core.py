@@ -17,7 +17,7 @@ from sdmx.model import common
 from sdmx_server.kinds import Kind, kind_of
 from sdmx_server.registry.codec.base import (
     X, CodecError, Resolver, Urn, agency_id, boolean, decode_annotations, expect_obj, fail, get_bool, get_obj,
-    get_str, istring, parse_urn, put_annotations, put_text, read_text, time_text, version_text,
+    get_objs, get_str, istring, parse_urn, put_annotations, put_text, read_text, time_text, version_text,
 )
 
 Encode = Callable[[Any, dict, "Encoder"], None]
@@ -324,8 +324,23 @@ def decode_header(obj: dict, path: str, dec: Decoder, cls: type, **fields: Any) 
     a.structure_url = get_str(x, "structureURL", f"{path}/{X}")
     a.service_url = get_str(x, "serviceURL", f"{path}/{X}")
     a.uri = get_str(x, "uri", f"{path}/{X}")
+    _read_links(a, obj, path)
     a.urn = dec.kind.urn(agency, artefact_id, version)
     return a
+
+
+def _read_links(a: Any, obj: dict, path: str) -> None:
+    """What SDMX-JSON says in links (as our writers write them) and the stored form in x-sdmx:
+    the `uri` of the self link, and where an external reference's full artefact is (links
+    `structure` and `service`: SDMX-ML's structureURL and serviceURL)."""
+    for link, lpath in get_objs(obj, "links", path):
+        rel = get_str(link, "rel", lpath)
+        if rel == "self" and a.uri is None:
+            a.uri = get_str(link, "uri", lpath)
+        elif rel in ("structure", "service") and a.is_external_reference:
+            field = "structure_url" if rel == "structure" else "service_url"
+            if getattr(a, field) is None:
+                setattr(a, field, get_str(link, "href", lpath))
 
 
 def decode_nameable(obj: dict, path: str, cls: type, **fields: Any) -> Any:

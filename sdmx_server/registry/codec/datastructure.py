@@ -313,7 +313,9 @@ def decode_dsd(obj: dict, path: str, dec: Decoder) -> Any:
     if position is not None and type(position) is not int:
         raise fail(f"/{X}/timeDimensionPosition", "expected the position of the time dimension")
     for o, opath in times:
-        order = position if position is not None else max((d.order for d in dims), default=0) + 1
+        own = o.get("position")  # SDMX-JSON 1.0 gives the time dimension a position of its own
+        order = position if position is not None else own if type(own) is int else \
+            max((d.order for d in dims), default=0) + 1
         time = _component(common.TimeDimension, o, opath, dec, order=order)
         at = next((i for i, d in enumerate(dims) if d.order >= order), len(dims))
         dims.insert(at, time)

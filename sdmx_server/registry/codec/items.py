@@ -10,6 +10,7 @@ objects are the same (tests compare them field by field with constructed ones).
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Callable
 
 from sdmx.model import common, v21, v30
@@ -354,6 +355,10 @@ def decode_value_list(obj: dict, path: str, dec: Decoder) -> Any:
     return vl
 
 
+_ISO_URN = re.compile(r"urn:sdmx:org\.sdmx\.infomodel\.conceptscheme\.Concept="
+                      r"(?P<agency>[^:()]+):(?P<scheme>[^:()]+)\([^()]*\)\.(?P<id>[^.]+)")
+
+
 def _read_concept(concept: Any, o: dict, path: str, dec: Decoder) -> None:
     rep = get_obj(o, "coreRepresentation", path)
     if rep is not None:
@@ -365,7 +370,12 @@ def _read_concept(concept: Any, o: dict, path: str, dec: Decoder) -> None:
             concept.iso_concept = common.ISOConceptReference(
                 agency=get_str(iso, "conceptAgency", ipath, True), id=get_str(iso, "conceptID", ipath, True),
                 scheme_id=get_str(iso, "conceptSchemeID", ipath, True))
-        elif type(iso) is not str:  # SDMX-JSON 1.0 gives a URN, which says nothing more
+        elif type(iso) is str:  # SDMX-JSON 1.0 gives the URN of the concept
+            m = _ISO_URN.fullmatch(iso)
+            if m is not None:
+                concept.iso_concept = common.ISOConceptReference(agency=m["agency"], scheme_id=m["scheme"],
+                                                                 id=m["id"])
+        else:
             raise fail(f"{path}/isoConceptReference", f"expected an object, got {type_name(iso)}")
 
 

@@ -1,6 +1,6 @@
 """The SDMX-JSON structure reader: a whole message (1.0, 2.0.0 or 2.1.0) in, stored forms out.
 
-The version is taken from `meta.schema` when it names one, else from the shape (collections
+The version is taken from `$schema` or `meta.schema` when it names one, else from the shape (collections
 only SDMX-JSON 1.0 has). Real producers mix the versions (a "2.0.0" message with 1.0's
 `assignmentStatus`, `textType` and top-level `isFinal`), so every artefact object is read by
 its members rather than by the declared version: the codec's readers accept the members of
@@ -33,7 +33,10 @@ _IGNORED = ("availabilityConstraints",)
 def message_version(message: dict) -> str:
     """"1.0", "2.0" or "2.1", from meta.schema, else from the shape."""
     meta = message.get("meta")
-    schema = meta.get("schema") if type(meta) is dict else None
+    # SDMX-JSON 2.1 names its schema at the top ($schema); meta.schema is deprecated there
+    schema = message.get("$schema")
+    if type(schema) is not str:
+        schema = meta.get("schema") if type(meta) is dict else None
     if type(schema) is str:
         for marker, version in (("/1.0/", "1.0"), ("2.0.0", "2.0"), ("/2.0/", "2.0"), ("/2.1", "2.1"),
                                 ("2.1.0", "2.1")):
@@ -95,6 +98,10 @@ def read_structure_message(data: bytes) -> list[tuple[Kind, dict]]:
         if type(artefacts) is not list:
             raise fail(path, f"expected an array, got {type_name(artefacts)}")
         for i, obj in enumerate(artefacts):
+            if version == "2.1" and kind.name == "dataconstraint" and type(obj) is dict and "role" not in obj:
+                # SDMX 3.1 data constraints say what is allowed (actual content is an
+                # availability constraint): SDMX-JSON 2.1 has no role to say it
+                obj = {**obj, "role": "Allowed"}
             out.append((kind, normalise(kind, obj, f"{path}/{i}")))
     return out
 
