@@ -116,3 +116,20 @@ def test_referencepartial_cuts_codelists_to_the_dataflows_constraints(server):
     other = httpx.get(server.url + "/rest/v2/structure/dataflow/TEST/DF_B/1.0",
                       params={"references": "descendants", "detail": "referencepartial"}, timeout=60)
     assert sorted(_codes(assert_valid(other.content), "CL_AREA")) == ["IR", "IR-03", "IR-10", "IR-23"]
+
+
+def test_schema_for_communication_in_sdmx_json_as_pysdmx_asks(server):
+    """pysdmx's RegistryClient.get_schema asks for SDMX-JSON 2.0.0 and reads data.conceptSchemes."""
+    from tests.jsonschemas import assert_valid as assert_valid_json
+
+    for version in ("2.0.0", "2.1.0", None):
+        # httpx sends Accept: */* unless told otherwise; an empty one is "no preference".
+        headers = {"Accept": f"application/vnd.sdmx.structure+json;version={version}" if version else ""}
+        r = httpx.get(server.url + "/rest/v2/schema/dataflow/TEST/DF_A/1.0", headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/vnd.sdmx.structure+json")
+        body = r.json()
+        assert_valid_json(body, {"2.0.0": "2.0", "2.1.0": "2.1", None: "2.1"}[version], "structure")
+        (cl,) = [c for c in body["data"]["codelists"] if c["id"] == "CL_AREA"]
+        assert sorted(c["id"] for c in cl["codes"]) == ["IR", "IR-10", "IR-23"] and cl["isPartial"] is True
+        assert body["data"]["conceptSchemes"] and body["data"]["dataStructures"]

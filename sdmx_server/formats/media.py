@@ -154,11 +154,22 @@ TABLE: tuple[MediaType, ...] = (
     # -- schemas ----------------------------------------------------------------------------------
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
               V1, _XML, ("schema", "xsd")),
-    # REST v2 schema queries: the structures "for communication" first (schema.md), then the XSD
-    # of SDMX-ML 2.1 structure-specific data. (XSDs for SDMX-ML 3.0 data come with its writer.)
+    # REST v2 schema queries: the structures "for communication" (schema.md): SDMX-ML 3.0 for */*,
+    # SDMX-JSON 2.1.0 without Accept; then the XSD of SDMX-ML 2.1 structure-specific data. (The
+    # spec's default, a JSON schema of SDMX-JSON data, and XSDs of SDMX-ML 3.0 data come with
+    # those data formats.)
     MediaType("schema", "application/vnd.sdmx.structure+xml", "3.0.0",
               "sdmx_server.formats.structure_ml30:structure_message", V2, _XML, ("structure-3.0",),
               version_aliases=("3.0",)),
+    MediaType("schema", "application/vnd.sdmx.structure+json", "2.1.0",
+              "sdmx_server.formats.structure_json21:structure_message", V2, (), ("sdmx-json", "json"),
+              version_aliases=("2.1",), default=True),
+    MediaType("schema", "application/vnd.sdmx.structure+json", "2.0.0",
+              "sdmx_server.formats.structure_json20:structure_message", V2, (), ("sdmx-json-2.0",),
+              version_aliases=("2.0",)),
+    MediaType("schema", "application/vnd.sdmx.structure+xml", "3.1.0",
+              "sdmx_server.formats.structure_ml31:structure_message", V2, (), ("structure-3.1",),
+              version_aliases=("3.1",)),
     MediaType("schema", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
