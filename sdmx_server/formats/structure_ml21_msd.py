@@ -47,6 +47,11 @@ def metadata_structure(w, msd: v21.MetadataStructureDefinition, el: etree._Eleme
 
 @ML21.register(v30.MetadataStructureDefinition)
 def metadata_structure_30(w, msd, el: etree._Element) -> None:
+    # An MSD read from SDMX-ML 2.1 keeps its targets and report structures in plain attributes
+    # (registry/codec/metadata.py): it has its SDMX-ML 2.1 form.
+    if getattr(msd, "target", None) and getattr(msd, "report_structure", None):
+        metadata_structure(w, msd, el)
+        return
     if w.full and msd.attributes.components:
         raise w.not_expressible("an SDMX 3.0 metadata structure (attributes without metadata targets or report structures)")
 

@@ -116,6 +116,8 @@ def vtl_dataflow_mapping(w, obj: common.VTLDataflowMapping, parent: etree._Eleme
         ("FromVtlMapping", obj.from_vtl_method, obj.from_vtl_superspace, FROM_VTL, "FromVtlSuperSpace"),
     ):
         keys = list(keys or [])
+        if isinstance(method, (list, tuple)):  # sdmx1 declares from_vtl_method a list, empty by default
+            method = method[0] if method else None
         if method is None and not keys:
             continue
         mapping = etree.SubElement(el, w.s(tag))

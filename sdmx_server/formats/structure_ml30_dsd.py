@@ -227,8 +227,15 @@ def metadataflow(w, flow, el: etree._Element) -> None:
                     targets.append(wildcard_urn(w, component.object_type))
     if not targets:
         raise w.not_expressible("a metadataflow without targets")
-    for target in dict.fromkeys(targets):
-        w.text_ref(el, "Target", target)
+    written = set()
+    for target in targets:
+        # A wildcard target is a URN string; the codec resolves one naming an artefact or an item.
+        urn = target if isinstance(target, str) else None
+        if urn is None:
+            urn = w.item_urn(target) if isinstance(target, common.Item) else w.urn(target)
+        if urn not in written:
+            written.add(urn)
+            w.text_ref(el, "Target", urn)
 
 
 def wildcard_urn(w, cls: type) -> str:

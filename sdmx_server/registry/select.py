@@ -14,9 +14,10 @@ from typing import Callable, Iterable
 from sdmx.model import common
 from sdmx.model.common import MaintainableArtefact
 
-from sdmx_server.errors import NoResults, NotAcceptable
+from sdmx_server.errors import NoResults, NotAcceptable, NotImplemented_
 from sdmx_server.kinds import BY_NAME, KINDS, Kind
 from sdmx_server.query.model import StructureQuery
+from sdmx_server.registry.codec import supported
 from sdmx_server.registry.extensions import resolved
 from sdmx_server.registry.index import Entry, Registry
 from sdmx_server.registry.partial import used_parts
@@ -34,8 +35,10 @@ class Selection(list):
 
 #: Kinds whose referenced item schemes `referencepartial` cuts to what they use and allow.
 PARTIAL_CONTEXTS = ("dataflow", "datastructure", "provisionagreement")
-#: Kinds a structure query for any kind returns (metadata sets have their own API).
-QUERYABLE = tuple(k.name for k in KINDS if k.name != "metadataset")
+#: Kinds a structure query for any kind returns (metadata sets have their own API). The
+#: registry may hold artefacts of kinds the codec cannot build (an SDMX-JSON message's
+#: structure maps, processes...): they are not served (501 when asked for, left out otherwise).
+QUERYABLE = tuple(k.name for k in KINDS if k.name != "metadataset" and supported(k))
 
 _DETAILS: dict[str, tuple[ArtefactDetail, ArtefactDetail]] = {
     "full": ("full", "full"),
@@ -56,15 +59,20 @@ def select_structures(
 ) -> Selection:
     """The artefacts answering the query; `expressible` says which kinds the chosen format can
     write: asked for explicitly, another kind is a 406; met on the way (any kind, references)
-    it is left out."""
+    it is left out. Kinds not served (not QUERYABLE) are a 501 when they are all the query asks for."""
     if query.kinds is not None:
-        for name in query.kinds:
+        kinds = tuple(k for k in query.kinds if k in QUERYABLE)
+        if not kinds:
+            names = ", ".join(BY_NAME[k].urn_class for k in query.kinds)
+            raise NotImplemented_(f"{names} artefacts are not served yet (sdmx1 does not model them)")
+        for name in kinds:
             if not expressible(BY_NAME[name]):
                 raise NotAcceptable(
                     f"{BY_NAME[name].urn_class} cannot be expressed in {format_name}; ask for another format",
                     [],
                 )
-    kinds = query.kinds if query.kinds is not None else tuple(k for k in QUERYABLE if expressible(BY_NAME[k]))
+    else:
+        kinds = tuple(k for k in QUERYABLE if expressible(BY_NAME[k]))
     matched: list[Entry] = []
     for kind in kinds:
         matched += registry.select_entries(kind, query.agencies, query.ids, query.versions)
@@ -106,7 +114,8 @@ def walk(registry: Registry, start: list[Entry], references: Iterable[str]) -> l
     found: dict[tuple, Entry] = {}
 
     def visible(entries: Iterable[Entry]) -> list[Entry]:
-        return [e for e in entries if registry.visible(e.kind, e.artefact_key)]
+        # Artefacts of kinds not served are no part of the graph: nothing is reached through them.
+        return [e for e in entries if e.kind in QUERYABLE and registry.visible(e.kind, e.artefact_key)]
 
     def children(entries: Iterable[Entry], deep: bool) -> list[Entry]:
         result: dict[tuple, Entry] = {}
