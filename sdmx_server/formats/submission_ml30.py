@@ -29,7 +29,8 @@ def submission_response(results: Iterable, header: Header, receiver: str = "not_
     etree.SubElement(head, f"{{{NS_MES}}}Prepared").text = format_datetime(header.prepared)
     etree.SubElement(head, f"{{{NS_MES}}}Sender", id=header.sender)
     etree.SubElement(head, f"{{{NS_MES}}}Receiver", id=receiver)
-    response = etree.SubElement(root, f"{{{NS_REG}}}SubmitStructureResponse")
+    # The inner element is declared locally in SDMXMessage.xsd: it is in the message namespace.
+    response = etree.SubElement(root, f"{{{NS_MES}}}SubmitStructureResponse")
     for result in results:
         item = etree.SubElement(response, f"{{{NS_REG}}}SubmissionResult")
         submitted = etree.SubElement(item, f"{{{NS_REG}}}SubmittedStructure", action=result.action)
