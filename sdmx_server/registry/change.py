@@ -22,7 +22,7 @@ from typing import Literal
 
 import orjson
 
-from sdmx_server.kinds import BY_NAME, JSON_ITEMS, JSON_NESTED_ITEMS
+from sdmx_server.kinds import BY_NAME, JSON_ITEMS
 from sdmx_server.registry import codec
 from sdmx_server.registry.index import Registry, parse_urn
 from sdmx_server.registry.messages import Candidate
@@ -233,14 +233,13 @@ def _merge_partial(kind: str, stored: dict, partial: dict) -> dict:
     language or added; annotations and other properties are replaced."""
     merged = json.loads(json.dumps(stored))
     items_key = JSON_ITEMS[kind]
-    nested = JSON_NESTED_ITEMS.get(kind)
     for name in ("names", "descriptions"):
         if partial.get(name):
             merged[name] = {**merged.get(name, {}), **partial[name]}
     for name, value in partial.items():
         if name not in (items_key, "names", "descriptions", "name", "description", "isPartial"):
             merged[name] = value
-    merged[items_key] = _merge_items(merged.get(items_key, []), partial.get(items_key, []), nested)
+    merged[items_key] = _merge_items(merged.get(items_key, []), partial.get(items_key, []))
     for best, many in (("name", "names"), ("description", "descriptions")):
         texts = merged.get(many) or {}
         if texts:
@@ -249,7 +248,10 @@ def _merge_partial(kind: str, stored: dict, partial: dict) -> dict:
     return merged
 
 
-def _merge_items(stored: list, submitted: list, nested: str | None) -> list:
+def _merge_items(stored: list, submitted: list) -> list:
+    """Submitted items replace stored items of the same id in place, or are added at the end.
+    In nested schemes this is done on the root items: a submitted root item replaces the stored
+    one with all its children (maintenance.md, annex III)."""
     position = {item.get("id"): i for i, item in enumerate(stored)}
     result = list(stored)
     for item in submitted:
@@ -257,13 +259,7 @@ def _merge_items(stored: list, submitted: list, nested: str | None) -> list:
         if at is None:
             result.append(item)
             position[item.get("id")] = len(result) - 1
-        elif nested and item.get(nested) is not None:
-            merged = dict(item)
-            merged[nested] = _merge_items(stored[at].get(nested, []), item[nested], nested)
-            result[at] = merged
         else:
-            if nested and stored[at].get(nested):
-                item = {**item, nested: stored[at][nested]}  # a submitted parent keeps its children
             result[at] = item
     return result
 
