@@ -29,6 +29,10 @@ _EXTENSION = r"(\-[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*)?"
 VERSION = re.compile(rf"{_NUMBER}(\.{_NUMBER})?|{_NUMBER}(\.{_NUMBER}){{2}}{_EXTENSION}")
 #: VersionReferenceType adds the wildcards of references (1.2+.0).
 REFERENCE_VERSION = re.compile(rf"{VERSION.pattern}|({_NUMBER}\+?)(\.{_NUMBER}\+?){{2}}")
+#: SDMX-ML 3.0.0 types the Parent of a code or a concept as SingleNCNameIDType (3.1 relaxed it
+#: to IDType): a parent whose id starts with a digit or '_' ('_T') has no valid 3.0.0 form.
+NCNAME_PARENT = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
+NCNAME_PARENT_CLASSES = ("Code", "Concept")
 
 
 class Writer30(Writer):
@@ -113,6 +117,8 @@ class Writer30(Writer):
         return self.text_ref(parent, tag, self.item_urn(item))
 
     def local_ref(self, parent: etree._Element, tag: str, target_id: str, ref_class: str | None = None) -> etree._Element:
+        if tag == "Parent" and ref_class in NCNAME_PARENT_CLASSES and not NCNAME_PARENT.fullmatch(target_id):
+            raise self.not_expressible(f"a {ref_class.lower()} whose parent id {target_id!r} is not an NCName")
         return self.text_ref(parent, tag, target_id)
 
     # constraints
