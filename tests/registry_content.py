@@ -39,7 +39,9 @@ SAMPLES = (
     "ESTAT/HCL_WSTATUS_SCL_BNSPART.xml",  # SDMX-ML 3.0: a hierarchy
     "SGR/hierarchicalcodelist-0.xml",  # SDMX-ML 2.1: hierarchical codelists
     "ECB/structureset-0.xml",  # SDMX-ML 2.1: a structure set
-    "v3/xml/VTL_Sample_2.xml",  # SDMX-ML 3.0: the VTL schemes
+    "v3/xml/VTL_Sample_1.xml",  # SDMX-ML 3.0: VTL schemes (name personalisations)
+    "v3/xml/VTL_Sample_2.xml",  # SDMX-ML 3.0: VTL schemes (custom types, user-defined operators)
+    "BIS/actualconstraint-0.xml",  # SDMX-ML 2.1: an actual (not allowed) constraint
 )
 
 #: The authoring folders, in load order.
