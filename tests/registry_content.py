@@ -173,6 +173,26 @@ def built_message() -> bytes:
     return json.dumps(BUILT, ensure_ascii=False).encode("utf-8")
 
 
+TEST_CODELISTS = {f"{_URN}codelist.Codelist=TEST:{c}(1.0)" for c in
+                  ("CL_AREA", "CL_FREQ", "CL_SEX", "CL_OBS_STATUS", "CL_UNIT_MULT")}
+
+
+def version_of(urn: str) -> str:
+    return urn[:-1].rsplit("(", 1)[1]
+
+
+def latest(urns: set[str]) -> set[str]:
+    """The latest version of each artefact (by kind, agency and id) among these URNs."""
+    from sdmx_server.versions import version_key
+
+    best: dict[str, str] = {}
+    for urn in urns:
+        head = urn[:-1].rsplit("(", 1)[0]
+        if head not in best or version_key(version_of(urn)) > version_key(version_of(best[head])):
+            best[head] = urn
+    return set(best.values())
+
+
 # -- the server ---------------------------------------------------------------------------------
 
 
