@@ -117,12 +117,17 @@ def registry(tmp_path_factory, samples_dir):
             yield Registry(server, client)
 
 
+def _in_graph(registry: Registry, urn: str) -> bool:
+    """Artefacts of kinds the server does not serve are no part of the walk."""
+    return registry.visible(urn) and registry.stored[urn].kind in _served()
+
+
 def children(registry: Registry, urn: str) -> set[str]:
-    return {u for u in json.loads(registry.stored[urn].refs) if registry.visible(u)}
+    return {u for u in json.loads(registry.stored[urn].refs) if _in_graph(registry, u)}
 
 
 def parents(registry: Registry, urn: str) -> set[str]:
-    return {u for u, r in registry.stored.items() if registry.visible(u) and urn in json.loads(r.refs)}
+    return {u for u, r in registry.stored.items() if _in_graph(registry, u) and urn in json.loads(r.refs)}
 
 
 def walk(registry: Registry, start: set[str], how: str) -> set[str]:
