@@ -23,10 +23,14 @@ What a cell says:
 - `200`: answered; valid against the official schema of the format; holding exactly the
   artefacts the query selects (latest versions of the types asked for, visible ones only, and the
   references an independent walk over the stored references finds); each in the detail asked for.
-- `200 (n left out)`: as `200`, but n artefacts the format cannot write (an SDMX 3.0 draft
-  version in SDMX-ML 2.1, an SDMX 3.0 metadata structure in SDMX-ML 2.1, ...) are left out, each
-  checked to answer 406 when asked for alone.
+- `200 (n left out)`: as `200`, but n artefacts that came along (references, a query for any
+  type) and that the format cannot write (an SDMX 3.0 draft version or metadata structure in
+  SDMX-ML 2.1, a code whose parent id SDMX-ML 3.0.0 cannot type, ...) are left out, each checked
+  to answer 406 when asked for alone.
 - `406`: the format cannot express the kind (the kinds table has no element or collection for it).
+- `406 (k of n not writable)`: the query names n artefacts of its type, and k of them cannot be
+  written in the format (each checked to answer 406 alone): the server refuses the whole query
+  rather than leave them out (`api/structures.write_selection`).
 - `501`: the kind is not built: sdmx1 does not model it, so the registry cannot serve it.
 
 What is sampled, to keep one run fast: `detail` is crossed with every type and every format
@@ -34,7 +38,9 @@ What is sampled, to keep one run fast: `detail` is crossed with every type and e
 (with `detail=full`), since the walk does not depend on the format (a format only leaves out
 the kinds it cannot express, which the first tables show); the reference details are crossed
 with every type with `references=all`, in the default format. `codelist` stands for the
-concrete types `references` may name.
+concrete types `references` may name. Where a type's query is a 406 in one API's default format
+(REST v1 `dataflow` and `metadatastructure`, REST v2 `codelist`: an artefact it names cannot be
+written), its walks are exercised through the other API.
 """
 
 
@@ -73,8 +79,9 @@ def render(outcomes: dict[str, dict[str, str]], left_out: dict[str, set[str]], d
     for api in ("v1", "v2"):
         sub = {i: o for i, o in outcomes.items() if i.startswith(f"test_reference_details[{api}-")}
         lines += _table(f"### REST {api}", sub, "test_reference_details", reference_details, ("type",))
-    lines += ["", "## Left out", "",
-              "Artefacts a format cannot write, left out of the answers of these tests (each answers 406 alone):", ""]
+    lines += ["", "## Artefacts a format cannot write", "",
+              "Each answers 406 when asked for alone; it is left out of the answers of these tests, or, where",
+              "the query names it (a query for its type), makes the whole answer a 406:", ""]
     for urn in sorted(left_out):
         lines.append(f"- `{urn}`: " + ", ".join(f"`{t}`" for t in sorted(left_out[urn], key=lambda t: (_order(t), t))))
     lines += ["", "## Not served", ""]
