@@ -98,7 +98,8 @@ def user_defined_operator(w, obj: common.UserDefinedOperator, parent: etree._Ele
 
 
 def mapping_element(w, obj, parent: etree._Element, urn_class: str) -> etree._Element:
-    """A str:VtlMapping, whose URN names what it maps (VtlDataflowMapping, VtlConceptMapping)."""
+    """A str:VtlMapping, whose URN names what it maps (VtlDataflowMapping, VtlCodelistMapping,
+    VtlConceptMapping)."""
     el = w.item_element(obj, parent, hierarchy=False)
     el.set("urn", w.child_urn(urn_class, obj.id))
     return el
@@ -133,6 +134,12 @@ def vtl_dataflow_mapping(w, obj: common.VTLDataflowMapping, parent: etree._Eleme
 def vtl_concept_mapping(w, obj: common.VTLConceptMapping, parent: etree._Element) -> None:
     if obj.concept_alias is None:
         raise ValueError(f"{w.artefact.id}: VTL mapping {obj.id} maps no concept")
+    if isinstance(obj.concept_alias, common.MaintainableArtefact):
+        # sdmx1's reader (and the codec) hold a mapped codelist where a concept would be
+        el = mapping_element(w, obj, parent, "VtlCodelistMapping")
+        el.set("alias", str(getattr(obj, "alias", None) or obj.concept_alias.id))
+        w.maintainable_ref(el, "Codelist", obj.concept_alias)
+        return
     el = mapping_element(w, obj, parent, "VtlConceptMapping")
     el.set("alias", str(getattr(obj, "alias", None) or obj.concept_alias.id))
     w.item_ref(el, "Concept", obj.concept_alias)
