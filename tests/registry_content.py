@@ -118,9 +118,9 @@ BUILT: dict = {
             **_texts("Metadata providers", "تأمین‌کنندگان فراداده"),
             "metadataProviders": [{"id": "WORKING_GROUP", **_texts("Working group", "کارگروه")}],
         }],
-        # DF_B, not DF_A, has the provision agreement, the hierarchy association and the
-        # metadataflow: sdmx1's SDMX-ML 3.0 reader reads none of them (nor data provider schemes),
-        # so what DF_A refers to and is referred by stays readable by sdmx1 in both modes.
+        # DF_B, not DF_A, has the provision agreement, the hierarchy association, the metadataflow
+        # and the VTL mapping: sdmx1's SDMX-ML 3.0 reader reads none of them (nor data provider
+        # schemes), so what DF_A refers to and is referred by stays readable by sdmx1 in both modes.
         "provisionAgreements": [{
             "id": "PA_DF_B", "agencyID": "TEST", "version": "1.0.0", **_texts("DF_B from the department", "ب از اداره"),
             "dataflow": DF_B,
@@ -175,7 +175,7 @@ BUILT: dict = {
         "vtlMappingSchemes": [{
             "id": "VMS", "agencyID": "TEST", "version": "1.0.0", **_texts("VTL aliases", "نام‌های مستعار"),
             "vtlMappings": [
-                {"id": "M_DF_A", **_texts("Flow A", "جریان الف"), "alias": "flow_a", "dataflow": DF_A},
+                {"id": "M_DF_B", **_texts("Flow B", "جریان ب"), "alias": "flow_b", "dataflow": DF_B},
                 {"id": "M_AREA", **_texts("Areas", "مناطق"), "alias": "areas", "codelist": CL_AREA},
             ],
         }],
@@ -203,7 +203,7 @@ BUILT: dict = {
             "rulesetSchemes": [f"{_URN}transformation.RulesetScheme=TEST:RS(1.0.0)"],
             "userDefinedOperatorSchemes": [f"{_URN}transformation.UserDefinedOperatorScheme=TEST:UDOS(1.0.0)"],
             "transformations": [{"id": "DOUBLED", **_texts("Doubled", "دو برابر شده"),
-                                 "expression": "twice(flow_a)", "result": "doubled", "isPersistent": False}],
+                                 "expression": "twice(flow_b)", "result": "doubled", "isPersistent": False}],
         }],
         # Kinds sdmx1 does not model: the registry stores them, the API answers 501 for them and
         # leaves them out of answers for any type and of references.

@@ -124,6 +124,12 @@ def meaning(artefact, mode: str) -> dict:
         d["items"] = sorted(d["items"], key=lambda item: item["id"])
     if mode == "2.1" and d["kind"] == "metadataflow":
         d["targets"] = []  # SDMX-ML 2.1 metadataflows have no targets
+    if d["kind"] == "vtlmappingscheme":
+        # sdmx1's readers drop a mapping's alias, and the scheme's names go to the dataflow
+        # placeholder a mapping refers to
+        d["name"] = {}
+        for item in d["items"]:
+            item.pop("alias", None)
     if mode == "3.0" and d["kind"] == "datastructure":
         related_to_flow = False
         for attribute in d.get("attributes", []):
