@@ -12,6 +12,8 @@ Two kinds of answer, by the negotiated row:
 
 from __future__ import annotations
 
+import dataclasses
+
 from sdmx.model import common
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,9 +27,10 @@ from sdmx_server.formats.media import MediaType, negotiate
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import BY_NAME
 from sdmx_server.query.model import SchemaQuery
-from sdmx_server.registry.constraints import attached_constraints
+from sdmx_server.registry.constraints import allowed_codes, attached_constraints
 from sdmx_server.registry.index import Entry, Registry
 from sdmx_server.registry.partial import components, dsd_of, used_parts
+from sdmx_server.registry.shape import DataShape
 from sdmx_server.registry.store import read_as_of
 
 
@@ -58,9 +61,27 @@ def _schema_body(state, query: SchemaQuery, row: MediaType, languages) -> bytes:
     if row.type.startswith("application/vnd.sdmx.structure"):
         selected = communication(registry, context, dsd_entry)
         return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
-    shape = state.shape(registry.model(dsd_entry))
+    shape = restricted(state.shape(registry.model(dsd_entry)), allowed_codes(registry, context))
     layout = DataLayout.build(shape, query.dimension_at_observation)
     return row.load()(BY_NAME[context.kind].urn(context.agency, context.id, context.version), shape, layout)
+
+
+def restricted(shape: DataShape, allowed: dict[str, set[str]]) -> DataShape:
+    """The shape with each constrained component's codes cut to what the constraints allow."""
+    if not allowed:
+        return shape
+
+    def cut(component):
+        if component.codes is None or component.id not in allowed:
+            return component
+        return dataclasses.replace(component, codes=component.codes & frozenset(allowed[component.id]))
+
+    return dataclasses.replace(
+        shape,
+        dimensions=tuple(cut(c) for c in shape.dimensions),
+        attributes=tuple(cut(c) for c in shape.attributes),
+        measure=cut(shape.measure),
+    )
 
 
 def communication(registry: Registry, context: Entry, dsd_entry: Entry) -> list:

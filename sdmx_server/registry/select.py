@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Callable, Iterable
 
-from sdmx.model import common
+from sdmx.model import common, v21
 from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.errors import NoResults, NotAcceptable, NotImplemented_
@@ -22,14 +22,16 @@ from sdmx_server.registry.extensions import resolved
 from sdmx_server.registry.index import Entry, Registry
 from sdmx_server.registry.partial import used_parts
 from sdmx_server.types import ArtefactDetail
+from sdmx_server.versions import Exactly, Latest
 
 Selected = tuple[MaintainableArtefact, ArtefactDetail]
 
 
 class Selection(list):
-    """The selected artefacts, in order; the first `required` are what the query named (a
-    writer that cannot express one of them must refuse the query); the rest (references, or
-    any-type matches) may be left out of a format that cannot say them."""
+    """The selected artefacts, in order; the first `required` are what the query named one by
+    one (a writer that cannot express one of them must refuse the query); the rest (listings
+    with wildcards, references, any-type matches) may be left out of a format that cannot say
+    them."""
 
     required: int = 0
 
@@ -93,7 +95,7 @@ def select_structures(
         chosen.append((artefact, main_detail))
     if not chosen:
         raise NoResults(f"no item {', '.join(query.items or ())} in the {query.resource} matched")
-    chosen.required = len(chosen) if query.kinds is not None else 0
+    chosen.required = len(chosen) if _names_each(query) else 0
 
     seen = {e.key for e in matched}
     referenced = [
@@ -107,6 +109,15 @@ def select_structures(
             artefact = parts.cut(artefact, original)
         chosen.append((artefact, ref_detail))
     return chosen
+
+
+def _names_each(query: StructureQuery) -> bool:
+    """Whether the query names its artefacts one by one: kinds, agencies, ids and versions all
+    given, without wildcards (REST v1 `latest` counts as naming one version)."""
+    return (
+        query.kinds is not None and query.agencies is not None and query.ids is not None
+        and isinstance(query.versions, (Exactly, Latest))
+    )
 
 
 def walk(registry: Registry, start: list[Entry], references: Iterable[str]) -> list[Entry]:
@@ -178,7 +189,15 @@ def _role_matches(registry: Registry, entry: Entry, resource: str) -> bool:
 
 def with_items(artefact: MaintainableArtefact, item_ids: tuple[str, ...]) -> MaintainableArtefact | None:
     """A partial copy of an item scheme holding the items asked for and their ancestors
-    (nested ids such as A.1.1 name a path), or None when it holds none of them."""
+    (nested ids such as A.1.1 name a path), or None when it holds none of them. A hierarchical
+    codelist's "items" are its hierarchies."""
+    if isinstance(artefact, v21.HierarchicalCodelist):
+        hierarchies = [h for h in artefact.hierarchy if h.id in item_ids]
+        if not hierarchies:
+            return None
+        partial = copy.copy(artefact)
+        partial.hierarchy = hierarchies
+        return partial
     if not isinstance(artefact, common.ItemScheme):
         return artefact
     keep: dict[str, object] = {}
