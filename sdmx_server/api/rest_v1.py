@@ -20,7 +20,8 @@ from sdmx_server.api.state import ServerState
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_
-from sdmx_server.formats.data_layout import DataLayout, DataMessage
+from sdmx_server.formats.data_message import DataMessage
+from sdmx_server.query.layout import DataLayout
 from sdmx_server.formats.media import negotiate
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.query.keys import fit_key

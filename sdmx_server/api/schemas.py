@@ -22,7 +22,7 @@ from starlette.responses import Response
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
 from sdmx_server.errors import NoResults, NotImplemented_
-from sdmx_server.formats.data_layout import DataLayout
+from sdmx_server.query.layout import DataLayout
 from sdmx_server.formats.media import MediaType, negotiate
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import BY_NAME

@@ -12,7 +12,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdmx_server.formats.data_layout import Batches, DataMessage
+from sdmx_server.formats.data_message import Batches, DataMessage
 from sdmx_server.formats.text import buffer_of, csv_escape, join, number_text
 
 MEDIA_TYPE_10 = "application/vnd.sdmx.data+csv;version=1.0.0"

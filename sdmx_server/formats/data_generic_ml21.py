@@ -11,7 +11,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 from sdmx_server.formats import data_ml21, ml21
-from sdmx_server.formats.data_layout import Batches, DataMessage
+from sdmx_server.formats.data_message import Batches, DataMessage
 from sdmx_server.formats.text import join, new_series, number_text, xml_escape
 
 MEDIA_TYPE = "application/vnd.sdmx.genericdata+xml;version=2.1"

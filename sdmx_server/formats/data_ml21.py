@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from lxml import etree
 
 from sdmx_server.formats import ml21
-from sdmx_server.formats.data_layout import Batches, DataMessage
+from sdmx_server.formats.data_message import Batches, DataMessage
 from sdmx_server.formats.text import buffer_of, join
 
 #: (batch, last series key of the previous batch, a series is open) -> (text, last key, open)

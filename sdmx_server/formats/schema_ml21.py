@@ -12,7 +12,7 @@ import re
 from lxml import etree
 
 from sdmx_server.formats import ml21
-from sdmx_server.formats.data_layout import DataLayout
+from sdmx_server.query.layout import DataLayout
 from sdmx_server.registry.shape import INTEGER_TYPES, NUMERIC_TYPES, Component, DataShape
 
 XS = "http://www.w3.org/2001/XMLSchema"

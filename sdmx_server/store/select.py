@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sdmx_server.formats.data_layout import DataLayout
+from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery
 from sdmx_server.query.periods import epoch_us
 from sdmx_server.store.database import Database

@@ -1,42 +1,18 @@
 """How a data message is laid out: which dimensions make the series, which one the observation,
-and on which level each attribute is written. Every data writer starts from here."""
+and on which level each attribute is written. Derived from the query (dimensionAtObservation,
+detail) and the DSD's shape; the store sorts rows by it and every data writer follows it."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Iterator
-
-import pyarrow as pa
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sdmx_server.errors import SyntaxError_
-from sdmx_server.formats.ml21 import Header
-from sdmx_server.registry.shape import DataShape
+
+if TYPE_CHECKING:
+    from sdmx_server.registry.shape import DataShape
 
 ALL_DIMENSIONS = "AllDimensions"
-
-
-@dataclass(frozen=True)
-class DataMessage:
-    """Everything a writer needs besides the rows."""
-
-    flow: tuple[str, str, str]  # agency, id, version of the dataflow
-    shape: DataShape
-    layout: "DataLayout"
-    header: Header = field(default_factory=Header)
-
-    @property
-    def flow_ref(self) -> str:
-        return f"{self.flow[0]}:{self.flow[1]}({self.flow[2]})"
-
-    @property
-    def flow_urn(self) -> str:
-        return f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow={self.flow_ref}"
-
-    @property
-    def structure_id(self) -> str:
-        # An xs:ID: an NCName, whatever characters the agency, id and version hold.
-        return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(self.flow))
 
 
 @dataclass(frozen=True)
@@ -58,7 +34,7 @@ class DataLayout:
         return self.obs_dimension or ALL_DIMENSIONS
 
     @classmethod
-    def build(cls, shape: DataShape, dimension_at_observation: str | None, detail: str = "full") -> "DataLayout":
+    def build(cls, shape: "DataShape", dimension_at_observation: str | None, detail: str = "full") -> "DataLayout":
         requested = dimension_at_observation
         if requested is None:
             requested = shape.time.id if shape.time is not None else ALL_DIMENSIONS
@@ -90,6 +66,3 @@ class DataLayout:
     def sort_columns(self) -> tuple[str, ...]:
         """The order rows must come in: series key first, then the observation dimension(s)."""
         return self.series_dims + self.obs_dims
-
-
-Batches = Iterator[pa.RecordBatch]
