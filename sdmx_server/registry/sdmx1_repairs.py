@@ -18,6 +18,9 @@ sdmx1 should have read:
   both CNY and JPY as ¥); they are put back in document order;
 - nested items (categories, reporting categories): sdmx1 gives an item its children in
   reverse document order (it pops them off a stack); they are put back in document order;
+- item attributes: sdmx1 drops a transformation's isPersistent, a ruleset's rulesetType and
+  rulesetScope, a name personalisation's vtlArtefact, a VTL mapping's alias and a geographic
+  code's value (SDMX-ML 3.0 GeoFeatureSetCode); they are set as the codec keeps them;
 - SDMX-ML 2.1 measure dimensions: the schema makes a class-less <Ref> in a MeasureDimension's
   Enumeration a ConceptScheme; sdmx1 takes it for a Codelist (and the registry would then miss
   a codelist that does not exist);
@@ -44,6 +47,15 @@ from sdmx_server.kinds import BY_ML21_ELEMENT, BY_ML30_ELEMENT, kind_of
 
 _USAGE = {"mandatory": common.UsageStatus.mandatory, "optional": common.UsageStatus.conditional}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+#: (item element, XML attribute) -> (the attribute the codec reads, its conversion).
+_ITEM_FIELDS = {
+    ("GeoFeatureSetCode", "value"): ("value", str),
+    ("Transformation", "isPersistent"): ("is_persistent", lambda v: v.strip() in ("true", "1")),
+    ("Ruleset", "rulesetType"): ("type", str),
+    ("Ruleset", "rulesetScope"): ("scope", str),
+    ("NamePersonalisation", "vtlArtefact"): ("vtl_artefact", str),
+    ("VtlMapping", "alias"): ("alias", str),
+}
 
 Key = tuple[str, str, str, str]  # kind, agency, id, version
 
@@ -58,6 +70,8 @@ class Repairs:
     hierarchies: dict[Key, dict[str, tuple[dict[str, str], dict[str, str]]]] = field(default_factory=dict)
     #: item scheme key -> the ids of the items its element lists (at any depth).
     items: dict[Key, set[str]] = field(default_factory=dict)
+    #: (scheme key, item id) -> {model attribute: value} of the item attributes sdmx1 drops.
+    item_fields: dict[tuple[Key, str], dict[str, object]] = field(default_factory=dict)
     #: value list key -> (id, names) of its value items in document order.
     value_items: dict[Key, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
     #: (scheme key, item id) -> ids of its children in document order.
@@ -85,6 +99,7 @@ class Repairs:
                     artefact.items = _in_order(artefact.items, self.value_items[key])
                 if isinstance(artefact, common.ItemScheme):
                     self._order_children(key, artefact)
+                    self._item_fields(key, artefact)
                 elif isinstance(artefact, common.BaseDataStructureDefinition):
                     self._structure(key, artefact)
 
@@ -94,6 +109,12 @@ class Repairs:
             obj.name.localizations.update(names)
         if descriptions and not obj.description.localizations:
             obj.description.localizations.update(descriptions)
+
+    def _item_fields(self, key: Key, scheme: common.ItemScheme) -> None:
+        for item in scheme.items.values():
+            for name, value in self.item_fields.get((key, item.id), {}).items():
+                if getattr(item, name, None) in (None, ""):
+                    setattr(item, name, value)
 
     def _order_children(self, key: Key, scheme: common.ItemScheme) -> None:
         for item in scheme.items.values():
@@ -114,7 +135,8 @@ class Repairs:
                     component.related_to = common.GroupRelationship(group_key=dsd.group_dimensions[group])
         for dimension in dsd.dimensions.components:
             rep = dimension.local_representation
-            if isinstance(dimension, v21.MeasureDimension) and rep is not None and isinstance(rep.enumerated, common.Codelist):
+            if isinstance(dimension, v21.MeasureDimension) and isinstance(getattr(rep, "enumerated", None),
+                                                                          common.Codelist):
                 rep.enumerated = common.ConceptScheme(
                     id=rep.enumerated.id, maintainer=rep.enumerated.maintainer, version=rep.enumerated.version,
                     is_external_reference=True)
@@ -138,10 +160,17 @@ def prepare(root: etree._Element, version: str) -> Repairs:
                 repairs.hierarchies[key] = {h.get("id"): (_texts(h, "Name"), _texts(h, "Description"))
                                             for h in element if _local(h) == "Hierarchy"}
             elif kind.name == "valuelist":
-                repairs.value_items[key] = [(v.get("id"), _texts(v, "Name")) for v in element if _local(v) == "ValueItem"]
+                repairs.value_items[key] = [(v.get("id"), _texts(v, "Name"))
+                                            for v in element if _local(v) == "ValueItem"]
             elif kind.items in ("flat", "nested"):
                 tags = {kind.item_class, "GeoFeatureSetCode", "GeoGridCode"}
                 repairs.items[key] = {i.get("id") for i in element.iter() if _local(i) in tags and i.get("id")}
+                for item in element:
+                    fields = {name: convert(item.get(attribute))
+                              for (tag, attribute), (name, convert) in _ITEM_FIELDS.items()
+                              if tag == _local(item) and item.get(attribute) is not None}
+                    if fields:
+                        repairs.item_fields[key, item.get("id")] = fields
             if kind.items == "nested":
                 _note_children(repairs, key, element, kind.item_class)
             elif kind.name == "datastructure" and version != "2.1":
