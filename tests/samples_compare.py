@@ -128,9 +128,14 @@ def _default_names(d: dict) -> None:
         d["name"] = {"en": d["id"]}
 
 
+#: SDMX-JSON 1.0 says what SDMX 2.1 says; SDMX-JSON 2.0 and 2.1 what SDMX 3.0 says.
+_MODEL_OF = {"json1.0": "2.1", "json2.0": "3.0", "json2.1": "3.0"}
+
+
 def comparable(artefact, fmt: str, reader: str = "sdmx1") -> dict:
     """describe(artefact) without what `fmt` ("2.1", "3.0", "3.1", "json1.0", "json2.0"...)
     cannot say and what `reader` ("sdmx1", "codec", "original") does not read."""
+    fmt = _MODEL_OF.get(fmt, fmt)
     d = copy.deepcopy(describe(artefact))
     if d["kind"] == "agencyscheme" and reader == "sdmx1":
         # sdmx1 adds to an agency scheme the (nameless) agency that maintains it.
@@ -149,6 +154,11 @@ def comparable(artefact, fmt: str, reader: str = "sdmx1") -> dict:
                 item[name] = item[name].strip()
     if isinstance(d.get("grid_definition"), str):
         d["grid_definition"] = d["grid_definition"].strip()
+    if reader == "sdmx1":
+        for item in d.get("items", ()):
+            for name in ("is_persistent", "ruleset_type", "scope", "vtl_artefact", "alias", "value"):
+                # sdmx1 does not read these attributes of items (the XML digest compares them)
+                item.pop(name, None)
     if d["kind"] in ("categoryscheme", "reportingtaxonomy") and reader == "sdmx1":
         # sdmx1 reverses the children of nested items; their order is the XML digest's to check.
         d["items"] = sorted(d["items"], key=lambda i: (i["parent"] or "", i["id"]))
@@ -204,8 +214,8 @@ def _usage(attribute) -> str:
 
 def xml_digest(body: bytes) -> dict[Key, dict]:
     """For every artefact element of an SDMX-ML structure message: names and descriptions in
-    every language, items in document order (id, depth, parent, names, descriptions), and the
-    usage of DSD attributes."""
+    every language, items in document order (depth, id, parent, names, descriptions, their
+    other XML attributes), and the usage of DSD attributes."""
     root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
     structures = next(c for c in root if _local(c) == "Structures")
     out: dict[Key, dict] = {}
@@ -242,8 +252,10 @@ def _items(element, depth: int = 0) -> list:
             parent = next((p for p in child if _local(p) == "Parent"), None)
             parent_id = None if parent is None else (parent.text or "").strip() or next(
                 (r.get("id") for r in parent), None)
+            # (a false flag says what its absence says: leveled, isPersistent)
+            fields = {k: v for k, v in child.attrib.items() if k not in ("id", "urn", "uri") and v != "false"}
             found.append((depth, child.get("id"), parent_id, _texts(child, "Name") or {"en": child.get("id")},
-                          _texts(child, "Description")))
+                          _texts(child, "Description"), fields))
             found += _items(child, depth + 1)
     return found
 
@@ -350,7 +362,8 @@ def expected_pysdmx(artefact) -> dict:
         out["dimensions"] = sorted(x["id"] for x in d["dimensions"])
         out["attributes"] = [(a["id"], a["usage"] == "mandatory") for a in d["attributes"]]
         out["measures"] = [m["id"] for m in d["measures"]]
-        out["enumerations"] = {c["id"]: c["rep"]["enumerated"] for c in d["dimensions"] + d["attributes"] + d["measures"]
+        components = d["dimensions"] + d["attributes"] + d["measures"]
+        out["enumerations"] = {c["id"]: c["rep"]["enumerated"] for c in components
                                if c["rep"] and c["rep"]["enumerated"]}
     if d["kind"] == "dataflow" and d.get("structure"):
         out["structure"] = d["structure"].rsplit(".", 1)[-1]

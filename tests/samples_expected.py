@@ -48,6 +48,7 @@ def _loaded(why: str) -> Expected:
 
 
 _ECB_CODES = "codelists and the concept scheme of ECB_EXR/1/structure-full.xml"
+_SCL_WSTATUS = "an SDMX-ML 3.0 hierarchy of codelist ESTAT:SCL_WSTATUS, not defined here"
 
 #: Structure messages (and SDMX-JSON metadata messages) by file.
 STRUCTURES: dict[str, Expected] = {
@@ -73,8 +74,8 @@ STRUCTURES: dict[str, Expected] = {
     "ESTAT/CL_FREQ.xml": _loaded("an SDMX-ML 3.0 codelist"),
     "ESTAT/GOV_10Q_GGNFA.xml": _stubs("a DSD and concept scheme referring to ESTAT codelists not in the message "
                                       "(two versions of several)"),
-    "ESTAT/HCL_WSTATUS_SCL_BNSPART.xml": _stubs("an SDMX-ML 3.0 hierarchy of codelist ESTAT:SCL_WSTATUS, not defined here"),
-    "ESTAT/HCL_WSTATUS_SCL_WSTATUSPR.xml": _stubs("an SDMX-ML 3.0 hierarchy of codelist ESTAT:SCL_WSTATUS, not defined here"),
+    "ESTAT/HCL_WSTATUS_SCL_BNSPART.xml": _stubs(_SCL_WSTATUS),
+    "ESTAT/HCL_WSTATUS_SCL_WSTATUSPR.xml": _stubs(_SCL_WSTATUS),
     "ESTAT/apro_mk_cola-structure.xml": _loaded("final DSD, dataflow, codelists and concepts"),
     "ESTAT/demography-structure.xml": _loaded("DSD with a measure dimension, dataflow, codelists and concepts"),
     "ESTAT/esms-structure.xml": _loaded("SDMX 2.1 metadata structure, category scheme and categorisations"),
@@ -173,7 +174,7 @@ def expected(name: str) -> Expected:
 
 
 def loaded_files() -> list[str]:
-    return sorted(n for n, e in STRUCTURES.items() if e.outcome != "refused" and (samples_path() / n).is_file())
+    return sorted(n for n, e in STRUCTURES.items() if e.outcome != "refused")
 
 
 #: The few samples also served from PostgreSQL (the rest is the same code on another backend):
@@ -182,28 +183,48 @@ ON_POSTGRES = ("ECB_EXR/1/structure-full.xml", "ESTAT/GOV_10Q_GGNFA.xml", "v3/xm
                "v3/json/structure/constructed-sample.json")
 
 
-# -- what a format cannot express: (file, artefact id, format) -> what the 406 names --------------
+# -- what a format cannot express: (file, artefact id, format) -> what the 406 names ------------
+#    (words of the writer's NotExpressible message)
 #
 # Besides these, every kind a format lacks (the kinds table: Hierarchy, ValueList... in SDMX-ML
 # 2.1; HierarchicalCodelist, StructureSet in SDMX 3.0) is a 406 in that format.
 
-_MEASURE_DIMENSION = "a measure dimension"
+def fmt_of(row) -> str:
+    """A media table row's format: "2.1", "3.0", "3.1", "json1.0", "json2.0", "json2.1"."""
+    version = ".".join((row.version or "").split(".")[:2])
+    return version if row.family == "xml" else f"json{version}"
+
+
+def served_formats() -> set[str]:
+    """The structure formats the server offers (REST v1's SDMX-ML 2.1 and every v2 row)."""
+    from sdmx_server.formats import media
+
+    return {"2.1"} | {fmt_of(r) for r in media.rows("structure", "v2")}
+
+
+# What SDMX 3.0 cannot say is refused by SDMX-ML 3.0 and 3.1 and SDMX-JSON 2.0 and 2.1; what
+# SDMX 2.1 cannot, by SDMX-ML 2.1 and SDMX-JSON 1.0.
+_SDMX_30 = ("3.0", "3.1", "json2.0", "json2.1")
+_SDMX_21 = ("2.1", "json1.0")
+_MEASURE_DIMENSION = "measure dimension"
 _NOT_EXPRESSIBLE_30 = {
-    ("ECB_EXR/rg-structure-full.xml", "ECB_EXR_CG"): "an attachment group",
-    ("ECB_EXR/rg-structure.xml", "ECB_EXR_CG"): "an attachment group",
+    ("ECB_EXR/rg-structure-full.xml", "ECB_EXR_CG"): "attachment group",
+    ("ECB_EXR/rg-structure.xml", "ECB_EXR_CG"): "attachment group",
     ("ESTAT/demography-structure.xml", "DEMOGRAPHY"): _MEASURE_DIMENSION,
     ("v21/xml/demography/demography.xml", "DEMOGRAPHY"): _MEASURE_DIMENSION,
     ("v21/xml/VTL/VTL_Sample_1.xml", "DS11"): _MEASURE_DIMENSION,
     ("v21/xml/VTL/VTL_Sample_1.xml", "DS1R1"): _MEASURE_DIMENSION,
 }
+_NOT_EXPRESSIBLE_21 = {
+    ("v3/xml/codelist - extended.xml", "CL_EXTENDED_AGE"): "codelist extension",
+    ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA"): "geographic codelist",
+    ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION"): "geographic codelist",
+}
 NOT_EXPRESSIBLE: dict[tuple[str, str, str], str] = {
-    **{(f, a, "3.0"): why for (f, a), why in _NOT_EXPRESSIBLE_30.items()},
-    **{(f, a, "3.1"): why for (f, a), why in _NOT_EXPRESSIBLE_30.items()},
+    **{(f, a, fmt): why for (f, a), why in _NOT_EXPRESSIBLE_30.items() for fmt in _SDMX_30},
+    **{(f, a, fmt): why for (f, a), why in _NOT_EXPRESSIBLE_21.items() for fmt in _SDMX_21},
     # SDMX-ML 3.0 types a code's str:Parent as an NCName (3.1 relaxed it): _T cannot be one.
     ("v3/json/structure/constructed-sample.json", "CL_CURRENCY", "3.0"): "parent's id '_T' is not an NCName",
-    ("v3/xml/codelist - extended.xml", "CL_EXTENDED_AGE", "2.1"): "a codelist extension",
-    ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA", "2.1"): "a geographic codelist",
-    ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION", "2.1"): "a geographic codelist",
 }
 
 
@@ -319,11 +340,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def format_name(fmt: str) -> str:
+    """"3.0" -> "SDMX-ML 3.0", "json2.0" -> "SDMX-JSON 2.0"."""
+    return f"SDMX-JSON {fmt[4:]}" if fmt.startswith("json") else f"SDMX-ML {fmt}"
+
+
 def _by_format(table: dict) -> list[tuple[tuple, str, str]]:
     """Rows of a table keyed (..., format), the formats of one row and reason joined."""
     grouped: dict[tuple, list[str]] = {}
     for key, why in sorted(table.items()):
-        grouped.setdefault((key[:-1], why), []).append(key[-1])
+        grouped.setdefault((key[:-1], why), []).append(format_name(key[-1]))
     return [(key, ", ".join(formats), why) for (key, why), formats in grouped.items()]
 
 
@@ -338,18 +364,21 @@ def render(files: list[str]) -> str:
     lines += ["", "## What a format cannot express (406 in that format)", "",
               "Besides the kinds a format lacks:", "", "| File | Artefact | Format | What it cannot say |",
               "| --- | --- | --- | --- |"]
-    for (name, artefact), formats, why in _by_format(NOT_EXPRESSIBLE):
-        lines.append(f"| `{name}` | {artefact} | SDMX-ML {formats} | {_cell(why)} |")
+    formats_here = served_formats()
+    for (name, artefact), formats, why in _by_format({k: v for k, v in NOT_EXPRESSIBLE.items()
+                                                      if k[-1] in formats_here}):
+        lines.append(f"| `{name}` | {artefact} | {formats} | {_cell(why)} |")
     lines += ["", "## What clients cannot read of valid answers", "",
               "| File | Artefact | Reader | Format | Why |", "| --- | --- | --- | --- | --- |"]
-    for (name, artefact, reader), formats, why in _by_format(CLIENT_LIMITS):
-        lines.append(f"| `{name}` | {artefact} | {reader} | SDMX-ML {formats} | {_cell(why)} |")
+    for (name, artefact, reader), formats, why in _by_format({k: v for k, v in CLIENT_LIMITS.items()
+                                                              if k[-1] in formats_here}):
+        lines.append(f"| `{name}` | {artefact} | {reader} | {formats} | {_cell(why)} |")
     lines += ["", "## What the registry cannot hold, or read back", "", "| File | Artefact | Why |",
               "| --- | --- | --- |"]
     for (name, artefact), why in sorted(KNOWN_LOSSES.items()):
         lines.append(f"| `{name}` | {artefact} | {_cell(why)} |")
-    for (name, artefact, fmt), (why, _) in sorted(RELOAD_LIMITS.items()):
-        lines.append(f"| `{name}` | {artefact} | its SDMX-ML {fmt} answer cannot be loaded again: {_cell(why)} |")
+    for (name, artefact, fmt), (why, _) in sorted(k for k in RELOAD_LIMITS.items() if k[0][-1] in formats_here):
+        lines.append(f"| `{name}` | {artefact} | its {format_name(fmt)} answer cannot be loaded again: {_cell(why)} |")
     lines += ["", _FORMAT_LOSSES, _REPAIRS]
     return "\n".join(lines).rstrip() + "\n"
 
