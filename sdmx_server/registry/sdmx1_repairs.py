@@ -5,10 +5,11 @@ The registry reads SDMX-ML through sdmx1 (registry/sdmxml.py) and stores what th
 wrong in every format. The message itself is at hand (parsed and validated), so it says what
 sdmx1 should have read:
 
-- names and descriptions of maintainable artefacts (and of the hierarchies of a hierarchical
-  codelist): sdmx1 loses them in some messages (an external-reference codelist whose id another
-  agency's codelist shares, a structure set whose maps have names of their own, VTL schemes);
-  one left without any is given the message's;
+- names and descriptions of maintainable artefacts, of the hierarchies of a hierarchical
+  codelist and of the levels of a hierarchy: sdmx1 loses them in some messages (an
+  external-reference codelist whose id another agency's codelist shares, a structure set whose
+  maps have names of their own, VTL schemes, levels); one left without any is given the
+  message's;
 - isExternalReference: sdmx1 takes an item scheme without items that the message refers to
   later for an external reference; the message's attribute (false unless said) is what counts;
 - items: sdmx1 adds to an item scheme items the message only refers to (the concepts of a
@@ -29,7 +30,10 @@ sdmx1 should have read:
 - SDMX-ML 3.0 attribute relationships: sdmx1 reads <str:Dataflow/> there as a dataflow
   definition, which takes the names and descriptions of the structure being read with it, and
   fails on <str:Group> (AttributeError). Both are taken out of the XML before sdmx1 reads it
-  and set on the model afterwards.
+  and set on the model afterwards;
+- SDMX-ML 3.1 data constraints: sdmx1 reads 3.1 as 3.0 and fails (UnboundLocalError) on a
+  constraint without a role, which 3.1 no longer gives: every 3.1 data constraint says what is
+  allowed, so it is read with role="Allowed".
 
 `prepare` notes all this from the XML (and takes out what sdmx1 cannot read); `Repairs.apply`
 puts it on sdmx1's model. The samples tests (tests/test_samples_*.py) check every repaired fact
@@ -68,6 +72,9 @@ class Repairs:
     external: dict[Key, bool] = field(default_factory=dict)
     #: hierarchical codelist key -> {hierarchy id: (names, descriptions)}.
     hierarchies: dict[Key, dict[str, tuple[dict[str, str], dict[str, str]]]] = field(default_factory=dict)
+    #: (hierarchy, or hierarchical codelist and hierarchy id) -> {level id: (names, descriptions)}.
+    levels: dict[tuple[Key, str | None], dict[str, tuple[dict[str, str], dict[str, str]]]] = field(
+        default_factory=dict)
     #: item scheme key -> the ids of the items its element lists (at any depth).
     items: dict[Key, set[str]] = field(default_factory=dict)
     #: (scheme key, item id) -> {model attribute: value} of the item attributes sdmx1 drops.
@@ -93,6 +100,9 @@ class Repairs:
                     artefact.is_external_reference = self.external[key]
                 for hierarchy in getattr(artefact, "hierarchy", None) or ():
                     self._texts(hierarchy, *self.hierarchies.get(key, {}).get(hierarchy.id, ({}, {})))
+                    self._levels(getattr(hierarchy, "level", None), self.levels.get((key, hierarchy.id), {}))
+                if isinstance(artefact, v30.Hierarchy):
+                    self._levels(artefact.level, self.levels.get((key, None), {}))
                 if key in self.items and isinstance(artefact, common.ItemScheme):
                     _keep_items(artefact, self.items[key])
                 if key in self.value_items:
@@ -109,6 +119,11 @@ class Repairs:
             obj.name.localizations.update(names)
         if descriptions and not obj.description.localizations:
             obj.description.localizations.update(descriptions)
+
+    def _levels(self, level, texts: dict) -> None:
+        while level is not None:
+            self._texts(level, *texts.get(level.id, ({}, {})))
+            level = level.child
 
     def _item_fields(self, key: Key, scheme: common.ItemScheme) -> None:
         for item in scheme.items.values():
@@ -144,7 +159,7 @@ class Repairs:
 
 def prepare(root: etree._Element, version: str) -> Repairs:
     """What the message says that sdmx1 will not read right; the XML is changed in place where
-    sdmx1 cannot read it at all (SDMX-ML 3.0 attribute relationships)."""
+    sdmx1 cannot read it at all (SDMX-ML 3.0 attribute relationships, 3.1 data constraints)."""
     repairs = Repairs()
     elements = BY_ML21_ELEMENT if version == "2.1" else BY_ML30_ELEMENT
     structures = next((c for c in root if _local(c) == "Structures"), None)
@@ -159,6 +174,11 @@ def prepare(root: etree._Element, version: str) -> Repairs:
             if kind.name == "hierarchicalcodelist":
                 repairs.hierarchies[key] = {h.get("id"): (_texts(h, "Name"), _texts(h, "Description"))
                                             for h in element if _local(h) == "Hierarchy"}
+                for h in element:
+                    if _local(h) == "Hierarchy":
+                        repairs.levels[key, h.get("id")] = _level_texts(h)
+            elif kind.name == "hierarchy":
+                repairs.levels[key, None] = _level_texts(element)
             elif kind.name == "valuelist":
                 repairs.value_items[key] = [(v.get("id"), _texts(v, "Name"))
                                             for v in element if _local(v) == "ValueItem"]
@@ -175,6 +195,8 @@ def prepare(root: etree._Element, version: str) -> Repairs:
                 _note_children(repairs, key, element, kind.item_class)
             elif kind.name == "datastructure" and version != "2.1":
                 _note_structure(repairs, key, element)
+            elif kind.name == "dataconstraint" and version == "3.1" and element.get("role") is None:
+                element.set("role", "Allowed")
     return repairs
 
 
@@ -184,6 +206,16 @@ def _local(element) -> str:
 
 def _texts(element, tag: str) -> dict[str, str]:
     return {c.get(_XML_LANG, "en"): c.text or "" for c in element if _local(c) == tag}
+
+
+def _level_texts(element) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    """Names and descriptions of the (nested) levels of a hierarchy element, by id."""
+    found = {}
+    level = next((c for c in element if _local(c) == "Level"), None)
+    while level is not None:
+        found[level.get("id")] = (_texts(level, "Name"), _texts(level, "Description"))
+        level = next((c for c in level if _local(c) == "Level"), None)
+    return found
 
 
 def _keep_items(scheme: common.ItemScheme, listed: set[str]) -> None:
