@@ -135,8 +135,12 @@ _MODEL_OF = {"json1.0": "2.1", "json2.0": "3.0", "json2.1": "3.0"}
 def comparable(artefact, fmt: str, reader: str = "sdmx1") -> dict:
     """describe(artefact) without what `fmt` ("2.1", "3.0", "3.1", "json1.0", "json2.0"...)
     cannot say and what `reader` ("sdmx1", "codec", "original") does not read."""
-    fmt = _MODEL_OF.get(fmt, fmt)
     d = copy.deepcopy(describe(artefact))
+    if fmt == "json1.0" and d["kind"] == "metadatastructure":
+        for target in d["targets"]:
+            # SDMX-JSON 1.0 gives each kind of target object a member of its own: no order
+            target["objects"] = sorted(target["objects"], key=lambda o: (o["class"], o["id"] or ""))
+    fmt = _MODEL_OF.get(fmt, fmt)
     if d["kind"] == "agencyscheme" and reader == "sdmx1":
         # sdmx1 adds to an agency scheme the (nameless) agency that maintains it.
         agency = d["urn"].split("=", 1)[1].split(":", 1)[0]
@@ -159,6 +163,11 @@ def comparable(artefact, fmt: str, reader: str = "sdmx1") -> dict:
             for name in ("is_persistent", "ruleset_type", "scope", "vtl_artefact", "alias", "value"):
                 # sdmx1 does not read these attributes of items (the XML digest compares them)
                 item.pop(name, None)
+    if reader == "sdmx1":
+        for levels in [d.get("levels", [])] + [h["levels"] for h in d.get("hierarchies", ())]:
+            for level in levels:
+                # sdmx1 loses the names of (some) levels of a hierarchy (the XML digest compares them)
+                level["name"], level["description"] = {}, {}
     if d["kind"] in ("categoryscheme", "reportingtaxonomy") and reader == "sdmx1":
         # sdmx1 reverses the children of nested items; their order is the XML digest's to check.
         d["items"] = sorted(d["items"], key=lambda i: (i["parent"] or "", i["id"]))
@@ -195,7 +204,7 @@ def comparable(artefact, fmt: str, reader: str = "sdmx1") -> dict:
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _ELEMENTS = {**{k: v.name for k, v in BY_ML21_ELEMENT.items()}, **{k: v.name for k, v in BY_ML30_ELEMENT.items()}}
 _ITEM_ELEMENTS = {k.item_class for k in BY_ML21_ELEMENT.values() if k.item_class} | {
-    "Code", "GeoFeatureSetCode", "GeoGridCode", "ValueItem"}
+    "Code", "GeoFeatureSetCode", "GeoGridCode", "ValueItem", "Level"}
 
 
 def _local(element) -> str:
@@ -297,7 +306,7 @@ def normalise_stored(obj: dict, fmt: str) -> dict:
     x = obj.get("x-sdmx", {})
     components = obj.get("dataStructureComponents", {})
     dimensions = components.get("dimensionList", {})
-    if fmt == "3.0":
+    if fmt.startswith("3"):
         for name in ("isFinal", "metadataTargets", "reportStructures"):  # SDMX 3.0 has none of these
             x.pop(name, None)
         x.pop("timeDimensionPosition", None)  # the time dimension comes last: positions change

@@ -150,6 +150,12 @@ def not_structures(path: Path) -> Expected | None:
         version = _ML_VERSIONS.get(qname.namespace or "")
         if version is None or qname.localname == "Structure":
             return None
+        if qname.localname in ("GenericMetadata", "StructureSpecificMetadata"):
+            if version == "3.0" and qname.localname == "GenericMetadata":
+                return None  # SDMX 3.0 metadata sets load: list the file in STRUCTURES
+            return Expected("refused", f"an SDMX-ML {version} {qname.localname} message: the registry holds SDMX "
+                                       "3.0 metadata sets only (SDMX 2.1 sets report against report structures)",
+                            f"SDMX-ML {version} {qname.localname} is not loaded: only SDMX 3.0 metadata sets")
         return Expected("refused", f"an SDMX-ML {version} {qname.localname} message, not structures",
                         "expected an SDMX-ML 2.1, 3.0 or 3.1 structure message (message:Structure), found "
                         f"{qname.localname}")
@@ -216,15 +222,26 @@ _NOT_EXPRESSIBLE_30 = {
     ("v21/xml/VTL/VTL_Sample_1.xml", "DS1R1"): _MEASURE_DIMENSION,
 }
 _NOT_EXPRESSIBLE_21 = {
-    ("v3/xml/codelist - extended.xml", "CL_EXTENDED_AGE"): "codelist extension",
-    ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA"): "geographic codelist",
-    ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION"): "geographic codelist",
+    ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA"): "GeographicCodelist",
+    ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION"): "GeoGridCodelist",
 }
+_MSD_21 = "SDMX 2.1 metadata structure"
+_ACTUAL = "constraint of actual content"
 NOT_EXPRESSIBLE: dict[tuple[str, str, str], str] = {
     **{(f, a, fmt): why for (f, a), why in _NOT_EXPRESSIBLE_30.items() for fmt in _SDMX_30},
     **{(f, a, fmt): why for (f, a), why in _NOT_EXPRESSIBLE_21.items() for fmt in _SDMX_21},
     # SDMX-ML 3.0 types a code's str:Parent as an NCName (3.1 relaxed it): _T cannot be one.
     ("v3/json/structure/constructed-sample.json", "CL_CURRENCY", "3.0"): "parent's id '_T' is not an NCName",
+    # SDMX-JSON 2.0/2.1 refuse the metadata targets and report structures of an SDMX 2.1
+    # metadata structure (SDMX-ML 3.0 writes its attribute list, without them).
+    **{(f, a, fmt): _MSD_21 for f, a in (
+        ("ESTAT/esms-structure.xml", "ESMS_SIMPLE"), ("v21/xml/demography/esms.xml", "ESMS_SIMPLE"),
+        ("v21/xml/query/response_esms_children.xml", "ESMS_SIMPLE"), ("SGR/metadatastructure-0.xml", "SDG_MSD"),
+    ) for fmt in ("json2.0", "json2.1")},
+    # SDMX 3.1 has no constraints of actual content (availability constraints say it).
+    **{(f, a, fmt): _ACTUAL for f, a in (
+        ("BIS/actualconstraint-0.xml", "CBP_D_24D"), ("TEST/gh-149.xml", "CC_DF_SAMPLE_CURRENT_REV"),
+    ) for fmt in ("3.1", "json2.1")},
 }
 
 
@@ -240,18 +257,17 @@ _SDMX1_DATAFLOW = ("sdmx1 2.28's SDMX-ML 3.0 reader takes <str:Dataflow/> in an 
 _SDMX1_COMPONENT = ("sdmx1 2.28's SDMX-ML 3.0 reader has no parser for str:Component (an attribute) in a "
                     "cube region (NotImplementedError)")
 _SDMX1_HIERARCHY = "sdmx1 2.28's SDMX-ML 2.1 reader loses the name of a Hierarchy inside a HierarchicalCodelist"
-_PYSDMX_EXTENSION = "pysdmx 1.21 does not know CodelistExtension (TypeError: Unexpected keyword argument)"
 _PYSDMX_GEO = "pysdmx 1.21 does not give SDMX-ML 3.0 geographic codelists as codelists (NotFound)"
+_SDMX1_31_CONSTRAINT = ("sdmx1 2.28 reads SDMX-ML 3.1 as 3.0, and its reader fails (UnboundLocalError) on a data "
+                        "constraint without a role, which SDMX 3.1 no longer gives")
 _CLIENT_LIMITS_30 = {
     ("ECB_EXR/sg-structure-full.xml", "ECB_EXR_SG", "sdmx1"): _SDMX1_GROUP,
     ("ECB_EXR/sg-structure.xml", "ECB_EXR_SG", "sdmx1"): _SDMX1_GROUP,
     ("TEST/gh-149.xml", "DSD_SAMPLE_CURRENT_REV", "sdmx1"): _SDMX1_DATAFLOW,
-    ("TEST/gh-149.xml", "CC_DF_SAMPLE_CURRENT_REV", "sdmx1"): _SDMX1_COMPONENT,
 }
 _CLIENT_LIMITS_30.update({
     ("v3/xml/valuelist.xml", "VL_CURRENCY_SYMBOL", "sdmx1"): (
         "sdmx1 2.28 changes the order of value items when two share an id (¥ for CNY and JPY)"),
-    ("v3/xml/codelist - extended.xml", "CL_EXTENDED_AGE", "pysdmx"): _PYSDMX_EXTENSION,
     ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA", "pysdmx"): _PYSDMX_GEO,
     ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION", "pysdmx"): _PYSDMX_GEO,
 })
@@ -259,6 +275,12 @@ CLIENT_LIMITS: dict[tuple[str, str, str, str], str] = {
     **{(f, a, r, "3.0"): why for (f, a, r), why in _CLIENT_LIMITS_30.items()},
     **{(f, a, r, "3.1"): why for (f, a, r), why in _CLIENT_LIMITS_30.items()},
     ("SGR/hierarchicalcodelist-0.xml", "HCL_TEST_AREA", "sdmx1", "2.1"): _SDMX1_HIERARCHY,
+    ("TEST/gh-149.xml", "CC_DF_SAMPLE_CURRENT_REV", "sdmx1", "3.0"): _SDMX1_COMPONENT,  # (3.1: a 406)
+    **{(f, a, "sdmx1", "3.1"): _SDMX1_31_CONSTRAINT for f, a in (
+        ("ECB_EXR/1/structure-full.xml", "EXR_CONSTRAINTS"),
+        ("v3/json/structure/constructed-sample.json", "EXR_CONSTRAINTS"),
+        ("v3/xml/codelist - discriminated union.xml", "ISIC_CONSTRAINT"),
+        ("v3/xml/codelist - discriminated union.xml", "NACE_CONSTRAINT"))},
 }
 
 
