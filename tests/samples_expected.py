@@ -257,7 +257,9 @@ _SDMX1_DATAFLOW = ("sdmx1 2.28's SDMX-ML 3.0 reader takes <str:Dataflow/> in an 
 _SDMX1_COMPONENT = ("sdmx1 2.28's SDMX-ML 3.0 reader has no parser for str:Component (an attribute) in a "
                     "cube region (NotImplementedError)")
 _SDMX1_HIERARCHY = "sdmx1 2.28's SDMX-ML 2.1 reader loses the name of a Hierarchy inside a HierarchicalCodelist"
-_PYSDMX_GEO = "pysdmx 1.21 does not give SDMX-ML 3.0 geographic codelists as codelists (NotFound)"
+_PYSDMX_GEO = "pysdmx 1.21 does not give geographic codelists as codelists (NotFound)"
+_PYSDMX_JSON_STUB = ("pysdmx 1.21 fails (AttributeError) on an SDMX-JSON data structure stub, which has no "
+                     "components")
 _SDMX1_31_CONSTRAINT = ("sdmx1 2.28 reads SDMX-ML 3.1 as 3.0, and its reader fails (UnboundLocalError) on a data "
                         "constraint without a role, which SDMX 3.1 no longer gives")
 _CLIENT_LIMITS_30 = {
@@ -268,12 +270,16 @@ _CLIENT_LIMITS_30 = {
 _CLIENT_LIMITS_30.update({
     ("v3/xml/valuelist.xml", "VL_CURRENCY_SYMBOL", "sdmx1"): (
         "sdmx1 2.28 changes the order of value items when two share an id (¥ for CNY and JPY)"),
-    ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA", "pysdmx"): _PYSDMX_GEO,
-    ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION", "pysdmx"): _PYSDMX_GEO,
 })
 CLIENT_LIMITS: dict[tuple[str, str, str, str], str] = {
     **{(f, a, r, "3.0"): why for (f, a, r), why in _CLIENT_LIMITS_30.items()},
     **{(f, a, r, "3.1"): why for (f, a, r), why in _CLIENT_LIMITS_30.items()},
+    **{(f, a, "pysdmx", fmt): _PYSDMX_GEO for f, a in (
+        ("v3/xml/geospatial_geographiccodelist.xml", "CL_ADMIN_AREA"),
+        ("v3/xml/geospatial_geogridcodelist.xml", "CL_GRID_LOCATION")) for fmt in _SDMX_30},
+    **{(f, "DEMOGRAPHY", "pysdmx", fmt): _PYSDMX_JSON_STUB for f in (
+        "ESTAT/esms-structure.xml", "v21/xml/demography/esms.xml", "v21/xml/query/response_demo_stub.xml",
+        "v21/xml/query/response_esms_descendants.xml") for fmt in ("json2.0", "json2.1")},
     ("SGR/hierarchicalcodelist-0.xml", "HCL_TEST_AREA", "sdmx1", "2.1"): _SDMX1_HIERARCHY,
     ("TEST/gh-149.xml", "CC_DF_SAMPLE_CURRENT_REV", "sdmx1", "3.0"): _SDMX1_COMPONENT,  # (3.1: a 406)
     **{(f, a, "sdmx1", "3.1"): _SDMX1_31_CONSTRAINT for f, a in (
