@@ -338,11 +338,17 @@ artefact equal to the original, and loads back into another registry as the same
 
 _FORMAT_LOSSES = """## What a format does not carry (compared without it)
 
-- SDMX-ML 2.1: the GeospatialInformation text type (written as String), a primary measure's
-  usage; SDMX 3.0 kinds (Hierarchy, ValueList, ...) are 406.
-- SDMX-ML 3.0: `isFinal` (finality is the version's), the position of the time dimension (it
-  comes last), SDMX 2.1 metadata targets and report structures (an MSD is its attribute list);
-  SDMX 2.1 kinds (HierarchicalCodelist, StructureSet) are 406.
+SDMX-JSON 1.0 says what SDMX 2.1 says, SDMX-JSON 2.0 and 2.1 what SDMX 3.0 says:
+
+- SDMX 2.1 (SDMX-ML 2.1, SDMX-JSON 1.0): the GeospatialInformation text type (written as
+  String), a primary measure's usage; SDMX 3.0 kinds (Hierarchy, ValueList, ...) are 406; an
+  extended codelist is served resolved (its own and its inherited codes), never as stored.
+- SDMX 3.0 (SDMX-ML 3.0 and 3.1, SDMX-JSON 2.0 and 2.1): `isFinal` (finality is the version's),
+  the position of the time dimension (it comes last), SDMX 2.1 metadata targets and report
+  structures (SDMX-ML writes an MSD's attribute list, SDMX-JSON refuses it); SDMX 2.1 kinds
+  (HierarchicalCodelist, StructureSet) are 406. An extended codelist is served resolved with
+  `detail=full` and as stored with `detail=raw`; both are checked.
+- SDMX-JSON 1.0 lists a metadata target's objects by type: their order is not kept.
 - Every format: a nameless artefact or item is written with its id as its name (the schemas
   require a Name); ESTAT/apro_mk_cola's time dimension of text type String (which SDMX does
   not allow) is written as ObservationalTimePeriod.
@@ -352,15 +358,17 @@ _REPAIRS = """## What sdmx1 reads wrongly from the samples, put right when loadi
 
 The registry reads SDMX-ML through sdmx1 2.28 and puts right, from the message's XML, what it
 misreads (`sdmx_server/registry/sdmx1_repairs.py`): names lost (ISO:CL_CURRENCY in the ECB
-`*-structure.xml` stubs, ECB:GLOBAL_MAPPINGS, the VTL schemes, the hierarchies of
-SGR's SDMX:HCL_TEST_AREA), item schemes without items taken for external references
-(SDMX:CL_SECTOR in the VTL samples, the ESMS schemes of `response_esms_children.xml`), items
-added that the message only refers to (the ESMS concepts, the maintaining agency in
-ECB/orgscheme.xml's ECB:AGENCIES), children of nested categories in reverse order
-(ESTAT:DATAFLOWS_SCHEME), value items out of order (v3/xml/valuelist.xml), a measure
-dimension's concept scheme taken for a codelist (VTL_Sample_1's DS11 and DS1R1), SDMX-ML 3.0
-attribute usage ignored (v3/xml/ECB_EXR1.xml), and SDMX-ML 3.0 attribute relationships to the
-dataflow or a group (in the server's own answers).
+`*-structure.xml` stubs, ECB:GLOBAL_MAPPINGS, the VTL schemes, the hierarchies of SGR's
+SDMX:HCL_TEST_AREA, the levels of SDMX/HCL_TEST_AREA.xml), item schemes without items taken
+for external references (SDMX:CL_SECTOR in the VTL samples, the ESMS schemes of
+`response_esms_children.xml`), items added that the message only refers to (the ESMS concepts,
+the maintaining agency in ECB/orgscheme.xml's ECB:AGENCIES), children of nested categories in
+reverse order (ESTAT:DATAFLOWS_SCHEME), value items out of order (v3/xml/valuelist.xml), item
+attributes dropped (the VTL samples' isPersistent, rulesetType, rulesetScope, vtlArtefact and
+alias; the values of v3/xml/geospatial_geographiccodelist.xml's codes), a measure dimension's
+concept scheme taken for a codelist (VTL_Sample_1's DS11 and DS1R1), SDMX-ML 3.0 attribute
+usage ignored (v3/xml/ECB_EXR1.xml), and, in the server's own answers, SDMX-ML 3.0 attribute
+relationships to the dataflow or a group and SDMX-ML 3.1 data constraints (no role).
 """
 
 
