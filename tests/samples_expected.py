@@ -231,7 +231,7 @@ NOT_EXPRESSIBLE: dict[tuple[str, str, str], str] = {
     **{(f, a, fmt): why for (f, a), why in _NOT_EXPRESSIBLE_30.items() for fmt in _SDMX_30},
     **{(f, a, fmt): why for (f, a), why in _NOT_EXPRESSIBLE_21.items() for fmt in _SDMX_21},
     # SDMX-ML 3.0 types a code's str:Parent as an NCName (3.1 relaxed it): _T cannot be one.
-    ("v3/json/structure/constructed-sample.json", "CL_CURRENCY", "3.0"): "parent's id '_T' is not an NCName",
+    ("v3/json/structure/constructed-sample.json", "CL_CURRENCY", "3.0"): "parent id '_T' is not an NCName",
     # SDMX-JSON 2.0/2.1 refuse the metadata targets and report structures of an SDMX 2.1
     # metadata structure (SDMX-ML 3.0 writes its attribute list, without them).
     **{(f, a, fmt): _MSD_21 for f, a in (

@@ -28,8 +28,6 @@ _EXTENSION = r"(\-[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*)?"
 #: VersionType: legacy (1.0) or semantic (1.2.0, 1.2.0-draft).
 VERSION = re.compile(rf"{_NUMBER}(\.{_NUMBER})?|{_NUMBER}(\.{_NUMBER}){{2}}{_EXTENSION}")
 #: VersionReferenceType adds the wildcards of references (1.2+.0).
-#: NCNameIDType.
-NCNAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 REFERENCE_VERSION = re.compile(rf"{VERSION.pattern}|({_NUMBER}\+?)(\.{_NUMBER}\+?){{2}}")
 #: SDMX-ML 3.0.0 types the Parent of a code or a concept as SingleNCNameIDType (3.1 relaxed it
 #: to IDType): a parent whose id starts with a digit or '_' ('_T') has no valid 3.0.0 form.
@@ -118,22 +116,13 @@ class Writer30(Writer):
     def item_ref(self, parent: etree._Element, tag: str, item: common.Item) -> etree._Element:
         return self.text_ref(parent, tag, self.item_urn(item))
 
+    #: Item classes whose str:Parent the schema types as an NCName (a child writer may relax it).
+    ncname_parent_classes: tuple[str, ...] = NCNAME_PARENT_CLASSES
+
     def local_ref(self, parent: etree._Element, tag: str, target_id: str, ref_class: str | None = None) -> etree._Element:
-        if tag == "Parent" and ref_class in NCNAME_PARENT_CLASSES and not NCNAME_PARENT.fullmatch(target_id):
+        if tag == "Parent" and ref_class in self.ncname_parent_classes and not NCNAME_PARENT.fullmatch(target_id):
             raise self.not_expressible(f"a {ref_class.lower()} whose parent id {target_id!r} is not an NCName")
         return self.text_ref(parent, tag, target_id)
-
-    #: Kinds whose items' str:Parent SDMX-ML 3.0 types as an NCName (SingleNCNameIDType): a code
-    #: such as _T or 1 can be an item but not a parent there. (SDMX-ML 3.1 relaxes codes.)
-    ncname_parents: tuple[str, ...] = ("codelist", "conceptscheme")
-
-    def item_element(self, item: common.Item, parent: etree._Element, tag: str | None = None, *,
-                     hierarchy: bool = True) -> etree._Element:
-        above = item.parent
-        if (hierarchy and isinstance(above, common.Item) and self.kind.name in self.ncname_parents
-                and not NCNAME.fullmatch(str(above.id))):
-            raise self.not_expressible(f"a {type(item).__name__} whose parent's id {above.id!r} is not an NCName")
-        return super().item_element(item, parent, tag, hierarchy=hierarchy)
 
     # constraints
 
