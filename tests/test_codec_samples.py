@@ -267,10 +267,17 @@ def test_samples_present(samples_dir):
 @pytest.mark.samples
 @pytest.mark.parametrize("name", structure_files())
 def test_sample_round_trip(samples_dir, name):
+    from tests.test_structure_ml30_samples import MISREAD
+
     msg = read_sdmx_ml(samples_dir / name)
     artefacts = own_artefacts(msg)
     assert artefacts, "no artefacts"
-    check_all(artefacts, name)
+    # sdmx1 gives some hierarchical codes two children of one id: the codec refuses those.
+    misread = [a for a in artefacts if (name, a.id, str(a.version)) in MISREAD]
+    for artefact in misread:
+        with pytest.raises(ValueError, match="two children with the id"):
+            to_json(artefact)
+    check_all([a for a in artefacts if a not in misread], name)
 
 
 def authored(*folders: Path) -> list:

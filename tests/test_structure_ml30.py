@@ -232,7 +232,8 @@ def test_measures_and_attribute_relationships():
     }
     assert [m.text for m in attributes["UNIT"].find(f"{S}MeasureRelationship")] == ["OBS_COUNT"]
     assert {k: a.get("usage") for k, a in attributes.items()} == {
-        "OBS_STATUS": "mandatory", "UNIT": None, "TITLE": None, "COMMENT": None, "REGION_NOTE": None,
+        "OBS_STATUS": "mandatory", "UNIT": "optional", "TITLE": "optional", "COMMENT": "optional",
+        "REGION_NOTE": "optional",
     }
     # The time dimension comes last, without a position.
     time_dimension = components.find(f"{S}DimensionList")[-1]

@@ -39,6 +39,7 @@ from sdmx.model import common
 from sdmx_server import kinds
 from sdmx_server.formats.ml21 import Header, format_datetime
 from sdmx_server.formats.structure_ml21_base import matches
+from sdmx_server.formats.structure_ml21_dsd import TIME_TYPES
 from sdmx_server.formats.structure_ml21_dispatch import (
     NotExpressible, is_partial_with_items, is_true, language_filter,
 )
@@ -145,6 +146,8 @@ class JsonWriter:
         except ValueError as exc:
             raise NotExpressible(artefact, str(exc), self.format_name) from None
         x = obj.pop(X, None) or {}
+        if kind.name == "datastructure":
+            _time_type(obj)
         collection = self.collection(kind, obj)
         external = is_true(artefact.is_external_reference) and not is_partial_with_items(artefact)
         if external:
@@ -304,6 +307,15 @@ class JsonWriter:
                 if matches(lang.lower(), w):
                     return kept, lang
         return kept, next(iter(kept))
+
+
+def _time_type(obj: dict) -> None:
+    """The schemas give a time dimension's format a time type; one stored with another (ESTAT's
+    apro_mk_cola says String) is written as ObservationalTimePeriod, as the SDMX-ML writers do."""
+    time = obj.get("dataStructureComponents", {}).get("dimensionList", {}).get("timeDimension") or {}
+    fmt = time.get("localRepresentation", {}).get("format")
+    if fmt is not None and "dataType" in fmt and fmt["dataType"] not in TIME_TYPES:
+        fmt["dataType"] = "ObservationalTimePeriod"
 
 
 def rewrite_strings(value: Any, fn) -> Any:

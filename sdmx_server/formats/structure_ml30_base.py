@@ -116,8 +116,11 @@ class Writer30(Writer):
     def item_ref(self, parent: etree._Element, tag: str, item: common.Item) -> etree._Element:
         return self.text_ref(parent, tag, self.item_urn(item))
 
+    #: Item classes whose str:Parent the schema types as an NCName (a child writer may relax it).
+    ncname_parent_classes: tuple[str, ...] = NCNAME_PARENT_CLASSES
+
     def local_ref(self, parent: etree._Element, tag: str, target_id: str, ref_class: str | None = None) -> etree._Element:
-        if tag == "Parent" and ref_class in NCNAME_PARENT_CLASSES and not NCNAME_PARENT.fullmatch(target_id):
+        if tag == "Parent" and ref_class in self.ncname_parent_classes and not NCNAME_PARENT.fullmatch(target_id):
             raise self.not_expressible(f"a {ref_class.lower()} whose parent id {target_id!r} is not an NCName")
         return self.text_ref(parent, tag, target_id)
 

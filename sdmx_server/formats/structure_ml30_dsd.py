@@ -86,8 +86,9 @@ def measure_dimension(w, obj, parent: etree._Element) -> None:
 @ML30.register(common.DataAttribute, v21.ReportingYearStartDay)
 def attribute(w, obj: common.DataAttribute, parent: etree._Element) -> None:
     el = component_element(w, parent, "Attribute", obj, "DataAttribute")
-    if obj.usage_status is common.UsageStatus.mandatory:
-        el.set("usage", "mandatory")
+    # `optional` is the schema's default, written all the same: pysdmx (1.21) takes an
+    # attribute without `usage` for a mandatory one.
+    el.set("usage", "mandatory" if obj.usage_status is common.UsageStatus.mandatory else "optional")
     if isinstance(obj, v21.ReportingYearStartDay):
         # 3.0 has no element of its own for it: an attribute of MonthDay values.
         text = etree.SubElement(etree.SubElement(el, w.s("LocalRepresentation")), w.s("TextFormat"))

@@ -56,6 +56,9 @@ class Writer31(Writer30):
     ns_structure = NS_STRUCTURE
     ns_common = NS_COMMON
     ns_message = NS_MESSAGE
+    #: SDMX-ML 3.1 types a code's str:Parent as an IDType (3.0: an NCName); a concept's still
+    #: as an NCName.
+    ncname_parent_classes = ("Concept",)
 
     def __init__(self, languages: Iterable[str] | None = None) -> None:
         super().__init__(languages)

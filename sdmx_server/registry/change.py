@@ -204,7 +204,10 @@ def _against_stored(registry: Registry, candidate: Candidate) -> Candidate | Art
     same_access = candidate.access is None or candidate.access == stored.access
     same_body = stored.is_stub == candidate.is_stub and orjson.dumps(candidate.obj) == stored.body
     if stored.is_final and not stored.is_stub and not same_body:
-        if _canonical_json(candidate.kind.name, stored.json()) != _canonical(candidate):
+        # A final artefact stays final: a message that cannot say so (SDMX-ML 3.0 and SDMX-JSON
+        # 2.0 have no isFinal; SDMX-ML 2.1 says it of a semantic version) sends the same one.
+        if (_canonical_json(candidate.kind.name, stored.json(), ignore_final=True)
+                != _canonical_json(candidate.kind.name, candidate.obj, ignore_final=True)):
             return _failure(candidate, 409, "is final and cannot change; publish the change under a new version")
         same_body = True
         # The same meaning in other words: keep the stored form, which published answers use.
@@ -219,11 +222,16 @@ def _canonical(candidate: Candidate) -> bytes:
     return _canonical_json(candidate.kind.name, candidate.obj)
 
 
-def _canonical_json(kind: str, obj: dict) -> bytes:
-    """The stored form as the current code writes it: meaning, not bytes, is compared."""
+def _canonical_json(kind: str, obj: dict, ignore_final: bool = False) -> bytes:
+    """The stored form as the current code writes it: meaning, not bytes, is compared
+    (`ignore_final`: without what it says of finality)."""
     model = codec.from_json(BY_NAME[kind], obj, lambda urn: None)
     normal = codec.to_json(model)
     normal.pop("isPartial", None)
+    if ignore_final and isinstance(normal.get(codec.X), dict):
+        normal[codec.X].pop("isFinal", None)
+        if not normal[codec.X]:
+            del normal[codec.X]
     return orjson.dumps(normal, option=orjson.OPT_SORT_KEYS)
 
 
@@ -244,7 +252,8 @@ def _merge_partial(kind: str, stored: dict, partial: dict) -> dict:
         texts = merged.get(many) or {}
         if texts:
             merged[best] = texts.get("en") or next(iter(texts.values()))
-    merged.pop("isPartial", None)
+    # The result is as partial as the stored scheme was: a partial codelist (one an agency
+    # sends with only some of its codes) loaded again stays what it was, unchanged.
     return merged
 
 

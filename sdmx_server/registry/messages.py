@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from sdmx_server.kinds import Kind, kind_of
-from sdmx_server.registry import codec
+from sdmx_server.registry import codec, sdmx1_repairs
 from sdmx_server.registry.generic_metadata import is_metadata_message, read_metadata_message
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.sdmxml import (
@@ -116,10 +116,12 @@ def _read_xml(data: bytes, origin: str) -> list[Candidate]:
     if not defined:
         return []
     wanted = {d.key: d for d in defined}
+    repairs = sdmx1_repairs.prepare(root, version)
     # sdmx1 trips over namespace declarations it does not know, used or not: hand it the
     # validated document without the unused ones.
     etree.cleanup_namespaces(root)
     message = read_model(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), version)
+    repairs.apply(message)
     found: dict[tuple, Candidate] = {}
     for name, _ in message.iter_collections():
         for artefact in getattr(message, name).values():
@@ -134,11 +136,13 @@ def _read_xml(data: bytes, origin: str) -> list[Candidate]:
             try:
                 obj = codec.to_json(artefact)
             except (ValueError, TypeError, AttributeError) as exc:
-                raise StructureFileError(f"{where}: {kind.name} {key[1]}:{key[2]}({key[3]}) cannot be stored: {exc}")
+                # The caller names the file (or the request); the line is ours to say.
+                line = f"line {wanted[key].line}: " if wanted[key].line else ""
+                raise StructureFileError(f"{line}{kind.name} {key[1]}:{key[2]}({key[3]}) cannot be stored: {exc}")
             found[key] = Candidate(kind, obj, origin, where=where)
     for key, d in wanted.items():
         if key not in found:
             raise StructureFileError(
-                f"{origin} line {d.line}: {d.kind.urn_class} {d.agency}:{d.id}({d.version}) is not supported yet"
+                f"line {d.line}: {d.kind.urn_class} {d.agency}:{d.id}({d.version}) is not supported yet"
             )
     return [found[d.key] for d in defined if d.key in found]

@@ -102,9 +102,21 @@ def _hierarchical_code(hc: Any, enc: Encoder, nested: str) -> dict:
     if hc.level is not None:
         out["level"] = str(hc.level.id)
     children = [_hierarchical_code(c, enc, nested) for c in hc.child]
+    _unique_codes(children, hc.id)
     if children:
         out[nested] = children
     return out
+
+
+def _unique_codes(codes: list[dict], parent: str) -> None:
+    """Sibling hierarchical codes need distinct ids: their URNs are paths of ids. (sdmx1's
+    SDMX-ML 2.1 reader mixes up the children of consecutive hierarchical codes in some real
+    messages; such a model is refused rather than stored wrong.)"""
+    seen: set[str] = set()
+    for code in codes:
+        if code["id"] in seen:
+            raise CodecError(f"hierarchical code {parent} has two children with the id {code['id']!r}")
+        seen.add(code["id"])
 
 
 def _hierarchy_body(h: Any, out: dict, enc: Encoder, formal_key: str) -> None:
@@ -113,6 +125,7 @@ def _hierarchy_body(h: Any, out: dict, enc: Encoder, formal_key: str) -> None:
     if h.level is not None:
         out["level"] = _level(h.level)
     codes = [_hierarchical_code(c, enc, "hierarchicalCodes") for c in h.codes.values()]
+    _unique_codes(codes, h.id)
     if codes:
         out["hierarchicalCodes"] = codes
 
@@ -172,7 +185,12 @@ def _decode_code(o: dict, path: str, dec: Decoder, levels: dict, parent: Any) ->
         level_id = level.rsplit(".", 1)[-1] if level.startswith("urn:") else level  # 1.0 gives a URN
         hc.level = levels.get(level_id) or common.Level(id=level_id)
     hc.parent = parent
-    hc.child = [_decode_code(c, cpath, dec, levels, hc) for c, cpath in get_objs(o, "hierarchicalCodes", path)]
+    hc.child = []
+    for c, cpath in get_objs(o, "hierarchicalCodes", path):
+        child = _decode_code(c, cpath, dec, levels, hc)
+        if any(sibling.id == child.id for sibling in hc.child):
+            raise fail(f"{cpath}/id", f"duplicate hierarchical code id {child.id!r}")
+        hc.child.append(child)
     return hc
 
 
