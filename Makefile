@@ -24,6 +24,7 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_spine.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_structures.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
