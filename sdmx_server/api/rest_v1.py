@@ -20,7 +20,7 @@ from sdmx_server.api.state import ServerState
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_
-from sdmx_server.formats.data_message import DataMessage
+from sdmx_server.formats.data_message import DataMessage, DataSetPart
 from sdmx_server.query.layout import DataLayout
 from sdmx_server.formats.media import negotiate
 from sdmx_server.formats.ml21 import Header
@@ -54,8 +54,8 @@ async def data(request: Request) -> Response:
                              parts[2] if len(parts) > 2 else None, request.query_params)
     row = negotiate("data", "v1", request.headers.get("accept"), request.query_params.get("format")).row
     time_series = bool(row.options.get("time_series"))
-    message, first, rest = await run_in_threadpool(_prepare_data, _state(request), query, time_series)
-    body = row.load()(message, chain([first], rest), **row.options)
+    message = await run_in_threadpool(_prepare_data, _state(request), query, time_series)
+    body = row.load()(message, **row.options)
     return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept"})
 
 
@@ -94,7 +94,7 @@ def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
         batches.close()  # gives the database connection back now, not at garbage collection
         raise NoResults("no data match the query")
     header = Header(sender=state.settings.sender_id)
-    return DataMessage(flow, shape, layout, header), first, batches
+    return DataMessage(header, [DataSetPart(flow, shape, layout, chain([first], batches))])
 
 
 async def structure(request: Request) -> Response:

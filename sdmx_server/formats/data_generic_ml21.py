@@ -11,31 +11,26 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 from sdmx_server.formats import data_ml21, ml21
-from sdmx_server.formats.data_message import Batches, DataMessage
+from sdmx_server.formats.data_message import DataMessage, DataSetPart
 from sdmx_server.formats.text import join, new_series, number_text, xml_escape
 
 MEDIA_TYPE = "application/vnd.sdmx.genericdata+xml;version=2.1"
 
 
-def write(message: DataMessage, batches: Batches, time_series: bool = False) -> Iterator[bytes]:
+def write(message: DataMessage, time_series: bool = False) -> Iterator[bytes]:
     """The message, in pieces; `time_series` writes the time-series-only variant of the format."""
     root = "GenericTimeSeriesData" if time_series else "GenericData"
     head = data_ml21.opening(message, root, {"mes": ml21.NS_MESSAGE, "g": ml21.NS_GENERIC, "com": ml21.NS_COMMON})
-    return data_ml21.stream(
-        root, head, batches,
-        dataset_open=lambda batch: _dataset_open(message, batch),
-        rows=lambda batch, previous, open_series: _rows(message, batch, previous, open_series),
-        series_close=b"</g:Series>",
-    )
+    return data_ml21.stream(root, head, message, _dataset_open, _rows, series_close=b"</g:Series>")
 
 
-def _dataset_open(message: DataMessage, batch: pa.RecordBatch | None) -> bytes:
+def _dataset_open(position: int, message: DataSetPart, batch: pa.RecordBatch | None) -> bytes:
     values = "".join(_value_element(i, v) for i, v in data_ml21.dataset_attribute_values(message, batch))
     attributes = f"<g:Attributes>{values}</g:Attributes>" if values else ""
     return f'<mes:DataSet structureRef="{message.structure_id}">{attributes}'.encode()
 
 
-def _rows(message: DataMessage, batch: pa.RecordBatch, previous, open_series: bool):
+def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):
     layout = message.layout
     n = batch.num_rows
     pieces: list = []

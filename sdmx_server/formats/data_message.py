@@ -1,12 +1,20 @@
-"""What a data writer is handed besides the rows: the dataflow, its shape, the layout and the
-message header. Every data writer of formats/ takes a DataMessage and an iterator of Arrow
-record batches sorted as the layout says."""
+"""What a data writer is handed: a message header and the data sets, each with its rows.
+
+A data query may match several dataflows (a DSD's, several versions, every provision agreement
+of one): the message then holds one data set per match (REST v2 data.md: "one dataset per
+matching provision agreement"). Each `DataSetPart` carries what a writer needs to write one
+data set: the structure usage it is for, the DSD's shape, the layout, and an iterator of Arrow
+record batches sorted as the layout says.
+
+Every data writer of formats/ is `write(message: DataMessage, **row_options) -> Iterator[bytes]`
+(the row options are those of the media table's row, e.g. the SDMX-CSV version).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Literal, Sequence
 
 import pyarrow as pa
 
@@ -14,15 +22,25 @@ from sdmx_server.formats.ml21 import Header
 from sdmx_server.query.layout import DataLayout
 from sdmx_server.registry.shape import DataShape
 
+Batches = Iterator[pa.RecordBatch]
+Context = Literal["dataflow", "datastructure", "provisionagreement"]
+
+_URN_CLASS = {
+    "dataflow": "datastructure.Dataflow",
+    "datastructure": "datastructure.DataStructure",
+    "provisionagreement": "registry.ProvisionAgreement",
+}
+
 
 @dataclass(frozen=True)
-class DataMessage:
-    """Everything a writer needs besides the rows."""
+class DataSetPart:
+    """One data set of a message."""
 
-    flow: tuple[str, str, str]  # agency, id, version of the dataflow
+    flow: tuple[str, str, str]  # agency, id, version of what the data set is for (the context)
     shape: DataShape
     layout: DataLayout
-    header: Header = field(default_factory=Header)
+    batches: Batches = field(default_factory=lambda: iter(()), compare=False, repr=False)
+    context: Context = "dataflow"
 
     @property
     def flow_ref(self) -> str:
@@ -30,7 +48,7 @@ class DataMessage:
 
     @property
     def flow_urn(self) -> str:
-        return f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow={self.flow_ref}"
+        return f"urn:sdmx:org.sdmx.infomodel.{_URN_CLASS[self.context]}={self.flow_ref}"
 
     @property
     def structure_id(self) -> str:
@@ -38,4 +56,11 @@ class DataMessage:
         return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(self.flow))
 
 
-Batches = Iterator[pa.RecordBatch]
+@dataclass(frozen=True)
+class DataMessage:
+    header: Header
+    datasets: Sequence[DataSetPart]
+    #: Accept-Language, for formats that write labels (None: every language).
+    languages: tuple[str, ...] | None = None
+    #: Media-type parameters the client gave (labels, timeFormat, keys), lower-case names.
+    parameters: dict[str, str] = field(default_factory=dict, compare=False)

@@ -12,7 +12,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 from sdmx_server.formats import data_ml21, ml21
-from sdmx_server.formats.data_message import Batches, DataMessage
+from sdmx_server.formats.data_message import DataMessage, DataSetPart
 from sdmx_server.formats.schema_ml21 import namespace
 from sdmx_server.formats.text import join, new_series, number_text, xml_attribute, xml_escape
 
@@ -20,36 +20,36 @@ MEDIA_TYPE = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
 NS_PREFIX = "ns1"
 
 
-def structure_namespace(message: DataMessage) -> str:
-    """The namespace of the DSD-specific schema for this dataflow and observation dimension."""
-    return namespace(message.flow_urn, message.layout.obs_dimension)
+def structure_namespace(part: DataSetPart) -> str:
+    """The namespace of the DSD-specific schema for this data set's structure usage and
+    observation dimension."""
+    return namespace(part.flow_urn, part.layout.obs_dimension)
 
 
-def write(message: DataMessage, batches: Batches, time_series: bool = False) -> Iterator[bytes]:
+def write(message: DataMessage, time_series: bool = False) -> Iterator[bytes]:
     """The message, in pieces; `time_series` writes the time-series-only variant of the format."""
     root = "StructureSpecificTimeSeriesData" if time_series else "StructureSpecificData"
-    namespaces = {
-        "mes": ml21.NS_MESSAGE, "ss": ml21.NS_SPECIFIC, "com": ml21.NS_COMMON, "xsi": ml21.NS_XSI,
-        NS_PREFIX: structure_namespace(message),
-    }
-    head = data_ml21.opening(message, root, namespaces, structure_namespace(message))
-    return data_ml21.stream(
-        root, head, batches,
-        dataset_open=lambda batch: _dataset_open(message, batch),
-        rows=lambda batch, previous, open_series: _rows(message, batch, previous, open_series),
-        series_close=b"</Series>",
-    )
+    spaces = [structure_namespace(part) for part in message.datasets]
+    namespaces = {"mes": ml21.NS_MESSAGE, "ss": ml21.NS_SPECIFIC, "com": ml21.NS_COMMON, "xsi": ml21.NS_XSI}
+    # One prefix per data set's schema (ns1, ns2, ...): its DataSet's xsi:type names it.
+    namespaces |= {_prefix(position): space for position, space in enumerate(spaces)}
+    head = data_ml21.opening(message, root, namespaces, spaces)
+    return data_ml21.stream(root, head, message, _dataset_open, _rows, series_close=b"</Series>")
 
 
-def _dataset_open(message: DataMessage, batch: pa.RecordBatch | None) -> bytes:
-    attrs = "".join(f' {i}="{v}"' for i, v in data_ml21.dataset_attribute_values(message, batch))
+def _prefix(position: int) -> str:
+    return f"{NS_PREFIX[:-1]}{position + 1}"
+
+
+def _dataset_open(position: int, part: DataSetPart, batch: pa.RecordBatch | None) -> bytes:
+    attrs = "".join(f' {i}="{v}"' for i, v in data_ml21.dataset_attribute_values(part, batch))
     return (
-        f'<mes:DataSet ss:structureRef="{message.structure_id}" ss:dataScope="Dataflow" '
-        f'xsi:type="{NS_PREFIX}:DataSetType"{attrs}>'
+        f'<mes:DataSet ss:structureRef="{part.structure_id}" ss:dataScope="Dataflow" '
+        f'xsi:type="{_prefix(position)}:DataSetType"{attrs}>'
     ).encode()
 
 
-def _rows(message: DataMessage, batch: pa.RecordBatch, previous, open_series: bool):
+def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):
     layout = message.layout
     shape = message.shape
     n = batch.num_rows
