@@ -26,7 +26,7 @@ from sdmx_server.kinds import BY_NAME, JSON_ITEMS
 from sdmx_server.registry import codec
 from sdmx_server.registry.index import Registry, parse_urn
 from sdmx_server.registry.messages import Candidate
-from sdmx_server.registry.store import Key, Put, Stored, read_all, save
+from sdmx_server.registry.store import Key, Put, read_all, save
 from sdmx_server.store.database import Database
 from sdmx_server.versions import is_stable, is_wildcarded
 
@@ -110,8 +110,8 @@ def apply_changes(
     while True:
         failed: dict[Key, ArtefactResult] = {}
         stubs: dict[Key, Put] = {}
-        puts = {key: _put(registry, c) for key, c in pending.items()}
-        trial = registry.updated([_as_stored(p) for p in puts.values()], [], registry.generation + 1)
+        puts = {key: put_for(registry, c) for key, c in pending.items()}
+        trial = registry.updated(list(puts.values()), [], registry.generation + 1)
         for key, put in puts.items():
             entry = trial.entry(*key)
             missing = trial.missing_of(entry)
@@ -273,7 +273,7 @@ def _merge_items(stored: list, submitted: list) -> list:
     return result
 
 
-def _put(registry: Registry, candidate: Candidate) -> Put:
+def put_for(registry: Registry, candidate: Candidate) -> Put:
     obj = candidate.obj
     stored = registry.entry(*candidate.key)
     access = candidate.access or (stored.access if stored is not None else "public")
@@ -284,11 +284,6 @@ def _put(registry: Registry, candidate: Candidate) -> Put:
     )
 
 
-def _as_stored(put: Put) -> Stored:
-    return Stored(put.kind, put.agency, put.id, put.version, put.is_final, put.is_stub, put.access, put.body,
-                  put.refs, 0)
-
-
 def _stub_for(urn: str) -> Put | None:
     parsed = parse_urn(urn)
     if parsed is None:
@@ -297,7 +292,7 @@ def _stub_for(urn: str) -> Put | None:
     if is_wildcarded(version):
         return None
     obj = codec.stub_json(kind, agency, artefact_id, version, urn=kind.urn(agency, artefact_id, version))
-    return Put(kind.name, agency, artefact_id, version, False, True, "public", orjson.dumps(obj), "[]", "stub")
+    return Put(kind.name, agency, artefact_id, version, False, True, "public", orjson.dumps(obj), "[]", origin="stub")
 
 
 def _missing_text(urn: str) -> str:

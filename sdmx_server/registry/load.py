@@ -74,9 +74,9 @@ def load_structures(
 
 def _authored(registry: Registry, messages: list[Candidate], paths: list[Path], outcome: StructureLoad) -> list[Candidate]:
     """Authoring files read against the registry and the messages of the same load."""
-    from sdmx_server.registry.change import _as_stored, _put
+    from sdmx_server.registry.change import put_for
 
-    trial = registry.updated([_as_stored(_put(registry, c)) for c in messages], [], registry.generation + 1)
+    trial = registry.updated([put_for(registry, c) for c in messages], [], registry.generation + 1)
     existing = [trial.model(e) for e in trial.entries() if not e.is_stub]
     result = read_authoring(paths, existing)
     outcome.errors += [str(e) for e in result.errors]

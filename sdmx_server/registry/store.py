@@ -15,7 +15,7 @@ are migrated on start (registry/migrate.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Literal
 
@@ -92,7 +92,8 @@ class RegistryState(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class Stored:
-    """One artefact as the registry index reads it from the database."""
+    """One artefact as the registry index reads it from the database (generation: of its last
+    change), or as a change is about to save it (then with where it came from)."""
 
     kind: str
     agency: str
@@ -103,31 +104,16 @@ class Stored:
     access: str
     body: bytes
     refs: str
-    generation: int
+    generation: int = 0
+    origin: str = field(default="", compare=False)
 
     @property
     def key(self) -> Key:
         return (self.kind, self.agency, self.id, self.version)
 
 
-@dataclass(frozen=True)
-class Put:
-    """An artefact to insert or replace."""
-
-    kind: str
-    agency: str
-    id: str
-    version: str
-    is_final: bool
-    is_stub: bool
-    access: str
-    body: bytes
-    refs: str
-    origin: str = ""
-
-    @property
-    def key(self) -> Key:
-        return (self.kind, self.agency, self.id, self.version)
+#: An artefact to insert or replace: what is stored, with its origin.
+Put = Stored
 
 
 _STORED_COLUMNS = (
