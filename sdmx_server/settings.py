@@ -31,6 +31,22 @@ class Settings:
     max_structure_bytes: int = 256 * 1024**2
     #: How many validation errors a report lists before it only counts them.
     max_reported_errors: int = 1000
+    #: Longest request target (path and query) in bytes; longer ones get a 414.
+    max_url_bytes: int = 8192
+    #: Origins allowed to read answers from browsers (CORS): "*" or a comma-separated list.
+    cors_origins: str = "*"
+    #: Cache-Control max-age of successful answers, in seconds (clients revalidate after it).
+    max_age: int = 60
+    #: Total size of the kept encoded answers (files under data_dir/answers), in bytes; 0 = none kept.
+    answer_cache_bytes: int = 2 * 1024**3
+    #: Data answers that read the database at once, per server process (each holds a connection).
+    read_connections: int = 16
+    #: How long a data request waits for a read connection before a 503, in seconds.
+    read_wait_seconds: float = 10.0
+    #: A send that does not progress for this long aborts the answer and frees its connection.
+    send_stall_seconds: float = 30.0
+    #: PostgreSQL statement_timeout of read connections, in seconds (0: none).
+    statement_timeout_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -42,11 +58,24 @@ class Settings:
             kwargs["data_dir"] = Path(env["SDMX_DATA_DIR"]).absolute()
         if env.get("SDMX_SENDER_ID"):
             kwargs["sender_id"] = env["SDMX_SENDER_ID"]
+        if env.get("SDMX_CORS_ORIGINS"):
+            kwargs["cors_origins"] = env["SDMX_CORS_ORIGINS"]
+        for name, var in (
+            ("read_wait_seconds", "SDMX_READ_WAIT_SECONDS"),
+            ("send_stall_seconds", "SDMX_SEND_STALL_SECONDS"),
+            ("statement_timeout_seconds", "SDMX_STATEMENT_TIMEOUT_SECONDS"),
+        ):
+            if env.get(var):
+                kwargs[name] = float(env[var])
         for name, var in (
             ("batch_rows", "SDMX_BATCH_ROWS"),
             ("max_load_bytes", "SDMX_MAX_LOAD_BYTES"),
             ("max_structure_bytes", "SDMX_MAX_STRUCTURE_BYTES"),
             ("max_reported_errors", "SDMX_MAX_REPORTED_ERRORS"),
+            ("max_url_bytes", "SDMX_MAX_URL_BYTES"),
+            ("max_age", "SDMX_MAX_AGE"),
+            ("answer_cache_bytes", "SDMX_ANSWER_CACHE_BYTES"),
+            ("read_connections", "SDMX_READ_CONNECTIONS"),
         ):
             if env.get(var):
                 kwargs[name] = int(env[var])

@@ -6,12 +6,16 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sdmx_server import __version__
 from sdmx_server.api import maintenance, rest_v1, rest_v2
+from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
+from sdmx_server.api.answers import ReadPool
+from sdmx_server.api.http import HttpMiddleware
 from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexpected_error_handler
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import SdmxError
@@ -38,8 +42,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         app.state.server.close()
 
+    routes = [Route("/", index), *maintenance.routes, *rest_v2.routes, *rest_v1.routes]
     app = Starlette(
-        routes=[Route("/", index), *maintenance.routes, *rest_v2.routes, *rest_v1.routes],
+        routes=routes,
+        # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,
+        # HEAD, compression, kept answers and flow control for every route (api/http.py).
+        middleware=[Middleware(HttpMiddleware, settings=settings, routes=routes)],
         exception_handlers={
             SdmxError: sdmx_error_handler,
             HTTPException: http_error_handler,
@@ -48,5 +56,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.server = ServerState(settings)
+    app.state.read_pool = ReadPool(settings.read_connections, settings.read_wait_seconds)
+    app.state.answer_cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes)
+    sweep_temporaries(app.state.answer_cache.directory)
     app.state.server.registry()  # fail at start, not at the first request, if the store is broken
     return app

@@ -18,9 +18,12 @@ log = logging.getLogger("sdmx_server.api")
 
 
 def error_response(request: Request | None, error: SdmxError) -> Response:
-    headers = {}
+    headers = {"Cache-Control": "no-store"}
     if isinstance(error, NotAcceptable):
         headers["Vary"] = "Accept"
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     api = "v2" if request is not None and request.url.path.startswith("/rest/v2") else "v1"
     row = error_row(api, request.headers.get("accept") if request is not None else None)
     return Response(row.load()(error), status_code=error.status, media_type=row.content_type, headers=headers)

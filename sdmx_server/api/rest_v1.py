@@ -9,13 +9,15 @@ mean by them.
 from __future__ import annotations
 
 from dataclasses import replace
-from itertools import chain
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.answers import closing_chunks, data_answer
+from sdmx_server.api.conditional import data_validators
+from sdmx_server.api.language import accept_languages
 from sdmx_server.api.state import ServerState
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
@@ -54,13 +56,25 @@ async def data(request: Request) -> Response:
                              parts[2] if len(parts) > 2 else None, request.query_params)
     row = negotiate("data", "v1", request.headers.get("accept"), request.query_params.get("format")).row
     time_series = bool(row.options.get("time_series"))
-    message = await run_in_threadpool(_prepare_data, _state(request), query, time_series)
-    body = row.load()(message, **row.options)
-    return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept"})
+    state = _state(request)
+    flows = await run_in_threadpool(_data_flows, state, query)
+    languages = accept_languages(request.headers.get("accept-language"))
+    validators = await run_in_threadpool(data_validators, state, request, row, languages, flows)
+
+    def produce():
+        message = _prepare_data(state, query, time_series)
+        return closing_chunks(row.load()(message, **row.options), message)
+
+    return await data_answer(request, validators, row.content_type, "Accept, Accept-Encoding, Accept-Language", produce)
 
 
-def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
-    registry = state.registry()
+def _data_flows(state: ServerState, query: DataQuery) -> list[tuple[str, str, str]]:
+    """The dataflows the query reads, before any data is read (for the validators). To become
+    `service.data.resolve(...).flows` when the data service lands."""
+    return [artefact_key(_dataflow(state.registry(), query))]
+
+
+def _dataflow(registry, query: DataQuery):
     ref = query.flow
     flows = registry.select("dataflow", [ref.agency] if ref.agency else None, [ref.id],
                             "latest" if ref.version == "latest" else [ref.version])
@@ -69,7 +83,13 @@ def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
     if len(flows) > 1:
         agencies = ", ".join(artefact_key(f)[0] for f in flows)
         raise SyntaxError_(f"dataflow {ref.id} exists for several agencies ({agencies}); name the agency")
-    dataflow = flows[0]
+    return flows[0]
+
+
+def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
+    registry = state.registry()
+    ref = query.flow
+    dataflow = _dataflow(registry, query)
     if dataflow.structure is None or not registry.contains(dataflow.structure, "datastructure"):
         raise NoResults(f"dataflow {ref.id} has no data structure definition")
     if query.providers is not None:
@@ -94,7 +114,16 @@ def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
         batches.close()  # gives the database connection back now, not at garbage collection
         raise NoResults("no data match the query")
     header = Header(sender=state.settings.sender_id)
-    return DataMessage(header, [DataSetPart(flow, shape, layout, chain([first], batches))])
+    return DataMessage(header, [DataSetPart(flow, shape, layout, _prepended(first, batches))])
+
+
+def _prepended(first, batches):
+    """`first`, then the rest; closing this closes the database cursor at once."""
+    try:
+        yield first
+        yield from batches
+    finally:
+        batches.close()
 
 
 async def structure(request: Request) -> Response:

@@ -19,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sdmx_server.api.answers import base_headers
+from sdmx_server.api.conditional import not_modified, not_modified_response, structure_validators
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
 from sdmx_server.errors import NoResults, NotImplemented_
@@ -43,8 +45,13 @@ async def schema_response(request: Request, query: SchemaQuery) -> Response:
         raise NotImplemented_("schemas for deletion messages are not built yet")
     row = negotiate("schema", query.api, request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
-    body = await run_in_threadpool(_schema_body, state_of(request), query, row, languages)
-    return Response(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
+    state = state_of(request)
+    validators = await run_in_threadpool(structure_validators, state, request, row, languages)
+    headers = base_headers(validators, "Accept, Accept-Encoding, Accept-Language", state.settings.max_age)
+    if not_modified(request, validators):
+        return not_modified_response(validators, headers)
+    body = await run_in_threadpool(_schema_body, state, query, row, languages)
+    return Response(body, media_type=row.content_type, headers=headers)
 
 
 def _schema_body(state, query: SchemaQuery, row: MediaType, languages) -> bytes:

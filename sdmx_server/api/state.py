@@ -23,12 +23,16 @@ from sdmx_server.store.database import Database
 from sdmx_server.store.tables import FactTable, find_fact_table
 
 REFRESH_SECONDS = 1.0
+#: How the server's database reads show in PostgreSQL's pg_stat_activity.
+READ_APPLICATION_NAME = "sdmx-server"
 
 
 class ServerState:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.db = Database(settings.database_url)
+        # Server reads are named (pg_stat_activity) and time-limited; loads elsewhere are not.
+        self.db = Database(settings.database_url, application_name=READ_APPLICATION_NAME,
+                           statement_timeout_seconds=settings.statement_timeout_seconds)
         create_schema(self.db)
         self._lock = threading.Lock()
         self._registry: Registry | None = None

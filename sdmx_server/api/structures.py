@@ -11,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sdmx_server.api.answers import base_headers
+from sdmx_server.api.conditional import not_modified, not_modified_response, structure_validators
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import NotAcceptable
@@ -32,8 +34,13 @@ def state_of(request: Request) -> ServerState:
 async def structure_response(request: Request, query: StructureQuery, api: ApiVersion) -> Response:
     row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
-    body = await run_in_threadpool(structure_body, state_of(request), query, row, languages)
-    return Response(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
+    state = state_of(request)
+    validators = await run_in_threadpool(structure_validators, state, request, row, languages)
+    headers = base_headers(validators, "Accept, Accept-Encoding, Accept-Language", state.settings.max_age)
+    if not_modified(request, validators):
+        return not_modified_response(validators, headers)
+    body = await run_in_threadpool(structure_body, state, query, row, languages)
+    return Response(body, media_type=row.content_type, headers=headers)
 
 
 def structure_body(state: ServerState, query: StructureQuery, row: MediaType, languages) -> bytes:

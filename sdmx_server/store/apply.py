@@ -30,6 +30,7 @@ from sdmx_server.ingest.validate import ValidatedData
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable
+from sdmx_server.store.versions import bump_stamp
 
 STAGING = "sdmx_staging"
 
@@ -52,6 +53,8 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int)
                 else:
                     result.written += _write(db, cur, fact, part, data, load_id, replace=action == "R")
             _finish_record(db, cur, load_id, data.rows)
+            # Same transaction: readers see the new rows and the new stamp together (ETags).
+            bump_stamp(db, cur, fact.name)
         conn.commit()
     except BaseException:
         conn.rollback()

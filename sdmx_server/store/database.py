@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,8 +27,13 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 class Database:
     """One store, identified by its SQLAlchemy URL."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, application_name: str | None = None, statement_timeout_seconds: float = 0):
+        """`application_name` and `statement_timeout_seconds` apply to ADBC connections on
+        PostgreSQL: a server's reads show up in pg_stat_activity under that name, and a
+        runaway query ends by itself."""
         self.url = make_url(url)
+        self.application_name = application_name
+        self.statement_timeout_seconds = statement_timeout_seconds
         if self.url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(
                 f"unsupported database {self.url.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://"
@@ -80,7 +86,16 @@ class Database:
             return conn
         import adbc_driver_postgresql.dbapi as adbc_pg
 
-        return adbc_pg.connect(self.libpq_uri())
+        uri = self.libpq_uri()
+        extra = {}
+        if self.application_name:
+            extra["application_name"] = self.application_name
+        if self.statement_timeout_seconds:
+            extra["options"] = f"-c statement_timeout={int(self.statement_timeout_seconds * 1000)}"
+        if extra:
+            # libpq reads %20 as a space, not "+" (which SQLAlchemy would write).
+            uri += ("&" if "?" in uri else "?") + urlencode(extra, quote_via=quote)
+        return adbc_pg.connect(uri)
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

@@ -7,6 +7,8 @@ from sdmx_server.store.database import Database
 
 def create_store_tables(db: Database) -> None:
     from sdmx_server.store import records, tables
+    from sdmx_server.store.versions import create_stamp_table
 
     for model in (records.LoadRecord, tables.FactTableRow):
         model.__table__.create(db.engine, checkfirst=True)
+    create_stamp_table(db)

@@ -1,0 +1,192 @@
+"""Sending answers: validators and 304s, kept answers, bounded database reads, prompt release.
+
+`data_answer` is how a data route answers once it knows which dataflows it reads (before any
+data is read): a 304 when the client's copy is current; the kept encoded answer when there is
+one (no database work at all); otherwise a read slot from the process's `ReadPool`, the data
+produced in a worker thread and streamed. The slot, and with it the database connection, is
+given back when the answer ends in any way: sent, failed, the client gone or stalled (the
+HTTP middleware raises into the stream; the generator is closed at once, which closes the
+cursor, instead of at garbage collection).
+
+`ReadPool` bounds the data answers reading the database at once in a process. A request that
+cannot get a slot within `read_wait_seconds` is a 503 with Retry-After. Under overload the
+newest waiter is served first (LIFO): the oldest are the likeliest to time out or to have
+been given up by their client, and serving them first would make every waiter late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Callable, Iterator
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from sdmx_server.api.conditional import Validators, not_modified, not_modified_response
+from sdmx_server.api.http import ANSWER_KEY
+from sdmx_server.errors import ServiceUnavailable
+
+#: Bytes read from a kept answer per send.
+FILE_CHUNK = 1024 * 1024
+
+
+class ReadPool:
+    """Slots for data answers that read the database; LIFO when full (see the docstring)."""
+
+    def __init__(self, size: int, wait_seconds: float):
+        self.size = size
+        self.free = size
+        self.wait_seconds = wait_seconds
+        self._waiters: list[asyncio.Future] = []
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, self.wait_seconds)
+        except asyncio.TimeoutError:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            error = ServiceUnavailable(
+                f"the server is answering {self.size} data requests already; try again in a few seconds")
+            error.retry_after = max(1, math.ceil(self.wait_seconds / 2))  # type: ignore[attr-defined]
+            raise error from None
+        except BaseException:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                self.release()  # granted as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.pop()  # newest first
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+    @property
+    def in_use(self) -> int:
+        return self.size - self.free
+
+
+class StreamAnswer(Response):
+    """A sync iterator of bytes sent as it is produced, each chunk made in a worker thread;
+    the iterator is closed, and `on_close` called, however the sending ends."""
+
+    def __init__(self, chunks: Iterator[bytes], media_type: str, headers: dict[str, str],
+                 on_close: Callable[[], None] | None = None):
+        super().__init__(None, media_type=media_type, headers=headers)
+        del self.headers["content-length"]
+        self.chunks = chunks
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            while True:
+                chunk = await run_in_threadpool(next, self.chunks, None)
+                if chunk is None:
+                    break
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            close = getattr(self.chunks, "close", None)
+            if close is not None:
+                await run_in_threadpool(close)
+            if self.on_close is not None:
+                self.on_close()
+
+
+class FileAnswer(Response):
+    """A kept answer, from an open file, in large chunks."""
+
+    def __init__(self, handle, media_type: str, headers: dict[str, str]):
+        super().__init__(None, media_type=media_type, headers=headers)
+        self.handle = handle
+        import os
+
+        self.headers["content-length"] = str(os.fstat(handle.fileno()).st_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            while True:
+                chunk = await run_in_threadpool(self.handle.read, FILE_CHUNK)
+                more = len(chunk) == FILE_CHUNK
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
+                    break
+        finally:
+            self.handle.close()
+
+
+def base_headers(validators: Validators, vary: str, max_age: int) -> dict[str, str]:
+    return {
+        **validators.headers(),
+        "Vary": vary,
+        "Cache-Control": f"public, max-age={max_age}, must-revalidate",
+    }
+
+
+def cached_answer(request: Request, validators: Validators, media_type: str, headers: dict[str, str]):
+    """The kept encoded answer for this request's coding, or None."""
+    cache = request.app.state.answer_cache
+    coding = request.scope.get("state", {}).get("coding", "identity")
+    key = f"{validators.etag}|{coding}"
+    handle = cache.open(key)
+    if handle is None and coding != "identity":
+        key, coding = f"{validators.etag}|identity", "identity"  # kept only unencoded (it was small)
+        handle = cache.open(key)
+    if handle is None:
+        return None
+    headers = dict(headers)
+    if coding != "identity":
+        headers["Content-Encoding"] = coding
+        headers["ETag"] = validators.etag[:-1] + f'-{coding}"'
+    return FileAnswer(handle, media_type, headers)
+
+
+async def data_answer(request: Request, validators: Validators, media_type: str, vary: str,
+                      produce: Callable[[], Iterator[bytes]]) -> Response:
+    """The answer of a data route; `produce` runs in a worker thread and may raise SdmxErrors
+    (no results, ...) before the first byte."""
+    settings = request.app.state.server.settings
+    headers = base_headers(validators, vary, settings.max_age)
+    if not_modified(request, validators):
+        return not_modified_response(validators, headers)
+    kept = cached_answer(request, validators, media_type, headers)
+    if kept is not None:
+        return kept
+    pool: ReadPool = request.app.state.read_pool
+    await pool.acquire()
+    try:
+        chunks = await run_in_threadpool(produce)
+    except BaseException:
+        pool.release()
+        raise
+    headers[ANSWER_KEY.decode()] = validators.etag
+    return StreamAnswer(iter(chunks), media_type, headers, on_close=pool.release)
+
+
+def closing_chunks(chunks: Iterator[bytes], message) -> Iterator[bytes]:
+    """The writer's chunks; closing this closes the writer and every data set's batches (and
+    so their database cursors) at once."""
+    try:
+        yield from chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        for part in getattr(message, "datasets", ()):
+            close = getattr(part.batches, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,189 @@
+"""Validators of answers: ETag and Last-Modified, and 304 Not Modified.
+
+An answer's ETag is a digest of what its bytes depend on, and of nothing else:
+- the representation asked for: path, query parameters, the negotiated media type row and the
+  label languages (Accept-Language);
+- for data: the data stamp of each dataflow read (store/versions.py, bumped by every load in
+  its transaction) and the registry generation of the last change to the dataflow, its DSD
+  and what they use (codelists, concept schemes): a load of another dataflow or a change to
+  an unrelated structure leaves it as it is;
+- for structures and schemas: the registry generation (any change may change a reference).
+The content coding is part of the representation too: the HTTP middleware appends it to the
+tag ("-gzip") when it encodes. Comparing an If-None-Match tag ignores that suffix: an answer
+unchanged in one coding is unchanged in all.
+
+Last-Modified is the newest change time among the same inputs (seconds, as HTTP dates are).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sdmx_server.formats.media import MediaType
+from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.store.database import Database
+from sdmx_server.store.versions import read_stamps
+
+#: Headers a 304 repeats from the 200 it stands for (RFC 9110 15.4.5).
+REPEATED = ("etag", "last-modified", "cache-control", "vary", "content-location", "expires")
+#: Codings the middleware may append to a tag (see api/encoding.py).
+CODING_SUFFIXES = ("-gzip", "-zstd", "-br")
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str  # quoted, strong: '"0f3a..."'
+    last_modified: datetime | None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"ETag": self.etag}
+        if self.last_modified is not None:
+            headers["Last-Modified"] = format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
+        return headers
+
+
+def representation(request: Request, row: MediaType, languages) -> list[str]:
+    """What the client asked for, as parts of the tag: path, sorted query, format, languages."""
+    query = sorted(request.query_params.multi_items())
+    return [request.url.path, repr(query), row.content_type, repr(languages)]
+
+
+def make(parts: list[str], last_modified: datetime | None) -> Validators:
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    return Validators(f'"{digest}"', last_modified)
+
+
+def structure_validators(state, request: Request, row: MediaType, languages) -> Validators:
+    registry = state.registry()
+    parts = representation(request, row, languages) + [f"g{registry.generation}"]
+    return make(parts, generation_time(state.db, registry.generation))
+
+
+def data_validators(state, request: Request, row: MediaType, languages,
+                    flows: list[tuple[str, str, str]]) -> Validators:
+    """For an answer that reads these dataflows (their data and their structures)."""
+    registry = state.registry()
+    stamps = read_stamps(state.db, flows)
+    parts = representation(request, row, languages)
+    times = []
+    generation = 0
+    for flow in flows:
+        stamp, changed = stamps.get(flow, ("-", None))
+        parts.append(f"{flow}={stamp}")
+        if changed is not None:
+            times.append(changed)
+        generation = max(generation, structures_generation(registry, flow))
+    parts.append(f"s{generation}")
+    structures_time = generation_time(state.db, generation)
+    if structures_time is not None:
+        times.append(structures_time)
+    return make(parts, max(times) if times else None)
+
+
+def not_modified(request: Request, validators: Validators) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return _tag_matches(if_none_match, validators.etag)
+    since = request.headers.get("if-modified-since")
+    if since and validators.last_modified is not None:
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False  # an invalid date is ignored (13.1.3)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return validators.last_modified.replace(microsecond=0) <= when
+    return False
+
+
+def not_modified_response(validators: Validators, headers: dict[str, str]) -> Response:
+    kept = {k: v for k, v in headers.items() if k.lower() in REPEATED}
+    return Response(status_code=304, headers={**kept, **validators.headers()})
+
+
+def _tag_matches(header: str, etag: str) -> bool:
+    ours = _base(etag)
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*":
+            return True
+        if candidate.startswith("W/"):  # weak comparison for GET and HEAD
+            candidate = candidate[2:]
+        if _base(candidate) == ours:
+            return True
+    return False
+
+
+def _base(tag: str) -> str:
+    tag = tag.strip().strip('"')
+    for suffix in CODING_SUFFIXES:
+        if tag.endswith(suffix):
+            return tag[: -len(suffix)]
+    return tag
+
+
+# -- what structures a dataflow's answers depend on ---------------------------------------------------
+
+_lock = threading.Lock()
+#: registry index -> dataflow -> generation; an index never changes, a new one is a new key.
+_flow_generations: "weakref.WeakKeyDictionary[Registry, dict[tuple, int]]" = weakref.WeakKeyDictionary()
+_generation_times: dict[tuple[str, int], datetime | None] = {}
+
+
+def structures_generation(registry: Registry, flow: tuple[str, str, str]) -> int:
+    """The newest registry generation among the dataflow, its DSD and what they refer to
+    (codelists, concept schemes): the structures that shape its data answers and labels."""
+    with _lock:
+        known = _flow_generations.setdefault(registry, {})
+        found = known.get(flow)
+    if found is not None:
+        return found
+    entry = registry.entry("dataflow", *flow)
+    newest = 0
+    if entry is not None:
+        seen: set = set()
+        todo: list[Entry] = [entry]
+        depth = {entry.key: 0}
+        while todo:
+            current = todo.pop()
+            if current.key in seen:
+                continue
+            seen.add(current.key)
+            newest = max(newest, current.generation)
+            if depth[current.key] < 3:  # dataflow -> DSD -> concept schemes, codelists
+                for child in registry.children_of(current):
+                    depth.setdefault(child.key, depth[current.key] + 1)
+                    todo.append(child)
+    with _lock:
+        known[flow] = newest
+    return newest
+
+
+def generation_time(db: Database, generation: int) -> datetime | None:
+    """When the registry reached this generation (its changes never change afterwards)."""
+    key = (str(db.url), generation)
+    with _lock:
+        if key in _generation_times:
+            return _generation_times[key]
+    from sdmx_server.registry.store import ArtefactChange
+
+    table = ArtefactChange.__table__
+    with db.engine.connect() as conn:
+        when = conn.execute(sa.select(sa.func.max(table.c.at)).where(table.c.generation == generation)).scalar()
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    if when is not None:
+        when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    with _lock:
+        _generation_times[key] = when
+    return when

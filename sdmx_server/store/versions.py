@@ -1,0 +1,97 @@
+"""Data stamps: one row per dataflow that changes exactly when the dataflow's data change.
+
+Every load bumps its dataflow's stamp inside the load's own transaction (store/apply.py), so a
+reader never sees new rows with an old stamp or the reverse. The HTTP layer builds ETag and
+Last-Modified from the stamps of the dataflows an answer reads (api/conditional.py); kept
+encoded answers are keyed by that ETag, so their invalidation is exact too.
+
+A stamp is a random token rather than a counter: a store rebuilt from scratch must never
+reuse the stamp of another store's data (kept answers live in files, and files outlive
+databases).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel
+
+from sdmx_server.store.database import Database, execute_compiled
+
+Flow = tuple[str, str, str]
+
+
+class DataStamp(SQLModel, table=True):
+    __tablename__ = "sdmx_data_stamp"
+
+    flow_agency: str = Field(primary_key=True)
+    flow_id: str = Field(primary_key=True)
+    flow_version: str = Field(primary_key=True)
+    stamp: str
+    changed_at: datetime
+
+
+def new_stamp() -> str:
+    return uuid.uuid4().hex
+
+
+def bump_stamp(db: Database, cursor, fact_table: str) -> None:
+    """Give the dataflow held in `fact_table` a new stamp, on the caller's (ADBC) cursor:
+    inside its transaction."""
+    from sdmx_server.store.tables import FactTableRow
+
+    table = DataStamp.__table__
+    facts = FactTableRow.__table__
+    # The database's clock in UTC, as the load records use it.
+    now = sa.func.current_timestamp() if db.is_sqlite else sa.text("(now() AT TIME ZONE 'UTC')")
+    source = sa.select(facts.c.flow_agency, facts.c.flow_id, facts.c.flow_version,
+                       sa.literal(new_stamp()), now).where(facts.c.table_name == fact_table)
+    insert = (sqlite.insert if db.is_sqlite else postgresql.insert)(table).from_select(
+        ["flow_agency", "flow_id", "flow_version", "stamp", "changed_at"], source)
+    insert = insert.on_conflict_do_update(
+        index_elements=["flow_agency", "flow_id", "flow_version"],
+        set_={"stamp": insert.excluded.stamp, "changed_at": insert.excluded.changed_at},
+    )
+    execute_compiled(cursor, insert, db.dialect)
+
+
+def read_stamps(db: Database, flows: list[Flow]) -> dict[Flow, tuple[str, datetime]]:
+    """(stamp, changed at, UTC) of each dataflow that has one: one indexed query."""
+    if not flows:
+        return {}
+    table = DataStamp.__table__
+    wanted = sa.tuple_(table.c.flow_agency, table.c.flow_id, table.c.flow_version).in_(flows) \
+        if len(flows) > 1 else sa.and_(table.c.flow_agency == flows[0][0], table.c.flow_id == flows[0][1],
+                                       table.c.flow_version == flows[0][2])
+    statement = sa.select(table.c.flow_agency, table.c.flow_id, table.c.flow_version, table.c.stamp,
+                          table.c.changed_at).where(wanted)
+    with db.engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    return {(a, i, v): (stamp, _utc(changed)) for a, i, v, stamp, changed in rows}
+
+
+def create_stamp_table(db: Database) -> None:
+    """The table, and a first stamp for every dataflow that holds data from before stamps."""
+    from sdmx_server.store.tables import FactTableRow
+
+    DataStamp.__table__.create(db.engine, checkfirst=True)
+    stamps = DataStamp.__table__
+    facts = FactTableRow.__table__
+    with db.engine.begin() as conn:
+        missing = conn.execute(
+            sa.select(facts.c.flow_agency, facts.c.flow_id, facts.c.flow_version, facts.c.created_at).where(
+                ~sa.exists().where(stamps.c.flow_agency == facts.c.flow_agency, stamps.c.flow_id == facts.c.flow_id,
+                                   stamps.c.flow_version == facts.c.flow_version))
+        ).all()
+        for agency, flow_id, version, created in missing:
+            conn.execute(stamps.insert().values(flow_agency=agency, flow_id=flow_id, flow_version=version,
+                                                stamp=new_stamp(), changed_at=created or datetime.now(timezone.utc)))
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, str):  # SQLite through the DB-API adapter may hand text back
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
