@@ -143,9 +143,6 @@ def cached_answer(request: Request, validators: Validators, media_type: str, hea
     coding = request.scope.get("state", {}).get("coding", "identity")
     key = f"{validators.etag}|{coding}"
     handle = cache.open(key)
-    if handle is None and coding != "identity":
-        key, coding = f"{validators.etag}|identity", "identity"  # kept only unencoded (it was small)
-        handle = cache.open(key)
     if handle is None:
         return None
     headers = dict(headers)

@@ -222,8 +222,9 @@ class _Answer:
                 headers = [(k, v) for k, v in headers if k != b"content-length"]
                 headers.append((b"content-encoding", self.coding.encode()))
                 headers = [(k, _suffixed(v, self.coding) if k == b"etag" else v) for k, v in headers]
-            if key is not None and status == 200 and not self.head:
-                self.tee = self.middleware.cache.writer(f"{key}|{self.coding if self.encoder else 'identity'}")
+            if key is not None and status == 200 and not self.head and not small:
+                # Kept in the coding asked for (small answers are not worth a file).
+                self.tee = self.middleware.cache.writer(f"{key}|{self.coding}")
         if status >= 400 and b"cache-control" not in names:
             headers.append((b"cache-control", b"no-store"))
         for name, value in self.cors.items():
