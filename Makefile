@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test bench check clean
+.PHONY: serve test bench loadtest check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_spine.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_structures.py
+
+# 50 clients for 60 s against `serve --workers`: not part of `make test` (see bench/loadtest.py).
+loadtest: $(STAMP)
+	$(BIN)/python bench/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
