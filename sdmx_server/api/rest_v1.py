@@ -61,14 +61,13 @@ async def data(request: Request) -> Response:
 
 def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
     registry = state.registry()
-    ref = query.flow
-    flows = registry.select("dataflow", [ref.agency] if ref.agency else None, [ref.id],
-                            "latest" if ref.version == "latest" else [ref.version])
+    flows = registry.select("dataflow", query.agencies, query.ids, query.versions)
+    wanted = f"{'+'.join(query.agencies or ('*',))}:{'+'.join(query.ids or ('*',))}({query.versions})"
     if not flows:
-        raise NoResults(f"dataflow {ref.agency or '*'}:{ref.id}({ref.version}) not found")
+        raise NoResults(f"dataflow {wanted} not found")
     if len(flows) > 1:
         agencies = ", ".join(artefact_key(f)[0] for f in flows)
-        raise SyntaxError_(f"dataflow {ref.id} exists for several agencies ({agencies}); name the agency")
+        raise SyntaxError_(f"dataflow {wanted} exists for several agencies ({agencies}); name the agency")
     dataflow = flows[0]
     if dataflow.structure is None or not registry.contains(dataflow.structure, "datastructure"):
         raise NoResults(f"dataflow {ref.id} has no data structure definition")
@@ -82,8 +81,8 @@ def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
         if shape.time is None:
             raise SyntaxError_("this dataflow has no time dimension: time series formats do not apply")
     layout = DataLayout.build(shape, requested, query.detail)
-    key = fit_key(query.key, shape.dimension_ids)
-    query = replace(query, key=key)
+    keys = None if query.keys is None else tuple(fit_key(k, shape.dimension_ids) for k in query.keys)
+    query = replace(query, keys=None if keys is None or None in keys else keys)
     flow = artefact_key(dataflow)
     fact = state.fact_table(flow, shape)
     if fact is None:

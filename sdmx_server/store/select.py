@@ -32,10 +32,12 @@ def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_fo
     shape = fact.shape
     table = fact.table
     conditions = []
-    if query.key is not None:
-        for dim_id, codes in zip(shape.dimension_ids, query.key):
-            if codes is not None:
-                conditions.append(fact.column(dim_id).in_(codes))
+    if query.keys is not None:
+        alternatives = []
+        for key in query.keys:
+            parts = [fact.column(d).in_(codes) for d, codes in zip(shape.dimension_ids, key) if codes is not None]
+            alternatives.append(sa.and_(sa.true(), *parts))
+        conditions.append(sa.or_(*alternatives))
     if query.start is not None:
         conditions.append(table.c[PERIOD_START] >= epoch_us(query.start.start))
     if query.end is not None:
