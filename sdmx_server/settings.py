@@ -47,6 +47,9 @@ class Settings:
     send_stall_seconds: float = 30.0
     #: PostgreSQL statement_timeout of read connections, in seconds (0: none).
     statement_timeout_seconds: float = 600.0
+    #: What REST v2 answers when a data query matches no data: 404 (default) or 204 (status.md
+    #: prefers it, as "an empty but still healthy state"; some clients take it for success).
+    no_data_status: int = 404
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -76,6 +79,7 @@ class Settings:
             ("max_age", "SDMX_MAX_AGE"),
             ("answer_cache_bytes", "SDMX_ANSWER_CACHE_BYTES"),
             ("read_connections", "SDMX_READ_CONNECTIONS"),
+            ("no_data_status", "SDMX_NO_DATA_STATUS"),
         ):
             if env.get(var):
                 kwargs[name] = int(env[var])

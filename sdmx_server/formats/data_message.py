@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Literal, Sequence
+from typing import Iterator, Literal, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -32,6 +32,44 @@ _URN_CLASS = {
 }
 
 
+#: Texts of one name in each language it has: {"en": "Pensions", "fa": "..."}.
+Texts = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Names of what a data set shows, in every language the structures give; a writer picks
+    the languages the client asked for (`DataMessage.languages`) with `pick`. Built by the data
+    service from the registry (service/labels.py): writers never read the registry."""
+
+    #: The structure usage (the dataflow) itself.
+    usage: Texts = field(default_factory=dict)
+    #: Component id -> its concept's name.
+    components: Mapping[str, Texts] = field(default_factory=dict)
+    #: Component id -> code -> the code's name (coded components only).
+    codes: Mapping[str, Mapping[str, Texts]] = field(default_factory=dict)
+
+    @staticmethod
+    def pick(texts: Texts | None, languages: Sequence[str] | None) -> str | None:
+        """The text in the client's first language that has one ('en' matches 'en-GB' both
+        ways), else English, else the first; None when there is no text at all."""
+        if not texts:
+            return None
+        for wanted in languages or ():
+            wanted = wanted.lower()
+            for lang, text in texts.items():
+                lang = lang.lower()
+                if lang == wanted or lang.startswith(wanted + "-") or wanted.startswith(lang + "-"):
+                    return text
+        return texts.get("en") or next(iter(texts.values()))
+
+    def component_name(self, component_id: str, languages: Sequence[str] | None) -> str:
+        return self.pick(self.components.get(component_id), languages) or component_id
+
+    def code_name(self, component_id: str, code: str, languages: Sequence[str] | None) -> str | None:
+        return self.pick(self.codes.get(component_id, {}).get(code), languages)
+
+
 @dataclass(frozen=True)
 class DataSetPart:
     """One data set of a message."""
@@ -41,6 +79,9 @@ class DataSetPart:
     layout: DataLayout
     batches: Batches = field(default_factory=lambda: iter(()), compare=False, repr=False)
     context: Context = "dataflow"
+    #: Names for labels (SDMX-CSV labels=name|both, SDMX-JSON, JSON-stat, Excel); None when
+    #: the caller did not ask for them (writers then write ids).
+    labels: Labels | None = field(default=None, compare=False, repr=False)
 
     @property
     def flow_ref(self) -> str:

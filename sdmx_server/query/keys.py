@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from sdmx_server.errors import SyntaxError_
-
-Key = tuple[tuple[str, ...] | None, ...]
+from sdmx_server.query.model import Key
 
 # Codes are SDMX ids; anything else in a key is a mistake, and never reaches the database.
 _CODE = re.compile(r"^[A-Za-z0-9_@$\-]+$")

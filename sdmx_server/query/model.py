@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from sdmx_server.query.periods import Period
-from sdmx_server.types import ApiVersion, StructureDetail
+from sdmx_server.types import ApiVersion, DataDetail, StructureDetail
 from sdmx_server.versions import LATEST, VersionQuery
 
 
@@ -26,11 +26,48 @@ class ArtefactRef:
     version: str = "latest"
 
 
+#: Operators of REST v2 component filters (`c[COMP]=op:value`): equal, not equal, less than,
+#: less or equal, greater than, greater or equal, contains, does not contain, starts with,
+#: ends with.
+Operator = Literal["eq", "ne", "lt", "le", "gt", "ge", "co", "nc", "sw", "ew"]
+OPERATORS: tuple[Operator, ...] = ("eq", "ne", "lt", "le", "gt", "ge", "co", "nc", "sw", "ew")
+
+#: What a data query's path names (REST v2 `{context}`; REST v1 always a dataflow).
+DataContext = Literal["dataflow", "datastructure", "provisionagreement", "*"]
+
+#: A series key: per dimension in DSD order (the time dimension excluded), the allowed codes, or
+#: None for any.
+Key = tuple[tuple[str, ...] | None, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: Operator
+    value: str
+
+
+@dataclass(frozen=True)
+class ComponentFilter:
+    """`c[COMP]=...`: the component's value must satisfy one of the alternatives (`,` is OR),
+    each a conjunction of conditions (`+` is AND)."""
+
+    component: str  # a dimension, the time dimension (TIME_PERIOD), an attribute or a measure
+    alternatives: tuple[tuple[Condition, ...], ...]
+
+
 @dataclass(frozen=True)
 class DataQuery:
-    flow: ArtefactRef
-    #: Per dimension in DSD order: the allowed codes, or None for any. None as a whole: all data.
-    key: tuple[tuple[str, ...] | None, ...] | None = None
+    """A data query of REST v1 or v2, after parsing; what it matches is resolved against the
+    registry by the data service (service/data.py)."""
+
+    context: DataContext = "dataflow"
+    agencies: tuple[str, ...] | None = None  # None: any agency
+    ids: tuple[str, ...] | None = None  # None: any id
+    versions: VersionQuery = LATEST
+    #: Several keys are alternatives (v2 `,` in the key); None: every series.
+    keys: tuple[Key, ...] | None = None
+    #: v2 `c[COMP]` filters, at most one per component, all of which must hold.
+    filters: tuple[ComponentFilter, ...] = ()
     providers: tuple[str, ...] | None = None
     start: Period | None = None
     end: Period | None = None
@@ -38,7 +75,38 @@ class DataQuery:
     last_n: int | None = None
     #: A dimension id, "AllDimensions", or None for the default (the time dimension).
     dimension_at_observation: str | None = None
-    detail: str = "full"  # full | dataonly | serieskeysonly | nodata
+    #: v1 `detail`; v2 says the same with `attributes` and `measures`.
+    detail: DataDetail = "full"
+    #: v2 `attributes`: keywords (dsd, msd, dataset, series, obs, all, none) or attribute ids.
+    attributes: tuple[str, ...] = ("dsd",)
+    #: v2 `measures`: all, none, or measure ids.
+    measures: tuple[str, ...] = ("all",)
+    offset: int = 0
+    limit: int | None = None
+    #: v2 `sort`: (component id, `*` or `series_key`; descending) in order; None: series order.
+    sort: tuple[tuple[str, bool], ...] | None = None
+    api: ApiVersion = "v1"
+    #: `reportingYearStartDay` (--MM-DD), for reporting periods in `c[TIME_PERIOD]` filters.
+    reporting_year_start_day: str = "--01-01"
+    #: The revisions parameters: answered 501 until data keeps its history (issue 7).
+    updated_after: datetime | None = None
+    include_history: bool = False
+    as_of: datetime | None = None
+
+
+AvailabilityMode = Literal["exact", "available"]
+
+
+@dataclass(frozen=True)
+class AvailabilityQuery:
+    """v1 `/availableconstraint/...` and v2 `/availability/...`: which values the data matching
+    `data` hold (mode exact), or which values could still be added to it (mode available)."""
+
+    data: DataQuery
+    #: The one component asked about (v1 componentID, v2 componentID); None: all.
+    component: str | None = None
+    mode: AvailabilityMode = "exact"
+    references: tuple[str, ...] = ("none",)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from sdmx_server.query.params import (
 )
 from sdmx_server.query.periods import PeriodError, parse_query_period
 from sdmx_server.types import DATA_DETAILS, STRUCTURE_DETAILS
-from sdmx_server.versions import ALL, Exactly
+from sdmx_server.versions import ALL, LATEST, Exactly
 
 #: v1 has neither `raw` detail nor `ancestors` references.
 V1_STRUCTURE_DETAILS = tuple(d for d in STRUCTURE_DETAILS if d != "raw")
@@ -86,9 +86,13 @@ def parse_data_query(flow: str, key: str | None, provider: str | None, params: M
     providers = None
     if provider not in (None, "", "all"):
         providers = tuple(x.split(",")[-1] for x in provider.split("+"))
+    ref = parse_flow_ref(flow)
+    key_ = parse_key(key)
     return DataQuery(
-        flow=parse_flow_ref(flow),
-        key=parse_key(key),
+        agencies=(ref.agency,) if ref.agency else None,
+        ids=(ref.id,),
+        versions=LATEST if ref.version == "latest" else Exactly((ref.version,)),
+        keys=None if key_ is None else (key_,),
         providers=providers,
         start=_period(p, "startperiod"),
         end=_period(p, "endperiod"),
