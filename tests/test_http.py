@@ -229,7 +229,7 @@ def test_cors_preflight_and_simple_requests(server):
     assert "access-control-allow-origin" not in fetch(server, DATA_A).headers
 
 
-@pytest.mark.parametrize("path", ["rest/" + DATA_A, "rest/dataflow/TEST", "rest/v2/structure/dataflow/TEST",
+@pytest.mark.parametrize("path", ["rest/" + DATA_A, "rest/v2/data/dataflow/TEST/DF_A/1.0", "rest/dataflow/TEST", "rest/v2/structure/dataflow/TEST",
                                   "rest/v2/schema/dataflow/TEST/DF_A/1.0"])
 def test_options_allow_405_and_head(server, path):
     url = f"{server.url}/{path}"
@@ -250,6 +250,15 @@ def test_options_allow_405_and_head(server, path):
     assert head.content == b""
     for name in ("content-type", "etag", "last-modified", "vary", "cache-control"):
         assert head.headers.get(name) == get.headers.get(name), name
+
+
+def test_v2_data_has_validators_and_304(server):
+    url = f"{server.url}/rest/v2/data/dataflow/TEST/DF_A/1.0"
+    first = httpx.get(url, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}, timeout=60)
+    assert first.status_code == 200 and first.headers["etag"]
+    again = httpx.get(url, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0",
+                                    "If-None-Match": first.headers["etag"]}, timeout=60)
+    assert again.status_code == 304
 
 
 def test_head_of_missing_data_is_404(server):
