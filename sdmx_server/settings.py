@@ -39,6 +39,8 @@ class Settings:
     max_age: int = 60
     #: Total size of the kept encoded answers (files under data_dir/answers), in bytes; 0 = none kept.
     answer_cache_bytes: int = 2 * 1024**3
+    #: Smaller encoded answers are not kept: making them again costs less than a file.
+    answer_cache_min_bytes: int = 256 * 1024
     #: Data answers that read the database at once, per server process (each holds a connection).
     read_connections: int = 16
     #: How long a data request waits for a read connection before a 503, in seconds.
@@ -78,6 +80,7 @@ class Settings:
             ("max_url_bytes", "SDMX_MAX_URL_BYTES"),
             ("max_age", "SDMX_MAX_AGE"),
             ("answer_cache_bytes", "SDMX_ANSWER_CACHE_BYTES"),
+            ("answer_cache_min_bytes", "SDMX_ANSWER_CACHE_MIN_BYTES"),
             ("read_connections", "SDMX_READ_CONNECTIONS"),
             ("no_data_status", "SDMX_NO_DATA_STATUS"),
         ):

@@ -47,7 +47,7 @@ def server(request, tmp_path):
 
     with fresh_database(request.param, tmp_path) as url:
         # Small batches: a few hundred kilobytes of answer come in several writer chunks.
-        settings = Settings(database_url=url, data_dir=tmp_path, batch_rows=2000)
+        settings = Settings(database_url=url, data_dir=tmp_path, batch_rows=2000, answer_cache_min_bytes=1024)
         db = Database(url)
         create_schema(db)
         assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok

@@ -22,12 +22,16 @@ from pathlib import Path
 log = logging.getLogger("sdmx_server.api")
 
 SUFFIX = ".answer"
+#: How long a claim to produce an answer holds before others take it over.
+CLAIM_SECONDS = 600
 
 
 class AnswerCache:
-    def __init__(self, directory: Path, max_bytes: int):
+    def __init__(self, directory: Path, max_bytes: int, min_bytes: int = 256 * 1024):
         self.directory = directory
         self.max_bytes = max_bytes
+        #: Answers smaller than this are not kept (see CacheWriter).
+        self.min_bytes = min_bytes
 
     @property
     def enabled(self) -> bool:
@@ -51,6 +55,46 @@ class AnswerCache:
         except OSError:
             pass
         return handle
+
+    def claim(self, key: str) -> bool:
+        """Whether this request is to produce the answer (True), or another request, in any
+        server process, is producing it now (False): then wait for its file (`wait_for`)
+        rather than compute the same bytes again. A claim older than CLAIM_SECONDS is stale
+        (its process died) and is taken over."""
+        if not self.enabled:
+            return True
+        lock = self._lock(key)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > CLAIM_SECONDS:
+                    os.replace(self._touched(lock), lock)
+                    return True
+            except OSError:
+                pass
+            return False
+        except OSError:
+            return True
+
+    def release(self, key: str) -> None:
+        try:
+            os.unlink(self._lock(key))
+        except OSError:
+            pass
+
+    def producing(self, key: str) -> bool:
+        return self._lock(key).exists()
+
+    def _lock(self, key: str) -> Path:
+        return self.path(key).with_suffix(".producing")
+
+    def _touched(self, lock: Path) -> Path:
+        fresh = lock.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        fresh.touch()
+        return fresh
 
     def writer(self, key: str) -> "CacheWriter | None":
         if not self.enabled:
@@ -89,17 +133,20 @@ class AnswerCache:
 
 
 class CacheWriter:
-    """The tee: encoded chunks go to a temporary file; commit() keeps it, abort() drops it."""
+    """The tee: encoded chunks go to a temporary file; commit() keeps it, abort() drops it.
+    Answers smaller than the cache's min_bytes are not kept: producing them again costs less than a
+    file; they stay in memory until they pass that size and are dropped at the end."""
 
     def __init__(self, cache: AnswerCache, key: str):
         self.cache = cache
         self.final = cache.path(key)
         self.temp = cache.directory / f".{uuid.uuid4().hex}.tmp"
-        self.handle = open(self.temp, "wb")
+        self.handle = None
+        self.pending: list[bytes] = []
         self.size = 0
         self.failed = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data) -> None:
         if self.failed:
             return
         self.size += len(data)
@@ -107,13 +154,21 @@ class CacheWriter:
             self.abort()
             return
         try:
-            self.handle.write(data)
+            if self.handle is None:
+                self.pending.append(bytes(data))
+                if self.size >= self.cache.min_bytes:
+                    self.handle = open(self.temp, "wb")
+                    self.handle.writelines(self.pending)
+                    self.pending = []
+            else:
+                self.handle.write(data)
         except OSError as exc:  # a full disk must not fail the answer itself
             log.warning("answer not kept: %s", exc)
             self.abort()
 
     def commit(self) -> None:
-        if self.failed:
+        if self.failed or self.handle is None:
+            self.abort()
             return
         try:
             self.handle.close()
@@ -125,6 +180,9 @@ class CacheWriter:
 
     def abort(self) -> None:
         self.failed = True
+        self.pending = []
+        if self.handle is None:
+            return
         try:
             self.handle.close()
         except OSError:

@@ -31,6 +31,8 @@ from sdmx_server.errors import ServiceUnavailable
 
 #: Bytes read from a kept answer per send.
 FILE_CHUNK = 1024 * 1024
+#: How long a request waits for another one producing the same answer before doing it itself.
+WAIT_FOR_PRODUCER_SECONDS = 120.0
 
 
 class ReadPool:
@@ -137,12 +139,16 @@ def base_headers(validators: Validators, vary: str, max_age: int) -> dict[str, s
     }
 
 
+def cache_key(request: Request, validators: Validators) -> str:
+    coding = request.scope.get("state", {}).get("coding", "identity")
+    return f"{validators.etag}|{coding}"
+
+
 def cached_answer(request: Request, validators: Validators, media_type: str, headers: dict[str, str]):
     """The kept encoded answer for this request's coding, or None."""
     cache = request.app.state.answer_cache
     coding = request.scope.get("state", {}).get("coding", "identity")
-    key = f"{validators.etag}|{coding}"
-    handle = cache.open(key)
+    handle = cache.open(cache_key(request, validators))
     if handle is None:
         return None
     headers = dict(headers)
@@ -163,15 +169,43 @@ async def data_answer(request: Request, validators: Validators, media_type: str,
     kept = cached_answer(request, validators, media_type, headers)
     if kept is not None:
         return kept
+    # One request produces an answer, the same requests meanwhile wait for its file: a crowd
+    # of harvesters after a load costs one encoding, not one each.
+    cache = request.app.state.answer_cache
+    key = cache_key(request, validators)
+    claimed = cache.claim(key)
+    if not claimed:
+        waited = 0.0
+        while cache.producing(key) and waited < WAIT_FOR_PRODUCER_SECONDS:
+            await asyncio.sleep(0.1)
+            waited += 0.1
+            kept = cached_answer(request, validators, media_type, headers)
+            if kept is not None:
+                return kept
+        kept = cached_answer(request, validators, media_type, headers)
+        if kept is not None:
+            return kept
+        claimed = cache.claim(key)  # the producer failed or took too long: produce it here
+
+    def finished() -> None:
+        pool.release()
+        if claimed:
+            cache.release(key)
+
     pool: ReadPool = request.app.state.read_pool
-    await pool.acquire()
+    try:
+        await pool.acquire()
+    except BaseException:
+        if claimed:
+            cache.release(key)
+        raise
     try:
         chunks = await run_in_threadpool(produce)
     except BaseException:
-        pool.release()
+        finished()
         raise
     headers[ANSWER_KEY.decode()] = validators.etag
-    return StreamAnswer(iter(chunks), media_type, headers, on_close=pool.release)
+    return StreamAnswer(iter(chunks), media_type, headers, on_close=finished)
 
 
 def closing_chunks(chunks: Iterator[bytes], message) -> Iterator[bytes]:

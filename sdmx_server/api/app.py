@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.server = ServerState(settings)
     app.state.read_pool = ReadPool(settings.read_connections, settings.read_wait_seconds)
-    app.state.answer_cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes)
+    app.state.answer_cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes,
+                                         settings.answer_cache_min_bytes)
     sweep_temporaries(app.state.answer_cache.directory)
     app.state.server.registry()  # fail at start, not at the first request, if the store is broken
     return app

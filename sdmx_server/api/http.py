@@ -68,7 +68,8 @@ class HttpMiddleware:
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
         self.any_origin = "*" in origins
         self.origins = frozenset(origins)
-        self.cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes)  # the tee's side
+        self.cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes,
+                                         settings.answer_cache_min_bytes)  # the tee's side
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
