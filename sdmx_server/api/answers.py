@@ -165,7 +165,7 @@ async def data_answer(request: Request, validators: Validators, media_type: str,
     settings = request.app.state.server.settings
     headers = base_headers(validators, vary, settings.max_age)
     if not_modified(request, validators):
-        return not_modified_response(validators, headers)
+        return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
     kept = cached_answer(request, validators, media_type, headers)
     if kept is not None:
         return kept

@@ -106,9 +106,13 @@ def not_modified(request: Request, validators: Validators) -> bool:
     return False
 
 
-def not_modified_response(validators: Validators, headers: dict[str, str]) -> Response:
+def not_modified_response(validators: Validators, headers: dict[str, str], coding: str = "identity") -> Response:
+    """The 304, with the ETag the 200 would carry in the request's content coding."""
     kept = {k: v for k, v in headers.items() if k.lower() in REPEATED}
-    return Response(status_code=304, headers={**kept, **validators.headers()})
+    repeated = validators.headers()
+    if coding != "identity":
+        repeated["ETag"] = validators.etag[:-1] + f'-{coding}"'
+    return Response(status_code=304, headers={**kept, **repeated})
 
 
 def _tag_matches(header: str, etag: str) -> bool:

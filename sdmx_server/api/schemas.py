@@ -49,7 +49,7 @@ async def schema_response(request: Request, query: SchemaQuery) -> Response:
     validators = await run_in_threadpool(structure_validators, state, request, row, languages)
     headers = base_headers(validators, "Accept, Accept-Encoding, Accept-Language", state.settings.max_age)
     if not_modified(request, validators):
-        return not_modified_response(validators, headers)
+        return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
     body = await run_in_threadpool(_schema_body, state, query, row, languages)
     return Response(body, media_type=row.content_type, headers=headers)
 
