@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from sdmx_server.api.language import accept_languages
 from sdmx_server.api.state import ServerState
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
@@ -28,6 +29,7 @@ from sdmx_server.query.keys import fit_key
 from sdmx_server.query.model import DataQuery
 from sdmx_server.query.parse_v1 import parse_data_query, parse_schema_query_v1, parse_structure_query
 from sdmx_server.registry.index import artefact_key
+from sdmx_server.service.labels import labels_for
 from sdmx_server.store.select import select_batches
 
 #: Resources of the v1.5.0 spec not served: availability and reference metadata are other APIs;
@@ -52,14 +54,19 @@ async def data(request: Request) -> Response:
         raise SyntaxError_("expected /data/{flowRef}/{key}/{providerRef}")
     query = parse_data_query(parts[0], parts[1] if len(parts) > 1 else None,
                              parts[2] if len(parts) > 2 else None, request.query_params)
-    row = negotiate("data", "v1", request.headers.get("accept"), request.query_params.get("format")).row
+    choice = negotiate("data", "v1", request.headers.get("accept"), request.query_params.get("format"))
+    row = choice.row
     time_series = bool(row.options.get("time_series"))
-    message = await run_in_threadpool(_prepare_data, _state(request), query, time_series)
+    # Names only when the client asked for them (SDMX-CSV labels=name|both).
+    with_labels = choice.parameters.get("labels", "id").lower() in ("name", "both")
+    message = await run_in_threadpool(_prepare_data, _state(request), query, time_series, with_labels)
+    message = replace(message, parameters=choice.parameters,
+                      languages=accept_languages(request.headers.get("accept-language")))
     body = row.load()(message, **row.options)
-    return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept"})
+    return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
 
 
-def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
+def _prepare_data(state: ServerState, query: DataQuery, time_series: bool, with_labels: bool = False):
     registry = state.registry()
     flows = registry.select("dataflow", query.agencies, query.ids, query.versions)
     wanted = f"{'+'.join(query.agencies or ('*',))}:{'+'.join(query.ids or ('*',))}({query.versions})"
@@ -93,7 +100,8 @@ def _prepare_data(state: ServerState, query: DataQuery, time_series: bool):
         batches.close()  # gives the database connection back now, not at garbage collection
         raise NoResults("no data match the query")
     header = Header(sender=state.settings.sender_id)
-    return DataMessage(header, [DataSetPart(flow, shape, layout, chain([first], batches))])
+    labels = labels_for(registry, dataflow, dataflow.structure, shape) if with_labels else None
+    return DataMessage(header, [DataSetPart(flow, shape, layout, chain([first], batches), labels=labels)])
 
 
 async def structure(request: Request) -> Response:
