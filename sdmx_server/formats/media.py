@@ -158,11 +158,12 @@ TABLE: tuple[MediaType, ...] = (
               (), ("sdmx-csv-2.0",), _CSV2_PARAMETERS, text=True, version_aliases=("2.0",), options={"version": "2.0"}),
     MediaType("data", "application/vnd.sdmx.data+csv", "2.1.0", "sdmx_server.formats.data_csv:write", V1,
               (), ("sdmx-csv-2.1",), _CSV2_PARAMETERS, text=True, version_aliases=("2.1",), options={"version": "2.1"}),
-    # REST v2 (data.md "Response types": SDMX-JSON 2.1.0 is the default, then SDMX-ML 3.1.0,
-    # SDMX-CSV 2.1.0, SDMX-JSON 2.0.0, SDMX-ML 3.0.0, SDMX-CSV 2.0.0). SDMX-ML 3.0.0 comes first
-    # here for clients that send */* and read XML only (sdmx1), as for structures; the JSON rows
-    # below (the default among them) are jsonxl's. SDMX-ML 2.1 data after them, for SDMX 2.1
-    # clients of REST v2 ("media types of previous SDMX versions").
+    # REST v2 (data.md, "Response types"): SDMX-JSON 2.1.0 is the default, then SDMX-ML 3.1.0,
+    # SDMX-CSV 2.1.0, SDMX-JSON 2.0.0, SDMX-ML 3.0.0, SDMX-CSV 2.0.0. The SDMX-ML 3.x and
+    # SDMX-CSV 2.1.0 rows (mlcsv) and then the SDMX-JSON rows (jsonxl, the default flagged) go
+    # first, right here, so that `*/*` and `application/xml` get SDMX-ML 3.0 as for structures
+    # (sdmx1 sends */* and reads XML only) and `text/csv` SDMX-CSV 2.1.0; the formats of SDMX 2.1
+    # follow ("media types of previous SDMX versions"), SDMX-ML 2.1 structure-specific first.
     MediaType("data", "application/vnd.sdmx.data+xml", "3.0.0", "sdmx_server.formats.data_ml30:write", V2,
               _XML, ("sdmx-ml-3.0", "structurespecificdata-3.0", "xml"), version_aliases=("3.0",),
               options={"version": "3.0.0"}),
@@ -172,12 +173,15 @@ TABLE: tuple[MediaType, ...] = (
     MediaType("data", "application/vnd.sdmx.data+csv", "2.1.0", "sdmx_server.formats.data_csv:write", V2,
               ("text/csv",), ("csv", "sdmx-csv", "sdmx-csv-2.1", "csvfile"), _CSV2_PARAMETERS, text=True,
               version_aliases=("2.1",), options={"version": "2.1"}),
+    # -- (v2 data rows of SDMX-ML 3.x, then SDMX-JSON, above this line) --
+    MediaType("data", "application/vnd.sdmx.structurespecificdata+xml", "2.1",
+              "sdmx_server.formats.data_specific_ml21:write", V2, _XML,
+              ("structurespecificdata", "structure-specific", "sdmx-ml-2.1")),
     MediaType("data", "application/vnd.sdmx.data+csv", "2.0.0", "sdmx_server.formats.data_csv:write", V2,
-              (), ("sdmx-csv-2.0",), _CSV2_PARAMETERS, text=True, version_aliases=("2.0",), options={"version": "2.0"}),
+              ("text/csv",), ("sdmx-csv-2.0",), _CSV2_PARAMETERS, text=True,
+              version_aliases=("2.0",), options={"version": "2.0"}),
     MediaType("data", "application/vnd.sdmx.genericdata+xml", "2.1",
               "sdmx_server.formats.data_generic_ml21:write", V2, (), ("genericdata",)),
-    MediaType("data", "application/vnd.sdmx.structurespecificdata+xml", "2.1",
-              "sdmx_server.formats.data_specific_ml21:write", V2, (), ("structurespecificdata", "structure-specific")),
     MediaType("data", "application/vnd.sdmx.generictimeseriesdata+xml", "2.1",
               "sdmx_server.formats.data_generic_ml21:write", V2, (), ("generictimeseriesdata",),
               options={"time_series": True}),
@@ -185,15 +189,14 @@ TABLE: tuple[MediaType, ...] = (
               "sdmx_server.formats.data_specific_ml21:write", V2, (), ("structurespecifictimeseriesdata",),
               options={"time_series": True}),
     MediaType("data", "application/vnd.sdmx.data+csv", "1.0.0", "sdmx_server.formats.data_csv:write", V2,
-              (), ("sdmx-csv-1.0",), _CSV_PARAMETERS, text=True, version_aliases=("1.0",), options={"version": "1.0"}),
-    # (end of mlcsv's data rows)
+              (), ("sdmx-csv-1.0",), _CSV_PARAMETERS, text=True, version_aliases=("1.0",),
+              options={"version": "1.0"}),
     # -- schemas ----------------------------------------------------------------------------------
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
               V1, _XML, ("schema", "xsd")),
     # REST v2 schema queries: the structures "for communication" (schema.md): SDMX-ML 3.0 for */*,
-    # SDMX-JSON 2.1.0 without Accept; then the XSD of SDMX-ML 2.1 structure-specific data. (The
-    # spec's default, a JSON schema of SDMX-JSON data, and XSDs of SDMX-ML 3.0 data come with
-    # those data formats.)
+    # SDMX-JSON 2.1.0 without Accept; then the XSDs of SDMX-ML 2.1, 3.1 and 3.0 structure-specific
+    # data. (The spec's default, a JSON schema of SDMX-JSON data, comes with that data format.)
     MediaType("schema", "application/vnd.sdmx.structure+xml", "3.0.0",
               "sdmx_server.formats.structure_ml30:structure_message", V2, _XML, ("structure-3.0",),
               version_aliases=("3.0",)),
