@@ -282,3 +282,20 @@ def test_a_data_set_attribute_with_two_values_is_refused(served, dsd, name):
     # SDMX-CSV shows each row's value: nothing to refuse.
     message = DataMessage(Header(), [DataSetPart(FLOW_A, shape, layout, iter(batches(df, layout)))])
     assert b"".join(bytes(p) for p in data_csv.write(message, "2.1"))
+
+
+@pytest.mark.parametrize("name", [n for n in ML_FORMATS if n != "2.1-generic"])
+def test_demoted_attributes_validate_against_the_served_schema(served, dsd, name):
+    # The data service writes a data-set attribute with several values on each observation
+    # (DataLayout.demote); the schema of the dataflow's usual layout must accept that.
+    write, options, schema_version = ML_FORMATS[name]
+    shape = data_shape(dsd)
+    layout = DataLayout.build(shape, "TIME_PERIOD")
+    demoted = layout.demote(["UNIT_MULT", "TITLE"])
+    df = selected(served).copy()
+    df.loc[df.FREQ == "Q", "UNIT_MULT"] = "0"
+    message = DataMessage(Header(), [DataSetPart(FLOW_A, shape, demoted, iter(batches(df, demoted)))])
+    body = b"".join(bytes(piece) for piece in write(message, **options))
+    doc = assert_valid(body, data_schema(message.datasets[0].flow_urn, shape, layout, version=schema_version))
+    units = doc.xpath("//*[local-name()='Obs']/@UNIT_MULT")
+    assert sorted(set(units)) == ["0", "3"] and len(units) == len(df)

@@ -135,7 +135,10 @@ def _obs_type(root, shape: DataShape, layout: DataLayout, types: dict[str, str],
     else:
         etree.SubElement(obs, _xs("attribute"), name="OBS_VALUE", use="prohibited")
         _attribute(obs, types, shape.measure.id, False)
-    for attribute_id in layout.obs_attrs:
+    # Data-set and series attributes may come on observations too: the data service demotes
+    # one that holds several values where its level would show one (fault 7, DataLayout.demote),
+    # and data of that layout must still validate against the schema served for the dataflow.
+    for attribute_id in dict.fromkeys(layout.obs_attrs + layout.dataset_attrs + layout.series_attrs):
         _attribute(obs, types, attribute_id, False)
 
 
