@@ -299,3 +299,58 @@ def test_demoted_attributes_validate_against_the_served_schema(served, dsd, name
     doc = assert_valid(body, data_schema(message.datasets[0].flow_urn, shape, layout, version=schema_version))
     units = doc.xpath("//*[local-name()='Obs']/@UNIT_MULT")
     assert sorted(set(units)) == ["0", "3"] and len(units) == len(df)
+
+
+# -- REST v2 over HTTP ----------------------------------------------------------------------------
+
+V2_KEY = "M.IR.*,M.IR-10.*,Q.IR.*,Q.IR-10.*"  # the same selection as KEY, in v2 syntax
+
+
+def get_v2(served, path: str, accept: str | None = None, **params) -> httpx.Response:
+    return httpx.get(f"{served.url}/rest/v2/{path}", headers={"Accept": accept} if accept else {},
+                     params=params or None, timeout=60)
+
+
+@pytest.mark.parametrize("dimension", ["TIME_PERIOD", "SEX", "AllDimensions"])
+@pytest.mark.parametrize("version", ["3.0.0", "3.1.0"])
+def test_v2_sdmx_ml_3_validates_against_the_served_schema(served, version, dimension):
+    accept = f"application/vnd.sdmx.data+xml;version={version}"
+    r = get_v2(served, f"data/dataflow/TEST/DF_A/1.0/{V2_KEY}", "*/*" if version == "3.0.0" else accept,
+               dimensionAtObservation=dimension)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith(f"application/vnd.sdmx.data+xml; version={version}")
+    schema = get_v2(served, "schema/dataflow/TEST/DF_A/1.0", f"application/vnd.sdmx.schema+xml;version={version}",
+                    dimensionAtObservation=dimension)
+    assert schema.status_code == 200, schema.text
+    doc = assert_valid(r.content, schema.content)
+    values = sorted(float(v) for v in doc.xpath("//*[local-name()='Obs']/@OBS_VALUE"))
+    assert values == sorted(selected(served).OBS_VALUE)
+
+
+def test_sdmx1_reads_v2_sdmx_ml_3_0(served, dsd):
+    # sdmx1 (2.28) has no data-set attributes for SDMX 3 data sets: ask for none (attributes=none).
+    r = get_v2(served, f"data/dataflow/TEST/DF_A/1.0/{V2_KEY}", "application/vnd.sdmx.data+xml;version=3.0.0",
+               attributes="none")
+    assert r.status_code == 200, r.text
+    (dataset,) = sdmx.read_sdmx(io.BytesIO(r.content), structure=dsd).data
+    got = sdmx.to_pandas(dataset).reset_index()
+    got.columns = [*got.columns[:-1], "OBS_VALUE"]
+    got = got.sort_values(DIMENSIONS).reset_index(drop=True)
+    want = selected(served)
+    assert list(got[DIMENSIONS].itertuples(index=False)) == list(want[DIMENSIONS].itertuples(index=False))
+    np.testing.assert_allclose(got.OBS_VALUE.astype(float), want.OBS_VALUE)
+
+
+@pytest.mark.parametrize("version, labels, time_format, keys",
+                         [("2.1", "both", "normalized", "both"), ("2.1", "name", "original", "series"),
+                          ("2.0", "id", "normalized", "obs")])
+def test_v2_sdmx_csv_parameters_equal_the_pandas_oracle(served, structures, version, labels, time_format, keys):
+    accept = f"application/vnd.sdmx.data+csv;version={version}.0;labels={labels};timeFormat={time_format};keys={keys}"
+    r = get_v2(served, f"data/dataflow/TEST/DF_A/1.0/{V2_KEY}", accept)
+    assert r.status_code == 200, r.text
+    same(read_csv(r.content), oracle_csv(served, structures, version, labels, time_format, keys))
+
+
+def test_v2_text_csv_is_sdmx_csv_2_1(served):
+    r = get_v2(served, "data/dataflow/TEST/DF_A/1.0/M.IR.F", "text/csv")
+    assert r.headers["content-type"].startswith("application/vnd.sdmx.data+csv; version=2.1.0")
