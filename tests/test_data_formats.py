@@ -354,3 +354,14 @@ def test_v2_sdmx_csv_parameters_equal_the_pandas_oracle(served, structures, vers
 def test_v2_text_csv_is_sdmx_csv_2_1(served):
     r = get_v2(served, "data/dataflow/TEST/DF_A/1.0/M.IR.F", "text/csv")
     assert r.headers["content-type"].startswith("application/vnd.sdmx.data+csv; version=2.1.0")
+
+
+def test_a_conflict_in_the_first_batch_is_an_error_before_the_first_byte(served, dsd):
+    shape = data_shape(dsd)
+    layout = DataLayout.build(shape, "TIME_PERIOD")
+    df = selected(served).copy()
+    df.loc[df.index[1], "UNIT_MULT"] = "0"
+    message = DataMessage(Header(), [DataSetPart(FLOW_A, shape, layout, iter(batches(df, layout, size=10_000)))])
+    with pytest.raises(DataSetAttributeConflict) as info:
+        data_ml30.write(message)  # not a byte yet: the caller can still answer with an error
+    assert info.value.status == 500 and "UNIT_MULT" in info.value.message

@@ -16,19 +16,24 @@ wrong for some rows.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
+from sdmx_server.errors import SdmxError
 from sdmx_server.formats import ml21
 from sdmx_server.formats.data_message import DataMessage, DataSetPart
 from sdmx_server.formats.text import buffer_of, join
 
 
-class DataSetAttributeConflict(ValueError):
-    """A data-set-level attribute has different values in one data set: it cannot be written once."""
+class DataSetAttributeConflict(SdmxError):
+    """A data-set-level attribute has different values in one data set: it cannot be written
+    once. The stored data, not the client, are at fault: an SDMX error 500 when found before the
+    first byte (in the first batch), else the answer is cut short rather than wrong."""
 
 
 #: The values of a data set's data-set-level attributes as written (None: no value).
@@ -50,7 +55,20 @@ class MLDataWriter:
     # -- the message ---------------------------------------------------------------------------
 
     def write(self, message: DataMessage) -> Iterator[bytes]:
-        return self.stream(message, self.opening(message))
+        """The message in pieces. The opening, and the data-set attributes of the first batch
+        of the first data set (already read by the data service), are checked here, before the
+        first byte: a problem found there is an error answer, not a cut one."""
+        head = self.opening(message)
+        if message.datasets:
+            first = message.datasets[0]
+            batches = iter(first.batches)
+            batch = next(batches, None)
+            if batch is not None:
+                dataset_values(first, batch)
+                batches = itertools.chain([batch], batches)
+            message = dataclasses.replace(
+                message, datasets=[dataclasses.replace(first, batches=batches), *message.datasets[1:]])
+        return self.stream(message, head)
 
     def opening(self, message: DataMessage) -> bytes:
         """The XML declaration, the root element with its namespaces, and the header with one
