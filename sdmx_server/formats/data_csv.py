@@ -177,26 +177,35 @@ def _fields(part: DataSetPart, batch: pa.RecordBatch, component_id: str, options
     if component_id not in batch.schema.names:
         return [""] if options.labels != "name" else ["", ","]
     values = batch.column(component_id)
-    name = names.of(component_id, values) if names is not None and component.coded else None
+    if names is not None and component.coded and names.has(component_id):
+        # Labels are built on the batch's distinct codes and taken back to the rows.
+        encoded = pc.dictionary_encode(values)
+        codes = encoded.dictionary
+        name = names.of(component_id, codes)
+        if options.labels == "both":
+            labelled = csv_escape(pc.coalesce(pc.binary_join_element_wise(codes, name, ": "), codes))
+            return [pc.fill_null(labelled.take(encoded.indices), "")]
+        return [pc.fill_null(values, ""), ",", pc.fill_null(pc.fill_null(csv_escape(name), "").take(encoded.indices), "")]
     if component.role == "measure":
         values = number_text(values)
     elif component.role == "time" and options.normalized_time:
         values = _normalized(values)
-    if options.labels == "both" and name is not None:
-        values = pc.coalesce(pc.binary_join_element_wise(values, name, ": "), values)
-    if not component.coded or name is not None:
+    if not component.coded:
         values = csv_escape(values)
     cells = [pc.fill_null(values, "")]
     if options.labels == "name":
-        cells += [",", pc.fill_null(csv_escape(name), "") if name is not None else ""]
+        cells += [",", ""]
     return cells
 
 
 def _normalized(periods: pa.Array) -> pa.Array:
-    """The ISO 8601 start of each period: a date when it is midnight, else a date-time."""
-    starts, _, valid = period_columns(periods)
+    """The ISO 8601 start of each period: a date when it is midnight, else a date-time; worked
+    out once per distinct period of the batch."""
+    encoded = pc.dictionary_encode(periods)
+    distinct = encoded.dictionary
+    starts, _, valid = period_columns(distinct)
     starts = pc.if_else(pc.ends_with(starts, "T00:00:00"), pc.utf8_slice_codeunits(starts, 0, 10), starts)
-    return pc.if_else(valid, starts, periods)
+    return pc.if_else(valid, starts, distinct).take(encoded.indices)
 
 
 class _CodeNames:
@@ -209,6 +218,9 @@ class _CodeNames:
             ids = list(codes)
             texts = [labels.pick(codes[i], languages) for i in ids]
             self._tables[component_id] = (pa.array(ids, pa.string()), pa.array(texts, pa.string()))
+
+    def has(self, component_id: str) -> bool:
+        return component_id in self._tables
 
     def of(self, component_id: str, values: pa.Array) -> pa.Array | None:
         table = self._tables.get(component_id)
