@@ -365,3 +365,18 @@ def test_a_conflict_in_the_first_batch_is_an_error_before_the_first_byte(served,
     with pytest.raises(DataSetAttributeConflict) as info:
         data_ml30.write(message)  # not a byte yet: the caller can still answer with an error
     assert info.value.status == 500 and "UNIT_MULT" in info.value.message
+
+
+def test_generic_time_series_of_two_dataflows_is_a_406_before_the_first_byte(served, dsd):
+    # Its header names one structure (GenericTimeSeriesDataHeaderType): the message cannot
+    # hold data sets of two dataflows; one dataflow's data sets share that structure.
+    from sdmx_server.errors import NotAcceptable
+
+    shape = data_shape(dsd)
+    layout = DataLayout.build(shape, "TIME_PERIOD")
+    parts = [DataSetPart(flow, shape, layout, iter(batches(selected(served, flow), layout))) for flow in (FLOW_A, FLOW_B)]
+    with pytest.raises(NotAcceptable):
+        data_generic_ml21.write(DataMessage(Header(), parts), time_series=True)
+    parts = [DataSetPart(FLOW_A, shape, layout, iter(batches(selected(served), layout))) for _ in range(2)]
+    body = b"".join(bytes(p) for p in data_generic_ml21.write(DataMessage(Header(), parts), time_series=True))
+    assert len(assert_valid(body).findall("{*}DataSet")) == 2
