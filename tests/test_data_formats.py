@@ -10,7 +10,6 @@ server's own label service, and periods from pandas' calendar, not from query.pe
 from __future__ import annotations
 
 import io
-import itertools
 
 import httpx
 import numpy as np
@@ -26,7 +25,7 @@ from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.schema_ml21 import data_schema
 from sdmx_server.query.layout import DataLayout
 from sdmx_server.registry.shape import data_shape
-from tests.datasets import ATTRIBUTES, DIMENSIONS, FLOW_A, FLOW_B
+from tests.datasets import DIMENSIONS, FLOW_A, FLOW_B
 from tests.xsd import assert_valid
 
 KEY = "M+Q.IR+IR-10."  # monthly and quarterly series of two areas
