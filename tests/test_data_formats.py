@@ -379,3 +379,20 @@ def test_generic_time_series_of_two_dataflows_is_a_406_before_the_first_byte(ser
     parts = [DataSetPart(FLOW_A, shape, layout, iter(batches(selected(served), layout))) for _ in range(2)]
     body = b"".join(bytes(p) for p in data_generic_ml21.write(DataMessage(Header(), parts), time_series=True))
     assert len(assert_valid(body).findall("{*}DataSet")) == 2
+
+
+def test_v2_several_dataflows_make_several_data_sets(served):
+    # DF_A and DF_B (one DSD): one data set each, in SDMX-ML 3.0 (each validated against its
+    # dataflow's served schema) and in SDMX-CSV 2.1 (one header, each row naming its dataflow).
+    path = f"data/dataflow/TEST/DF_A,DF_B/1.0/{V2_KEY}"
+    r = get_v2(served, path, "application/vnd.sdmx.data+xml;version=3.0.0")
+    assert r.status_code == 200, r.text
+    schemas = [get_v2(served, f"schema/dataflow/TEST/{flow}/1.0", "application/vnd.sdmx.schema+xml;version=3.0.0").content
+               for flow in ("DF_A", "DF_B")]
+    doc = assert_valid(r.content, schemas)
+    assert len(doc.findall("{*}DataSet")) == 2
+    got = sorted(float(v) for v in doc.xpath("//*[local-name()='Obs']/@OBS_VALUE"))
+    assert got == sorted([*selected(served, FLOW_A).OBS_VALUE, *selected(served, FLOW_B).OBS_VALUE])
+    frame = read_csv(get_v2(served, path, "application/vnd.sdmx.data+csv;version=2.1.0").content)
+    assert frame.STRUCTURE_ID.value_counts().to_dict() == {
+        "TEST:DF_A(1.0)": len(selected(served, FLOW_A)), "TEST:DF_B(1.0)": len(selected(served, FLOW_B))}
