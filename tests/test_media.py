@@ -44,8 +44,10 @@ def test_refusal_lists_the_offers():
 @pytest.mark.parametrize(
     "accept",
     [
-        "application/vnd.sdmx.data+csv;version=1.0.0;labels=both",  # not written yet
-        "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized",
+        "application/vnd.sdmx.data+csv;version=1.0.0;labels=name",  # SDMX-CSV 1.0 has id|both only
+        "application/vnd.sdmx.data+csv;version=1.0.0;keys=obs",  # a 2.x parameter
+        "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=iso",
+        "application/vnd.sdmx.data+csv;version=2.1.0;keys=all",
         "application/vnd.sdmx.data+csv;version=2.0.0;foo=bar",
         "text/csv;charset=latin-1",
     ],
@@ -59,6 +61,17 @@ def test_a_parameter_that_cannot_be_honoured_is_a_406(accept):
 def test_parameters_that_are_honoured_reach_the_writer():
     choice = negotiate("data", "v1", "application/vnd.sdmx.data+csv; version=2.0.0; labels=id")
     assert choice.parameters == {"labels": "id"}
+
+
+def test_v2_data_rows_follow_the_spec():
+    # */* and application/xml: SDMX-ML 3.0.0 (sdmx1 sends */* and reads XML); text/csv: SDMX-CSV 2.1.0.
+    assert negotiate("data", "v2", "*/*").row.version == "3.0.0"
+    assert negotiate("data", "v2", "application/xml").row.version == "3.0.0"
+    assert negotiate("data", "v2", "application/vnd.sdmx.data+xml;version=3.1.0").row.options == {"version": "3.1.0"}
+    choice = negotiate("data", "v2", "application/vnd.sdmx.data+csv;version=2.1.0;labels=both;timeFormat=normalized;keys=both")
+    assert choice.row.version == "2.1.0" and choice.parameters == {"labels": "both", "timeformat": "normalized", "keys": "both"}
+    assert negotiate("data", "v2", "text/csv").row.version == "2.1.0"
+    assert negotiate("data", "v1", "text/csv").row.version == "1.0.0"
 
 
 def test_every_row_has_a_writer_that_imports():

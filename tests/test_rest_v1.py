@@ -207,15 +207,32 @@ def test_series_details_need_series(served):
     assert r.status_code == 400
 
 
-def test_time_series_formats(served):
-    for accept in ("application/vnd.sdmx.generictimeseriesdata+xml;version=2.1",
-                   "application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1"):
+def test_time_series_formats_validate_against_their_schemas(served):
+    # Fault 1: the time-series variants validate against the official schemas; the
+    # structure-specific one only with the TimeSeries* types of the served DSD-specific schema.
+    schema = get(served, "schema/dataflow/TEST/DF_A/1.0", dimensionAtObservation="TIME_PERIOD").content
+    assert b'name="TimeSeriesDataSetType"' in schema
+    expected = oracle(served.frames[FLOW_A], FREQ="M", AREA="IR", SEX="F")
+    for accept, dsd_schema in (("application/vnd.sdmx.generictimeseriesdata+xml;version=2.1", None),
+                               ("application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1", schema)):
         r = get(served, "data/DF_A/M.IR.F", accept)
         assert r.status_code == 200
-        assert b"TimeSeriesData" in r.content[:300]
+        doc = assert_valid(r.content, dsd_schema)
+        assert doc.tag.endswith("TimeSeriesData")
+        values = [float(v) for v in doc.xpath("//*[local-name()='Obs']/@OBS_VALUE | //g:ObsValue/@value", namespaces=NS)]
+        assert values == list(expected.OBS_VALUE)
     r = get(served, "data/DF_A/M.IR.F", "application/vnd.sdmx.generictimeseriesdata+xml;version=2.1",
             dimensionAtObservation="AREA")
     assert r.status_code == 400
+
+
+def test_the_schema_without_time_series_types_fails_time_series_data(served):
+    # The check above can fail: the same answer against a schema without the TimeSeries* types.
+    schema = get(served, "schema/dataflow/TEST/DF_A/1.0", dimensionAtObservation="AREA").content
+    schema = schema.replace(b"ObsLevelDim:AREA", b"ObsLevelDim:TIME_PERIOD")
+    r = get(served, "data/DF_A/M.IR.F", "application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1")
+    with pytest.raises(AssertionError, match="not valid"):
+        assert_valid(r.content, schema)
 
 
 def test_sdmx_csv_2(served):

@@ -70,7 +70,8 @@ def _schema_body(state, query: SchemaQuery, row: MediaType, languages) -> bytes:
         return row.load()(selected, Header(sender=state.settings.sender_id), languages=languages)
     shape = restricted(state.shape(registry.model(dsd_entry)), allowed_codes(registry, context))
     layout = DataLayout.build(shape, query.dimension_at_observation)
-    return row.load()(BY_NAME[context.kind].urn(context.agency, context.id, context.version), shape, layout)
+    return row.load()(BY_NAME[context.kind].urn(context.agency, context.id, context.version), shape, layout,
+                      **row.options)
 
 
 def restricted(shape: DataShape, allowed: dict[str, set[str]]) -> DataShape:

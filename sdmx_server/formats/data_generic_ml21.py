@@ -10,6 +10,7 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sdmx_server.errors import NotAcceptable
 from sdmx_server.formats import data_ml21, ml21
 from sdmx_server.formats.data_message import DataMessage, DataSetPart
 from sdmx_server.formats.text import join, new_series, number_text, xml_escape
@@ -17,17 +18,35 @@ from sdmx_server.formats.text import join, new_series, number_text, xml_escape
 MEDIA_TYPE = "application/vnd.sdmx.genericdata+xml;version=2.1"
 
 
+class GenericWriter(data_ml21.MLDataWriter):
+    namespaces = {"mes": ml21.NS_MESSAGE, "g": ml21.NS_GENERIC, "com": ml21.NS_COMMON}
+    series_close = b"</g:Series>"
+
+    def root_name(self) -> str:
+        return "GenericTimeSeriesData" if self.time_series else "GenericData"
+
+    def opening(self, message: DataMessage) -> bytes:
+        # The time-series variant's header names one structure: data sets of several structure
+        # usages are a 406 before the first byte, not a message that breaks its schema.
+        usages = list(dict.fromkeys(part.flow_ref for part in message.datasets))
+        if self.time_series and len(usages) > 1:
+            raise NotAcceptable(
+                f"SDMX-ML 2.1 generic time series data name one structure usage; the answer holds "
+                f"{', '.join(usages)}: ask for generic or structure-specific data", [])
+        return super().opening(message)
+
+    def dataset_open(self, position: int, part: DataSetPart, values) -> bytes:
+        elements = "".join(_value_element(i, v) for i, v in data_ml21.dataset_attribute_values(values))
+        attributes = f"<g:Attributes>{elements}</g:Attributes>" if elements else ""
+        return f'<mes:DataSet structureRef="{part.structure_id}">{attributes}'.encode()
+
+    def rows(self, part: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):
+        return _rows(part, batch, previous, open_series)
+
+
 def write(message: DataMessage, time_series: bool = False) -> Iterator[bytes]:
     """The message, in pieces; `time_series` writes the time-series-only variant of the format."""
-    root = "GenericTimeSeriesData" if time_series else "GenericData"
-    head = data_ml21.opening(message, root, {"mes": ml21.NS_MESSAGE, "g": ml21.NS_GENERIC, "com": ml21.NS_COMMON})
-    return data_ml21.stream(root, head, message, _dataset_open, _rows, series_close=b"</g:Series>")
-
-
-def _dataset_open(position: int, message: DataSetPart, batch: pa.RecordBatch | None) -> bytes:
-    values = "".join(_value_element(i, v) for i, v in data_ml21.dataset_attribute_values(message, batch))
-    attributes = f"<g:Attributes>{values}</g:Attributes>" if values else ""
-    return f'<mes:DataSet structureRef="{message.structure_id}">{attributes}'.encode()
+    return GenericWriter(time_series).write(message)
 
 
 def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):

@@ -20,33 +20,52 @@ MEDIA_TYPE = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
 NS_PREFIX = "ns1"
 
 
-def structure_namespace(part: DataSetPart) -> str:
-    """The namespace of the DSD-specific schema for this data set's structure usage and
-    observation dimension."""
-    return namespace(part.flow_urn, part.layout.obs_dimension)
+class StructureSpecificWriter(data_ml21.MLDataWriter):
+    """SDMX-ML 2.1 structure-specific data: each data set's xsi:type names a type of its
+    DSD-specific schema (schema_ml21), bound to a prefix of its own (ns1, ns2, ...)."""
+
+    namespaces = {"mes": ml21.NS_MESSAGE, "ss": ml21.NS_SPECIFIC, "com": ml21.NS_COMMON, "xsi": ml21.NS_XSI}
+
+    def root_name(self) -> str:
+        return "StructureSpecificTimeSeriesData" if self.time_series else "StructureSpecificData"
+
+    def root_namespaces(self, message: DataMessage) -> dict[str, str]:
+        spaces = {prefix(position): self.structure_namespace(position, part)
+                  for position, part in enumerate(message.datasets)}
+        return dict(self.namespaces) | spaces
+
+    def structure_namespace(self, position: int, part: DataSetPart) -> str:
+        """The namespace of the DSD-specific schema for this data set's structure usage and
+        observation dimension."""
+        return namespace(part.flow_urn, part.layout.obs_dimension)
+
+    def dataset_type(self, position: int) -> str:
+        """The xsi:type of a data set: the time-series variant of the message needs the type
+        derived from ss:TimeSeriesDataSetType (fault 1)."""
+        return f"{prefix(position)}:{'TimeSeries' if self.time_series else ''}DataSetType"
+
+    def dataset_scope(self) -> str:
+        return ' ss:dataScope="Dataflow"'
+
+    def dataset_open(self, position: int, part: DataSetPart, values) -> bytes:
+        attrs = "".join(f' {i}="{v}"' for i, v in data_ml21.dataset_attribute_values(values))
+        return (
+            f'<mes:DataSet ss:structureRef="{part.structure_id}"{self.dataset_scope()} '
+            f'xsi:type="{self.dataset_type(position)}"{attrs}>'
+        ).encode()
+
+    def rows(self, part: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):
+        return _rows(part, batch, previous, open_series)
 
 
 def write(message: DataMessage, time_series: bool = False) -> Iterator[bytes]:
     """The message, in pieces; `time_series` writes the time-series-only variant of the format."""
-    root = "StructureSpecificTimeSeriesData" if time_series else "StructureSpecificData"
-    spaces = [structure_namespace(part) for part in message.datasets]
-    namespaces = {"mes": ml21.NS_MESSAGE, "ss": ml21.NS_SPECIFIC, "com": ml21.NS_COMMON, "xsi": ml21.NS_XSI}
-    # One prefix per data set's schema (ns1, ns2, ...): its DataSet's xsi:type names it.
-    namespaces |= {_prefix(position): space for position, space in enumerate(spaces)}
-    head = data_ml21.opening(message, root, namespaces, spaces)
-    return data_ml21.stream(root, head, message, _dataset_open, _rows, series_close=b"</Series>")
+    return StructureSpecificWriter(time_series).write(message)
 
 
-def _prefix(position: int) -> str:
+def prefix(position: int) -> str:
+    """The prefix of the n-th data set's schema namespace."""
     return f"{NS_PREFIX[:-1]}{position + 1}"
-
-
-def _dataset_open(position: int, part: DataSetPart, batch: pa.RecordBatch | None) -> bytes:
-    attrs = "".join(f' {i}="{v}"' for i, v in data_ml21.dataset_attribute_values(part, batch))
-    return (
-        f'<mes:DataSet ss:structureRef="{part.structure_id}" ss:dataScope="Dataflow" '
-        f'xsi:type="{_prefix(position)}:DataSetType"{attrs}>'
-    ).encode()
 
 
 def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):

@@ -84,8 +84,13 @@ class MediaType:
 
 
 _XML = ("application/xml", "text/xml")
-#: What the SDMX-CSV writer honours today: ids only, periods as stored.
-_CSV_PARAMETERS: dict[str, tuple[str, ...] | None] = {"labels": ("id",), "timeformat": ("original",)}
+#: The media-type parameters SDMX-CSV 1.0.0 defines (REST v1.5.0 4_6_conneg.md) and 2.x adds
+#: to (data.md "Response types"), with every value the writer honours.
+_CSV_PARAMETERS: dict[str, tuple[str, ...] | None] = {
+    "labels": ("id", "both"), "timeformat": ("original", "normalized")}
+_CSV2_PARAMETERS: dict[str, tuple[str, ...] | None] = {
+    "labels": ("id", "name", "both"), "timeformat": ("original", "normalized"),
+    "keys": ("none", "obs", "series", "both")}
 _JSON = ("application/json",)
 
 #: Every row. Within one (answer, api), the first row answers `*/*`, and the row flagged
@@ -150,18 +155,30 @@ TABLE: tuple[MediaType, ...] = (
               ("text/csv",), ("csv", "sdmx-csv", "csvfile"), _CSV_PARAMETERS, text=True, version_aliases=("1.0",),
               options={"version": "1.0"}),
     MediaType("data", "application/vnd.sdmx.data+csv", "2.0.0", "sdmx_server.formats.data_csv:write", V1,
-              (), ("sdmx-csv-2.0",), _CSV_PARAMETERS, text=True, version_aliases=("2.0",), options={"version": "2.0"}),
+              (), ("sdmx-csv-2.0",), _CSV2_PARAMETERS, text=True, version_aliases=("2.0",), options={"version": "2.0"}),
+    MediaType("data", "application/vnd.sdmx.data+csv", "2.1.0", "sdmx_server.formats.data_csv:write", V1,
+              (), ("sdmx-csv-2.1",), _CSV2_PARAMETERS, text=True, version_aliases=("2.1",), options={"version": "2.1"}),
     # REST v2 (data.md, "Response types"): SDMX-JSON 2.1.0 is the default, then SDMX-ML 3.1.0,
-    # SDMX-CSV 2.1.0, SDMX-JSON 2.0.0, SDMX-ML 3.0.0, SDMX-CSV 2.0.0. The SDMX-ML 3.x rows
-    # (mlcsv) and then the SDMX-JSON rows (jsonxl, the default flagged) go first, right here,
-    # so that `*/*` gets SDMX-ML 3.0 as for structures; the formats of SDMX 2.1 follow ("media
-    # types of previous SDMX versions"), SDMX-ML 2.1 structure-specific first among them.
+    # SDMX-CSV 2.1.0, SDMX-JSON 2.0.0, SDMX-ML 3.0.0, SDMX-CSV 2.0.0. The SDMX-ML 3.x and
+    # SDMX-CSV 2.1.0 rows (mlcsv) and then the SDMX-JSON rows (jsonxl, the default flagged) go
+    # first, right here, so that `*/*` and `application/xml` get SDMX-ML 3.0 as for structures
+    # (sdmx1 sends */* and reads XML only) and `text/csv` SDMX-CSV 2.1.0; the formats of SDMX 2.1
+    # follow ("media types of previous SDMX versions"), SDMX-ML 2.1 structure-specific first.
+    MediaType("data", "application/vnd.sdmx.data+xml", "3.0.0", "sdmx_server.formats.data_ml30:write", V2,
+              _XML, ("sdmx-ml-3.0", "structurespecificdata-3.0", "xml"), version_aliases=("3.0",),
+              options={"version": "3.0.0"}),
+    MediaType("data", "application/vnd.sdmx.data+xml", "3.1.0", "sdmx_server.formats.data_ml30:write", V2,
+              (), ("sdmx-ml-3.1", "sdmx-ml", "structurespecificdata-3.1"), version_aliases=("3.1",),
+              options={"version": "3.1.0"}),
+    MediaType("data", "application/vnd.sdmx.data+csv", "2.1.0", "sdmx_server.formats.data_csv:write", V2,
+              ("text/csv",), ("csv", "sdmx-csv", "sdmx-csv-2.1", "csvfile"), _CSV2_PARAMETERS, text=True,
+              version_aliases=("2.1",), options={"version": "2.1"}),
     # -- (v2 data rows of SDMX-ML 3.x, then SDMX-JSON, above this line) --
     MediaType("data", "application/vnd.sdmx.structurespecificdata+xml", "2.1",
               "sdmx_server.formats.data_specific_ml21:write", V2, _XML,
               ("structurespecificdata", "structure-specific", "sdmx-ml-2.1")),
     MediaType("data", "application/vnd.sdmx.data+csv", "2.0.0", "sdmx_server.formats.data_csv:write", V2,
-              ("text/csv",), ("csv", "sdmx-csv", "sdmx-csv-2.0"), _CSV_PARAMETERS, text=True,
+              ("text/csv",), ("sdmx-csv-2.0",), _CSV2_PARAMETERS, text=True,
               version_aliases=("2.0",), options={"version": "2.0"}),
     MediaType("data", "application/vnd.sdmx.genericdata+xml", "2.1",
               "sdmx_server.formats.data_generic_ml21:write", V2, (), ("genericdata",)),
@@ -178,9 +195,8 @@ TABLE: tuple[MediaType, ...] = (
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
               V1, _XML, ("schema", "xsd")),
     # REST v2 schema queries: the structures "for communication" (schema.md): SDMX-ML 3.0 for */*,
-    # SDMX-JSON 2.1.0 without Accept; then the XSD of SDMX-ML 2.1 structure-specific data. (The
-    # spec's default, a JSON schema of SDMX-JSON data, and XSDs of SDMX-ML 3.0 data come with
-    # those data formats.)
+    # SDMX-JSON 2.1.0 without Accept; then the XSDs of SDMX-ML 2.1, 3.1 and 3.0 structure-specific
+    # data. (The spec's default, a JSON schema of SDMX-JSON data, comes with that data format.)
     MediaType("schema", "application/vnd.sdmx.structure+xml", "3.0.0",
               "sdmx_server.formats.structure_ml30:structure_message", V2, _XML, ("structure-3.0",),
               version_aliases=("3.0",)),
@@ -196,7 +212,12 @@ TABLE: tuple[MediaType, ...] = (
     MediaType("schema", "application/vnd.sdmx.structure+xml", "2.1",
               "sdmx_server.formats.structure_ml21:structure_message", V2, (), ("structure-2.1",)),
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
-              V2, (), ("schema", "xsd")),
+              V2, (), ("schema", "xsd", "xsd-2.1")),
+    # The XSDs that SDMX-ML 3.1.0 and 3.0.0 structure-specific data validate against.
+    MediaType("schema", "application/vnd.sdmx.schema+xml", "3.1.0", "sdmx_server.formats.schema_ml21:data_schema",
+              V2, (), ("xsd-3.1",), version_aliases=("3.1",), options={"version": "3.1"}),
+    MediaType("schema", "application/vnd.sdmx.schema+xml", "3.0.0", "sdmx_server.formats.schema_ml21:data_schema",
+              V2, (), ("xsd-3.0",), version_aliases=("3.0",), options={"version": "3.0"}),
     # -- errors -----------------------------------------------------------------------------------
     MediaType("error", "application/xml", None, "sdmx_server.formats.error_ml21:error_message", V1, _XML),
     MediaType("error", "application/xml", None, "sdmx_server.formats.error_ml30:error_message", V2, _XML),

@@ -1,4 +1,5 @@
-"""DSD-specific XML schemas for SDMX-ML 2.1 structure-specific data (the REST `schema` resource).
+"""DSD-specific XML schemas for SDMX-ML 2.1, 3.0 and 3.1 structure-specific data (the REST `schema`
+resource).
 
 Structure-specific messages name their components as XML attributes; the official schemas only
 define abstract base types, and a message validates when its data set's xsi:type points at the
@@ -35,68 +36,110 @@ def namespace(structure_urn: str, obs_dimension: str | None) -> str:
     return f"{structure_urn}:ObsLevelDim:{obs_dimension or 'AllDimensions'}"
 
 
-def data_schema(structure_urn: str, shape: DataShape, layout: DataLayout, schema_location: str = "") -> bytes:
+#: SDMX-ML version -> (structure-specific data namespace, common namespace). The 3.x base
+#: types differ from 2.1's (Comp and Metadata elements, no Group before the choice); the
+#: derived types below follow each one's content model.
+_BASES = {
+    "2.1": (ml21.NS_SPECIFIC, ml21.NS_COMMON),
+    "3.0": ("http://www.sdmx.org/resources/sdmxml/schemas/v3_0/data/structurespecific",
+            "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common"),
+    "3.1": ("http://www.sdmx.org/resources/sdmxml/schemas/v3_1/data/structurespecific",
+            "http://www.sdmx.org/resources/sdmxml/schemas/v3_1/common"),
+}
+
+
+def data_schema(structure_urn: str, shape: DataShape, layout: DataLayout, schema_location: str = "",
+                version: str = "2.1") -> bytes:
     """The schema for structure-specific data of a dataflow or DSD with `layout`'s observation
-    dimension. `schema_location` is where the official SDMX-ML 2.1 schemas are (URL or folder)."""
+    dimension, for SDMX-ML `version` (2.1, 3.0 or 3.1). `schema_location` is where the official
+    schemas of that version are (URL or folder).
+
+    SDMX-ML 2.1 with time at the observation level also gets the time-series types
+    (TimeSeriesDataSetType, TimeSeriesType, TimeSeriesObsType), derived from the base's time
+    series types: StructureSpecificTimeSeriesData messages name them in xsi:type."""
+    ns_specific, ns_common = _BASES[version]
     target = namespace(structure_urn, layout.obs_dimension)
     root = etree.Element(
         _xs("schema"),
-        nsmap={None: target, "xs": XS, "ss": ml21.NS_SPECIFIC, "common": ml21.NS_COMMON},
+        nsmap={None: target, "xs": XS, "ss": ns_specific, "common": ns_common},
         targetNamespace=target,
         elementFormDefault="unqualified",
         attributeFormDefault="unqualified",
     )
     base = schema_location.rstrip("/") + "/" if schema_location else ""
-    etree.SubElement(root, _xs("import"), namespace=ml21.NS_COMMON, schemaLocation=f"{base}SDMXCommon.xsd")
-    etree.SubElement(root, _xs("import"), namespace=ml21.NS_SPECIFIC,
+    etree.SubElement(root, _xs("import"), namespace=ns_common, schemaLocation=f"{base}SDMXCommon.xsd")
+    etree.SubElement(root, _xs("import"), namespace=ns_specific,
                      schemaLocation=f"{base}SDMXDataStructureSpecific.xsd")
     types = _simple_types(root, shape)
+    time_id = shape.time.id if shape.time is not None else None
+    variants = [""]
+    if version == "2.1" and time_id is not None and layout.obs_dimension == time_id:
+        variants.append("TimeSeries")
+    for variant in variants:
+        _dataset_type(root, layout, types, variant)
+        if layout.obs_dimension is not None:
+            _series_type(root, shape, layout, types, variant)
+        _obs_type(root, shape, layout, types, variant)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
-    def attribute(parent, component_id: str, required: bool) -> None:
-        etree.SubElement(parent, _xs("attribute"), name=component_id, type=types[component_id],
-                         use="required" if required else "optional")
 
+def _series_name(variant: str) -> str:
+    return "TimeSeriesType" if variant else "SeriesType"
+
+
+def _attribute(parent, types: dict[str, str], component_id: str, required: bool) -> None:
+    etree.SubElement(parent, _xs("attribute"), name=component_id, type=types[component_id],
+                     use="required" if required else "optional")
+
+
+def _dataset_type(root, layout: DataLayout, types: dict[str, str], variant: str) -> None:
+    """DataSet: data-set-level attributes, then Series (or Obs when flat)."""
     flat = layout.obs_dimension is None
-    # DataSet: dataset-level attributes, then Series (or Obs when flat).
-    dataset = _restriction(root, "DataSetType", "ss:DataSetType")
+    dataset = _restriction(root, f"{variant}DataSetType", f"ss:{variant}DataSetType")
     sequence = etree.SubElement(dataset, _xs("sequence"))
     etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
     etree.SubElement(sequence, _xs("element"), name="DataProvider", type="common:DataProviderReferenceType",
                      form="unqualified", minOccurs="0")
     choice = etree.SubElement(sequence, _xs("choice"), minOccurs="0")
     etree.SubElement(choice, _xs("element"), name="Obs" if flat else "Series",
-                     type="ObsType" if flat else "SeriesType", form="unqualified", maxOccurs="unbounded")
+                     type=f"{variant}ObsType" if flat else _series_name(variant), form="unqualified",
+                     maxOccurs="unbounded")
     for attribute_id in layout.dataset_attrs:
-        attribute(dataset, attribute_id, False)
+        _attribute(dataset, types, attribute_id, False)
 
-    if not flat:
-        series = _restriction(root, "SeriesType", "ss:SeriesType")
-        sequence = etree.SubElement(series, _xs("sequence"))
-        etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
-        etree.SubElement(sequence, _xs("element"), name="Obs", type="ObsType", form="unqualified",
-                         minOccurs="0", maxOccurs="unbounded")
-        for dim in layout.series_dims:
-            attribute(series, dim, True)
-        for attribute_id in layout.series_attrs:
-            attribute(series, attribute_id, False)
-        if shape.time is not None and shape.time.id != layout.obs_dimension and shape.time.id not in layout.series_dims:
-            etree.SubElement(series, _xs("attribute"), name="TIME_PERIOD", use="prohibited")
 
-    obs = _restriction(root, "ObsType", "ss:ObsType")
+def _series_type(root, shape: DataShape, layout: DataLayout, types: dict[str, str], variant: str) -> None:
+    series = _restriction(root, _series_name(variant), f"ss:{_series_name(variant)}")
+    sequence = etree.SubElement(series, _xs("sequence"))
+    etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
+    etree.SubElement(sequence, _xs("element"), name="Obs", type=f"{variant}ObsType", form="unqualified",
+                     minOccurs="0", maxOccurs="unbounded")
+    for dim in layout.series_dims:
+        _attribute(series, types, dim, True)
+    for attribute_id in layout.series_attrs:
+        _attribute(series, types, attribute_id, False)
+    if shape.time is not None and shape.time.id != layout.obs_dimension and shape.time.id not in layout.series_dims:
+        etree.SubElement(series, _xs("attribute"), name="TIME_PERIOD", use="prohibited")
+
+
+def _obs_type(root, shape: DataShape, layout: DataLayout, types: dict[str, str], variant: str) -> None:
+    obs = _restriction(root, f"{variant}ObsType", f"ss:{variant}ObsType")
     sequence = etree.SubElement(obs, _xs("sequence"))
     etree.SubElement(sequence, _xs("element"), ref="common:Annotations", minOccurs="0")
     for dim in layout.obs_dims:
-        attribute(obs, dim, True)
+        _attribute(obs, types, dim, True)
     if shape.time is None or shape.time.id not in layout.obs_dims:
         etree.SubElement(obs, _xs("attribute"), name="TIME_PERIOD", use="prohibited")
     if shape.measure.id == "OBS_VALUE":
-        attribute(obs, "OBS_VALUE", False)
+        _attribute(obs, types, "OBS_VALUE", False)
     else:
         etree.SubElement(obs, _xs("attribute"), name="OBS_VALUE", use="prohibited")
-        attribute(obs, shape.measure.id, False)
-    for attribute_id in layout.obs_attrs:
-        attribute(obs, attribute_id, False)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        _attribute(obs, types, shape.measure.id, False)
+    # Data-set and series attributes may come on observations too: the data service demotes
+    # one that holds several values where its level would show one (fault 7, DataLayout.demote),
+    # and data of that layout must still validate against the schema served for the dataflow.
+    for attribute_id in dict.fromkeys(layout.obs_attrs + layout.dataset_attrs + layout.series_attrs):
+        _attribute(obs, types, attribute_id, False)
 
 
 def _xs(tag: str) -> str:
