@@ -162,3 +162,34 @@ def canonical(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFram
         else:
             out[column] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in out[column]]
     return out.sort_values(DIMENSIONS).reset_index(drop=True)
+
+
+def read_jsonstat(doc: dict) -> pd.DataFrame:
+    """Every value of a JSON-stat 2.0 data set (or collection of them) as a row: dimensions by
+    category id, OBS_VALUE, and OBS_STATUS from `status`; dense arrays and sparse objects."""
+    datasets = [doc] if doc.get("class") == "dataset" else doc["link"]["item"]
+    rows = []
+    for ds in datasets:
+        ids, sizes = ds["id"], ds["size"]
+        assert len(ids) == len(sizes) == len(ds["dimension"])
+        cats = []
+        for d, size in zip(ids, sizes):
+            index = ds["dimension"][d]["category"]["index"]
+            if isinstance(index, dict):
+                index = sorted(index, key=index.get)
+            assert len(index) == size, d
+            cats.append(index)
+        values = ds["value"]
+        items = values.items() if isinstance(values, dict) else ((str(i), v) for i, v in enumerate(values) if v is not None)
+        status = ds.get("status") or {}
+        for key, value in items:
+            position = int(key)
+            coords = []
+            for size in reversed(sizes):
+                coords.append(position % size)
+                position //= size
+            row = {d: cats[i][c] for i, (d, c) in enumerate(zip(ids, reversed(coords)))}
+            row["OBS_VALUE"] = value
+            row["OBS_STATUS"] = status.get(key) if isinstance(status, dict) else (status[int(key)] if status else None)
+            rows.append(row)
+    return pd.DataFrame(rows)
