@@ -193,3 +193,25 @@ def read_jsonstat(doc: dict) -> pd.DataFrame:
             row["OBS_STATUS"] = status.get(key) if isinstance(status, dict) else (status[int(key)] if status else None)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def read_xlsx(body: bytes) -> tuple[pd.DataFrame, dict]:
+    """The data sheets of a workbook (openpyxl, read-only) as one frame with the header's ids
+    as columns and codes without their names; and {sheet title: (header, rows)} to look at."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+    frames, sheets = [], {}
+    for sheet in book.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        sheets[sheet.title] = rows
+        if sheet.title == "About":
+            continue
+        header = [str(h).split(":")[0] for h in rows[0]]
+        records = [[(v.split(": ")[0] if isinstance(v, str) and h != "OBS_VALUE" else v) for h, v in zip(header, row)]
+                   for row in rows[1:]]
+        frames.append(pd.DataFrame(records, columns=header))
+    book.close()
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), sheets
