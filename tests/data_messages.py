@@ -92,7 +92,7 @@ def oracle(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
         if column != "OBS_VALUE":
             out[column] = [None if v in ("", None) or (isinstance(v, float) and np.isnan(v)) else str(v)
                            for v in out[column]]
-    return out.sort_values(DIMENSIONS).reset_index(drop=True)
+    return out.sort_values([d for d in DIMENSIONS if d in columns]).reset_index(drop=True)
 
 
 # -- readers -----------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def canonical(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFram
             out[column] = pd.to_numeric(out[column]).astype(float)
         else:
             out[column] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in out[column]]
-    return out.sort_values(DIMENSIONS).reset_index(drop=True)
+    return out.sort_values([d for d in DIMENSIONS if d in columns]).reset_index(drop=True)
 
 
 def read_jsonstat(doc: dict) -> pd.DataFrame:

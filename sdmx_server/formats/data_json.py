@@ -79,9 +79,6 @@ class Values:
     def values(self) -> list:
         return list(self.positions)
 
-    def first(self) -> Any:
-        return next(iter(self.positions), None)
-
 
 def index_text(indices: pa.Array) -> pa.Array:
     return pc.cast(indices, pa.string())
@@ -105,12 +102,13 @@ class DataWriter:
 
     def stream(self) -> Iterator[bytes]:
         yield self.opening()
-        dictionaries = [self.dictionaries(part) for part in self.parts]
+        dictionaries = self.all_dictionaries()
         for position, part in enumerate(self.parts):
             if position:
                 yield b","
             yield from self.dataset(position, part, dictionaries[position])
-        yield b"]," + self.structures(dictionaries)[1:-1] + b"}}"
+        structures = self.structures(dictionaries)[1:-1]
+        yield b"]" + (b"," + structures if structures else b"") + b"}}"
 
     def opening(self) -> bytes:
         return b'{"meta":' + orjson.dumps(self.meta()) + b',"data":{"dataSets":['
@@ -126,7 +124,14 @@ class DataWriter:
 
     def structures(self, dictionaries: list[dict[str, Values]]) -> bytes:
         """`{"structure": ...}` (1.0: one structure for every data set, checked alike)."""
+        if not self.parts:
+            return b"{}"
         return orjson.dumps({"structure": self.structure(0, self.parts[0], dictionaries[0])})
+
+    def all_dictionaries(self) -> list[dict[str, Values]]:
+        """One set of value lists per structure: 1.0's one structure serves every data set."""
+        shared = self.dictionaries(self.parts[0]) if self.parts else {}
+        return [shared for _ in self.parts]
 
     def dictionaries(self, part: DataSetPart) -> dict[str, Values]:
         return {c: Values() for c in (*part.shape.all_dimension_ids, *(a.id for a in part.shape.attributes))}
@@ -142,6 +147,7 @@ class DataWriter:
         series = layout.obs_dimension is not None
         yield self.dataset_head(position, part) + (b'"series":{' if series else b'"observations":{')
         previous, open_series, first = None, False, True
+        dataset_values: dict[str, Any] = {}
         for batch in part.batches:
             if batch.num_rows == 0:
                 continue
@@ -149,7 +155,9 @@ class DataWriter:
                 for attribute in layout.dataset_attrs:
                     value = batch.column(attribute)[0].as_py() if attribute in batch.schema.names else None
                     if value is not None:
-                        values[attribute].positions.setdefault(value, 0)
+                        positions = values[attribute].positions
+                        positions.setdefault(value, len(positions))
+                        dataset_values[attribute] = value
             if series:
                 text, previous, open_series = self.series_rows(part, batch, values, previous, open_series)
             else:
@@ -160,14 +168,14 @@ class DataWriter:
             yield b"}}"
         tail = b"}"
         if layout.dataset_attrs:
-            attrs = [self.dataset_attribute(part, a, values[a]) for a in layout.dataset_attrs]
+            attrs = [self.dataset_attribute(part, a, values[a], dataset_values.get(a)) for a in layout.dataset_attrs]
             tail += b',"attributes":' + orjson.dumps(attrs)
         yield tail + b"}"
 
-    def dataset_attribute(self, part: DataSetPart, attribute: str, values: Values):
-        if not values.positions:
+    def dataset_attribute(self, part: DataSetPart, attribute: str, values: Values, value: Any):
+        if value is None:
             return None
-        return values.first() if self.inline(part, attribute) else 0
+        return value if self.inline(part, attribute) else values.positions[value]
 
     def series_rows(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values],
                     previous, open_series: bool):

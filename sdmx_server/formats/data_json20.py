@@ -25,6 +25,9 @@ class Writer(DataWriter):
     def check(self) -> None:
         pass  # each data set has its own structure
 
+    def all_dictionaries(self) -> list[dict[str, Values]]:
+        return [self.dictionaries(part) for part in self.parts]
+
     def dataset_head(self, position: int, part: DataSetPart) -> bytes:
         return b'{"structure":%d,' % position + super().dataset_head(position, part)[1:]
 
@@ -32,7 +35,7 @@ class Writer(DataWriter):
         return orjson.dumps({"structures": [self.structure(i, part, dictionaries[i])
                                             for i, part in enumerate(self.parts)]})
 
-    def structure(self, position: int, part: DataSetPart, values: dict[str, Values]) -> dict:
+    def _structure(self, position: int, part: DataSetPart, values: dict[str, Values]) -> dict:
         out = super().structure(position, part, values)
         measure = part.shape.measure
         measures = {"observation": [self.component_head(part, measure.id)]} if part.layout.with_observations else {}
@@ -43,10 +46,12 @@ class Writer(DataWriter):
                     "dataSets": [position]}
         return ordered
 
-    def dimension(self, part: DataSetPart, dim: str, key_position: int, values: Values) -> dict:
-        out = super().dimension(part, dim, key_position, values)
-        if not out["values"]:
-            del out["values"]  # the schema wants at least one; an empty data set has none
+    def structure(self, position: int, part: DataSetPart, values: dict[str, Values]) -> dict:
+        out = self._structure(position, part, values)
+        # The schemas want values of every dimension listed: one that no row uses (the
+        # observation dimension of series without observations) is left out.
+        for level, dims in out["dimensions"].items():
+            out["dimensions"][level] = [d for d in dims if d["values"]]
         return out
 
     def value(self, part: DataSetPart, component_id: str, value: Any) -> dict:
