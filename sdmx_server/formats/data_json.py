@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -179,40 +180,48 @@ class DataWriter:
 
     def series_rows(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values],
                     previous, open_series: bool):
+        """Text per row: where a series starts, the previous series closed and the new one
+        opened (its key and attributes, computed on the starting rows only), then the
+        observation."""
         layout = part.layout
         n = batch.num_rows
         starts, previous = new_series([batch.column(d) for d in layout.series_dims], previous)
+        heads = batch.filter(starts)
+        m = heads.num_rows
         key: list = ['"']
         for position, dim in enumerate(layout.series_dims):
             if position:
                 key.append(":")
-            key.append(index_text(values[dim].indices(batch.column(dim))))
+            key.append(index_text(values[dim].indices(heads.column(dim))))
         key.append('":{')
         if layout.series_attrs:
             key.append('"attributes":[')
-            key += self.attribute_list(part, batch, values, layout.series_attrs)
+            key += self.attribute_list(part, heads, values, layout.series_attrs)
             key.append("]" + ("," if layout.with_observations else ""))
-        if not layout.with_observations:
+        if layout.with_observations:
+            key.append('"observations":{')
+            before = "}},"
+        else:
             key.append("}")
-            opening = join(key, n)
-            separator = pc.if_else(starts, ",", "")
-            if not open_series:  # nothing before the first series of the data set (open_series:
-                # here, "a series was written")
-                separator = pa.concat_arrays([pa.array([""]), separator.slice(1)])
-            return pc.if_else(starts, join([separator, opening], n), ""), previous, True
-        key.append('"observations":{')
-        opening = join(key, n)
-        closing = pc.if_else(starts, "}},", "")
-        if not open_series:
-            closing = pa.concat_arrays([pa.array([""]), closing.slice(1)])
-        prefix = pc.if_else(starts, join([closing, opening], n), ",")
+            before = ","
+        if m:
+            closes = np.ones(m, dtype=bool)
+            closes[0] = open_series  # nothing to close before the data set's first series
+            opening = join([pc.if_else(pa.array(closes), before, ""), *key], m)
+        else:
+            opening = pa.array([], pa.string())
+        if not layout.with_observations:
+            return pc.replace_with_mask(pc.if_else(starts, "", ""), starts, opening), previous, True
+        prefix = pc.replace_with_mask(pc.if_else(starts, "", ","), starts, opening)
         return join([prefix, *self.observation(part, batch, values, layout.obs_dims)], n), previous, True
 
     def flat_rows(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values], first: bool):
         n = batch.num_rows
         separator: Any = ","
         if first:
-            separator = pa.array([""] + [","] * (n - 1), pa.string())
+            leading = np.ones(n, dtype=bool)
+            leading[0] = False
+            separator = pc.if_else(pa.array(leading), ",", "")
         return join([separator, *self.observation(part, batch, values, part.layout.obs_dims)], n)
 
     def observation(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values],

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from typing import Iterator
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -101,6 +102,13 @@ class _Cube:
         return out
 
 
+def _separators(n: int) -> pa.Array:
+    """"" then "," for the rest: the commas between members of an object that starts here."""
+    commas = np.ones(n, dtype=bool)
+    commas[0] = False
+    return pc.if_else(pa.array(commas), ",", "")
+
+
 def write(message: DataMessage) -> Iterator[bytes]:
     cubes = [_Cube(part) for part in message.datasets]  # a 406 comes before the first byte
     return _stream(message, cubes)
@@ -141,7 +149,7 @@ def _dataset(message: DataMessage, cube: _Cube, in_collection: bool) -> Iterator
                 value = pc.fill_null(value, "null")
             else:
                 value = "null"
-            separator = pa.array([""] + [","] * (n - 1)) if first else ","
+            separator = _separators(n) if first else ","
             first = False
             yield buffer_of(join([separator, '"', index, '":', value], n))
             if status and status in batch.schema.names:
@@ -151,7 +159,7 @@ def _dataset(message: DataMessage, cube: _Cube, in_collection: bool) -> Iterator
                     kept_index = pc.filter(index, present)
                     kept = pc.filter(codes, present)
                     m = len(kept)
-                    sep = pa.array([""] + [","] * (m - 1)) if first_status else ","
+                    sep = _separators(m) if first_status else ","
                     first_status = False
                     statuses.write(buffer_of(join([sep, '"', kept_index, '":', json_string(kept)], m)))
         yield b"}"
