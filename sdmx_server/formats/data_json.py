@@ -69,20 +69,25 @@ class Values:
 
     def indices(self, column: pa.Array) -> pa.Array:
         """The index of each row's value in this list (null stays null), adding new values."""
+        table, encoded = self._table(column)
+        return pc.take(pa.array(table, pa.int32()), encoded.indices)
+
+    def index_texts(self, column: pa.Array) -> pa.Array:
+        """The same indices as text: the batch's few distinct indices are made text once and
+        taken per row, cheaper than casting every row's number."""
+        table, encoded = self._table(column)
+        return pc.take(pa.array([str(p) for p in table], pa.string()), encoded.indices)
+
+    def _table(self, column: pa.Array):
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
         positions = self.positions
-        table = [positions.setdefault(v, len(positions)) for v in encoded.dictionary.to_pylist()]
-        return pc.take(pa.array(table, pa.int32()), encoded.indices)
+        return [positions.setdefault(v, len(positions)) for v in encoded.dictionary.to_pylist()], encoded
 
     @property
     def values(self) -> list:
         return list(self.positions)
-
-
-def index_text(indices: pa.Array) -> pa.Array:
-    return pc.cast(indices, pa.string())
 
 
 class DataWriter:
@@ -192,7 +197,7 @@ class DataWriter:
         for position, dim in enumerate(layout.series_dims):
             if position:
                 key.append(":")
-            key.append(index_text(values[dim].indices(heads.column(dim))))
+            key.append(values[dim].index_texts(heads.column(dim)))
         key.append('":{')
         if layout.series_attrs:
             key.append('"attributes":[')
@@ -231,7 +236,7 @@ class DataWriter:
         for position, dim in enumerate(dims):
             if position:
                 pieces.append(":")
-            pieces.append(index_text(values[dim].indices(batch.column(dim))))
+            pieces.append(values[dim].index_texts(batch.column(dim)))
         pieces.append('":[')
         measure = part.shape.measure.id
         if measure in batch.schema.names:
@@ -262,7 +267,7 @@ class DataWriter:
             if self.inline(part, attribute):
                 text = json_string(column)
             else:
-                text = index_text(values[attribute].indices(column))
+                text = values[attribute].index_texts(column)
             pieces.append(pc.fill_null(text, "null"))
         return pieces
 

@@ -84,6 +84,7 @@ class _Workbook:
         self.sink = _Sink()
         self.zip = zipfile.ZipFile(self.sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         self.counts: list[tuple[str, int]] = []
+        self.cell_tables: dict = {}
 
     def stream(self) -> Iterator[bytes]:
         for part in self.message.datasets:
@@ -163,21 +164,35 @@ class _Workbook:
                                                                            "</t></is></c>", ""), number)
             return pc.fill_null(number, "<c/>")
         text = pc.cast(values, pa.string()) if not pa.types.is_string(values.type) else values
-        if component.coded and part.labels is not None:
-            text = self.with_names(part.labels, component_id, text)
-        cell = pc.binary_join_element_wise('<c t="inlineStr"><is><t>', xml_escape(text), "</t></is></c>", "")
-        return pc.fill_null(cell, "<c/>")
+        if component.coded:
+            return self.coded_cells(part, component_id, text)
+        if component.role != "time":  # periods are checked on load: nothing in them to escape
+            text = xml_escape(text)
+        return pc.fill_null(pc.binary_join_element_wise('<c t="inlineStr"><is><t>', text, "</t></is></c>", ""), "<c/>")
 
-    def with_names(self, labels: Labels, component_id: str, codes: pa.Array) -> pa.Array:
-        """"code: name" where the code has a name in the client's language, the code elsewhere."""
-        known = labels.codes.get(component_id) or {}
-        if not known:
-            return codes
-        names = {code: labels.code_name(component_id, code, self.languages) for code in known}
-        keys = pa.array(list(names), pa.string())
-        texts = pa.array([n if n and n != code else None for code, n in names.items()], pa.string())
-        found = pc.take(texts, pc.index_in(codes, value_set=keys))
-        return pc.if_else(pc.is_null(found), codes, pc.binary_join_element_wise(codes, found, ": "))
+    def coded_cells(self, part: DataSetPart, component_id: str, codes: pa.Array) -> pa.Array:
+        """Cells of a coded column: each distinct code's cell ("code: name") is written once,
+        then taken per row."""
+        key = (part.flow, component_id)
+        table = self.cell_tables.get(key)
+        if table is None:
+            component = part.shape.component(component_id)
+            labels = part.labels
+            listed = list(labels.codes.get(component_id, {})) if labels else []
+            every = listed + sorted(component.codes - set(listed))
+            cells = []
+            for code in every:
+                name = labels.code_name(component_id, code, self.languages) if labels else None
+                text = code if not name or name == code else f"{code}: {name}"
+                cells.append(f'<c t="inlineStr"><is><t>{escape(text)}</t></is></c>')
+            table = self.cell_tables[key] = (pa.array(every, pa.string()), pa.array(cells, pa.string()))
+        keys, cells = table
+        found = pc.take(cells, pc.index_in(codes, value_set=keys))
+        # A code outside the code list (none should be stored) is still shown, as it is.
+        if pc.any(pc.and_(pc.is_null(found), pc.is_valid(codes))).as_py():
+            fallback = pc.binary_join_element_wise('<c t="inlineStr"><is><t>', xml_escape(codes), "</t></is></c>", "")
+            found = pc.coalesce(found, fallback)
+        return pc.fill_null(found, "<c/>")
 
     # -- the rest of the package -----------------------------------------------------------------
 
