@@ -102,7 +102,6 @@ class DataWriter:
         self.message = message
         self.languages = message.languages
         self.parts = list(message.datasets)
-        self.used_languages: dict[str, None] = {}
 
     # -- the message ---------------------------------------------------------------------------
 
@@ -307,7 +306,6 @@ class DataWriter:
         name = Labels.pick(texts, self.languages) or fallback
         chosen = {lang: text for lang, text in texts.items() if self.wanted(lang)} or {
             lang: text for lang, text in texts.items() if text == name}
-        self.used_languages.update(dict.fromkeys(chosen))
         return {"name": name, "names": chosen}
 
     def wanted(self, lang: str) -> bool:
