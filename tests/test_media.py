@@ -22,7 +22,11 @@ def _name(choice) -> tuple[str, str | None]:
         ("application/vnd.sdmx.data+csv;version=1.0.0", ("data+csv", "1.0.0")),
         ("application/vnd.sdmx.data+csv; version=2.0.0; labels=id", ("data+csv", "2.0.0")),
         ("text/csv", ("data+csv", "1.0.0")),
-        ("application/json;q=0.9, application/vnd.sdmx.data+csv;version=1.0.0;q=0.5", ("data+csv", "1.0.0")),
+        ("application/json;q=0.9, application/vnd.sdmx.data+csv;version=1.0.0;q=0.5", ("data+json", "1.0.0")),
+        ("application/json;q=0.4, application/vnd.sdmx.data+csv;version=1.0.0;q=0.5", ("data+csv", "1.0.0")),
+        ("application/vnd.sdmx.data+json;version=1.0.0", ("data+json", "1.0.0")),
+        ("application/vnd.jsonstat+json", ("jsonstat+json", None)),
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("sheet", None)),
         ("text/csv;q=0.4, application/vnd.sdmx.genericdata+xml;version=2.1", ("genericdata+xml", "2.1")),
         ("application/vnd.sdmx.genericdata+xml, */*;q=0.1", ("genericdata+xml", "2.1")),
         ("application/vnd.sdmx.data+csv;version=1.0.0;charset=UTF-8", ("data+csv", "1.0.0")),
@@ -34,7 +38,7 @@ def test_data_negotiation_v1(accept, expected):
 
 def test_refusal_lists_the_offers():
     with pytest.raises(NotAcceptable) as info:
-        negotiate("data", "v1", "application/vnd.sdmx.data+json;version=1.0.0")
+        negotiate("data", "v1", "application/vnd.sdmx.data+json;version=2.0.0")  # SDMX 3.0's JSON: v2 only
     assert "application/vnd.sdmx.genericdata+xml; version=2.1" in info.value.offered
     assert negotiate("data", "v1", "text/html", format_param="csv").row.options == {"version": "1.0"}
     with pytest.raises(NotAcceptable):
@@ -72,6 +76,20 @@ def test_v2_data_rows_follow_the_spec():
     assert choice.row.version == "2.1.0" and choice.parameters == {"labels": "both", "timeformat": "normalized", "keys": "both"}
     assert negotiate("data", "v2", "text/csv").row.version == "2.1.0"
     assert negotiate("data", "v1", "text/csv").row.version == "1.0.0"
+
+
+def test_json_jsonstat_and_excel_rows():
+    """SDMX-JSON 2.1.0 answers REST v2 data without Accept (data.md) and application/json;
+    JSON-stat and Excel are named by format= on both APIs."""
+    assert default_row(rows("data", "v2")).version == "2.1.0"
+    assert _name(negotiate("data", "v2", None)) == ("data+json", "2.1.0")
+    assert _name(negotiate("data", "v2", "application/json")) == ("data+json", "2.1.0")
+    assert _name(negotiate("data", "v2", "application/vnd.sdmx.data+json;version=2.0.0")) == ("data+json", "2.0.0")
+    assert _name(negotiate("data", "v2", "application/vnd.sdmx.data+json;version=1.0.0")) == ("data+json", "1.0.0")
+    for api in ("v1", "v2"):
+        assert negotiate("data", api, None, format_param="jsonstat").row.writer.endswith("data_jsonstat:write")
+        assert negotiate("data", api, None, format_param="xlsx").row.writer.endswith("data_xlsx:write")
+    assert _name(negotiate("data", "v1", None, format_param="json")) == ("data+json", "1.0.0")
 
 
 def test_every_row_has_a_writer_that_imports():

@@ -158,6 +158,11 @@ TABLE: tuple[MediaType, ...] = (
               (), ("sdmx-csv-2.0",), _CSV2_PARAMETERS, text=True, version_aliases=("2.0",), options={"version": "2.0"}),
     MediaType("data", "application/vnd.sdmx.data+csv", "2.1.0", "sdmx_server.formats.data_csv:write", V1,
               (), ("sdmx-csv-2.1",), _CSV2_PARAMETERS, text=True, version_aliases=("2.1",), options={"version": "2.1"}),
+    # (jsonxl) SDMX-JSON data 1.0.0 on v1, where `application/json` can only mean it (v1.5.0
+    # 4_6_conneg.md).
+    MediaType("data", "application/vnd.sdmx.data+json", "1.0.0", "sdmx_server.formats.data_json:write", V1,
+              _JSON, ("sdmx-json", "json", "jsondata", "sdmx-json-1.0"), version_aliases=("1.0",),
+              options={"version": "1.0.0"}),
     # REST v2 (data.md, "Response types"): SDMX-JSON 2.1.0 is the default, then SDMX-ML 3.1.0,
     # SDMX-CSV 2.1.0, SDMX-JSON 2.0.0, SDMX-ML 3.0.0, SDMX-CSV 2.0.0. The SDMX-ML 3.x and
     # SDMX-CSV 2.1.0 rows (mlcsv) and then the SDMX-JSON rows (jsonxl, the default flagged) go
@@ -173,7 +178,13 @@ TABLE: tuple[MediaType, ...] = (
     MediaType("data", "application/vnd.sdmx.data+csv", "2.1.0", "sdmx_server.formats.data_csv:write", V2,
               ("text/csv",), ("csv", "sdmx-csv", "sdmx-csv-2.1", "csvfile"), _CSV2_PARAMETERS, text=True,
               version_aliases=("2.1",), options={"version": "2.1"}),
-    # -- (v2 data rows of SDMX-ML 3.x, then SDMX-JSON, above this line) --
+    # (jsonxl) SDMX-JSON data 2.1.0 (the default of REST v2 data.md) and 2.0.0.
+    MediaType("data", "application/vnd.sdmx.data+json", "2.1.0", "sdmx_server.formats.data_json:write", V2,
+              _JSON, ("sdmx-json", "json", "jsondata", "sdmx-json-2.1"), version_aliases=("2.1",),
+              options={"version": "2.1.0"}, default=True),
+    MediaType("data", "application/vnd.sdmx.data+json", "2.0.0", "sdmx_server.formats.data_json:write", V2,
+              (), ("sdmx-json-2.0",), version_aliases=("2.0",), options={"version": "2.0.0"}),
+    # -- the formats of SDMX 2.1 on REST v2 --
     MediaType("data", "application/vnd.sdmx.structurespecificdata+xml", "2.1",
               "sdmx_server.formats.data_specific_ml21:write", V2, _XML,
               ("structurespecificdata", "structure-specific", "sdmx-ml-2.1")),
@@ -191,6 +202,17 @@ TABLE: tuple[MediaType, ...] = (
     MediaType("data", "application/vnd.sdmx.data+csv", "1.0.0", "sdmx_server.formats.data_csv:write", V2,
               (), ("sdmx-csv-1.0",), _CSV_PARAMETERS, text=True, version_aliases=("1.0",),
               options={"version": "1.0"}),
+    # (jsonxl) SDMX-JSON 1.0.0 on v2, for clients of SDMX 2.1 (after the other formats of SDMX 2.1).
+    MediaType("data", "application/vnd.sdmx.data+json", "1.0.0", "sdmx_server.formats.data_json:write", V2,
+              (), ("sdmx-json-1.0",), version_aliases=("1.0",), options={"version": "1.0.0"}),
+    # JSON-stat 2.0 (formats/data_jsonstat.py): JSON-stat has no media type of its own (it is
+    # served as application/json, which here means SDMX-JSON), so the server names it with a
+    # vendor type and the format names front-ends use.
+    MediaType("data", "application/vnd.jsonstat+json", None, "sdmx_server.formats.data_jsonstat:write", BOTH,
+              (), ("jsonstat", "json-stat", "json-stat2")),
+    # Excel (formats/data_xlsx.py): a streamed workbook for people.
+    MediaType("data", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", None,
+              "sdmx_server.formats.data_xlsx:write", BOTH, (), ("xlsx", "excel")),
     # -- schemas ----------------------------------------------------------------------------------
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
               V1, _XML, ("schema", "xsd")),
