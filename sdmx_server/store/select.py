@@ -20,12 +20,15 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery
 from sdmx_server.query.periods import epoch_us
 from sdmx_server.store.database import Database
+from sdmx_server.store.prefetch import PrefetchedBatches
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
 
 NULL_FLAG = "sdmx_null_"
 #: A typical fact row as PostgreSQL sends it (binary COPY), to turn batch rows into batch bytes.
 BYTES_PER_ROW = 64
+#: Batches read ahead of the writer: two keep both cores busy; more only hold memory.
+PREFETCH_BATCHES = 2
 
 
 def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_for_sqlite: bool = False) -> sa.Select:
@@ -99,10 +102,24 @@ def render(db: Database, statement: sa.Select) -> str:
     return str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
-def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: DataLayout, batch_rows: int):
+def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: DataLayout, batch_rows: int,
+                   prefetch: int = PREFETCH_BATCHES):
     """The query's rows as Arrow record batches, in series order. The connection stays open
-    until the generator is exhausted or closed (a client that goes away closes it)."""
+    until the iterator is exhausted or closed (a client that goes away closes it).
+
+    With `prefetch` > 0 a thread reads up to that many batches ahead of the consumer (see
+    store/prefetch.py), so that the database and the writer work at the same time."""
     sql = render(db, build_select(fact, query, layout, typed_for_sqlite=db.is_sqlite))
+
+    def source(set_cancel=lambda cancel: None):
+        return _read(db, sql, batch_rows, set_cancel)
+
+    if prefetch <= 0:
+        return source()
+    return PrefetchedBatches(source, depth=prefetch)
+
+
+def _read(db: Database, sql: str, batch_rows: int, set_cancel):
     conn = db.adbc_connect()
     cursor = conn.cursor()
     try:
@@ -112,12 +129,14 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
             # PostgreSQL batches are sized in bytes; about the same number of rows as on SQLite.
             hint = batch_rows * BYTES_PER_ROW
             cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(hint)})
+        set_cancel(cursor.adbc_cancel)
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
         for batch in reader:
             if batch.num_rows:
                 yield _restore_nulls(batch) if db.is_sqlite else batch
     finally:
+        set_cancel(None)
         cursor.close()
         conn.close()
 
