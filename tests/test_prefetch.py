@@ -133,12 +133,24 @@ def test_closing_cancels_a_long_statement(database_url, tmp_path):
     db = Database(database_url)
     if db.is_sqlite:
         pytest.skip("ADBC's SQLite driver cannot cancel a statement: a SQLite read ends its batch first")
-    batches = PrefetchedBatches(lambda set_cancel: select_module._read(db, "SELECT pg_sleep(30)", 10, set_cancel))
-    time.sleep(0.3)
-    started = time.monotonic()
-    batches.close()
-    assert time.monotonic() - started < 5
-    assert not prefetch_threads()
+    import sqlalchemy as sa
+
+    def sleeping() -> bool:
+        with db.engine.connect() as conn:
+            return bool(conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' "
+                "AND pid <> pg_backend_pid()")).scalar())
+
+    for wait_until_running in (False, True):  # closed before the statement starts, then while it runs
+        batches = PrefetchedBatches(lambda set_cancel: select_module._read(db, "SELECT pg_sleep(30)", 10, set_cancel))
+        deadline = time.monotonic() + 20
+        while wait_until_running and not sleeping() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        batches.close()
+        assert time.monotonic() - started < 5
+        assert not prefetch_threads()
+        assert not sleeping()
     db.dispose()
 
 

@@ -32,6 +32,10 @@ POLL_SECONDS = 0.05
 _DONE = object()
 
 
+class Stopped(Exception):
+    """The consumer went away before the statement started: do not start it."""
+
+
 class _Failure:
     def __init__(self, error: BaseException):
         self.error = error
@@ -58,7 +62,11 @@ class _Shared:
         return False
 
     def set_cancel(self, cancel: Callable[[], None] | None) -> None:
+        """Called by the reader with the running statement's cancel just before it starts
+        (raises Stopped if the consumer has gone already), and with None once it is over."""
         with self.lock:
+            if cancel is not None and self.stop.is_set():
+                raise Stopped()
             self.cancel = cancel
 
     def request_stop(self) -> None:

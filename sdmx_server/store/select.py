@@ -28,7 +28,7 @@ NULL_FLAG = "sdmx_null_"
 #: A typical fact row as PostgreSQL sends it (binary COPY), to turn batch rows into batch bytes.
 BYTES_PER_ROW = 64
 #: Batches read ahead of the writer: two keep both cores busy; more only hold memory.
-PREFETCH_BATCHES = 2
+PREFETCH_BATCHES = int(__import__("os").environ.get("SDMX_PREFETCH_BATCHES", 2))  # XXX experiment
 
 
 def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_for_sqlite: bool = False) -> sa.Select:
@@ -110,22 +110,32 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
     With `prefetch` > 0 a thread reads up to that many batches ahead of the consumer (see
     store/prefetch.py), so that the database and the writer work at the same time."""
     sql = render(db, build_select(fact, query, layout, typed_for_sqlite=db.is_sqlite))
+    in_key_order = (tuple(layout.sort_columns()) == tuple(fact.key_ids)
+                    and getattr(query, "first_n", None) is None and getattr(query, "last_n", None) is None)
 
     def source(set_cancel=lambda cancel: None):
-        return _read(db, sql, batch_rows, set_cancel)
+        return _read(db, sql, batch_rows, set_cancel, in_key_order)
 
     if prefetch <= 0:
         return source()
     return PrefetchedBatches(source, depth=prefetch)
 
 
-def _read(db: Database, sql: str, batch_rows: int, set_cancel):
+def _read(db: Database, sql: str, batch_rows: int, set_cancel, in_key_order: bool = False):
     conn = db.adbc_connect()
     cursor = conn.cursor()
     try:
         if db.is_sqlite:
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
         else:
+            if in_key_order:
+                # Rows in primary-key order: walk the key's index, which streams from the first
+                # row on, rather than sort the whole table first (seconds before the first byte,
+                # and temporary files), which the planner picks on a table not yet analysed
+                # after its load. Local to this read's transaction (ADBC opens one; a COPY runs
+                # only SELECTs, hence set_config).
+                cursor.execute("SELECT set_config('enable_sort', 'off', true)")
+                cursor.fetchall()
             # PostgreSQL batches are sized in bytes; about the same number of rows as on SQLite.
             hint = batch_rows * BYTES_PER_ROW
             cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(hint)})
