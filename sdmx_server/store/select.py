@@ -28,7 +28,7 @@ NULL_FLAG = "sdmx_null_"
 #: A typical fact row as PostgreSQL sends it (binary COPY), to turn batch rows into batch bytes.
 BYTES_PER_ROW = 64
 #: Batches read ahead of the writer: two keep both cores busy; more only hold memory.
-PREFETCH_BATCHES = int(__import__("os").environ.get("SDMX_PREFETCH_BATCHES", 2))  # XXX experiment
+PREFETCH_BATCHES = 2
 
 
 def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_for_sqlite: bool = False) -> sa.Select:
