@@ -34,8 +34,21 @@ def buffer_of(strings: pa.Array) -> memoryview:
     return memoryview(data_buf)[int(offsets[0]) : int(offsets[-1])]
 
 
+def _any_byte(values: pa.Array, characters: str) -> bool:
+    """Does any string of the array hold one of these (ASCII) characters? One scan of the
+    characters buffer, with C's memchr speed, instead of a regex per string."""
+    if isinstance(values, pa.ChunkedArray):
+        return any(_any_byte(chunk, characters) for chunk in values.chunks)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return True  # not text: let the regex path say
+    data = bytes(buffer_of(values))  # bytes.find is memchr; a copy of a batch's text is cheap
+    return any(data.find(c.encode()) >= 0 for c in characters)
+
+
 def xml_escape(values: pa.Array) -> pa.Array:
     """Escape text for an XML attribute value; only done on columns that may need it."""
+    if not _any_byte(values, '&<>"\n\r\t'):
+        return values
     if not pc.any(pc.match_substring_regex(values, r"[&<>\"\n\r\t]")).as_py():
         return values
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"),
@@ -46,6 +59,8 @@ def xml_escape(values: pa.Array) -> pa.Array:
 
 def csv_escape(values: pa.Array, separator: str = ",") -> pa.Array:
     """Quote the values that need it (RFC 4180), leave the others as they are."""
+    if not _any_byte(values, f'{separator}"\n\r'):
+        return values
     special = f'[{separator}"\\n\\r]' if separator != "\\" else '["\\n\\r\\\\]'
     needs = pc.match_substring_regex(values, special)
     if not pc.any(needs).as_py():
@@ -56,7 +71,43 @@ def csv_escape(values: pa.Array, separator: str = ",") -> pa.Array:
 
 def xml_attribute(name: str, values: pa.Array) -> pa.Array:
     """' NAME="value"' per row, '' where the value is missing."""
-    return pc.fill_null(pc.binary_join_element_wise(f' {name}="', values, '"', ""), "")
+    return per_value(values, lambda v: pc.fill_null(pc.binary_join_element_wise(f' {name}="', v, '"', ""), ""))
+
+
+#: Below this many rows a column is turned into text row by row: the shortcuts cost more.
+SHORTCUT_ROWS = 4096
+#: Rows looked at to guess whether a column repeats its values.
+SAMPLE_ROWS = 1024
+
+
+def per_value(values: pa.Array, function) -> pa.Array:
+    """`function(values)` for a function that works row by row (text of each value alone),
+    computed once per run of equal neighbours (series keys: a few hundred runs in a batch)
+    or once per distinct value (codes), then spread back to every row with one `take`."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    n = len(values)
+    if n < SHORTCUT_ROWS or values.null_count:
+        return function(values)
+    sample = values.slice(0, SAMPLE_ROWS)
+    sample_changes = pc.sum(pc.not_equal(sample.slice(1), sample.slice(0, len(sample) - 1))).as_py() or 0
+    if sample_changes * 16 <= SAMPLE_ROWS:
+        changes = pc.not_equal(values.slice(1), values.slice(0, n - 1))
+        runs = (pc.sum(changes).as_py() or 0) + 1
+        if runs * 8 <= n:
+            flags = changes.to_numpy(zero_copy_only=False)
+            index = np.empty(n, dtype=np.int32)
+            index[0] = 0
+            np.cumsum(flags, out=index[1:])  # the run each row belongs to
+            starts = np.empty(n, dtype=bool)
+            starts[0] = True
+            starts[1:] = flags
+            return function(values.filter(pa.array(starts))).take(pa.array(index))
+    if len(pc.unique(sample)) * 16 <= SAMPLE_ROWS:
+        encoded = values.dictionary_encode()
+        if len(encoded.dictionary) * 4 <= n:
+            return function(encoded.dictionary).take(encoded.indices)
+    return function(values)
 
 
 def number_text(values: pa.Array) -> pa.Array:
@@ -83,11 +134,17 @@ def new_series(columns: Sequence[pa.Array], previous: tuple | None) -> tuple[pa.
         mask = np.zeros(length, dtype=bool)
         mask[0] = previous is None
         return pa.array(mask), ()
-    starts = None
+    # Rows 1.. against rows ..n-1 on zero-copy slices; row 0 against the previous batch's last.
+    inner = None
+    first = previous is None
     for position, column in enumerate(columns):
-        head = pa.array([None if previous is None else previous[position]], column.type)
-        shifted = pa.concat_arrays([head, column.slice(0, length - 1)])
-        differs = pc.fill_null(pc.not_equal(column, shifted), True)
-        starts = differs if starts is None else pc.or_(starts, differs)
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        differs = pc.fill_null(pc.not_equal(column.slice(1), column.slice(0, length - 1)), True)
+        inner = differs if inner is None else pc.or_(inner, differs)
+        if not first:
+            value = column[0].as_py()
+            first = value is None or value != previous[position]
+    starts = pa.concat_arrays([pa.array([first]), inner])
     last = tuple(column[length - 1].as_py() for column in columns)
     return starts, last

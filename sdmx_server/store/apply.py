@@ -29,7 +29,7 @@ from sdmx_server.ingest.ordering import sort_order
 from sdmx_server.ingest.validate import ValidatedData
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.records import LoadRecord
-from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable
+from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
 from sdmx_server.store.versions import bump_stamp
 
 STAGING = "sdmx_staging"
@@ -61,6 +61,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int)
         raise
     finally:
         conn.close()
+    refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
     return result
 
 

@@ -167,6 +167,30 @@ def ensure_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape
         return fact
 
 
+#: Rows SQLite's ANALYZE looks at per index: enough to see how many distinct codes lead the key.
+SQLITE_ANALYSIS_LIMIT = 2000
+
+
+def refresh_statistics(db: Database, fact: FactTable) -> None:
+    """Tell the query planner what a fact table holds, after a load changed it.
+
+    SQLite: with statistics it skip-scans the primary key for a key whose first dimensions
+    are wildcards (`.R01.S01.F.Y01`: well under a millisecond instead of a scan of the whole
+    table); without, it scans. PostgreSQL: without statistics it guesses, and sorts whole
+    tables rather than walk their key (select.py also forbids that for key-order reads).
+    SQLite's ANALYZE is bounded (analysis_limit); PostgreSQL's samples a fixed number of rows."""
+    conn = db.adbc_connect()
+    try:
+        with conn.cursor() as cur:
+            if db.is_sqlite:
+                cur.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
+                cur.fetchall()
+            cur.execute(f'ANALYZE "{fact.name}"')
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def check_compatible(layout: dict, shape: DataShape, flow: tuple[str, str, str]) -> None:
     ref = f"{flow[0]}:{flow[1]}({flow[2]})"
     stored_dims = [d for d, _ in layout["dimensions"]]
