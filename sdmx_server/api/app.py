@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sdmx_server import __version__
-from sdmx_server.api import maintenance, rest_v1, rest_v2
+from sdmx_server.api import availability, maintenance, rest_v1, rest_v2
 from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexpected_error_handler
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import SdmxError
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.server.close()
 
     app = Starlette(
-        routes=[Route("/", index), *maintenance.routes, *rest_v2.routes, *rest_v1.routes],
+        routes=[Route("/", index), *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes],
         exception_handlers={
             SdmxError: sdmx_error_handler,
             HTTPException: http_error_handler,

@@ -226,3 +226,85 @@ def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None
     execute_compiled(cur, sa.delete(series.table), db.dialect)
     names = [*dims, OBS_COUNT, PERIOD_START, PERIOD_END]
     execute_compiled(cur, sa.insert(series.table).from_select(names, select), db.dialect)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+#: Column names of what `matching_series` returns besides the dimensions (named by their ids).
+KEY_FLAG = "sdmx_k{key}_{dim}"
+FILTER_FLAG = "sdmx_f_{dim}"
+
+
+def matching_series(db: Database, fact: FactTable, query, relax: bool) -> pa.Table:
+    """The series the query's selections match, as Arrow: a column per dimension (by id),
+    OBS_COUNT, PERIOD_START, PERIOD_END of the matching observations.
+
+    `relax`: the series that match every selection but at most one dimension's (what mode
+    `available` needs), with a 0/1 column per key and dimension (KEY_FLAG) and per dimension
+    filter (FILTER_FLAG) saying which of its selections each series meets.
+
+    From the series table when the query selects on dimensions only; from the fact table,
+    grouped by series, when it also selects on time, attributes or the measure."""
+    from sdmx_server.store import conditions as cond
+
+    shape = fact.shape
+    dims = shape.dimension_ids
+    if cond.needs_observations(shape, query):
+        f = fact.table
+        keys = cond.key_atoms(shape, query, fact.column)
+        filters = cond.dimension_filters(shape, query, fact.column)
+        inner = sa.select(
+            *[fact.column(d).label(d) for d in dims], sa.func.count().label(OBS_COUNT),
+            sa.func.min(f.c[PERIOD_START]).label(PERIOD_START), sa.func.max(f.c[PERIOD_END]).label(PERIOD_END),
+        ).where(*cond.observation_conditions(shape, query, fact.column, f), _dimensions(dims, keys, filters, relax))
+        source = inner.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0).subquery("matched")
+        column = lambda d: source.c[d]  # noqa: E731
+        selected = [source.c[d] for d in dims] + [source.c[OBS_COUNT], source.c[PERIOD_START], source.c[PERIOD_END]]
+        where = None
+    else:
+        series = SeriesTable.of(fact)
+        t = series.table
+        source = t
+        column = lambda d: t.c[fact.columns[d]]  # noqa: E731
+        selected = [column(d).label(d) for d in dims] + [t.c[OBS_COUNT], t.c[PERIOD_START], t.c[PERIOD_END]]
+        where = True
+    keys = cond.key_atoms(shape, query, column)
+    filters = cond.dimension_filters(shape, query, column)
+    flags = []
+    if relax:
+        for k, parts in enumerate(keys):
+            flags += [_flag(c, KEY_FLAG.format(key=k, dim=d)) for d, c in parts.items()]
+        flags += [_flag(c, FILTER_FLAG.format(dim=d)) for d, c in filters.items()]
+    statement = sa.select(*selected, *flags).select_from(source)
+    if where is not None:
+        statement = statement.where(_dimensions(dims, keys, filters, relax))
+    sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    conn = db.adbc_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+    finally:
+        conn.close()
+
+
+def _flag(condition, name: str):
+    return sa.case((condition, 1), else_=0).label(name)
+
+
+def _dimensions(dims, keys: list[dict], filters: dict, relax: bool):
+    """The selections on dimensions; relaxed: all of them but (at most) one dimension's."""
+
+    def without(skip: str | None):
+        parts = []
+        if keys:
+            parts.append(sa.or_(*[sa.and_(sa.true(), *[c for d, c in key.items() if d != skip]) for key in keys]))
+        parts += [c for d, c in filters.items() if d != skip]
+        return sa.and_(sa.true(), *parts)
+
+    if not relax:
+        return without(None)
+    restricted = {d for key in keys for d in key} | set(filters)
+    if not restricted:
+        return sa.true()
+    return sa.or_(*[without(d) for d in dims if d in restricted])
