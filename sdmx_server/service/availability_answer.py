@@ -9,9 +9,10 @@ goes out through the same media rows and writers as any structure answer.
 - One CubeRegion (include) with a KeyValue per answered dimension and, for the time dimension,
   a TimeRange from the first period's start to the last period's end (inclusive, to the
   second: the Technical Notes' 23:59:59 convention).
-- Metrics (availability.md, "Metrics"): SDMX-ML and SDMX-JSON have no member for them, so they
-  are annotations of the constraint, as .Stat Suite writes them: id `obs_count` (and
-  `series_count`), the number as title, type `sdmx_metrics`.
+- Metrics (availability.md, "Metrics"): SDMX 3.1 formats (SDMX-ML 3.1, SDMX-JSON 2.1) write an
+  AvailabilityConstraint with obsCount and seriesCount; SDMX-ML 2.1/3.0 and SDMX-JSON 1.0/2.0
+  have no member for them, so there they are annotations of the constraint, as .Stat Suite
+  writes them: id `obs_count` (and `series_count`), the number as title, type `sdmx_metrics`.
 - References: dataflow, datastructure, conceptscheme (the concepts of the constrained
   dimensions), codelist (the codes present, with their ancestors; isPartial when cut),
   valuelist (likewise), dataproviderscheme (none: data providers are not modelled yet); `all`
@@ -53,7 +54,7 @@ def constraint_json(answer: FlowAvailability) -> dict:
     name = f"Availability of {agency}:{flow_id}({version})"
     return {
         "id": f"AVAILABILITY_{flow_id}"[:255],
-        "version": "1.0",
+        "version": version,  # the dataflow's: two versions of one dataflow answer apart
         "agencyID": agency,
         "name": name,
         "names": {"en": name},
@@ -78,7 +79,10 @@ def selection(registry: Registry, answers: list[FlowAvailability], references: t
     chosen = Selection()
     for answer in answers:
         stored = constraint_json(answer)
-        chosen.append((from_json(BY_NAME["dataconstraint"], stored, registry._resolve_model), "full"))
+        constraint = from_json(BY_NAME["dataconstraint"], stored, registry._resolve_model)
+        # SDMX 3.1 formats write it as an availability constraint, with these as attributes.
+        constraint.availability_metrics = (answer.obs_count, answer.series_count)
+        chosen.append((constraint, "full"))
     chosen.required = len(chosen)
     wanted = set(REFERENCE_KINDS) if "all" in references else set(references) - {"none"}
     seen: set[int] = set()
