@@ -2,10 +2,12 @@
 to a query (mode available), computed from the data as they are now.
 
 The series table of each dataflow (store/series.py), kept exact by every load, answers
-selections on dimensions without touching the observations; selections on time, attributes or
-the measure are counted from the fact table, grouped by series (store.series.matching_series).
-What comes back is one row per matching series; the codes per dimension, the observation and
-series counts and the time range are taken from those rows with Arrow kernels.
+selections on dimensions without touching the observations: it is held as Arrow and used again
+while the dataflow's data stamp (its applied loads) is unchanged, read before every answer.
+Selections on time, attributes or the measure are counted from the fact table, grouped by
+series (store.series.matching_observations). Either way there is one row per series; the
+selections on dimensions, the codes per dimension, the observation and series counts and the
+time range are taken from those rows with Arrow kernels.
 
 - exact: per dimension, the codes of the series that match every selection;
 - available: per dimension D, the codes of the series that match every selection on the
@@ -17,9 +19,12 @@ The counts and the time range are always those of the data the query itself woul
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,7 +33,8 @@ from sdmx_server.query.keys import fit_key
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.shape import DataShape
-from sdmx_server.store.series import FILTER_FLAG, KEY_FLAG, OBS_COUNT, matching_series
+from sdmx_server.store import conditions as cond
+from sdmx_server.store.series import OBS_COUNT, all_series, data_stamp, matching_observations
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
 
@@ -105,19 +111,22 @@ def _one(state: State, query: AvailabilityQuery, dataflow) -> FlowAvailability |
     if fact is None:
         return None
     relax = query.mode == "available"
-    rows = matching_series(state.db, fact, data, relax)
+    if cond.needs_observations(shape, data):
+        where = cond.dimensions_where(shape, data, fact.column, relax)
+        rows = matching_observations(state.db, fact, data, where)
+        if rows.num_rows == 0:
+            return None
+    else:
+        rows = SERIES.get(state.db, fact, flow)
     dims = shape.dimension_ids
-    n_keys = len(data.keys) if data.keys is not None else 0
-    exact = _all_flags(rows, dims, None, n_keys) if relax else None
-    matched = rows.filter(exact) if exact is not None else rows
+    keys, filters = cond.arrow_masks(shape, data, rows)
+    matched = rows.filter(_meets(rows, dims, keys, filters, None))
     if matched.num_rows == 0:
         return None
     answered = dims if query.component is None else tuple(d for d in dims if d == query.component)
     codes = {}
     for d in answered:
-        column = rows.column(d) if relax else matched.column(d)
-        if relax:
-            column = column.filter(_all_flags(rows, dims, d, n_keys))
+        column = rows.column(d).filter(_meets(rows, dims, keys, filters, d)) if relax else matched.column(d)
         codes[d] = sorted(pc.unique(column).to_pylist())
     time_range = None
     if time_id is not None and query.component in (None, time_id):
@@ -128,35 +137,62 @@ def _one(state: State, query: AvailabilityQuery, dataflow) -> FlowAvailability |
     return FlowAvailability(flow, dataflow, shape, codes, time_range, int(obs), matched.num_rows)
 
 
+def _meets(rows: pa.Table, dims, keys: list[dict], filters: dict, skip: str | None) -> pa.Array:
+    """Rows that meet every dimension selection but `skip`'s (None: every one): some key on
+    every other dimension, and every other dimension's filter."""
+    mask = pa.array(np.ones(rows.num_rows, dtype=bool))
+    if keys:
+        some = None
+        for key in keys:
+            every = pa.array(np.ones(rows.num_rows, dtype=bool))
+            for d, m in key.items():
+                if d != skip:
+                    every = pc.and_(every, m)
+            some = every if some is None else pc.or_(some, every)
+        mask = some
+    for d, m in filters.items():
+        if d != skip:
+            mask = pc.and_(mask, m)
+    return mask
+
+
+class SeriesCache:
+    """Series tables held as Arrow, each with the data stamp it was read at; every use first
+    reads the stamp (one indexed count), so an answer never comes from data a load changed
+    since: reading twenty thousand series through ADBC takes longer than answering."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._held: OrderedDict[str, tuple[tuple[int, int], pa.Table]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, db, fact: FactTable, flow: tuple[str, str, str]) -> pa.Table:
+        key = f"{db.url}|{fact.name}|{','.join(fact.shape.dimension_ids)}"
+        conn = db.adbc_connect()
+        try:
+            stamp = data_stamp(db, f"{flow[0]}:{flow[1]}({flow[2]})", conn)  # before the rows: never newer
+            with self._lock:
+                held = self._held.get(key)
+                if held is not None and held[0] == stamp:
+                    self._held.move_to_end(key)
+                    return held[1]
+            rows = all_series(db, fact, conn)
+        finally:
+            conn.rollback()  # a read: nothing to keep, and no snapshot held open
+            conn.close()
+        with self._lock:
+            self._held[key] = (stamp, rows)
+            self._held.move_to_end(key)
+            while len(self._held) > self.size:
+                self._held.popitem(last=False)
+        return rows
+
+
+SERIES = SeriesCache()
+
+
 def _fitted(data: DataQuery, shape: DataShape) -> DataQuery:
     if data.keys is None:
         return data
     keys = tuple(fit_key(k, shape.dimension_ids) for k in data.keys)
     return replace(data, keys=None if any(k is None for k in keys) else keys)
-
-
-def _all_flags(rows: pa.Table, dims: tuple[str, ...], skip: str | None, keys: int) -> pa.Array:
-    """Rows that meet every dimension selection but `skip`'s (None: every one): some key on
-    every other dimension, and every other dimension's filter. `keys`: how many keys the query
-    has (0: none, every series)."""
-    names = set(rows.column_names)
-    true = pa.array([True] * rows.num_rows, pa.bool_())
-
-    def flag(name: str):
-        return pc.equal(rows.column(name), 1)
-
-    mask = true
-    if keys:
-        mask = None
-        for k in range(keys):
-            one = true
-            for d in dims:
-                name = KEY_FLAG.format(key=k, dim=d)
-                if d != skip and name in names:
-                    one = pc.and_(one, flag(name))
-            mask = one if mask is None else pc.or_(mask, one)
-    for d in dims:
-        name = FILTER_FLAG.format(dim=d)
-        if d != skip and name in names:
-            mask = pc.and_(mask, flag(name))
-    return mask

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
@@ -143,3 +145,69 @@ def _time_filter(f: ComponentFilter, table):
             raise SyntaxError_(f"c[{f.component}]: periods take eq, ne, lt, le, gt and ge")
         alternatives.append(sa.and_(*parts))
     return sa.or_(*alternatives)
+
+
+def dimensions_where(shape: DataShape, query: DataQuery, column: Column, relax: bool):
+    """The selections on dimensions as one SQL condition; relaxed: the rows that meet all of
+    them but (at most) one dimension's (what mode `available` starts from)."""
+    keys = key_atoms(shape, query, column)
+    filters = dimension_filters(shape, query, column)
+
+    def without(skip: str | None):
+        parts = []
+        if keys:
+            parts.append(sa.or_(*[sa.and_(sa.true(), *[c for d, c in key.items() if d != skip]) for key in keys]))
+        parts += [c for d, c in filters.items() if d != skip]
+        return sa.and_(sa.true(), *parts)
+
+    if not relax:
+        return without(None)
+    restricted = [d for d in shape.dimension_ids if d in filters or any(d in key for key in keys)]
+    if not restricted:
+        return sa.true()
+    return sa.or_(*[without(d) for d in restricted])
+
+
+# -- the same selections on Arrow columns (rows of the series table) ---------------------------------
+
+
+def arrow_masks(shape: DataShape, query: DataQuery, rows: pa.Table):
+    """(per key, {dimension: mask}), {dimension: mask of its c[] filter}) for rows with a
+    column per dimension, by id. Byte-wise comparisons, as the store's collation."""
+    keys = []
+    for key in query.keys or ():
+        parts = {}
+        for dimension, codes in zip(shape.dimension_ids, key):
+            if codes is not None:
+                parts[dimension] = pc.is_in(rows.column(dimension), value_set=pa.array(sorted(set(codes)), pa.string()))
+        keys.append(parts)
+    filters = {}
+    dims = set(shape.dimension_ids)
+    for f in query.filters:
+        if f.component in dims:
+            column = rows.column(f.component)
+            mask = None
+            for alternative in f.alternatives:
+                every = None
+                for c in alternative:
+                    one = _arrow_condition(c, column)
+                    every = one if every is None else pc.and_(every, one)
+                mask = every if mask is None else pc.or_(mask, every)
+            filters[f.component] = mask
+    return keys, filters
+
+
+def _arrow_condition(c: Condition, column):
+    op, v = c.operator, c.value
+    if op in ("eq", "ne", "lt", "le", "gt", "ge"):
+        fn = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal, "gt": pc.greater,
+              "ge": pc.greater_equal}[op]
+        return fn(column, pa.scalar(v, pa.string()))
+    if op in ("co", "nc"):
+        found = pc.match_substring(column, v)
+        return found if op == "co" else pc.invert(found)
+    if op == "sw":
+        return pc.starts_with(column, v)
+    if op == "ew":
+        return pc.ends_with(column, v)
+    raise SyntaxError_(f"unknown operator {op!r}")

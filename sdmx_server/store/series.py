@@ -230,81 +230,69 @@ def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None
 
 # -- reading ------------------------------------------------------------------------------------
 
-#: Column names of what `matching_series` returns besides the dimensions (named by their ids).
-KEY_FLAG = "sdmx_k{key}_{dim}"
-FILTER_FLAG = "sdmx_f_{dim}"
+
+def data_stamp(db: Database, flow_ref: str, conn=None) -> tuple[int, int]:
+    """What changes whenever a load of the dataflow is applied: (count, sum of ids) of its
+    applied load records, marked in the same transaction that changes the fact and series
+    tables. (A sum, not the last id: two loads may commit in another order than they began.)
+    `conn`: an ADBC connection to use (else one is opened)."""
+    from sdmx_server.store.records import LoadRecord
+
+    # Written out rather than compiled: compiling costs more than running it.
+    sql = (f"SELECT count(*), coalesce(sum(id), 0) FROM {LoadRecord.__tablename__} "
+           f"WHERE flow = {'?' if db.is_sqlite else '$1'} AND status = 'applied'")
+    own = conn is None
+    conn = db.adbc_connect() if own else conn
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, (flow_ref,))
+            count, total = cur.fetchone()
+    finally:
+        if own:
+            conn.close()
+    return int(count or 0), int(total or 0)
 
 
-def matching_series(db: Database, fact: FactTable, query, relax: bool) -> pa.Table:
-    """The series the query's selections match, as Arrow: a column per dimension (by id),
-    OBS_COUNT, PERIOD_START, PERIOD_END of the matching observations.
+def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
+    """The whole series table: a column per dimension (by id), OBS_COUNT, PERIOD_START,
+    PERIOD_END, in one chunk per column."""
+    t = SeriesTable.of(fact).table
+    dims = fact.shape.dimension_ids
+    statement = sa.select(*[t.c[fact.columns[d]].label(d) for d in dims], t.c[OBS_COUNT],
+                          sa.func.coalesce(t.c[PERIOD_START], 0).label(PERIOD_START),
+                          sa.func.coalesce(t.c[PERIOD_END], 0).label(PERIOD_END))
+    table = _fetch(db, statement, conn)
+    if table.num_rows == 0:  # SQLite gives no types to an empty answer
+        table = pa.table({**{d: pa.array([], pa.string()) for d in dims},
+                          **{c: pa.array([], pa.int64()) for c in (OBS_COUNT, PERIOD_START, PERIOD_END)}})
+    return table.combine_chunks()
 
-    `relax`: the series that match every selection but at most one dimension's (what mode
-    `available` needs), with a 0/1 column per key and dimension (KEY_FLAG) and per dimension
-    filter (FILTER_FLAG) saying which of its selections each series meets.
 
-    From the series table when the query selects on dimensions only; from the fact table,
-    grouped by series, when it also selects on time, attributes or the measure."""
+def matching_observations(db: Database, fact: FactTable, query, dimensions_where) -> pa.Table:
+    """The fact table's observations the query's time, attribute and measure selections
+    match (and `dimensions_where`, a condition on the fact table's dimension columns), counted
+    per series: the same columns as `all_series`."""
     from sdmx_server.store import conditions as cond
 
-    shape = fact.shape
+    shape, f = fact.shape, fact.table
     dims = shape.dimension_ids
-    if cond.needs_observations(shape, query):
-        f = fact.table
-        keys = cond.key_atoms(shape, query, fact.column)
-        filters = cond.dimension_filters(shape, query, fact.column)
-        inner = sa.select(
-            *[fact.column(d).label(d) for d in dims], sa.func.count().label(OBS_COUNT),
-            sa.func.min(f.c[PERIOD_START]).label(PERIOD_START), sa.func.max(f.c[PERIOD_END]).label(PERIOD_END),
-        ).where(*cond.observation_conditions(shape, query, fact.column, f), _dimensions(dims, keys, filters, relax))
-        source = inner.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0).subquery("matched")
-        column = lambda d: source.c[d]  # noqa: E731
-        selected = [source.c[d] for d in dims] + [source.c[OBS_COUNT], source.c[PERIOD_START], source.c[PERIOD_END]]
-        where = None
-    else:
-        series = SeriesTable.of(fact)
-        t = series.table
-        source = t
-        column = lambda d: t.c[fact.columns[d]]  # noqa: E731
-        selected = [column(d).label(d) for d in dims] + [t.c[OBS_COUNT], t.c[PERIOD_START], t.c[PERIOD_END]]
-        where = True
-    keys = cond.key_atoms(shape, query, column)
-    filters = cond.dimension_filters(shape, query, column)
-    flags = []
-    if relax:
-        for k, parts in enumerate(keys):
-            flags += [_flag(c, KEY_FLAG.format(key=k, dim=d)) for d, c in parts.items()]
-        flags += [_flag(c, FILTER_FLAG.format(dim=d)) for d, c in filters.items()]
-    statement = sa.select(*selected, *flags).select_from(source)
-    if where is not None:
-        statement = statement.where(_dimensions(dims, keys, filters, relax))
+    statement = sa.select(
+        *[fact.column(d).label(d) for d in dims], sa.func.count().label(OBS_COUNT),
+        sa.func.coalesce(sa.func.min(f.c[PERIOD_START]), 0).label(PERIOD_START),
+        sa.func.coalesce(sa.func.max(f.c[PERIOD_END]), 0).label(PERIOD_END),
+    ).where(*cond.observation_conditions(shape, query, fact.column, f), dimensions_where)
+    statement = statement.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0)
+    return _fetch(db, statement).combine_chunks()
+
+
+def _fetch(db: Database, statement: sa.Select, conn=None) -> pa.Table:
     sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-    conn = db.adbc_connect()
+    own = conn is None
+    conn = db.adbc_connect() if own else conn
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
             return cur.fetch_arrow_table()
     finally:
-        conn.close()
-
-
-def _flag(condition, name: str):
-    return sa.case((condition, 1), else_=0).label(name)
-
-
-def _dimensions(dims, keys: list[dict], filters: dict, relax: bool):
-    """The selections on dimensions; relaxed: all of them but (at most) one dimension's."""
-
-    def without(skip: str | None):
-        parts = []
-        if keys:
-            parts.append(sa.or_(*[sa.and_(sa.true(), *[c for d, c in key.items() if d != skip]) for key in keys]))
-        parts += [c for d, c in filters.items() if d != skip]
-        return sa.and_(sa.true(), *parts)
-
-    if not relax:
-        return without(None)
-    restricted = {d for key in keys for d in key} | set(filters)
-    if not restricted:
-        return sa.true()
-    return sa.or_(*[without(d) for d in dims if d in restricted])
+        if own:
+            conn.close()
