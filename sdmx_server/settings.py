@@ -31,6 +31,9 @@ class Settings:
     max_structure_bytes: int = 256 * 1024**2
     #: How many validation errors a report lists before it only counts them.
     max_reported_errors: int = 1000
+    #: What REST v2 answers when a data query matches no data: 404 (default) or 204 (status.md
+    #: prefers it, as "an empty but still healthy state"; some clients take it for success).
+    no_data_status: int = 404
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -47,6 +50,7 @@ class Settings:
             ("max_load_bytes", "SDMX_MAX_LOAD_BYTES"),
             ("max_structure_bytes", "SDMX_MAX_STRUCTURE_BYTES"),
             ("max_reported_errors", "SDMX_MAX_REPORTED_ERRORS"),
+            ("no_data_status", "SDMX_NO_DATA_STATUS"),
         ):
             if env.get(var):
                 kwargs[name] = int(env[var])

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdmx_server.query.periods import Period, PeriodError, iso, parse_period, parse_query_period, period_columns
+from sdmx_server.query.periods import (
+    END_OF_TIME, Period, PeriodError, iso, parse_period, parse_query_period, period_columns,
+)
 
 T = datetime
 
@@ -209,8 +211,32 @@ def test_within():
 
 
 def test_query_period_accepts_standard_periods():
-    for text in ("2020", "2020-03", "2020-03-15", "2020-03-15T10:30:00Z", "2020-Q1", "2020-W53", "2020-D366"):
+    for text in ("2020", "2020-03", "2020-03-15", "2020-Q1", "2020-W53", "2020-D366"):
         assert parse_query_period(text) == parse_period(text)
+
+
+def test_a_date_time_in_a_query_names_its_whole_last_unit():
+    # Fault 3: the Technical Notes write a period's end as its last second (23:59:59).
+    end = parse_query_period("2020-04-30T23:59:59")
+    assert (end.start, end.end) == (T(2020, 4, 30, 23, 59, 59), T(2020, 5, 1))
+    assert parse_period("2020-04").within(None, end)
+    assert parse_period("2020-04-30").within(None, end)
+    assert not parse_period("2020-05").within(None, end)
+    assert parse_query_period("2020-03-15T10:30:00Z").end == T(2020, 3, 15, 10, 30, 1)
+    assert parse_query_period("2020-03-15T10:30:00.25").end == T(2020, 3, 15, 10, 30, 0, 260000)
+    assert parse_query_period("2020-03-15T10:30:00.1234567").end == T(2020, 3, 15, 10, 30, 0, 123457)
+
+
+@pytest.mark.parametrize("text", ["9999", "9999-12", "9999-12-31", "9999-Q4", "9999-S2", "9999-W52", "9999-D365",
+                                  "9999-12-31T23:59:59", "9999-12-31-05:00", "9999-12-01/P1M"])
+def test_periods_of_the_last_year_end_at_the_end_of_time(text):
+    # Fault 2: startPeriod=9999 and endPeriod=9999-12-31 are queries like any other.
+    period = parse_period(text)
+    if "T" not in text:  # an instant is one microsecond long, even then
+        assert period.end == END_OF_TIME and period.start < period.end
+    if "/" not in text:
+        assert parse_query_period(text).end == END_OF_TIME
+    assert parse_period("9999-12-31").within(parse_query_period("9999"), parse_query_period("9999-12-31"))
 
 
 def test_query_period_rejects_time_ranges():
@@ -235,8 +261,6 @@ REJECTED = [
     ("2020-01-00", "day 00"),
     ("0000", "year 0000"),
     ("0000-Q1", "year 0000"),
-    ("9999", "0001 to 9999"),  # it ends in the year 10000
-    ("9999-Q4", "0001 to 9999"),
     ("0001-01-01+01:00", "0001 to 9999"),
     ("20", "not an SDMX time period"),
     ("20201", "not an SDMX time period"),
@@ -303,7 +327,6 @@ REJECTED = [
     ("2020-02-30/P1D", "day 30"),
     ("2020-01-01T24:30:00/PT1H", "not a time of day"),
     ("2020-01-01+15:00/P1D", "time zone"),
-    ("9999-12-01/P1M", "0001 to 9999"),
     ("2020-01-01/P99999999999999999999D", "0001 to 9999"),
 ]
 

@@ -257,7 +257,7 @@ def test_what_real_clients_send(served, path):
         ("codelist/TEST/NOPE", None, 404, "100"),
         ("codelists", None, 400, "140"),
         ("codelist/TE ST", None, 400, "140"),
-        ("v2/data/dataflow/TEST/DF_A/1.0", None, 501, "501"),
+        ("v2/data/dataflow/TEST/DF_A/1.0?asOf=2020-01-01T00:00:00Z", None, 501, "501"),  # no history yet
     ],
 )
 def test_errors_are_sdmx_error_messages(served, path, accept, status, code):

@@ -151,6 +151,29 @@ TABLE: tuple[MediaType, ...] = (
               options={"version": "1.0"}),
     MediaType("data", "application/vnd.sdmx.data+csv", "2.0.0", "sdmx_server.formats.data_csv:write", V1,
               (), ("sdmx-csv-2.0",), _CSV_PARAMETERS, text=True, version_aliases=("2.0",), options={"version": "2.0"}),
+    # REST v2 (data.md, "Response types"): SDMX-JSON 2.1.0 is the default, then SDMX-ML 3.1.0,
+    # SDMX-CSV 2.1.0, SDMX-JSON 2.0.0, SDMX-ML 3.0.0, SDMX-CSV 2.0.0. The SDMX-ML 3.x rows
+    # (mlcsv) and then the SDMX-JSON rows (jsonxl, the default flagged) go first, right here,
+    # so that `*/*` gets SDMX-ML 3.0 as for structures; the formats of SDMX 2.1 follow ("media
+    # types of previous SDMX versions"), SDMX-ML 2.1 structure-specific first among them.
+    # -- (v2 data rows of SDMX-ML 3.x, then SDMX-JSON, above this line) --
+    MediaType("data", "application/vnd.sdmx.structurespecificdata+xml", "2.1",
+              "sdmx_server.formats.data_specific_ml21:write", V2, _XML,
+              ("structurespecificdata", "structure-specific", "sdmx-ml-2.1")),
+    MediaType("data", "application/vnd.sdmx.data+csv", "2.0.0", "sdmx_server.formats.data_csv:write", V2,
+              ("text/csv",), ("csv", "sdmx-csv", "sdmx-csv-2.0"), _CSV_PARAMETERS, text=True,
+              version_aliases=("2.0",), options={"version": "2.0"}),
+    MediaType("data", "application/vnd.sdmx.genericdata+xml", "2.1",
+              "sdmx_server.formats.data_generic_ml21:write", V2, (), ("genericdata",)),
+    MediaType("data", "application/vnd.sdmx.generictimeseriesdata+xml", "2.1",
+              "sdmx_server.formats.data_generic_ml21:write", V2, (), ("generictimeseriesdata",),
+              options={"time_series": True}),
+    MediaType("data", "application/vnd.sdmx.structurespecifictimeseriesdata+xml", "2.1",
+              "sdmx_server.formats.data_specific_ml21:write", V2, (), ("structurespecifictimeseriesdata",),
+              options={"time_series": True}),
+    MediaType("data", "application/vnd.sdmx.data+csv", "1.0.0", "sdmx_server.formats.data_csv:write", V2,
+              (), ("sdmx-csv-1.0",), _CSV_PARAMETERS, text=True, version_aliases=("1.0",),
+              options={"version": "1.0"}),
     # -- schemas ----------------------------------------------------------------------------------
     MediaType("schema", "application/vnd.sdmx.schema+xml", "2.1", "sdmx_server.formats.schema_ml21:data_schema",
               V1, _XML, ("schema", "xsd")),

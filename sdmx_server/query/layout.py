@@ -4,8 +4,8 @@ detail) and the DSD's shape; the store sorts rows by it and every data writer fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Collection
 
 from sdmx_server.errors import SyntaxError_
 
@@ -34,7 +34,10 @@ class DataLayout:
         return self.obs_dimension or ALL_DIMENSIONS
 
     @classmethod
-    def build(cls, shape: "DataShape", dimension_at_observation: str | None, detail: str = "full") -> "DataLayout":
+    def build(cls, shape: "DataShape", dimension_at_observation: str | None, detail: str = "full",
+              attributes: Collection[str] | None = None) -> "DataLayout":
+        """`attributes`: the attribute ids to write (REST v2 `attributes`), None for all that
+        `detail` shows."""
         requested = dimension_at_observation
         if requested is None:
             requested = shape.time.id if shape.time is not None else ALL_DIMENSIONS
@@ -54,6 +57,8 @@ class DataLayout:
         levels: dict[str, list[str]] = {"dataset": [], "series": [], "observation": []}
         if detail in ("full", "nodata"):
             for attribute in shape.attributes:
+                if attributes is not None and attribute.id not in attributes:
+                    continue
                 level = shape.attribute_level(attribute, obs_dimension)
                 if level == "series" and obs_dimension is None:
                     level = "observation"
@@ -61,6 +66,20 @@ class DataLayout:
         return cls(
             obs_dimension, series_dims, obs_dims,
             tuple(levels["dataset"]), tuple(levels["series"]), tuple(levels["observation"]), detail,
+        )
+
+    def demote(self, attribute_ids: Collection[str]) -> "DataLayout":
+        """The layout with these data-set or series level attributes written on each
+        observation instead: they hold several values where the layout would write one (the
+        data service finds them; a writer must never pick one of several values)."""
+        moving = [a for a in self.dataset_attrs + self.series_attrs if a in attribute_ids]
+        if not moving:
+            return self
+        return replace(
+            self,
+            dataset_attrs=tuple(a for a in self.dataset_attrs if a not in moving),
+            series_attrs=tuple(a for a in self.series_attrs if a not in moving),
+            obs_attrs=tuple(moving) + self.obs_attrs,
         )
 
     def sort_columns(self) -> tuple[str, ...]:

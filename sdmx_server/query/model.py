@@ -86,6 +86,8 @@ class DataQuery:
     #: v2 `sort`: (component id, `*` or `series_key`; descending) in order; None: series order.
     sort: tuple[tuple[str, bool], ...] | None = None
     api: ApiVersion = "v1"
+    #: `reportingYearStartDay` (--MM-DD), for reporting periods in `c[TIME_PERIOD]` filters.
+    reporting_year_start_day: str = "--01-01"
     #: The revisions parameters: answered 501 until data keeps its history (issue 7).
     updated_after: datetime | None = None
     include_history: bool = False

@@ -100,13 +100,23 @@ def parse_period(text: str, reporting_year_start_day: str = "--01-01") -> Period
 
 
 def parse_query_period(text: str, reporting_year_start_day: str = "--01-01") -> Period:
-    """Parse a startPeriod/endPeriod value: a StandardTimePeriod (anything but a time range)."""
+    """Parse a startPeriod/endPeriod value: a StandardTimePeriod (anything but a time range).
+
+    A date-time in a query names the whole unit of its last digit: ``2020-04-30T23:59:59`` is
+    the second [23:59:59, 24:00:00), ``...T12:00:00.5`` a tenth of a second. So an end bound
+    written as a period's last second, as the Technical Notes write period ends ("23:59:59"),
+    reaches the end of that period: ``endPeriod=2020-04-30T23:59:59`` includes April."""
     _start_day(reporting_year_start_day)
     _check_text(text)
     if "/" in text:
         raise PeriodError(f"{text!r}: a time range (start/duration) cannot bound a query; give a date, "
                           "date-time, Gregorian or reporting period")
-    return _standard(text, reporting_year_start_day)
+    period = _standard(text, reporting_year_start_day)
+    if m := _DATE_TIME.fullmatch(text):
+        digits = len(m["fraction"] or "")
+        unit = timedelta(microseconds=10 ** max(0, 6 - digits)) if digits < 6 else _MICRO
+        period = Period(period.text, period.start, _capped(lambda: period.start + unit), period.frequency)
+    return period
 
 
 def iso(value: datetime) -> str:
@@ -188,14 +198,15 @@ def _standard(text: str, start_day: str) -> Period:
         year = _year(text, m["year"])
         if m["day"]:
             start = _date(text, year, m["month"], m["day"])
-            return _finish(text, m["zone"], "D", lambda: (start, start + timedelta(days=1)))
+            return _finish(text, m["zone"], "D", lambda: (start, _capped(lambda: start + timedelta(days=1))))
         if m["month"]:
             month = _month(text, m["month"])
-            return _finish(text, m["zone"], "M", lambda: (date(year, month, 1), _add_months(year, month, 1, 1)))
-        return _finish(text, m["zone"], "A", lambda: (date(year, 1, 1), date(year + 1, 1, 1)))
+            return _finish(text, m["zone"], "M",
+                           lambda: (date(year, month, 1), _capped(lambda: _add_months(year, month, 1, 1))))
+        return _finish(text, m["zone"], "A", lambda: (date(year, 1, 1), _capped(lambda: date(year + 1, 1, 1))))
     if m := _DATE_TIME.fullmatch(text):
         start = _date_time(text, m)
-        return _finish(text, m["zone"], "", lambda: (start, start + _MICRO))
+        return _finish(text, m["zone"], "", lambda: (start, _capped(lambda: start + _MICRO)))
     if m := _REPORTING.fullmatch(text):
         return _reporting(text, m, _start_day(start_day))
     raise PeriodError(f"{text!r} is not an SDMX time period (expected {_FORMS})")
@@ -213,20 +224,23 @@ def _reporting(text: str, m: re.Match, start_day: tuple[int, int]) -> Period:
         if not 1 <= number <= count:
             raise PeriodError(f"{text!r}: reporting {name} {m['number']} does not exist (1 to {count})")
         bounds = lambda: (_add_months(year, month, day, (number - 1) * months),  # noqa: E731
-                          _add_months(year, month, day, number * months))
+                          _capped(lambda: _add_months(year, month, day, number * months)))
         return _finish(text, m["zone"], frequency, bounds)
     first = _week_one if m["kind"] == "W" else _year_start
     size = 7 if m["kind"] == "W" else 1
     try:
-        base, following = first(year, month, day), first(year + 1, month, day)
+        base = first(year, month, day)
+        # The calendar repeats every 400 years: year 9999's length is year 9599's.
+        shift = 400 if year >= 9999 else 0
+        length = (first(year + 1 - shift, month, day) - first(year - shift, month, day)).days
     except (ValueError, OverflowError):
         raise _out_of_range(text) from None
-    count = (following - base).days // size
+    count = length // size
     if not 1 <= number <= count:
         raise PeriodError(f"{text!r}: reporting {name} {m['number']} does not exist; reporting year {year:04d} "
                           f"(starting --{month:02d}-{day:02d}) has {count} {name}s")
     start = base + timedelta(days=(number - 1) * size)
-    return _finish(text, m["zone"], frequency, lambda: (start, start + timedelta(days=size)))
+    return _finish(text, m["zone"], frequency, lambda: (start, _capped(lambda: start + timedelta(days=size))))
 
 
 def _time_range(text: str) -> Period:
@@ -258,8 +272,8 @@ def _time_range(text: str) -> Period:
         frequency = "" if micros else _SECONDS_FREQ.get(seconds, "")
 
     def bounds():
-        end = datetime.combine(_add_months(start.year, start.month, start.day, months), start.time()) + tail
-        return start, end
+        return start, _capped(
+            lambda: datetime.combine(_add_months(start.year, start.month, start.day, months), start.time()) + tail)
 
     return _finish(text, m["zone"], frequency, bounds)
 
@@ -268,12 +282,26 @@ def _finish(text: str, zone: str | None, frequency: str, bounds) -> Period:
     """Compute the local bounds (which may overflow) and shift them from the value's zone to UTC."""
     offset = _offset(text, zone)
     try:
-        start, end = bounds()
-        if not isinstance(start, datetime):
-            start, end = (datetime.combine(x, datetime.min.time()) for x in (start, end))
-        return Period(text, start - offset, end - offset, frequency)
+        start, end = (x if isinstance(x, datetime) else datetime.combine(x, datetime.min.time()) for x in bounds())
+        return Period(text, start - offset, END_OF_TIME if end == END_OF_TIME else _capped(lambda: end - offset),
+                      frequency)
     except (ValueError, OverflowError):
         raise _out_of_range(text) from None
+
+
+#: The end of periods that end after 9999 (the last day of 9999, a year 9999, ...), which a
+#: datetime cannot hold: such a period ends at the last instant a datetime can, so that it is
+#: still within a query that ends with it (endPeriod=9999-12-31 keeps 9999-12-31).
+END_OF_TIME = datetime.max
+
+
+def _capped(end):
+    """An end bound, or END_OF_TIME when it lies beyond year 9999."""
+    try:
+        value = end()
+    except (ValueError, OverflowError):
+        return END_OF_TIME
+    return value
 
 
 def _out_of_range(text: str) -> PeriodError:

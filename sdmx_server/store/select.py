@@ -1,8 +1,8 @@
 """DataQuery in, sorted Arrow record batches out, streamed from the database through ADBC.
 
-The SQL is built with SQLAlchemy Core and rendered with literal values, so that PostgreSQL can
-answer with a binary COPY; every value in it has passed the query parser's id and period checks
-first, and SQLAlchemy quotes it as the dialect requires.
+The SQL is built by store/sql.py (SQLAlchemy Core) and rendered here with literal values, so
+that PostgreSQL can answer with a binary COPY; every value in it has passed the query parser's
+checks first, and SQLAlchemy quotes it as the dialect requires.
 
 SQLite gives no column types to ADBC, which guesses them from the first batch of rows; a column
 that is all NULL there would be guessed wrong. So on SQLite nullable text comes out as '' (the
@@ -18,87 +18,17 @@ import sqlalchemy as sa
 
 from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery
-from sdmx_server.query.periods import epoch_us
 from sdmx_server.store.database import Database
-from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
+from sdmx_server.store.sql import NULL_FLAG, build_select, render_sql
+from sdmx_server.store.tables import FactTable
 
 
-NULL_FLAG = "sdmx_null_"
 #: A typical fact row as PostgreSQL sends it (binary COPY), to turn batch rows into batch bytes.
 BYTES_PER_ROW = 64
 
 
-def build_select(fact: FactTable, query: DataQuery, layout: DataLayout, typed_for_sqlite: bool = False) -> sa.Select:
-    shape = fact.shape
-    table = fact.table
-    conditions = []
-    if query.keys is not None:
-        alternatives = []
-        for key in query.keys:
-            parts = [fact.column(d).in_(codes) for d, codes in zip(shape.dimension_ids, key) if codes is not None]
-            alternatives.append(sa.and_(sa.true(), *parts))
-        conditions.append(sa.or_(*alternatives))
-    if query.start is not None:
-        conditions.append(table.c[PERIOD_START] >= epoch_us(query.start.start))
-    if query.end is not None:
-        conditions.append(table.c[PERIOD_END] <= epoch_us(query.end.end))
-
-    def output(ids, source):
-        return [c for i in ids for c in _output(fact, i, source(i), typed_for_sqlite)]
-
-    if layout.detail == "serieskeysonly":
-        ids = list(layout.series_dims)
-        return (
-            sa.select(*[fact.column(i).label(i) for i in ids])
-            .where(*conditions)
-            .distinct()
-            .order_by(*[fact.column(i) for i in ids])
-        )
-
-    ids = list(shape.all_dimension_ids)
-    if layout.with_observations:
-        ids.append(shape.measure.id)
-    ids += [a for a in layout.dataset_attrs + layout.series_attrs + layout.obs_attrs]
-    order = list(layout.sort_columns())
-
-    if query.first_n is None and query.last_n is None:
-        return (
-            sa.select(*output(ids, fact.column))
-            .where(*conditions)
-            .order_by(*[fact.column(i) for i in order])
-        )
-
-    # first/lastNObservations: number the observations of each series in time order.
-    time_id = shape.time.id if shape.time is not None else order[-1]
-    series = [fact.column(d) for d in shape.dimension_ids]
-    inner_cols = [fact.column(i).label(i) for i in ids]
-    ranks = []
-    if query.first_n is not None:
-        ranks.append(sa.func.row_number().over(partition_by=series, order_by=fact.column(time_id).asc()).label("sdmx_first"))
-    if query.last_n is not None:
-        ranks.append(sa.func.row_number().over(partition_by=series, order_by=fact.column(time_id).desc()).label("sdmx_last"))
-    inner = sa.select(*inner_cols, *ranks).where(*conditions).subquery("numbered")
-    keep = []
-    if query.first_n is not None and query.last_n is not None:
-        keep.append(sa.or_(inner.c.sdmx_first <= query.first_n, inner.c.sdmx_last <= query.last_n))
-    elif query.first_n is not None:
-        keep.append(inner.c.sdmx_first <= query.first_n)
-    else:
-        keep.append(inner.c.sdmx_last <= query.last_n)
-    return sa.select(*output(ids, lambda i: inner.c[i])).where(*keep).order_by(*[inner.c[i] for i in order])
-
-
-def _output(fact: FactTable, component_id: str, column, typed_for_sqlite: bool) -> list:
-    component = fact.shape.component(component_id)
-    if not typed_for_sqlite or component.role in ("dimension", "time"):
-        return [column.label(component_id)]
-    if component.role == "measure" and component.numeric:
-        return [sa.func.coalesce(column, 0.0).label(component_id), column.is_(None).label(NULL_FLAG + component_id)]
-    return [sa.func.coalesce(column, "").label(component_id)]
-
-
 def render(db: Database, statement: sa.Select) -> str:
-    return str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    return render_sql(statement, db.dialect)
 
 
 def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: DataLayout, batch_rows: int):

@@ -1,0 +1,53 @@
+"""Answering data queries, for REST v1 and v2 alike: negotiate, resolve, execute, write.
+
+The query arrives parsed (query/parse_v1.py or parse_data_v2.py); the format comes from the
+media table; the data service (service/data.py) plans and runs the query; the chosen row's
+writer writes. `Accept-Language` picks the languages of labels, which are only built for
+writers that show them. REST v2 answers "no data" with 404 or, when the operator prefers the
+spec's "empty but healthy" reading, with 204 (settings.no_data_status); REST v1 keeps 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from sdmx_server.api.language import accept_languages
+from sdmx_server.api.structures import state_of
+from sdmx_server.errors import NoResults
+from sdmx_server.formats.media import Choice, negotiate
+from sdmx_server.query.model import DataQuery
+from sdmx_server.service.data import execute, resolve
+from sdmx_server.types import ApiVersion
+
+
+def needs_labels(choice: Choice) -> bool:
+    """Whether the writer shows names: SDMX-CSV with labels=name|both, and every format that
+    is neither SDMX-ML nor SDMX-CSV (SDMX-JSON, JSON-stat, Excel)."""
+    if choice.parameters.get("labels", "id").lower() != "id":
+        return True
+    return choice.row.family not in ("xml", "csv")
+
+
+async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> Response:
+    choice = negotiate("data", api, request.headers.get("accept"), request.query_params.get("format"))
+    row = choice.row
+    state = state_of(request)
+    languages = accept_languages(request.headers.get("accept-language"))
+
+    def prepare():
+        plan = resolve(state, query, time_series=bool(row.options.get("time_series")), labels=needs_labels(choice))
+        message = execute(state, plan)
+        return replace(message, languages=languages, parameters=dict(choice.parameters))
+
+    try:
+        message = await run_in_threadpool(prepare)
+    except NoResults:
+        if api == "v2" and state.settings.no_data_status == 204:
+            return Response(status_code=204, headers={"Vary": "Accept, Accept-Language"})
+        raise
+    body = row.load()(message, **row.options)
+    return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
