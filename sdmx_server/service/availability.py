@@ -28,13 +28,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_, Unprocessable
-from sdmx_server.query.keys import fit_key
+import sqlalchemy as sa
+
+from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
-from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.shape import DataShape
-from sdmx_server.store import conditions as cond
+from sdmx_server.service.data import resolve
 from sdmx_server.store.series import OBS_COUNT, all_series, data_stamp, matching_observations
+from sdmx_server.store.sql import where
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
 
@@ -68,65 +69,44 @@ class FlowAvailability:
 
 
 def availability(state: State, query: AvailabilityQuery) -> list[FlowAvailability]:
-    """One answer per matching dataflow that has matching data; NoResults when none has."""
-    data = query.data
-    if data.updated_after is not None or data.include_history or data.as_of is not None:
-        raise NotImplemented_("updatedAfter, includeHistory and asOf come with data revisions")
-    if data.providers is not None:
-        raise NotImplemented_("data providers are not modelled yet: ask for every provider")
-    if data.context not in ("dataflow", "*"):
-        raise NotImplemented_(f"availability of a {data.context} is not built yet: ask by dataflow")
+    """One answer per matching dataflow that has matching data; NoResults when none has.
+    Dataflows, structures and keys are resolved as for data (service/data.py `resolve`)."""
+    plan = resolve(state, query.data)
     registry = state.registry()
-    flows = registry.select("dataflow", data.agencies, data.ids, data.versions)
-    if not flows:
-        raise NoResults(f"no dataflow {_wanted(data)}")
     found = []
-    for dataflow in flows:
-        if dataflow.structure is None or not registry.contains(dataflow.structure, "datastructure"):
-            continue
-        answer = _one(state, query, dataflow)
+    for planned in plan.sets:
+        dataflow = registry.get("dataflow", *planned.flow)
+        answer = _one(state, query, planned, dataflow) if dataflow is not None else None
         if answer is not None:
             found.append(answer)
     if not found:
-        raise NoResults(f"no data of dataflow {_wanted(data)} match the query")
+        raise NoResults("no data match the query")
     return found
 
 
-def _wanted(data: DataQuery) -> str:
-    return f"{'+'.join(data.agencies or ('*',))}:{'+'.join(data.ids or ('*',))}({data.versions})"
-
-
-def _one(state: State, query: AvailabilityQuery, dataflow) -> FlowAvailability | None:
-    shape = state.shape(dataflow.structure)
-    data = _fitted(query.data, shape)
-    wrong = Unprocessable if data.api == "v2" else SyntaxError_
+def _one(state: State, query: AvailabilityQuery, planned, dataflow) -> FlowAvailability | None:
+    shape, fact, data = planned.shape, planned.fact, planned.query
     time_id = shape.time.id if shape.time is not None else None
     if query.component is not None and query.component not in (*shape.dimension_ids, time_id):
-        raise wrong(f"{query.component} is not a dimension of {shape.dsd_ref}")
-    for f in data.filters:
-        if shape.component(f.component) is None:
-            raise wrong(f"c[{f.component}]: {shape.dsd_ref} has no such component")
-    flow = artefact_key(dataflow)
-    fact = state.fact_table(flow, shape)
-    if fact is None:
-        return None
+        wrong = Unprocessable if data.api == "v2" else SyntaxError_
+        raise wrong(f"componentID {query.component}: {shape.dsd_ref} has no such dimension "
+                    f"({', '.join((*shape.dimension_ids, *([time_id] if time_id else [])))})")
     relax = query.mode == "available"
-    if cond.needs_observations(shape, data):
-        where = cond.dimensions_where(shape, data, fact.column, relax)
-        rows = matching_observations(state.db, fact, data, where)
+    dims = shape.dimension_ids
+    if _needs_observations(shape, data):
+        rows = matching_observations(state.db, fact, _where(fact, data, relax))
         if rows.num_rows == 0:
             return None
     else:
-        rows = SERIES.get(state.db, fact, flow)
-    dims = shape.dimension_ids
-    keys, filters = cond.arrow_masks(shape, data, rows)
-    matched = rows.filter(_meets(rows, dims, keys, filters, None))
+        rows = SERIES.get(state.db, fact, planned.flow)
+    keys, filters = dimension_masks(shape, data, rows)
+    matched = rows.filter(_meets(rows, keys, filters, None))
     if matched.num_rows == 0:
         return None
     answered = dims if query.component is None else tuple(d for d in dims if d == query.component)
     codes = {}
     for d in answered:
-        column = rows.column(d).filter(_meets(rows, dims, keys, filters, d)) if relax else matched.column(d)
+        column = rows.column(d).filter(_meets(rows, keys, filters, d)) if relax else matched.column(d)
         codes[d] = sorted(pc.unique(column).to_pylist())
     time_range = None
     if time_id is not None and query.component in (None, time_id):
@@ -134,17 +114,86 @@ def _one(state: State, query: AvailabilityQuery, dataflow) -> FlowAvailability |
         if start is not None and end is not None:
             time_range = (int(start), int(end))
     obs = pc.sum(matched.column(OBS_COUNT)).as_py() or 0
-    return FlowAvailability(flow, dataflow, shape, codes, time_range, int(obs), matched.num_rows)
+    return FlowAvailability(planned.flow, dataflow, shape, codes, time_range, int(obs), matched.num_rows)
 
 
-def _meets(rows: pa.Table, dims, keys: list[dict], filters: dict, skip: str | None) -> pa.Array:
+def _needs_observations(shape: DataShape, data: DataQuery) -> bool:
+    """Whether the query selects on what only observations have (time, attributes, measure)."""
+    return (data.start is not None or data.end is not None
+            or any(f.component not in shape.dimension_ids for f in data.filters))
+
+
+def _without(data: DataQuery, dimension: str, dims: tuple[str, ...]) -> DataQuery:
+    """The query with no selection on one dimension."""
+    i = dims.index(dimension)
+    keys = None if data.keys is None else tuple(k[:i] + (None,) + k[i + 1:] for k in data.keys)
+    return replace(data, keys=keys, filters=tuple(f for f in data.filters if f.component != dimension))
+
+
+def _where(fact: FactTable, data: DataQuery, relax: bool):
+    """The fact rows of the query (store/sql.py `where`); relaxed: those that meet every
+    selection but (at most) one dimension's."""
+    if not relax:
+        return sa.and_(sa.true(), *where(fact, data))
+    dims = fact.shape.dimension_ids
+    restricted = [d for d in dims if any(f.component == d for f in data.filters)
+                  or any(k[dims.index(d)] is not None for k in data.keys or ())]
+    if not restricted:
+        return sa.and_(sa.true(), *where(fact, data))
+    return sa.or_(*[sa.and_(sa.true(), *where(fact, _without(data, d, dims))) for d in restricted])
+
+
+def dimension_masks(shape: DataShape, data: DataQuery, rows: pa.Table):
+    """The query's selections on dimensions, on rows with a column per dimension (by id):
+    (per key, {dimension: mask}), {dimension: mask of its c[] filter}. The same rules as
+    store/sql.py's SQL: text in byte order, numbers as numbers, case-sensitive matches."""
+    keys = []
+    for key in data.keys or ():
+        keys.append({d: pc.is_in(rows.column(d), value_set=pa.array(sorted(set(codes)), pa.string()))
+                     for d, codes in zip(shape.dimension_ids, key) if codes is not None})
+    filters = {}
+    for f in data.filters:
+        if f.component not in shape.dimension_ids:
+            continue
+        component = shape.component(f.component)
+        column = rows.column(f.component)
+        mask = None
+        for alternative in f.alternatives:
+            every = None
+            for c in alternative:
+                one = _arrow_condition(c.operator, c.value, column, component.numeric)
+                every = one if every is None else pc.and_(every, one)
+            mask = every if mask is None else pc.or_(mask, every)
+        filters[f.component] = mask
+    return keys, filters
+
+
+_COMPARE = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal, "gt": pc.greater,
+            "ge": pc.greater_equal}
+
+
+def _arrow_condition(op: str, value: str, column, numeric: bool):
+    if op in _COMPARE:
+        if numeric:
+            return pc.fill_null(_COMPARE[op](pc.cast(column, pa.float64(), safe=False), float(value)), False)
+        return _COMPARE[op](column, pa.scalar(value, pa.string()))
+    if op in ("co", "nc"):
+        found = pc.match_substring(column, value)
+        return found if op == "co" else pc.invert(found)
+    if op == "sw":
+        return pc.starts_with(column, value)
+    return pc.ends_with(column, value)
+
+
+def _meets(rows: pa.Table, keys: list[dict], filters: dict, skip: str | None) -> pa.Array:
     """Rows that meet every dimension selection but `skip`'s (None: every one): some key on
     every other dimension, and every other dimension's filter."""
-    mask = pa.array(np.ones(rows.num_rows, dtype=bool))
+    everything = pa.array(np.ones(rows.num_rows, dtype=bool))
+    mask = everything
     if keys:
         some = None
         for key in keys:
-            every = pa.array(np.ones(rows.num_rows, dtype=bool))
+            every = everything
             for d, m in key.items():
                 if d != skip:
                     every = pc.and_(every, m)
@@ -190,9 +239,3 @@ class SeriesCache:
 
 SERIES = SeriesCache()
 
-
-def _fitted(data: DataQuery, shape: DataShape) -> DataQuery:
-    if data.keys is None:
-        return data
-    keys = tuple(fit_key(k, shape.dimension_ids) for k in data.keys)
-    return replace(data, keys=None if any(k is None for k in keys) else keys)

@@ -268,19 +268,16 @@ def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
     return table.combine_chunks()
 
 
-def matching_observations(db: Database, fact: FactTable, query, dimensions_where) -> pa.Table:
-    """The fact table's observations the query's time, attribute and measure selections
-    match (and `dimensions_where`, a condition on the fact table's dimension columns), counted
-    per series: the same columns as `all_series`."""
-    from sdmx_server.store import conditions as cond
-
+def matching_observations(db: Database, fact: FactTable, where) -> pa.Table:
+    """The fact table's observations that meet `where` (a condition, see store/sql.py),
+    counted per series: the same columns as `all_series`."""
     shape, f = fact.shape, fact.table
     dims = shape.dimension_ids
     statement = sa.select(
         *[fact.column(d).label(d) for d in dims], sa.func.count().label(OBS_COUNT),
         sa.func.coalesce(sa.func.min(f.c[PERIOD_START]), 0).label(PERIOD_START),
         sa.func.coalesce(sa.func.max(f.c[PERIOD_END]), 0).label(PERIOD_END),
-    ).where(*cond.observation_conditions(shape, query, fact.column, f), dimensions_where)
+    ).where(where)
     statement = statement.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0)
     return _fetch(db, statement).combine_chunks()
 
