@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,23 +33,10 @@ import sqlalchemy as sa
 from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
 from sdmx_server.registry.shape import DataShape
-from sdmx_server.service.data import resolve
+from sdmx_server.service.data import DataState, resolve
 from sdmx_server.store.series import OBS_COUNT, all_series, data_stamp, matching_observations
 from sdmx_server.store.sql import where
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
-
-
-class State(Protocol):
-    """What availability needs of the server (api.state.ServerState has it)."""
-
-    db: Any
-    settings: Any
-
-    def registry(self): ...
-
-    def shape(self, dsd) -> DataShape: ...
-
-    def fact_table(self, flow: tuple[str, str, str], shape: DataShape) -> FactTable | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +55,7 @@ class FlowAvailability:
     series_count: int
 
 
-def availability(state: State, query: AvailabilityQuery) -> list[FlowAvailability]:
+def availability(state: DataState, query: AvailabilityQuery) -> list[FlowAvailability]:
     """One answer per matching dataflow that has matching data; NoResults when none has.
     Dataflows, structures and keys are resolved as for data (service/data.py `resolve`)."""
     plan = resolve(state, query.data)
@@ -84,7 +71,7 @@ def availability(state: State, query: AvailabilityQuery) -> list[FlowAvailabilit
     return found
 
 
-def _one(state: State, query: AvailabilityQuery, planned, dataflow) -> FlowAvailability | None:
+def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowAvailability | None:
     shape, fact, data = planned.shape, planned.fact, planned.query
     time_id = shape.time.id if shape.time is not None else None
     if query.component is not None and query.component not in (*shape.dimension_ids, time_id):

@@ -60,9 +60,6 @@ class SeriesTable:
             sa.Index(f"{self.name}_d{i}", table.c[column])
         return table
 
-    def column(self, fact: FactTable, dimension_id: str) -> sa.Column:
-        return self.table.c[fact.columns[dimension_id]]
-
 
 def series_table_name(fact_name: str) -> str:
     return "ser_" + (fact_name[4:] if fact_name.startswith("obs_") else fact_name)
@@ -103,14 +100,6 @@ def _insert_aggregate(db: Database, cur, fact: FactTable, series: SeriesTable, s
         select = select.where(where)
     names = [*series.dimension_columns, OBS_COUNT, PERIOD_START, PERIOD_END]
     execute_compiled(cur, sa.insert(series.table).from_select(names, select), db.dialect)
-
-
-def rebuild(db: Database, cur, fact: FactTable) -> None:
-    """The whole series table recounted from the fact table (first loads, migration)."""
-    series = SeriesTable.of(fact)
-    ensure(db, cur, series)
-    execute_compiled(cur, sa.delete(series.table), db.dialect)
-    _insert_aggregate(db, cur, fact, series, fact.table)
 
 
 def after_first_write(db: Database, cur, fact: FactTable, rows: pa.Table) -> None:
