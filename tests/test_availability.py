@@ -399,3 +399,31 @@ def test_answers_follow_loads(served, tmp_path):
     after = answer(served, "v2/availability/dataflow/TEST/DF_B/1.0/*.*.F")
     assert "IR-03" not in after["codes"]["AREA"]
     assert after["obs"] == before["obs"] - (6 + 2)
+
+
+def test_no_data_may_be_204_in_v2(tmp_path):
+    """settings.no_data_status=204 (status.md's "empty but healthy"): v2 only; v1 keeps 404."""
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from sdmx_server.api.app import create_app
+    from sdmx_server.boot import create_schema
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.registry.load import load_structures
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+    from tests.datasets import CONTENT, frame, sdmx_csv, write
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", data_dir=tmp_path)
+    db = Database(settings.database_url)
+    create_schema(db)
+    assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
+    path = write(tmp_path / "a.csv", sdmx_csv(frame(months=2, quarters=0)))
+    assert load_data(db, _registry(db), FLOW_A, path, "merge", settings).applied
+    db.dispose()
+    with TestClient(create_app(replace(settings, no_data_status=204))) as client:
+        assert client.get("/rest/v2/availability/dataflow/TEST/DF_A/1.0/Q.*.*").status_code == 204
+        assert client.get("/rest/v2/availability/dataflow/TEST/DF_A/1.0/M.*.*").status_code == 200
+        assert client.get("/rest/availableconstraint/DF_A/Q..").status_code == 404

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of, write_selection
-from sdmx_server.errors import SyntaxError_
+from sdmx_server.errors import NoResults, SyntaxError_
 from sdmx_server.formats.media import negotiate
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.query.model import AvailabilityQuery
@@ -57,7 +57,13 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
         selected = selection(state.registry(), answers, query.references)
         return write_selection(row, selected, Header(sender=state.settings.sender_id), languages, answer="structure")
 
-    content = await run_in_threadpool(body)
+    try:
+        content = await run_in_threadpool(body)
+    except NoResults:
+        # As for data (api/data.py): REST v2 may answer "no data" with 204, as configured.
+        if api == "v2" and state.settings.no_data_status == 204:
+            return Response(status_code=204, headers={"Vary": "Accept, Accept-Language"})
+        raise
     # Computed from the data as they are now: never kept by a cache without asking again.
     headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache"}
     return Response(content, media_type=row.content_type, headers=headers)
