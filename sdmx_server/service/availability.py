@@ -204,7 +204,9 @@ class SeriesCache:
 
     def get(self, db, fact: FactTable, flow: tuple[str, str, str]) -> pa.Table:
         key = f"{db.url}|{fact.name}|{','.join(fact.shape.dimension_ids)}"
-        conn = db.adbc_connect()
+        # On SQLite one ADBC connection serves both reads (opening it is cheap); on PostgreSQL
+        # the stamp goes through SQLAlchemy's pool and ADBC only when the rows must be read.
+        conn = db.adbc_connect() if db.is_sqlite else None
         try:
             stamp = data_stamp(db, f"{flow[0]}:{flow[1]}({flow[2]})", conn)  # before the rows: never newer
             with self._lock:
@@ -214,8 +216,9 @@ class SeriesCache:
                     return held[1]
             rows = all_series(db, fact, conn)
         finally:
-            conn.rollback()  # a read: nothing to keep, and no snapshot held open
-            conn.close()
+            if conn is not None:
+                conn.rollback()  # a read: nothing to keep, and no snapshot held open
+                conn.close()
         with self._lock:
             self._held[key] = (stamp, rows)
             self._held.move_to_end(key)

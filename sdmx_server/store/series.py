@@ -224,21 +224,20 @@ def data_stamp(db: Database, flow_ref: str, conn=None) -> tuple[int, int]:
     """What changes whenever a load of the dataflow is applied: (count, sum of ids) of its
     applied load records, marked in the same transaction that changes the fact and series
     tables. (A sum, not the last id: two loads may commit in another order than they began.)
-    `conn`: an ADBC connection to use (else one is opened)."""
+    `conn`: an ADBC connection to use; else SQLAlchemy's pool (opening an ADBC connection to
+    PostgreSQL takes longer than a whole answer)."""
     from sdmx_server.store.records import LoadRecord
 
     # Written out rather than compiled: compiling costs more than running it.
     sql = (f"SELECT count(*), coalesce(sum(id), 0) FROM {LoadRecord.__tablename__} "
-           f"WHERE flow = {'?' if db.is_sqlite else '$1'} AND status = 'applied'")
-    own = conn is None
-    conn = db.adbc_connect() if own else conn
-    try:
+           "WHERE flow = {} AND status = 'applied'")
+    if conn is None:
+        with db.engine.connect() as connection:
+            count, total = connection.execute(sa.text(sql.format(":flow")), {"flow": flow_ref}).one()
+    else:
         with conn.cursor() as cur:
-            cur.execute(sql, (flow_ref,))
+            cur.execute(sql.format("?" if db.is_sqlite else "$1"), (flow_ref,))
             count, total = cur.fetchone()
-    finally:
-        if own:
-            conn.close()
     return int(count or 0), int(total or 0)
 
 
