@@ -267,7 +267,7 @@ def test_what_real_clients_send(served, path):
         ("data/DF_A/M.IR.F?updatedAfter=2020-01-01T00:00:00", None, 501, "501"),
         ("data/DF_A/M.IR.F/ECB", None, 501, "501"),
         ("data/DF_A/M.IR.F", "application/vnd.sdmx.data+json;version=2.0.0", 406, "406"),
-        ("availableconstraint/DF_A", None, 501, "501"),
+        ("availableconstraint/DF_A/X..", None, 404, "100"),  # no data match (api/availability.py)
         ("hierarchicalcodelist", None, 404, "100"),  # none loaded
         ("codelist/TEST/CL_AREA/1.0?references=cousins", None, 400, "140"),
         ("dataflow/TEST/DF_A/1.0/X", None, 400, "140"),  # a dataflow has no items

@@ -18,9 +18,10 @@ from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NotImplemented_, SyntaxError_
 from sdmx_server.query.parse_v1 import parse_data_query, parse_schema_query_v1, parse_structure_query
 
-#: Resources of the v1.5.0 spec not served: availability and reference metadata are other APIs;
-#: namealiasscheme is in the spec's YAML only, and no class of the information model holds it.
-NOT_YET = ("availableconstraint", "metadata", "namealiasscheme")
+#: Resources of the v1.5.0 spec not served: reference metadata is another API; namealiasscheme
+#: is in the spec's YAML only, and no class of the information model holds it. (Availability,
+#: /availableconstraint, is answered by api/availability.py, whose routes come first.)
+NOT_YET = ("metadata", "namealiasscheme")
 
 
 def _segments(path: str) -> list[str]:

@@ -141,8 +141,8 @@ def period(w, parent: etree._Element, tag: str, value: common.Period) -> None:
     _, _, qualify = w.region_tags
     el = etree.SubElement(parent, qualify(w, tag))
     el.text = period_text(value.period)
-    if is_false(value.is_inclusive):
-        el.set("isInclusive", "false")
+    # Optional (default true) in the schemas, but sdmx1's readers fail without it.
+    el.set("isInclusive", "false" if is_false(value.is_inclusive) else "true")
 
 
 def period_text(value) -> str:

