@@ -274,8 +274,10 @@ def render_sql(statement: sa.Select, dialect: sa.Dialect) -> str:
 
 def _page(statement: sa.Select, query: DataQuery) -> sa.Select:
     if query.offset:
-        statement = statement.offset(query.offset)
-    if query.limit is not None:
+        # SQLite has no OFFSET without LIMIT (SQLAlchemy would leave a bound parameter, which
+        # literal rendering for ADBC cannot fill): a limit beyond any table stands for none.
+        statement = statement.offset(query.offset).limit(query.limit if query.limit is not None else 2**62)
+    elif query.limit is not None:
         statement = statement.limit(query.limit)
     return statement
 
