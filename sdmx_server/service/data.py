@@ -38,7 +38,7 @@ from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.select import select_batches
-from sdmx_server.store.sql import several_values, where
+from sdmx_server.store.sql import build_select, several_values, where
 from sdmx_server.store.tables import FactTable
 
 Flow = tuple[str, str, str]
@@ -166,7 +166,7 @@ def _plan(state, registry, dataflow, flow: Flow, shape: DataShape, query: DataQu
     fact = state.fact_table(flow, shape)
     if fact is None:
         return None
-    where(fact, fitted)  # a filter the structure cannot answer fails now, before any data
+    build_select(fact, fitted, layout)  # a filter or sort the structure cannot answer fails now
     labels = _labels(registry, dataflow, shape, flow) if with_labels else None
     return PlannedSet(flow, shape.dsd, shape, layout, fact, fitted, labels)
 
