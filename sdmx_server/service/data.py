@@ -297,8 +297,9 @@ def _any_row(db: Database, planned: PlannedSet) -> bool:
 
 # -- fault 7: one value where the layout writes one ------------------------------------------------
 
-#: (table, data stamp, series dimensions, attributes) -> attributes with several values in the
-#: whole table. Data change only by loads, and every load changes the stamp.
+#: (table, data stamp, series dimensions, attributes[, the query's selection]) -> attributes with
+#: several values in the whole table (or the selection). Data change only by loads, and every
+#: load changes the stamp.
 _SEVERAL: dict[tuple, frozenset[str]] = {}
 _SEVERAL_LOCK = threading.Lock()
 _SEVERAL_MAX = 4096
@@ -312,9 +313,16 @@ def truthful_layout(state: DataState, planned: PlannedSet) -> DataLayout:
     for attrs, group in ((layout.dataset_attrs, ()), (layout.series_attrs, layout.series_dims)):
         if not attrs:
             continue
-        several = _several_in_table(state, planned, attrs, group)
+        stamp = _data_stamp(state.db, planned.flow)
+        several = _cached(("table", planned.fact.name, stamp, tuple(group), attrs),
+                          lambda: _several(state.db, planned.fact, DataQuery(), attrs, group))
         if several and _narrower(planned.query):
-            several = _several(state.db, planned.fact, planned.query, tuple(several), group)
+            # Only for data that already hold conflicting values (loads refuse them later):
+            # each slice asked for is checked once per data stamp.
+            q = planned.query
+            key = ("slice", planned.fact.name, stamp, tuple(group), tuple(several), q.keys, q.filters, q.start,
+                   q.end, q.reporting_year_start_day)
+            several = _cached(key, lambda: _several(state.db, planned.fact, q, tuple(several), group))
         demote |= several
     return layout.demote(demote) if demote else layout
 
@@ -325,18 +333,16 @@ def _narrower(query: DataQuery) -> bool:
     return bool(query.keys or query.filters or query.start or query.end)
 
 
-def _several_in_table(state: DataState, planned: PlannedSet, attrs: tuple[str, ...], group) -> frozenset[str]:
-    stamp = _data_stamp(state.db, planned.flow)
-    key = (planned.fact.name, stamp, tuple(group), attrs)
+def _cached(key: tuple, compute) -> frozenset[str]:
     with _SEVERAL_LOCK:
-        cached = _SEVERAL.get(key)
-    if cached is None:
-        cached = _several(state.db, planned.fact, DataQuery(), attrs, group)
+        found = _SEVERAL.get(key)
+    if found is None:
+        found = compute()
         with _SEVERAL_LOCK:
             if len(_SEVERAL) >= _SEVERAL_MAX:
                 _SEVERAL.clear()
-            _SEVERAL[key] = cached
-    return cached
+            _SEVERAL[key] = found
+    return found
 
 
 def _several(db: Database, fact: FactTable, query: DataQuery, attrs: tuple[str, ...], group) -> frozenset[str]:
