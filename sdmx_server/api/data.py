@@ -49,5 +49,12 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
         if api == "v2" and state.settings.no_data_status == 204:
             return Response(status_code=204, headers={"Vary": "Accept, Accept-Language"})
         raise
-    body = row.load()(message, **row.options)
+    try:
+        body = row.load()(message, **row.options)
+    except Exception:
+        for part in message.datasets:  # a writer refusing before the first byte (406):
+            close = getattr(part.batches, "close", None)  # give the connection back now
+            if close is not None:
+                close()
+        raise
     return StreamingResponse(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
