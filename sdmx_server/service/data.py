@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any, Iterator, Protocol
 
 import sqlalchemy as sa
@@ -273,7 +272,7 @@ def execute(state: DataState, plan: DataPlan) -> DataMessage:
                 batches.close()  # gives the database connection back now, not at garbage collection
                 continue
             found = True
-            rows: Iterator = chain([first], batches)
+            rows: Iterator = _Rows(first, batches)
         else:
             if not _any_row(state.db, planned):
                 continue
@@ -282,6 +281,27 @@ def execute(state: DataState, plan: DataPlan) -> DataMessage:
     if not parts:
         raise NoResults("no data match the query")
     return DataMessage(Header(sender=state.settings.sender_id), parts)
+
+
+class _Rows:
+    """The first batch, then the rest; `close` gives the connection back even before the
+    writer started reading (a 406 from the writer, a client that left)."""
+
+    def __init__(self, first, rest):
+        self._first, self._rest = first, rest
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return next(self._rest)
+
+    def close(self) -> None:
+        self._first = None
+        self._rest.close()
 
 
 def _lazy(state: DataState, planned: PlannedSet, layout: DataLayout) -> Iterator:
