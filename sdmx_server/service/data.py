@@ -372,12 +372,16 @@ def _several(db: Database, fact: FactTable, query: DataQuery, attrs: tuple[str, 
     return frozenset(a for a, flag in zip(attrs, row) if flag)
 
 
-def _data_stamp(db: Database, flow: Flow) -> int | None:
-    """The id of the dataflow's last applied load: it changes exactly when its data do."""
-    statement = sa.select(sa.func.max(LoadRecord.id)).where(LoadRecord.flow == _ref(flow),
-                                                          LoadRecord.status == "applied")
+def _data_stamp(db: Database, flow: Flow) -> tuple:
+    """The database, and the id and time of the dataflow's last applied load: it changes
+    exactly when the dataflow's data do (another database, or one made anew, differs by URL or
+    time)."""
+    statement = (sa.select(LoadRecord.id, LoadRecord.finished_at)
+                 .where(LoadRecord.flow == _ref(flow), LoadRecord.status == "applied")
+                 .order_by(LoadRecord.id.desc()).limit(1))
     with db.engine.connect() as conn:
-        return conn.execute(statement).scalar()
+        row = conn.execute(statement).first()
+    return (db.url.render_as_string(hide_password=True), tuple(row) if row else None)
 
 
 def _ref(flow: Flow) -> str:
