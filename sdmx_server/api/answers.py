@@ -242,7 +242,12 @@ def closing_chunks(chunks: Iterator[bytes], message) -> Iterator[bytes]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-        for part in getattr(message, "datasets", ()):
-            close = getattr(part.batches, "close", None)
-            if close is not None:
-                close()
+        close_batches(message)
+
+
+def close_batches(message) -> None:
+    """Give back every data set's database cursor now, not at garbage collection."""
+    for part in getattr(message, "datasets", ()):
+        close = getattr(part.batches, "close", None)
+        if close is not None:
+            close()

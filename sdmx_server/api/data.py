@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sdmx_server.api.answers import closing_chunks, data_answer
+from sdmx_server.api.answers import close_batches, closing_chunks, data_answer
 from sdmx_server.api.conditional import data_validators
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
@@ -46,7 +46,12 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
 
     def produce():
         message = replace(execute(state, plan), languages=languages, parameters=dict(choice.parameters))
-        return closing_chunks(row.load()(message, **row.options), message)
+        try:
+            chunks = row.load()(message, **row.options)
+        except Exception:
+            close_batches(message)  # a writer refusing before the first byte (406): the connection goes back now
+            raise
+        return closing_chunks(chunks, message)
 
     try:
         # The plan names the dataflows before any data is read: validators first, so that a

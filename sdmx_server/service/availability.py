@@ -34,7 +34,8 @@ from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
 from sdmx_server.registry.shape import DataShape
 from sdmx_server.service.data import DataState, resolve
-from sdmx_server.store.series import OBS_COUNT, all_series, data_stamp, matching_observations
+from sdmx_server.store.series import OBS_COUNT, all_series, matching_observations
+from sdmx_server.store.versions import stamp_of
 from sdmx_server.store.sql import where
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
@@ -194,21 +195,21 @@ def _meets(rows: pa.Table, keys: list[dict], filters: dict, skip: str | None) ->
 
 class SeriesCache:
     """Series tables held as Arrow, each with the data stamp it was read at; every use first
-    reads the stamp (one indexed count), so an answer never comes from data a load changed
+    reads the dataflow's data stamp (store/versions.py, one indexed row), so an answer never comes from data a load changed
     since: reading twenty thousand series through ADBC takes longer than answering."""
 
     def __init__(self, size: int = 16):
         self.size = size
-        self._held: OrderedDict[str, tuple[tuple[int, int], pa.Table]] = OrderedDict()
+        self._held: OrderedDict[str, tuple[str | None, pa.Table]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, db, fact: FactTable, flow: tuple[str, str, str]) -> pa.Table:
         key = f"{db.url}|{fact.name}|{','.join(fact.shape.dimension_ids)}"
-        # On SQLite one ADBC connection serves both reads (opening it is cheap); on PostgreSQL
-        # the stamp goes through SQLAlchemy's pool and ADBC only when the rows must be read.
+        # The stamp goes through SQLAlchemy's pool; on PostgreSQL ADBC connects only when the
+        # rows must be read (opening it takes longer than a whole answer), on SQLite at once.
         conn = db.adbc_connect() if db.is_sqlite else None
         try:
-            stamp = data_stamp(db, f"{flow[0]}:{flow[1]}({flow[2]})", conn)  # before the rows: never newer
+            stamp = stamp_of(db, flow)  # before the rows: never newer
             with self._lock:
                 held = self._held.get(key)
                 if held is not None and held[0] == stamp:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any, Iterator, Protocol
 
 import sqlalchemy as sa
@@ -36,9 +35,9 @@ from sdmx_server.registry.shape import DataShape
 from sdmx_server.service.labels import labels_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from sdmx_server.store.records import LoadRecord
+from sdmx_server.store.versions import stamp_of
 from sdmx_server.store.select import select_batches
-from sdmx_server.store.sql import several_values, where
+from sdmx_server.store.sql import build_select, several_values, where
 from sdmx_server.store.tables import FactTable
 
 Flow = tuple[str, str, str]
@@ -166,7 +165,7 @@ def _plan(state, registry, dataflow, flow: Flow, shape: DataShape, query: DataQu
     fact = state.fact_table(flow, shape)
     if fact is None:
         return None
-    where(fact, fitted)  # a filter the structure cannot answer fails now, before any data
+    build_select(fact, fitted, layout)  # a filter or sort the structure cannot answer fails now
     labels = _labels(registry, dataflow, shape, flow) if with_labels else None
     return PlannedSet(flow, shape.dsd, shape, layout, fact, fitted, labels)
 
@@ -273,7 +272,7 @@ def execute(state: DataState, plan: DataPlan) -> DataMessage:
                 batches.close()  # gives the database connection back now, not at garbage collection
                 continue
             found = True
-            rows: Iterator = chain([first], batches)
+            rows: Iterator = _Rows(first, batches)
         else:
             if not _any_row(state.db, planned):
                 continue
@@ -282,6 +281,27 @@ def execute(state: DataState, plan: DataPlan) -> DataMessage:
     if not parts:
         raise NoResults("no data match the query")
     return DataMessage(Header(sender=state.settings.sender_id), parts)
+
+
+class _Rows:
+    """The first batch, then the rest; `close` gives the connection back even before the
+    writer started reading (a 406 from the writer, a client that left)."""
+
+    def __init__(self, first, rest):
+        self._first, self._rest = first, rest
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return next(self._rest)
+
+    def close(self) -> None:
+        self._first = None
+        self._rest.close()
 
 
 def _lazy(state: DataState, planned: PlannedSet, layout: DataLayout) -> Iterator:
@@ -297,8 +317,9 @@ def _any_row(db: Database, planned: PlannedSet) -> bool:
 
 # -- fault 7: one value where the layout writes one ------------------------------------------------
 
-#: (table, data stamp, series dimensions, attributes) -> attributes with several values in the
-#: whole table. Data change only by loads, and every load changes the stamp.
+#: (table, data stamp, series dimensions, attributes[, the query's selection]) -> attributes with
+#: several values in the whole table (or the selection). Data change only by loads, and every
+#: load changes the stamp.
 _SEVERAL: dict[tuple, frozenset[str]] = {}
 _SEVERAL_LOCK = threading.Lock()
 _SEVERAL_MAX = 4096
@@ -312,9 +333,16 @@ def truthful_layout(state: DataState, planned: PlannedSet) -> DataLayout:
     for attrs, group in ((layout.dataset_attrs, ()), (layout.series_attrs, layout.series_dims)):
         if not attrs:
             continue
-        several = _several_in_table(state, planned, attrs, group)
+        stamp = (state.db.url.render_as_string(hide_password=True), stamp_of(state.db, planned.flow))
+        several = _cached(("table", planned.fact.name, stamp, tuple(group), attrs),
+                          lambda: _several(state.db, planned.fact, DataQuery(), attrs, group))
         if several and _narrower(planned.query):
-            several = _several(state.db, planned.fact, planned.query, tuple(several), group)
+            # Only for data that already hold conflicting values (loads refuse them later):
+            # each slice asked for is checked once per data stamp.
+            q = planned.query
+            key = ("slice", planned.fact.name, stamp, tuple(group), tuple(several), q.keys, q.filters, q.start,
+                   q.end, q.reporting_year_start_day)
+            several = _cached(key, lambda: _several(state.db, planned.fact, q, tuple(several), group))
         demote |= several
     return layout.demote(demote) if demote else layout
 
@@ -325,18 +353,16 @@ def _narrower(query: DataQuery) -> bool:
     return bool(query.keys or query.filters or query.start or query.end)
 
 
-def _several_in_table(state: DataState, planned: PlannedSet, attrs: tuple[str, ...], group) -> frozenset[str]:
-    stamp = _data_stamp(state.db, planned.flow)
-    key = (planned.fact.name, stamp, tuple(group), attrs)
+def _cached(key: tuple, compute) -> frozenset[str]:
     with _SEVERAL_LOCK:
-        cached = _SEVERAL.get(key)
-    if cached is None:
-        cached = _several(state.db, planned.fact, DataQuery(), attrs, group)
+        found = _SEVERAL.get(key)
+    if found is None:
+        found = compute()
         with _SEVERAL_LOCK:
             if len(_SEVERAL) >= _SEVERAL_MAX:
                 _SEVERAL.clear()
-            _SEVERAL[key] = cached
-    return cached
+            _SEVERAL[key] = found
+    return found
 
 
 def _several(db: Database, fact: FactTable, query: DataQuery, attrs: tuple[str, ...], group) -> frozenset[str]:
@@ -344,14 +370,6 @@ def _several(db: Database, fact: FactTable, query: DataQuery, attrs: tuple[str, 
     with db.engine.connect() as conn:
         row = conn.execute(statement).one()
     return frozenset(a for a, flag in zip(attrs, row) if flag)
-
-
-def _data_stamp(db: Database, flow: Flow) -> int | None:
-    """The id of the dataflow's last applied load: it changes exactly when its data do."""
-    statement = sa.select(sa.func.max(LoadRecord.id)).where(LoadRecord.flow == _ref(flow),
-                                                          LoadRecord.status == "applied")
-    with db.engine.connect() as conn:
-        return conn.execute(statement).scalar()
 
 
 def _ref(flow: Flow) -> str:

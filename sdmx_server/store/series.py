@@ -220,27 +220,6 @@ def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None
 # -- reading ------------------------------------------------------------------------------------
 
 
-def data_stamp(db: Database, flow_ref: str, conn=None) -> tuple[int, int]:
-    """What changes whenever a load of the dataflow is applied: (count, sum of ids) of its
-    applied load records, marked in the same transaction that changes the fact and series
-    tables. (A sum, not the last id: two loads may commit in another order than they began.)
-    `conn`: an ADBC connection to use; else SQLAlchemy's pool (opening an ADBC connection to
-    PostgreSQL takes longer than a whole answer)."""
-    from sdmx_server.store.records import LoadRecord
-
-    # Written out rather than compiled: compiling costs more than running it.
-    sql = (f"SELECT count(*), coalesce(sum(id), 0) FROM {LoadRecord.__tablename__} "
-           "WHERE flow = {} AND status = 'applied'")
-    if conn is None:
-        with db.engine.connect() as connection:
-            count, total = connection.execute(sa.text(sql.format(":flow")), {"flow": flow_ref}).one()
-    else:
-        with conn.cursor() as cur:
-            cur.execute(sql.format("?" if db.is_sqlite else "$1"), (flow_ref,))
-            count, total = cur.fetchone()
-    return int(count or 0), int(total or 0)
-
-
 def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
     """The whole series table: a column per dimension (by id), OBS_COUNT, PERIOD_START,
     PERIOD_END, in one chunk per column."""

@@ -21,7 +21,7 @@ Rules a client can rely on (docs/conformance.md says them too):
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -31,6 +31,7 @@ from sdmx_server.errors import SyntaxError_, Unprocessable
 from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import ComponentFilter, Condition, DataQuery
 from sdmx_server.query.periods import PeriodError, epoch_us, parse_query_period
+from sdmx_server.registry.shape import DataShape
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
 
 NULL_FLAG = "sdmx_null_"
@@ -87,19 +88,34 @@ def where(fact: FactTable, query: DataQuery) -> list[ColumnElement]:
     number expected), SyntaxError_ (400) for a value that is no period."""
     shape = fact.shape
     table = fact.table
-    conditions: list[ColumnElement] = []
-    if query.keys is not None:
-        alternatives = []
-        for key in query.keys:
-            parts = [fact.column(d).in_(codes) for d, codes in zip(shape.dimension_ids, key) if codes is not None]
-            alternatives.append(sa.and_(sa.true(), *parts))
-        conditions.append(sa.or_(*alternatives))
+    conditions = dimension_where(fact.column, shape, query)
     if query.start is not None:
         conditions.append(table.c[PERIOD_START] >= epoch_us(query.start.start))
     if query.end is not None:
         conditions.append(table.c[PERIOD_END] <= epoch_us(query.end.end))
     for component_filter in query.filters:
-        conditions.append(_filter(fact, component_filter, query.reporting_year_start_day))
+        component = shape.component(component_filter.component)
+        if component is None or component.role != "dimension":
+            conditions.append(_filter(fact, component_filter, query.reporting_year_start_day))
+    return conditions
+
+
+def dimension_where(column: Callable[[str], ColumnElement], shape: DataShape, query: DataQuery) -> list[ColumnElement]:
+    """The conditions on dimensions alone (keys, and `c[]` filters on dimensions other than
+    time), on any table that has a column per dimension (`column(dimension_id)`): the fact
+    table, or the availability service's series table."""
+    conditions: list[ColumnElement] = []
+    if query.keys is not None:
+        alternatives = []
+        for key in query.keys:
+            parts = [column(d).in_(codes) for d, codes in zip(shape.dimension_ids, key) if codes is not None]
+            alternatives.append(sa.and_(sa.true(), *parts))
+        conditions.append(sa.or_(*alternatives))
+    for f in query.filters:
+        component = shape.component(f.component)
+        if component is not None and component.role == "dimension":
+            conditions.append(sa.or_(*[sa.and_(*[_text_condition(column(component.id), component, c) for c in conj])
+                                       for conj in f.alternatives]))
     return conditions
 
 
@@ -113,7 +129,13 @@ def _filter(fact: FactTable, f: ComponentFilter, start_day: str) -> ColumnElemen
 
 
 def _condition(fact: FactTable, component, condition: Condition, start_day: str) -> ColumnElement:
-    column = fact.column(component.id)
+    if component.role == "time" and condition.operator not in TEXT_OPERATORS:
+        return _period_condition(fact, component.id, condition.operator, condition.value, start_day)
+    return _text_condition(fact.column(component.id), component, condition)
+
+
+def _text_condition(column, component, condition: Condition) -> ColumnElement:
+    """A condition on one column: as text, or as a number for numeric components."""
     op, value = condition.operator, condition.value
     if op in TEXT_OPERATORS:
         if component.numeric:
@@ -121,8 +143,6 @@ def _condition(fact: FactTable, component, condition: Condition, start_day: str)
                                 f"{', '.join(TEXT_OPERATORS)} apply to text components only")
         match = TextMatch(column, "co" if op == "nc" else op, value)
         return sa.or_(sa.not_(match), column.is_(None)) if op == "nc" else match
-    if component.role == "time":
-        return _period_condition(fact, component.id, op, value, start_day)
     operand: object = value
     if component.numeric:
         try:
@@ -274,8 +294,10 @@ def render_sql(statement: sa.Select, dialect: sa.Dialect) -> str:
 
 def _page(statement: sa.Select, query: DataQuery) -> sa.Select:
     if query.offset:
-        statement = statement.offset(query.offset)
-    if query.limit is not None:
+        # SQLite has no OFFSET without LIMIT (SQLAlchemy would leave a bound parameter, which
+        # literal rendering for ADBC cannot fill): a limit beyond any table stands for none.
+        statement = statement.offset(query.offset).limit(query.limit if query.limit is not None else 2**62)
+    elif query.limit is not None:
         statement = statement.limit(query.limit)
     return statement
 

@@ -72,6 +72,14 @@ def read_stamps(db: Database, flows: list[Flow]) -> dict[Flow, tuple[str, dateti
     return {(a, i, v): (stamp, _utc(changed)) for a, i, v, stamp, changed in rows}
 
 
+def stamp_of(db: Database, flow: Flow) -> str | None:
+    """The dataflow's stamp (None while it has no data): the key of whatever a process keeps
+    derived from the dataflow's data (the series table as Arrow, the fault-7 checks), read
+    before that data so that what is kept is never older than its key."""
+    found = read_stamps(db, [flow]).get(flow)
+    return found[0] if found else None
+
+
 def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
