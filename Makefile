@@ -22,8 +22,12 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/sdmx-server check
 
+# The data benchmark on SQLite, then on PostgreSQL (BENCH_POSTGRES_URL; a database of its own).
+BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/sdmx_bench
 bench: $(STAMP)
-	$(BIN)/python bench/bench_spine.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_data.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_data.py --database-url $(BENCH_POSTGRES_URL) $(BENCH_ARGS)
+	$(BIN)/python bench/bench_availability.py
 	$(BIN)/python bench/bench_structures.py
 
 # 50 clients for 60 s against `serve --workers`: not part of `make test` (see bench/loadtest.py).

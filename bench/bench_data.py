@@ -18,6 +18,7 @@ PostgreSQL); SDMX-ML 2.1 structure-specific, SDMX-ML 3.0 and SDMX-JSON 2.0 >= 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import socket
@@ -178,6 +179,29 @@ class Routes:
         return f"{self.root}/rest/data/BENCH,{flow_id},1.0" + (f"/{key}" if key else "")
 
 
+@contextlib.contextmanager
+def fresh(url: str | None):
+    """A PostgreSQL database of the URL's name, made anew for the run and dropped after it (the
+    benchmark measures loads into an empty store)."""
+    if not url or not url.startswith("postgresql"):
+        yield url
+        return
+    import sqlalchemy as sa
+
+    target = sa.engine.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = target.database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("observations_n", type=int, nargs="?", help="observations (same as --observations)")
@@ -195,9 +219,9 @@ def main() -> int:
     from sdmx_server.settings import Settings
     from sdmx_server.store.database import Database
 
-    with tempfile.TemporaryDirectory(prefix="sdmx-bench-data-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sdmx-bench-data-") as tmp, fresh(args.database_url) as url:
         tmp = Path(tmp)
-        url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+        url = url or f"sqlite:///{tmp / 'bench.db'}"
         settings = Settings(database_url=url, data_dir=tmp)
         db = Database(url)
         create_schema(db)
