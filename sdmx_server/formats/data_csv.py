@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -140,6 +141,10 @@ def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, lan
     names = _CodeNames(part, labels, languages) if options.labels in ("name", "both") else None
     per_series = not part.layout.with_observations  # one record per series (nodata, serieskeysonly)
     previous = None
+    # With observations, the record's leading cells that are the same in every record of a
+    # series (the prefix, SERIES_KEY, the series dimensions before the first other column) are
+    # joined once per series, on its first row, and taken back to the series' rows.
+    series_dims = set(part.layout.series_dims)
     for batch in part.batches:
         if batch.num_rows == 0:
             continue
@@ -147,17 +152,39 @@ def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, lan
             starts, previous = new_series([batch.column(d) for d in part.layout.series_dims], previous)
             batch = batch.filter(starts)
         n = batch.num_rows
-        pieces: list = [prefix_text]
+        # `head`: the rows the leading cells are built on (the start rows, or every row when
+        # each record is its own series' or there are no series); `pieces` ends the record.
+        whole = per_series or not series_dims
+        if whole:
+            head = batch
+        else:
+            starts = new_series([batch.column(d) for d in part.layout.series_dims], None)[0]
+            head = batch.filter(starts)
+        head_pieces: list = [prefix_text]
+        pieces: list = head_pieces
         if options.series_key:
-            pieces += [_key(batch, part.layout.series_dims, n), ","]
+            pieces += [_key(head, part.layout.series_dims, head.num_rows), ","]
         if _obs_key(part, options):
+            pieces = [] if not whole else pieces
             pieces += [_key(batch, part.shape.all_dimension_ids, n), ","]
         for position, component_id in enumerate(ids):
+            if pieces is head_pieces and not whole and component_id not in series_dims:
+                pieces = []
             if position:
                 pieces.append(",")
-            pieces += _fields(part, batch, component_id, options, names)
-        pieces.append("\n")
-        yield buffer_of(join(pieces, n))
+            pieces += _fields(part, head if pieces is head_pieces else batch, component_id, options, names)
+        if whole:
+            yield buffer_of(join([*pieces, "\n"], n))
+        else:
+            if pieces is head_pieces:  # (cannot be: the measure or OBS_KEY ends the series' cells)
+                pieces = []
+            yield buffer_of(join([_spread(starts, join(head_pieces, head.num_rows)), *pieces, "\n"], n))
+
+
+def _spread(starts: pa.Array, heads: pa.Array) -> pa.Array:
+    """Each row's series text: `heads` holds one string per start row, in order."""
+    flags = starts.to_numpy(zero_copy_only=False)
+    return heads.take(pa.array(np.cumsum(flags, dtype=np.int32) - 1))
 
 
 def _key(batch: pa.RecordBatch, dims: Sequence[str], n: int) -> pa.Array | str:
@@ -186,11 +213,13 @@ def _fields(part: DataSetPart, batch: pa.RecordBatch, component_id: str, options
             labelled = csv_escape(pc.coalesce(pc.binary_join_element_wise(codes, name, ": "), codes))
             return [pc.fill_null(labelled.take(encoded.indices), "")]
         return [pc.fill_null(values, ""), ",", pc.fill_null(pc.fill_null(csv_escape(name), "").take(encoded.indices), "")]
+    numeric = False
     if component.role == "measure":
+        numeric = not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
         values = number_text(values)
     elif component.role == "time" and options.normalized_time:
         values = _normalized(values)
-    if not component.coded:
+    if not component.coded and not numeric:  # numbers as text hold no comma, quote or line break
         values = csv_escape(values)
     cells = [pc.fill_null(values, "")]
     if options.labels == "name":
