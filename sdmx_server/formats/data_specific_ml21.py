@@ -89,12 +89,12 @@ def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bo
         open_series = True
     if layout.with_observations:
         measure = shape.measure.id
-        obs = ["<Obs", *[xml_attribute(d, _text(batch, d, shape)) for d in layout.obs_dims]]
-        if measure in batch.schema.names:
-            obs.append(xml_attribute(measure, _text(batch, measure, shape)))
-        obs += [xml_attribute(a, _text(batch, a, shape)) for a in layout.obs_attrs]
-        obs.append("/>")
-        pieces += obs  # one join for the series heads and the Obs element
+        components = [*layout.obs_dims, *([measure] if measure in batch.schema.names else []), *layout.obs_attrs]
+        # "<Obs" and "/>" ride on the first and last attributes' texts (made per distinct value
+        # or run where the column repeats), and the series heads and the Obs element are one join.
+        last = len(components) - 1
+        pieces += [xml_attribute(c, _text(batch, c, shape), "<Obs" if i == 0 else "", "/>" if i == last else "")
+                   for i, c in enumerate(components)] or ["<Obs/>"]
     return join(pieces, n), previous, open_series
 
 
