@@ -29,12 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdmx_server.errors import NotAcceptable
 from sdmx_server.formats.data_message import DataMessage, DataSetPart, Labels
-from sdmx_server.formats.text import buffer_of, csv_escape, join, new_series, number_text
+from sdmx_server.formats.text import buffer_of, csv_escape, new_series, number_text
 from sdmx_server.query.periods import period_columns
 
 MEDIA_TYPE_10 = "application/vnd.sdmx.data+csv;version=1.0.0"
@@ -118,9 +119,12 @@ def _obs_key(part: DataSetPart, options: Options) -> bool:
 
 def _stream(parts: list[DataSetPart], ids: list[str], header: list[str], version: str, options: Options,
             languages) -> Iterator[bytes]:
-    yield (",".join(header) + "\n").encode()
+    # Each record is written as "\n" and its cells joined by "," (a kernel's separator, not a
+    # piece per comma: half the pieces of a record's join); the last line's "\n" comes last.
+    yield ",".join(header).encode()
     for part in parts:
         yield from _rows(part, ids, version, options, languages)
+    yield b"\n"
 
 
 def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, languages) -> Iterator[bytes]:
@@ -136,10 +140,14 @@ def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, lan
         if options.labels == "name":
             prefix.append(usage_name or "")
         prefix.append("I")
-    prefix_text = ",".join(_escape_text(p) for p in prefix) + ","
+    prefix_text = "\n" + ",".join(_escape_text(p) for p in prefix)
     names = _CodeNames(part, labels, languages) if options.labels in ("name", "both") else None
     per_series = not part.layout.with_observations  # one record per series (nodata, serieskeysonly)
     previous = None
+    # With observations, the record's leading cells that are the same in every record of a
+    # series (the prefix, SERIES_KEY, the series dimensions before the first other column) are
+    # joined once per series, on its first row, and taken back to the series' rows.
+    series_dims = set(part.layout.series_dims)
     for batch in part.batches:
         if batch.num_rows == 0:
             continue
@@ -147,17 +155,44 @@ def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, lan
             starts, previous = new_series([batch.column(d) for d in part.layout.series_dims], previous)
             batch = batch.filter(starts)
         n = batch.num_rows
-        pieces: list = [prefix_text]
+        # `head`: the rows the leading cells are built on (the start rows, or every row when
+        # each record is its own series' or there are no series); `cells` ends the record.
+        whole = per_series or not series_dims
+        if whole:
+            head = batch
+        else:
+            starts = new_series([batch.column(d) for d in part.layout.series_dims], None)[0]
+            head = batch.filter(starts)
+        head_cells: list = [prefix_text]
+        cells: list = head_cells
         if options.series_key:
-            pieces += [_key(batch, part.layout.series_dims, n), ","]
+            cells.append(_key(head, part.layout.series_dims, head.num_rows))
         if _obs_key(part, options):
-            pieces += [_key(batch, part.shape.all_dimension_ids, n), ","]
-        for position, component_id in enumerate(ids):
-            if position:
-                pieces.append(",")
-            pieces += _fields(part, batch, component_id, options, names)
-        pieces.append("\n")
-        yield buffer_of(join(pieces, n))
+            cells = [] if not whole else cells
+            cells.append(_key(batch, part.shape.all_dimension_ids, n))
+        for component_id in ids:
+            if cells is head_cells and not whole and component_id not in series_dims:
+                cells = []
+            cells += _fields(part, head if cells is head_cells else batch, component_id, options, names)
+        if whole:
+            yield buffer_of(_join_cells(cells, n))
+        else:
+            if cells is head_cells:  # (cannot be: the measure or OBS_KEY ends the series' cells)
+                cells = []
+            yield buffer_of(_join_cells([_spread(starts, _join_cells(head_cells, head.num_rows)), *cells], n))
+
+
+def _join_cells(cells: list, length: int) -> pa.Array:
+    """Cells (literals or string arrays) joined by commas, element-wise."""
+    if not any(isinstance(c, (pa.Array, pa.ChunkedArray)) for c in cells):
+        return pa.array([",".join(cells)] * length, pa.string())
+    return pc.binary_join_element_wise(*cells, ",")
+
+
+def _spread(starts: pa.Array, heads: pa.Array) -> pa.Array:
+    """Each row's series text: `heads` holds one string per start row, in order."""
+    flags = starts.to_numpy(zero_copy_only=False)
+    return heads.take(pa.array(np.cumsum(flags, dtype=np.int32) - 1))
 
 
 def _key(batch: pa.RecordBatch, dims: Sequence[str], n: int) -> pa.Array | str:
@@ -175,7 +210,7 @@ def _fields(part: DataSetPart, batch: pa.RecordBatch, component_id: str, options
     """The cell (and, with labels=name, the name cell after it) of one component, per row."""
     component = part.shape.component(component_id)
     if component_id not in batch.schema.names:
-        return [""] if options.labels != "name" else ["", ","]
+        return [""] if options.labels != "name" else ["", ""]
     values = batch.column(component_id)
     if names is not None and component.coded and names.has(component_id):
         # Labels are built on the batch's distinct codes and taken back to the rows.
@@ -185,16 +220,18 @@ def _fields(part: DataSetPart, batch: pa.RecordBatch, component_id: str, options
         if options.labels == "both":
             labelled = csv_escape(pc.coalesce(pc.binary_join_element_wise(codes, name, ": "), codes))
             return [pc.fill_null(labelled.take(encoded.indices), "")]
-        return [pc.fill_null(values, ""), ",", pc.fill_null(pc.fill_null(csv_escape(name), "").take(encoded.indices), "")]
+        return [pc.fill_null(values, ""), pc.fill_null(pc.fill_null(csv_escape(name), "").take(encoded.indices), "")]
+    numeric = False
     if component.role == "measure":
+        numeric = not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
         values = number_text(values)
     elif component.role == "time" and options.normalized_time:
         values = _normalized(values)
-    if not component.coded:
+    if not component.coded and not numeric:  # numbers as text hold no comma, quote or line break
         values = csv_escape(values)
     cells = [pc.fill_null(values, "")]
     if options.labels == "name":
-        cells += [",", ""]
+        cells.append("")
     return cells
 
 

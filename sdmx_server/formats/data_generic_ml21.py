@@ -55,28 +55,30 @@ def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bo
     pieces: list = []
     if layout.obs_dimension is not None:
         starts, previous = new_series([batch.column(d) for d in layout.series_dims], previous)
+        # The series head is built on the start rows only (a few hundred per batch), not per row.
+        heads = batch.filter(starts)
+        k = heads.num_rows
         head = join(
-            ["<g:Series><g:SeriesKey>", *_values(batch, layout.series_dims, message), "</g:SeriesKey>",
-             _attributes(batch, layout.series_attrs, message, n)],
-            n,
+            ["<g:Series><g:SeriesKey>", *_values(heads, layout.series_dims, message), "</g:SeriesKey>",
+             _attributes(heads, layout.series_attrs, message, k)],
+            k,
         )
-        if layout.with_observations:
-            pieces.append(data_ml21.series_starts(starts, head, "</g:Series>", open_series, n))
-            open_series = True
-        else:
-            pieces.append(pc.if_else(starts, join([head, "</g:Series>"], n), ""))
+        if not layout.with_observations:
+            return join([head, "</g:Series>"], k), previous, open_series  # a record per series
+        pieces.append(data_ml21.spread(starts, data_ml21.series_heads(starts, head, "</g:Series>", open_series)))
+        open_series = True
     if layout.with_observations:
+        pieces.append("<g:Obs>")
         if layout.obs_dimension is not None:
-            key = join(['<g:ObsDimension value="', _text(batch, layout.obs_dimension, message), '"/>'], n)
+            pieces += ['<g:ObsDimension value="', _text(batch, layout.obs_dimension, message), '"/>']
         else:
-            key = join(["<g:ObsKey>", *_values(batch, layout.obs_dims, message), "</g:ObsKey>"], n)
+            pieces += ["<g:ObsKey>", *_values(batch, layout.obs_dims, message), "</g:ObsKey>"]
         measure = message.shape.measure.id
-        value = ""
         if measure in batch.schema.names:
-            value = pc.fill_null(
+            pieces.append(pc.fill_null(
                 pc.binary_join_element_wise('<g:ObsValue value="', _text(batch, measure, message), '"/>', ""), ""
-            )
-        pieces.append(join(["<g:Obs>", key, value, _attributes(batch, layout.obs_attrs, message, n), "</g:Obs>"], n))
+            ))
+        pieces += [_attributes(batch, layout.obs_attrs, message, n), "</g:Obs>"]
     return join(pieces, n), previous, open_series
 
 

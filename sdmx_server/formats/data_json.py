@@ -55,8 +55,10 @@ def json_number(values: pa.Array) -> pa.Array:
     if not pa.types.is_floating(values.type) and not pa.types.is_integer(values.type):
         return json_string(values)
     text = number_text(values)
-    if pa.types.is_floating(values.type):
+    # Only batches that hold a NaN or an infinity pay for the kernels that rewrite them.
+    if pa.types.is_floating(values.type) and pc.any(pc.is_nan(values)).as_py():
         text = pc.if_else(pc.equal(text, "NaN"), pa.scalar(None, pa.string()), text)
+    if pa.types.is_floating(values.type) and pc.any(pc.is_inf(values)).as_py():
         text = pc.replace_substring_regex(text, r"^(-?INF)$", r'"\1"')
     return text
 
@@ -72,11 +74,12 @@ class Values:
         table, encoded = self._table(column)
         return pc.take(pa.array(table, pa.int32()), encoded.indices)
 
-    def index_texts(self, column: pa.Array) -> pa.Array:
+    def index_texts(self, column: pa.Array, before: str = "", after: str = "") -> pa.Array:
         """The same indices as text: the batch's few distinct indices are made text once and
-        taken per row, cheaper than casting every row's number."""
+        taken per row, cheaper than casting every row's number. `before` and `after` (the
+        JSON around the index) are joined to the distinct texts, not to every row."""
         table, encoded = self._table(column)
-        return pc.take(pa.array([str(p) for p in table], pa.string()), encoded.indices)
+        return pc.take(pa.array([f"{before}{p}{after}" for p in table], pa.string()), encoded.indices)
 
     def _table(self, column: pa.Array):
         if isinstance(column, pa.ChunkedArray):
@@ -231,21 +234,22 @@ class DataWriter:
     def observation(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values],
                     dims: Sequence[str]) -> list:
         """'"i:j":[value,attr,...]' pieces for each row."""
-        pieces: list = ['"']
+        # The key's quotes and colons and the attributes' commas ride on the distinct indices'
+        # texts (index_texts), so a row's join has a piece per component, not two.
+        pieces: list = [] if dims else ['"":[']
         for position, dim in enumerate(dims):
-            if position:
-                pieces.append(":")
-            pieces.append(values[dim].index_texts(batch.column(dim)))
-        pieces.append('":[')
+            before = ":" if position else '"'
+            after = '":[' if position == len(dims) - 1 else ""
+            pieces.append(values[dim].index_texts(batch.column(dim), before, after))
         measure = part.shape.measure.id
         if measure in batch.schema.names:
             pieces.append(pc.fill_null(self.measure_text(part, batch.column(measure)), "null"))
         else:
             pieces.append("null")
         if part.layout.obs_attrs:
-            pieces.append(",")
-            pieces += self.attribute_list(part, batch, values, part.layout.obs_attrs)
-        pieces.append("]")
+            pieces += self.attribute_list(part, batch, values, part.layout.obs_attrs, ",", "]")
+        else:
+            pieces.append("]")
         return pieces
 
     def measure_text(self, part: DataSetPart, column: pa.Array) -> pa.Array:
@@ -254,20 +258,21 @@ class DataWriter:
         return json_number(column)
 
     def attribute_list(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values],
-                       attributes: Sequence[str]) -> list:
+                       attributes: Sequence[str], first: str = "", last: str = "") -> list:
+        """The attributes' values separated by commas, `first` before them and `last` after."""
         pieces: list = []
         for position, attribute in enumerate(attributes):
-            if position:
-                pieces.append(",")
+            before = "," if position else first
+            after = last if position == len(attributes) - 1 else ""
             if attribute not in batch.schema.names:
-                pieces.append("null")
+                pieces.append(f"{before}null{after}")
                 continue
             column = batch.column(attribute)
             if self.inline(part, attribute):
-                text = json_string(column)
+                pieces += [before, pc.fill_null(json_string(column), "null"), after]
             else:
-                text = values[attribute].index_texts(column)
-            pieces.append(pc.fill_null(text, "null"))
+                text = values[attribute].index_texts(column, before, after)
+                pieces.append(pc.fill_null(text, f"{before}null{after}"))
         return pieces
 
     def inline(self, part: DataSetPart, attribute: str) -> bool:

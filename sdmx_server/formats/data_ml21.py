@@ -20,6 +20,7 @@ import dataclasses
 import itertools
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
@@ -147,6 +148,24 @@ class MLDataWriter:
              open_series: bool) -> tuple[pa.Array, tuple | None, bool]:
         """(text of the batch, one string per row; last series key; a series is open)."""
         raise NotImplementedError
+
+
+def series_heads(starts: pa.Array, opening: pa.Array, close_tag: str, open_series: bool) -> pa.Array:
+    """Per series that starts in the batch (`opening` was built on the start rows only): the
+    previous series' closing tag (unless none is open yet) followed by the new series' opening."""
+    heads = join([close_tag, opening], len(opening))
+    if not open_series and len(opening) and starts[0].as_py():
+        heads = pa.concat_arrays([opening.slice(0, 1).cast(heads.type), heads.slice(1)])
+    return heads
+
+
+def spread(starts: pa.Array, heads: pa.Array) -> pa.Array:
+    """Per row: its series' head where a series starts, '' elsewhere; `heads` holds one string
+    per start row, in order. One `take`, whose empty strings copy no characters."""
+    flags = starts.to_numpy(zero_copy_only=False)
+    index = np.cumsum(flags, dtype=np.int32) - 1
+    index[~flags] = len(heads)  # the '' appended below
+    return pa.concat_arrays([heads, pa.array([""], heads.type)]).take(pa.array(index))
 
 
 def series_starts(starts: pa.Array, opening: pa.Array, close_tag: str, open_series: bool, n: int) -> pa.Array:

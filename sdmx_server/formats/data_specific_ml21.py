@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sdmx_server.formats import data_ml21, ml21
 from sdmx_server.formats.data_message import DataMessage, DataSetPart
 from sdmx_server.formats.schema_ml21 import namespace
@@ -76,25 +75,26 @@ def _rows(message: DataSetPart, batch: pa.RecordBatch, previous, open_series: bo
     if layout.obs_dimension is not None:
         series_cols = [batch.column(d) for d in layout.series_dims]
         starts, previous = new_series(series_cols, previous)
+        # The opening tag is built on the start rows only (a few hundred per batch), not per row.
+        heads = batch.filter(starts)
         opening = join(
-            ["<Series", *[xml_attribute(d, _text(batch, d, shape)) for d in layout.series_dims],
-             *[xml_attribute(a, _text(batch, a, shape)) for a in layout.series_attrs],
+            ["<Series", *[xml_attribute(d, _text(heads, d, shape)) for d in layout.series_dims],
+             *[xml_attribute(a, _text(heads, a, shape)) for a in layout.series_attrs],
              ">" if layout.with_observations else "/>"],
-            n,
+            heads.num_rows,
         )
-        if layout.with_observations:
-            pieces.append(data_ml21.series_starts(starts, opening, "</Series>", open_series, n))
-            open_series = True
-        else:
-            pieces.append(pc.if_else(starts, opening, ""))
+        if not layout.with_observations:
+            return opening, previous, open_series  # a record per series: the start rows alone
+        pieces.append(data_ml21.spread(starts, data_ml21.series_heads(starts, opening, "</Series>", open_series)))
+        open_series = True
     if layout.with_observations:
         measure = shape.measure.id
-        obs = ["<Obs", *[xml_attribute(d, _text(batch, d, shape)) for d in layout.obs_dims]]
-        if measure in batch.schema.names:
-            obs.append(xml_attribute(measure, _text(batch, measure, shape)))
-        obs += [xml_attribute(a, _text(batch, a, shape)) for a in layout.obs_attrs]
-        obs.append("/>")
-        pieces.append(join(obs, n))
+        components = [*layout.obs_dims, *([measure] if measure in batch.schema.names else []), *layout.obs_attrs]
+        # "<Obs" and "/>" ride on the first and last attributes' texts (made per distinct value
+        # or run where the column repeats), and the series heads and the Obs element are one join.
+        last = len(components) - 1
+        pieces += [xml_attribute(c, _text(batch, c, shape), "<Obs" if i == 0 else "", "/>" if i == last else "")
+                   for i, c in enumerate(components)] or ["<Obs/>"]
     return join(pieces, n), previous, open_series
 
 

@@ -69,9 +69,11 @@ def csv_escape(values: pa.Array, separator: str = ",") -> pa.Array:
     return pc.if_else(needs, quoted, values)
 
 
-def xml_attribute(name: str, values: pa.Array) -> pa.Array:
-    """' NAME="value"' per row, '' where the value is missing."""
-    return per_value(values, lambda v: pc.fill_null(pc.binary_join_element_wise(f' {name}="', v, '"', ""), ""))
+def xml_attribute(name: str, values: pa.Array, before: str = "", after: str = "") -> pa.Array:
+    """' NAME="value"' per row, '' where the value is missing; `before` and `after` (literal
+    text around it, e.g. the element's opening) are joined once per distinct value or run."""
+    return per_value(values, lambda v: pc.fill_null(
+        pc.binary_join_element_wise(f'{before} {name}="', v, f'"{after}', ""), before + after))
 
 
 #: Below this many rows a column is turned into text row by row: the shortcuts cost more.
