@@ -30,7 +30,11 @@ def selected(df: pd.DataFrame, **where) -> pd.DataFrame:
 
 
 def test_sdmx_json_21_is_the_default(served):
-    r = get(served, "data/dataflow/TEST/DF_A/1.0/*")
+    # Without any Accept header (httpx sends `*/*` unless told not to, which gets SDMX-ML 3.0).
+    with httpx.Client(timeout=120) as client:
+        del client.headers["accept"]
+        r = client.get(f"{served.url}/rest/v2/data/dataflow/TEST/DF_A/1.0/*")
+        assert "accept" not in r.request.headers
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith(f"{JSON}; version=2.1.0")
     doc = assert_valid(r.content, "2.1", "data")
