@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 import sdmx
-from pysdmx.errors import NotFound
+from pysdmx.errors import Invalid, NotFound
 
 from tests.datasets import FLOW_A, FLOW_B
 
@@ -163,7 +163,9 @@ _NO_JSON_READER = ("pysdmx 1.20's read_sdmx has no SDMX-JSON data reader: "
                    "NotImplemented 'This flavour of SDMX-JSON is not supported'")
 #: (api version, pysdmx data format) -> why pysdmx cannot read it.
 PYSDMX_CANNOT: dict[tuple[str, str], str] = {
-    (api, name): _NO_JSON_READER for api in ("1.5.0", "2.2.2") for name in ("SDMX_JSON_1_0_0", "SDMX_JSON_2_0_0")
+    ("1.5.0", "SDMX_JSON_1_0_0"): _NO_JSON_READER,
+    ("2.2.2", "SDMX_JSON_1_0_0"): _NO_JSON_READER,
+    ("2.2.2", "SDMX_JSON_2_0_0"): _NO_JSON_READER,
 }
 #: SDMX 3.0 formats on REST v1 (SDMX 2.1): not offered there (formats/media.py), so a 406.
 NOT_ON_V1 = {"SDMX_JSON_2_0_0", "SDMX_ML_3_0", "SDMX_ML_3_1"}
@@ -231,6 +233,13 @@ def _pysdmx_queries():
     yield pytest.param("2.2.2", dict(key="*.IR.*", components=TextFilter(
         "TIME_PERIOD", Operator.GREATER_THAN_OR_EQUAL, "2021-01")), dict(
             keys=[(None, ["IR"], None)], filters=[("TIME_PERIOD", [[("ge", "2021-01")]])]), id="time-period")
+    yield pytest.param("2.2.2", dict(key="*.IR.*", components=TextFilter(
+        "TIME_PERIOD", Operator.BETWEEN, ["2020-06", "2021-03"])), dict(
+            keys=[(None, ["IR"], None)], filters=[("TIME_PERIOD", [[("ge", "2020-06"), ("le", "2021-03")]])]),
+        id="between", marks=pytest.mark.xfail(strict=True, raises=Invalid, reason=(
+            "server bug: pysdmx sends BETWEEN as c[TIME_PERIOD]=ge:2020-06+le:2021-03 "
+            "percent-encoded (%2B); query/parse_data_v2.py reads a %2B as a plus inside a value, "
+            "so the AND is lost and the answer is 400 \"'2020-06+le:2021-03' is not a period\"")))
     yield pytest.param("1.5.0", dict(key="Q.IR+IR-03.", first_n_obs=2), dict(
         keys=[(["Q"], ["IR", "IR-03"], None)], first_n=2), id="v1-first-n")
 
