@@ -21,7 +21,7 @@ import pytest
 import sdmx
 from pysdmx.errors import Invalid, NotFound
 
-from tests.datasets import FLOW_A, FLOW_B
+from tests.datasets import ATTRIBUTES, FLOW_A, FLOW_B
 
 KEY = ("M", "IR-23", None)  # FREQ, AREA, SEX (any)
 DIMS = ["FREQ", "AREA", "SEX", "TIME_PERIOD"]
@@ -40,6 +40,20 @@ def oracle(served, flow=FLOW_A, key=KEY, start=None) -> pd.DataFrame:
 def same_observations(got: pd.DataFrame, want: pd.DataFrame) -> None:
     got = got[DIMS + ["OBS_VALUE"]].astype({"OBS_VALUE": float})
     got = got.astype({d: str for d in DIMS}).sort_values(DIMS).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def same_attributes(got: pd.DataFrame, served, flow=FLOW_A) -> None:
+    """The attribute values a reader gives (at whatever level it read them) are the loaded ones."""
+    present = [a for a in ATTRIBUTES if a in got.columns]
+    assert present, f"no attribute read back: {list(got.columns)}"
+
+    def text(df: pd.DataFrame) -> pd.DataFrame:  # a missing value is "" whichever way it is read
+        df = df[DIMS + present].map(lambda v: "" if v is None or pd.isna(v) else str(v))
+        return df.sort_values(DIMS).reset_index(drop=True)
+
+    got = text(got)
+    want = text(served.frames[flow].merge(got[DIMS], on=DIMS))
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
@@ -197,6 +211,7 @@ def test_pysdmx_rest_service_reads_data(served, api, format_name):
     message = read_sdmx(body.decode("utf-8"), validate=False)
     (dataset,) = message.data
     same_observations(dataset.data, oracle(served))
+    same_attributes(dataset.data, served)
 
 
 @pytest.mark.parametrize("format_name", sorted(NOT_ON_V1))
