@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 import sdmx
-from pysdmx.errors import Invalid, NotFound
+from pysdmx.errors import Invalid
 
 from tests.datasets import ATTRIBUTES, FLOW_A, FLOW_B
 
@@ -236,11 +236,7 @@ def _pysdmx_queries():
         TextFilter("SEX", Operator.IN, ["F", "M"]), NumberFilter("OBS_VALUE", Operator.GREATER_THAN, 500)]),
         last_n_obs=3), dict(keys=[(["M"], ["IR-23"], None)], filters=[
             ("SEX", [[("eq", "F")], [("eq", "M")]]), ("OBS_VALUE", [[("gt", "500")]])], last_n=3),
-        id="in-list", marks=pytest.mark.xfail(strict=True, raises=NotFound, reason=(
-            "server bug: pysdmx sends c[SEX]=F,M percent-encoded (c%5BSEX%5D=F%2CM); "
-            "query/parse_data_v2.py reads a %2C as a comma inside a value, not as the OR "
-            "separator, so the filter asks for the code 'F,M' (which no IDType can be) and "
-            "the answer is 404 instead of the F and M observations")))
+        id="in-list")
     yield pytest.param("2.2.2", dict(key="M.IR-23.*", components=MultiFilter([
         TextFilter("SEX", Operator.EQUALS, "F"), NumberFilter("OBS_VALUE", Operator.GREATER_THAN, 500)]),
         last_n_obs=3), dict(keys=[(["M"], ["IR-23"], ["F"])], filters=[("OBS_VALUE", [[("gt", "500")]])], last_n=3),
@@ -251,10 +247,7 @@ def _pysdmx_queries():
     yield pytest.param("2.2.2", dict(key="*.IR.*", components=TextFilter(
         "TIME_PERIOD", Operator.BETWEEN, ["2020-06", "2021-03"])), dict(
             keys=[(None, ["IR"], None)], filters=[("TIME_PERIOD", [[("ge", "2020-06"), ("le", "2021-03")]])]),
-        id="between", marks=pytest.mark.xfail(strict=True, raises=Invalid, reason=(
-            "server bug: pysdmx sends BETWEEN as c[TIME_PERIOD]=ge:2020-06+le:2021-03 "
-            "percent-encoded (%2B); query/parse_data_v2.py reads a %2B as a plus inside a value, "
-            "so the AND is lost and the answer is 400 \"'2020-06+le:2021-03' is not a period\"")))
+        id="between")
     yield pytest.param("1.5.0", dict(key="Q.IR+IR-03.", first_n_obs=2), dict(
         keys=[(["Q"], ["IR", "IR-03"], None)], first_n=2), id="v1-first-n")
 

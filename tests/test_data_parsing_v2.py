@@ -51,11 +51,20 @@ def test_bad_paths_are_400(path):
 
 
 def test_component_filters():
-    got = q("dataflow/ECB/EXR", "c[FREQ]=A,M&c%5BTIME_PERIOD%5D=ge:2020-01+le:2020-12&c[X]=ne:A+B,co:%2B%2C")
+    got = q("dataflow/ECB/EXR", "c[FREQ]=A,M&c%5BTIME_PERIOD%5D=ge:2020-01+le:2020-12&c[X]=ne:A+B,co:%2B")
     assert got.filters == (
         ComponentFilter("FREQ", ((Condition("eq", "A"),), (Condition("eq", "M"),))),
         ComponentFilter("TIME_PERIOD", ((Condition("ge", "2020-01"), Condition("le", "2020-12")),)),
-        ComponentFilter("X", ((Condition("ne", "A"), Condition("eq", "B")), (Condition("co", "+,"),))),
+        ComponentFilter("X", ((Condition("ne", "A"), Condition("eq", "B")), (Condition("co", "+"),))),
+    )
+    # Values encoded whole, as pysdmx sends them: %2C is OR, %2B before an operator is AND,
+    # and any other %2B a plus (a date-time's offset).
+    got = q("dataflow/ECB/EXR", "c%5BFREQ%5D=A%2CM&c%5BTIME_PERIOD%5D=ge%3A2020-06%2Ble%3A2021-03"
+                                "&c%5BX%5D=ge%3A2020-01-01T00%3A00%3A00%2B01%3A00")
+    assert got.filters == (
+        ComponentFilter("FREQ", ((Condition("eq", "A"),), (Condition("eq", "M"),))),
+        ComponentFilter("TIME_PERIOD", ((Condition("ge", "2020-06"), Condition("le", "2021-03")),)),
+        ComponentFilter("X", ((Condition("ge", "2020-01-01T00:00:00+01:00"),),)),
     )
     # a bare value may hold ':' (a date-time); without the raw string, a space is '+'
     assert parse_filters({"c[TIME_PERIOD]": "2020-01-01T10:00:00"}) == (

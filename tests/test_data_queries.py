@@ -33,14 +33,15 @@ keys = st.lists(
                 for d in DIMS]),
     min_size=1, max_size=3,
 )
+#: Filter values drawn (a comma cannot be one: `,` and its encoding `%2C` are the OR of c[]).
 VALUES = {
     "FREQ": ["M", "Q", "A", "m"],
     "AREA": ["IR", "IR-0", "IR-1", "-", "IR-23", "3"],
     "SEX": ["F", "M", "_T", "_"],
     "OBS_STATUS": ["A", "P", "E", "B"],
     "UNIT_MULT": ["3", "0", "30"],
-    "TITLE": ["IR", "quoted", '"quoted"', "(M)", "(Q), ", "& <", "IR-03 F", "escaped>", "%", "_T", "i"],
-    "COMMENT": ["توضیح", "ویرگول", ", ", "x"],
+    "TITLE": ["IR", "quoted", '"quoted"', "(M)", "(Q) ", "& <", "IR-03 F", "escaped>", "%", "_T", "i"],
+    "COMMENT": ["توضیح", "ویرگول", "، ", "x"],
     "OBS_VALUE": ["500", "1000.5", "0", "-1", "1e3", "2500"],
     "TIME_PERIOD": ["2020", "2020-06", "2021-Q2", "2020-03-15", "2020-S2", "2021-12-31T23:59:59", "2021"],
 }

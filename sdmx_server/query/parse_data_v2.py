@@ -6,10 +6,12 @@
   querying_versions.md; keys are `,` lists of `.`-separated codes, `*` or empty for any code
   (and `+` between codes, as in v1).
 - `c[COMP]=...`: `,` separates alternatives (OR), `+` conditions (AND), each `op:value` or a
-  bare value (eq). These two separators are read from the raw query string, before
-  percent-decoding: a `+` there is the spec's AND (form decoding would turn it into a space),
-  while `%2B` and `%2C` are a plus and a comma inside a value. Without the raw string (tests,
-  other callers) a space counts as `+`.
+  bare value (eq). They are read from the raw query string, before percent-decoding: a `+`
+  there is the spec's AND (form decoding would turn it into a space). Clients that encode the
+  whole value (pysdmx sends `F%2CM` and `ge:2020%2Ble:2021`) mean the same: `%2C` is the OR
+  (no id holds a comma, and the spec has no escape for one), and `%2B` is the AND where an
+  operator follows it (`%2Ble:`), else a plus inside the value (`+01:00` of a date-time, `co:%2B`).
+  Without the raw string (tests, other callers) a space counts as `+`.
 - Anything else wrong is a 400 naming the parameter; never a 500. Parameters the revisions
   issue brings (updatedAfter, includeHistory=true, asOf) are 501.
 """
@@ -174,9 +176,15 @@ def _raw_filters(raw_query: str) -> dict[str, list[list[str]]]:
         if m is None or m["component"] in found:
             continue
         found[m["component"]] = [
-            [unquote(term) for term in alternative.split("+")] for alternative in value.split(",")
+            [piece for term in alternative.split("+") for piece in _encoded_and.split(unquote(term))]
+            for alternative in _encoded_or.split(value)
         ]
     return found
+
+
+#: What clients that percent-encode the whole value send for `,` and `+` (see the docstring).
+_encoded_or = re.compile(r",|%2C", re.IGNORECASE)
+_encoded_and = re.compile(r"\+(?=(?:eq|ne|lt|le|gt|ge|co|nc|sw|ew):)")
 
 
 def _condition(component: str, term: str, whole: str, start_day: str) -> Condition:
