@@ -166,7 +166,8 @@ def _plan(state, registry, dataflow, flow: Flow, shape: DataShape, query: DataQu
     fact = state.fact_table(flow, shape)
     if fact is None:
         return None
-    where(fact, fitted)  # a filter the structure cannot answer fails now, before any data
+    if fitted.filters:  # a filter the structure cannot answer fails now, before any data
+        where(fact, fitted)  # (keys and periods always fit: the parser checked them)
     labels = _labels(registry, dataflow, shape, flow) if with_labels else None
     return PlannedSet(flow, shape.dsd, shape, layout, fact, fitted, labels)
 

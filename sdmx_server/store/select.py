@@ -20,7 +20,7 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery
 from sdmx_server.store.database import Database
 from sdmx_server.store.prefetch import PrefetchedBatches
-from sdmx_server.store.sql import NULL_FLAG, build_select, render_sql
+from sdmx_server.store.sql import NULL_FLAG, build_select, render_select, render_sql  # noqa: F401 (build_select: tests)
 from sdmx_server.store.tables import FactTable
 
 
@@ -41,7 +41,7 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
 
     With `prefetch` > 0 a thread reads up to that many batches ahead of the consumer (see
     store/prefetch.py), so that the database and the writer work at the same time."""
-    sql = render(db, build_select(fact, query, layout, typed_for_sqlite=db.is_sqlite))
+    sql = render_select(fact, query, layout, db.dialect, typed_for_sqlite=db.is_sqlite)
     in_key_order = (tuple(layout.sort_columns()) == tuple(fact.key_ids) and query.sort is None
                     and query.first_n is None and query.last_n is None)
 
