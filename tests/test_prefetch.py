@@ -292,3 +292,4 @@ def test_a_kept_connection_the_server_dropped_is_replaced(database_url):
     [batch] = list(select_module._read(db, "SELECT 1 AS one", 10, lambda cancel: None))
     assert batch.to_pylist() == [{"one": 1}]
     db.dispose()
+

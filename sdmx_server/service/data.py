@@ -36,10 +36,10 @@ from sdmx_server.registry.shape import DataShape
 from sdmx_server.service.labels import labels_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.select import select_batches
 from sdmx_server.store.sql import several_values, where
 from sdmx_server.store.tables import FactTable
+from sdmx_server.store.versions import read_stamps
 
 Flow = tuple[str, str, str]
 
@@ -347,12 +347,11 @@ def _several(db: Database, fact: FactTable, query: DataQuery, attrs: tuple[str, 
     return frozenset(a for a, flag in zip(attrs, row) if flag)
 
 
-def _data_stamp(db: Database, flow: Flow) -> int | None:
-    """The id of the dataflow's last applied load: it changes exactly when its data do."""
-    statement = sa.select(sa.func.max(LoadRecord.id)).where(LoadRecord.flow == _ref(flow),
-                                                          LoadRecord.status == "applied")
-    with db.engine.connect() as conn:
-        return conn.execute(statement).scalar()
+def _data_stamp(db: Database, flow: Flow) -> str | None:
+    """The dataflow's data stamp (store/versions.py): it changes exactly when its data do, in
+    the load's own transaction. One row by primary key, as the HTTP validators read it."""
+    stamp = read_stamps(db, [flow]).get(flow)
+    return stamp[0] if stamp else None
 
 
 def _ref(flow: Flow) -> str:
