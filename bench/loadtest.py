@@ -40,6 +40,38 @@ CSV = "application/vnd.sdmx.data+csv;version=2.0.0"
 FULL_SHARE = 0.05
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (uvicorn's workers are children)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants: on a busy machine, CPU per request
+    says what wall-clock latencies cannot."""
+    total = 0.0
+    for current in _tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
 def tree_rss_mb(pid: int) -> float:
     """RSS of a process and all its descendants (uvicorn's workers are children)."""
     children: dict[int, list[int]] = {}
@@ -207,6 +239,7 @@ def main() -> int:
                           headers={"Accept": CSV}, timeout=60).raise_for_status()
             idle = tree_rss_mb(server.pid)
             peak = idle
+            cpu_before = tree_cpu_seconds(server.pid)
             out: multiprocessing.Queue = multiprocessing.Queue()
             processes = 2
             per = [args.clients // processes + (1 if i < args.clients % processes else 0) for i in range(processes)]
@@ -225,6 +258,7 @@ def main() -> int:
                     pass
             for process in clients:
                 process.join()
+            cpu = tree_cpu_seconds(server.pid) - cpu_before
             time.sleep(args.settle)
             after = tree_rss_mb(server.pid)
         finally:
@@ -242,6 +276,8 @@ def main() -> int:
     print(f"small slices: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     if full:
         print(f"full downloads: mean {statistics.mean(full):.2f} s, max {max(full):.2f} s")
+    print(f"server CPU: {cpu:.1f} s, {cpu / max(1, len(results)) * 1000:.1f} ms per request (small and full; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"server RSS: idle {idle:.0f} MB, peak {peak:.0f} MB, {args.settle:.0f} s after {after:.0f} MB")
     verdicts = [
         ("zero errors", not errors),

@@ -194,3 +194,102 @@ def test_a_consumer_that_stops_taking_stops_the_reader():
     batches.close()
     assert len(produced) <= 5  # the one waiting may go in as the queue is emptied, then it stops
     assert not prefetch_threads()
+
+
+# -- connections kept between reads (store/pool.py) ----------------------------------------------
+
+
+def pooled(database_url: str, size: int = 2) -> Database:
+    return Database(database_url, read_connections=size)
+
+
+def test_a_full_read_gives_its_connection_to_the_next(loaded, database_url, monkeypatch):
+    _, fact, query, layout = loaded
+    db = pooled(database_url)
+    connections = Connections(db, monkeypatch)
+    for _ in range(3):
+        assert sum(b.num_rows for b in select_module.select_batches(db, fact, query, layout, 5, prefetch=2))
+    assert len(connections.opened) == 1, "one connection serves reads one after the other"
+    assert db.read_pool.idle == 1
+    db.dispose()
+    assert connections.open == 0
+
+
+def test_a_kept_connection_carries_no_settings_of_the_previous_read(loaded, database_url):
+    """A read in key order turns enable_sort off for its transaction only; the next read on the
+    same connection sees the server's defaults."""
+    _, fact, query, layout = loaded
+    db = pooled(database_url, size=1)
+    if db.is_sqlite:
+        pytest.skip("settings per read are PostgreSQL's (set_config)")
+    read = select_module._read(db, "SELECT current_setting('enable_sort') AS s, current_setting('jit') AS j",
+                               10, lambda cancel: None, in_key_order=True)
+    [batch] = list(read)
+    assert batch.to_pylist() == [{"s": "off", "j": "off"}]
+    conn, kept = db.read_pool.acquire()
+    assert kept
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_sort'), current_setting('jit')")
+        sort, jit = cursor.fetchone()
+    conn.rollback()
+    assert (sort, jit) == ("on", "on"), "only the read's transaction had them off"
+    db.read_pool.release(conn, reusable=True)
+    db.dispose()
+
+
+def test_a_stopped_read_does_not_give_its_connection_back(loaded, database_url, monkeypatch):
+    _, fact, query, layout = loaded
+    db = pooled(database_url)
+    connections = Connections(db, monkeypatch)
+    batches = select_module.select_batches(db, fact, query, layout, 5, prefetch=2)
+    next(batches)
+    batches.close()
+    assert connections.open == 0 and db.read_pool.idle == 0, "a stopped read's connection is closed"
+    rows = sum(b.num_rows for b in select_module.select_batches(db, fact, query, layout, 5, prefetch=2))
+    assert rows > 0 and len(connections.opened) == 2 and db.read_pool.idle == 1
+    db.dispose()
+
+
+def test_a_cancelled_read_does_not_leave_a_broken_connection(database_url):
+    db = pooled(database_url, size=1)
+    if db.is_sqlite:
+        pytest.skip("ADBC's SQLite driver cannot cancel a statement")
+    batches = PrefetchedBatches(lambda set_cancel: select_module._read(db, "SELECT pg_sleep(30)", 10, set_cancel))
+    time.sleep(0.5)  # the statement runs
+    batches.close()
+    assert db.read_pool.idle == 0, "the cancelled read's connection is not kept"
+    # The next reads work, and the one after reuses the connection the first kept.
+    for _ in range(2):
+        [batch] = list(select_module._read(db, "SELECT 1 AS one", 10, lambda cancel: None))
+        assert batch.to_pylist() == [{"one": 1}]
+    assert db.read_pool.idle == 1
+    db.dispose()
+
+
+def test_a_failed_read_does_not_give_its_connection_back(loaded, database_url):
+    db = pooled(database_url)
+    with pytest.raises(Exception, match="no_such_table"):
+        list(select_module._read(db, "SELECT * FROM no_such_table", 10, lambda cancel: None))
+    assert db.read_pool.idle == 0
+    [batch] = list(select_module._read(db, "SELECT 1 AS one", 10, lambda cancel: None))
+    assert batch.to_pylist() == [{"one": 1}] and db.read_pool.idle == 1
+    db.dispose()
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced(database_url):
+    db = Database(database_url, application_name="sdmx-pool-test", read_connections=1)
+    if db.is_sqlite:
+        pytest.skip("a SQLite connection cannot be dropped by a server")
+    import sqlalchemy as sa
+
+    list(select_module._read(db, "SELECT 1 AS one", 10, lambda cancel: None))
+    assert db.read_pool.idle == 1
+    with db.engine.connect() as conn:  # what a server restart or an idle timeout does
+        killed = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND datname = current_database() AND application_name = 'sdmx-pool-test'")).scalar()
+    assert killed == 1
+    [batch] = list(select_module._read(db, "SELECT 1 AS one", 10, lambda cancel: None))
+    assert batch.to_pylist() == [{"one": 1}]
+    db.dispose()
+

@@ -31,8 +31,11 @@ class ServerState:
     def __init__(self, settings: Settings):
         self.settings = settings
         # Server reads are named (pg_stat_activity) and time-limited; loads elsewhere are not.
+        # At most settings.read_connections reads run at once (the HTTP layer's read slots):
+        # as many ADBC connections are kept open between them (store/pool.py).
         self.db = Database(settings.database_url, application_name=READ_APPLICATION_NAME,
-                           statement_timeout_seconds=settings.statement_timeout_seconds)
+                           statement_timeout_seconds=settings.statement_timeout_seconds,
+                           read_connections=settings.read_connections)
         create_schema(self.db)
         self._lock = threading.Lock()
         self._registry: Registry | None = None

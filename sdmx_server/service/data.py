@@ -165,7 +165,8 @@ def _plan(state, registry, dataflow, flow: Flow, shape: DataShape, query: DataQu
     fact = state.fact_table(flow, shape)
     if fact is None:
         return None
-    build_select(fact, fitted, layout)  # a filter or sort the structure cannot answer fails now
+    if fitted.filters or fitted.sort:  # a filter or sort the structure cannot answer fails now, before
+        build_select(fact, fitted, layout)  # any data (keys and periods always fit: the parser checked them)
     labels = _labels(registry, dataflow, shape, flow) if with_labels else None
     return PlannedSet(flow, shape.dsd, shape, layout, fact, fitted, labels)
 

@@ -27,11 +27,14 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 class Database:
     """One store, identified by its SQLAlchemy URL."""
 
-    def __init__(self, url: str, application_name: str | None = None, statement_timeout_seconds: float = 0):
+    def __init__(self, url: str, application_name: str | None = None, statement_timeout_seconds: float = 0,
+                 read_connections: int = 0):
         """`application_name` and `statement_timeout_seconds` apply to ADBC connections on
         PostgreSQL: a server's reads show up in pg_stat_activity under that name, and a
-        runaway query ends by itself."""
+        runaway query ends by itself. `read_connections`: how many ADBC connections of
+        finished data reads are kept open for the next (store/pool.py); 0 keeps none."""
         self.url = make_url(url)
+        self.read_connections = read_connections
         self.application_name = application_name
         self.statement_timeout_seconds = statement_timeout_seconds
         if self.url.get_backend_name() not in ("sqlite", "postgresql"):
@@ -97,7 +100,16 @@ class Database:
             uri += ("&" if "?" in uri else "?") + urlencode(extra, quote_via=quote)
         return adbc_pg.connect(uri)
 
+    @cached_property
+    def read_pool(self):
+        """ADBC connections for data reads, kept between reads (store/pool.py)."""
+        from sdmx_server.store.pool import ReadConnections
+
+        return ReadConnections(lambda: self.adbc_connect(), self.read_connections)
+
     def dispose(self) -> None:
+        if "read_pool" in self.__dict__:
+            self.read_pool.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -13,7 +13,8 @@ reads and closes them itself, so no driver object is used from two threads at on
 consumer stops early (`close()`, or the iterator is dropped: a client that went away), the
 thread is told to stop, the running statement is cancelled (AdbcStatementCancel is the one
 thread-safe call of ADBC; PostgreSQL honours it, ADBC's SQLite does not and ends its current
-batch first), and the thread closes the cursor and the connection. close() waits for that; a
+batch first), and the thread closes the cursor and the connection (a stopped read's connection
+is never kept for another: store/pool.py). close() waits for that; a
 dropped iterator does not make the garbage collector's thread (maybe the event loop) wait.
 """
 
@@ -61,13 +62,16 @@ class _Shared:
                 continue
         return False
 
-    def set_cancel(self, cancel: Callable[[], None] | None) -> None:
+    def set_cancel(self, cancel: Callable[[], None] | None) -> bool:
         """Called by the reader with the running statement's cancel just before it starts
-        (raises Stopped if the consumer has gone already), and with None once it is over."""
+        (raises Stopped if the consumer has gone already), and with None once it is over; then
+        True when the consumer has stopped (a cancel may have been sent: the connection is not
+        to be used again)."""
         with self.lock:
             if cancel is not None and self.stop.is_set():
                 raise Stopped()
             self.cancel = cancel
+            return self.stop.is_set()
 
     def request_stop(self) -> None:
         self.stop.set()
@@ -82,7 +86,7 @@ class _Shared:
 
 #: A reading function: given the shared state's `set_cancel`, it yields batches and releases
 #: everything it opened when it is closed.
-Source = Callable[[Callable[[Callable[[], None] | None], None]], Iterator[pa.RecordBatch]]
+Source = Callable[[Callable[[Callable[[], None] | None], bool]], Iterator[pa.RecordBatch]]
 
 
 def _run(shared: _Shared, source: Source) -> None:

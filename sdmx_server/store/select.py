@@ -20,7 +20,7 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery
 from sdmx_server.store.database import Database
 from sdmx_server.store.prefetch import PrefetchedBatches
-from sdmx_server.store.sql import NULL_FLAG, build_select, render_sql
+from sdmx_server.store.sql import NULL_FLAG, build_select, render_select, render_sql  # noqa: F401 (build_select: tests)
 from sdmx_server.store.tables import FactTable
 
 
@@ -41,7 +41,7 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
 
     With `prefetch` > 0 a thread reads up to that many batches ahead of the consumer (see
     store/prefetch.py), so that the database and the writer work at the same time."""
-    sql = render(db, build_select(fact, query, layout, typed_for_sqlite=db.is_sqlite))
+    sql = render_select(fact, query, layout, db.dialect, typed_for_sqlite=db.is_sqlite)
     in_key_order = (tuple(layout.sort_columns()) == tuple(fact.key_ids) and query.sort is None
                     and query.first_n is None and query.last_n is None)
 
@@ -54,37 +54,64 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
 
 
 def _read(db: Database, sql: str, batch_rows: int, set_cancel, in_key_order: bool = False):
-    conn = db.adbc_connect()
-    cursor = conn.cursor()
+    conn, cursor = _begin(db, batch_rows, in_key_order)
+    finished = stopped = False
     try:
-        if db.is_sqlite:
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
-        else:
-            # Settings local to this read's transaction (ADBC opens one; its COPY path runs
-            # only SELECTs, hence set_config). No JIT: on a large table the planner's costs
-            # call for it, and compiling takes 0.2-0.4 s before the first row, for a plain scan
-            # that it hardly speeds up. Rows in primary-key order: walk the key's index, which
-            # streams from the first row on, rather than sort the whole table first (seconds
-            # before the first byte, and temporary files), as the planner does on a table not
-            # yet analysed after its load.
-            settings = "set_config('jit', 'off', true)"
-            if in_key_order:
-                settings += ", set_config('enable_sort', 'off', true)"
-            cursor.execute(f"SELECT {settings}")
-            cursor.fetchall()
-            # PostgreSQL batches are sized in bytes; about the same number of rows as on SQLite.
-            hint = batch_rows * BYTES_PER_ROW
-            cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(hint)})
         set_cancel(cursor.adbc_cancel)
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
         for batch in reader:
             if batch.num_rows:
                 yield _restore_nulls(batch) if db.is_sqlite else batch
+        finished = True
     finally:
-        set_cancel(None)
+        # set_cancel(None) says (prefetch.py) whether the consumer stopped: then a cancel may
+        # be on its way to this connection, which must not reach the next read on it.
+        stopped = bool(set_cancel(None))
+        _close(cursor)
+        db.read_pool.release(conn, reusable=finished and not stopped)
+
+
+def _begin(db: Database, batch_rows: int, in_key_order: bool):
+    """A connection from the process's pool and a cursor on it, set up for one read. A kept
+    PostgreSQL connection the server has dropped meanwhile (restart, idle timeout) fails at its
+    first statement: it is closed and a new one opened."""
+    for attempt in (1, 2):
+        conn, kept = db.read_pool.acquire()
+        cursor = conn.cursor()
+        try:
+            if db.is_sqlite:
+                cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+            else:
+                # Settings local to this read's transaction (ADBC opens one; its COPY path runs
+                # only SELECTs, hence set_config; the pool's rollback ends them). No JIT: on a
+                # large table the planner's costs call for it, and compiling takes 0.2-0.4 s
+                # before the first row, for a plain scan that it hardly speeds up. Rows in
+                # primary-key order: walk the key's index, which streams from the first row on,
+                # rather than sort the whole table first (seconds before the first byte, and
+                # temporary files), as the planner does on a table not yet analysed after its load.
+                settings = "set_config('jit', 'off', true)"
+                if in_key_order:
+                    settings += ", set_config('enable_sort', 'off', true)"
+                cursor.execute(f"SELECT {settings}")
+                cursor.fetchall()
+                # PostgreSQL batches are sized in bytes; about the same number of rows as on SQLite.
+                hint = batch_rows * BYTES_PER_ROW
+                cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(hint)})
+            return conn, cursor
+        except Exception:
+            _close(cursor)
+            db.read_pool.release(conn, reusable=False)
+            if not kept or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _close(cursor) -> None:
+    try:
         cursor.close()
-        conn.close()
+    except Exception:  # the statement failed or was cancelled: the connection is closed anyway
+        pass
 
 
 def _restore_nulls(batch: pa.RecordBatch) -> pa.RecordBatch:
