@@ -39,7 +39,7 @@ log = logging.getLogger("sdmx_server.api")
 ANSWER_KEY = b"x-sdmx-answer-key"
 #: Largest piece handed to the server at once: the unit of flow control (and of what a stalled
 #: client can hold in the process's buffers).
-PIECE = 256 * 1024
+PIECE = 1024 * 1024
 EXPOSED = "ETag, Last-Modified, Content-Language, Content-Encoding, Content-Disposition, Retry-After, Allow, Vary"
 CROSS_ORIGIN_METHODS = ("GET", "HEAD", "OPTIONS")
 

@@ -8,18 +8,18 @@ bounds that let queries filter by time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdmx_server.ingest.ordering import KeyOrder
+from sdmx_server.store.ordering import KeyOrder
 from sdmx_server.ingest.checks import NUMBER, check_codes, check_text, empty_to_null, report_by_value, to_number
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.query.periods import parse_period, period_bounds
 from sdmx_server.registry.shape import Component, DataShape
+from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START
 
 ACTION_CODES = {"merge": "M", "replace": "R", "delete": "D"}
@@ -28,14 +28,6 @@ ACTION_CODES = {"merge": "M", "replace": "R", "delete": "D"}
 _FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D": {"D"}, "B": {"D"}}
 
 
-@dataclass
-class ValidatedData:
-    table: pa.Table  # component columns, PERIOD_START, PERIOD_END, ACTION, ROW
-    present: frozenset[str]  # the components the file carries
-    sorted: bool = False  # rows already in key order
-    @property
-    def rows(self) -> int:
-        return self.table.num_rows
 
 
 def validate(incoming: IncomingData, shape: DataShape, default_action: str, report: ValidationReport) -> ValidatedData | None:

@@ -24,9 +24,8 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sdmx_server.ingest.readers import ACTION
-from sdmx_server.ingest.ordering import sort_order
-from sdmx_server.ingest.validate import ValidatedData
+from sdmx_server.store.incoming import ACTION, ValidatedData
+from sdmx_server.store.ordering import sort_order
 from sdmx_server.store import series
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.records import LoadRecord

@@ -6,10 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-#: The row number of each record as a spreadsheet shows it (the header is row 1).
-ROW = "sdmx_row"
-#: The action of each record: M (merge), R (replace), D (delete), or null for the load's default.
-ACTION = "sdmx_action"
+from sdmx_server.store.incoming import ACTION, ROW  # noqa: F401  (the column names readers write)
 
 
 @dataclass
