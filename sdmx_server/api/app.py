@@ -47,7 +47,12 @@ def _bound_malloc() -> None:
         libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD (fixed, so no longer dynamic)
         libc.mallopt(-1, 1024 * 1024)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
+        return
+    # Arrow's own allocator (mimalloc) keeps freed pages while the process is idle: batches go
+    # through malloc instead, whose large buffers the fixed threshold hands back at once.
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
