@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from abc import ABC, abstractmethod
 from typing import Iterator
 
 import numpy as np
@@ -41,7 +42,7 @@ class DataSetAttributeConflict(SdmxError):
 DataSetValues = dict[str, object]
 
 
-class MLDataWriter:
+class MLDataWriter(ABC):
     """An SDMX-ML data message, streamed. Subclasses set the class attributes and override the
     element shapes; `write` is the writer the media table names (through a module function)."""
 
@@ -141,13 +142,14 @@ class MLDataWriter:
 
     # -- element shapes (subclasses) -----------------------------------------------------------
 
+    @abstractmethod
     def dataset_open(self, position: int, part: DataSetPart, values: DataSetValues) -> bytes:
-        raise NotImplementedError
+        """The data set's opening tag, with its data-set-level attribute values."""
 
+    @abstractmethod
     def rows(self, part: DataSetPart, batch: pa.RecordBatch, previous: tuple | None,
              open_series: bool) -> tuple[pa.Array, tuple | None, bool]:
         """(text of the batch, one string per row; last series key; a series is open)."""
-        raise NotImplementedError
 
 
 def series_heads(starts: pa.Array, opening: pa.Array, close_tag: str, open_series: bool) -> pa.Array:
