@@ -58,11 +58,34 @@ def served(tmp_path, **knobs):
 
 
 def readers(engine) -> int:
-    """The server's database reads right now (its ADBC connections carry its name)."""
+    """The server's database connections right now: its backends (its ADBC connections carry
+    its name) whose client end is still open. A connection the server has closed can stay
+    listed in pg_stat_activity for a few milliseconds while its backend exits; the client
+    end of the socket (in this process: the server runs in a thread) says at once."""
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sdmx-server' "
-            "AND datname = current_database()")).scalar()
+        ports = conn.execute(sa.text(
+            "SELECT client_port FROM pg_stat_activity WHERE application_name = 'sdmx-server' "
+            "AND datname = current_database()")).scalars().all()
+    open_ends = _established_local_ports()
+    if open_ends is None:  # no /proc: count what PostgreSQL lists
+        return len(ports)
+    return sum(1 for port in ports if port in open_ends)
+
+
+def _established_local_ports() -> set[int] | None:
+    """Local ports of this machine's established TCP connections (Linux /proc/net/tcp*)."""
+    found: set[int] = set()
+    try:
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(name) as table:
+                next(table)
+                for line in table:
+                    fields = line.split()
+                    if fields[3] == "01":  # ESTABLISHED
+                        found.add(int(fields[1].rsplit(":", 1)[1], 16))
+    except OSError:
+        return None
+    return found
 
 
 def open_download(server, read_bytes: int = 0) -> socket.socket:
