@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from sdmx_server.settings import Settings
+from sdmx_server.types import LOAD_ACTIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _FLOW = re.compile(r"^(?P<agency>[A-Za-z][\w.\-]*)[:,](?P<id>[\w@$\-]+)(?:\((?P<v1>[\w.\-]+)\)|,(?P<v2>[\w.\-]+))?$")
@@ -57,10 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     structures.set_defaults(run=cmd_load_structures)
 
-    data = sub.add_parser("load-data", help="load an SDMX-CSV file into a dataflow")
+    data = sub.add_parser("load-data", help="load a data file (SDMX-CSV, SDMX-ML, SDMX-JSON) into a dataflow")
     data.add_argument("flow", help="the dataflow, as AGENCY:ID(VERSION)")
     data.add_argument("file", type=Path)
-    data.add_argument("--action", default="merge", choices=("merge", "replace", "delete"))
+    data.add_argument("--action", default="merge", choices=LOAD_ACTIONS,
+                      help="for records without an action of their own (default: merge)")
+    data.add_argument("--dry-run", action="store_true", help="validate and report; change nothing")
+    data.add_argument("--release-at", type=_release_time, default=None, metavar="TIME",
+                      help="embargo: publish the values at this ISO 8601 time (UTC unless it says otherwise)")
     data.set_defaults(run=cmd_load_data)
 
     demo = sub.add_parser("demo-data", help="write the seeded demo data files (SDMX-CSV)")
@@ -68,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(run=cmd_demo_data)
     return parser
+
+
+def _release_time(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-12-24T08:00+03:30") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def parse_flow(text: str) -> tuple[str, str, str | None]:
@@ -128,7 +143,8 @@ def cmd_load_data(args) -> int:
     settings = Settings.from_env()
     db = _database(settings)
     flow = _resolve_flow(db, parse_flow(args.flow))
-    return 0 if _load_one(db, flow, args.file, args.action, settings) else 1
+    options = {"dry_run": args.dry_run, "release_at": args.release_at}
+    return 0 if _load_one(db, flow, args.file, args.action, settings, **options) else 1
 
 
 def cmd_demo_data(args) -> int:
@@ -218,11 +234,11 @@ def _resolve_flow(db, flow: tuple[str, str, str | None]) -> tuple[str, str, str]
     return artefact_key(found[0])
 
 
-def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings: Settings) -> bool:
+def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings: Settings, **options) -> bool:
     from sdmx_server.ingest.load import LoadError, load_data
 
     try:
-        outcome = load_data(db, _registry(db), flow, path, action, settings)
+        outcome = load_data(db, _registry(db), flow, path, action, settings, **options)
     except LoadError as exc:
         print(f"sdmx-server: {exc}", file=sys.stderr)
         return False

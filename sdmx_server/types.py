@@ -36,3 +36,18 @@ ArtefactDetail = Literal["full", "stub", "completestub"]
 
 #: Access levels of dataflows.
 AccessLevel = Literal["public", "internal", "restricted"]
+
+#: What a data load does with the observations it carries (SDMX-CSV ACTION, SDMX-ML dataset
+#: `action`): merge (insert or update, empty values keep the stored ones), replace (insert or
+#: replace whole observations), delete (matching observations, or the values named), and
+#: replace-all (the dataflow's whole content becomes the load's; itself one revision).
+LoadAction = Literal["merge", "replace", "delete", "replace-all"]
+LOAD_ACTIONS: tuple[LoadAction, ...] = ("merge", "replace", "delete", "replace-all")
+
+#: Where a load came from: the command line (`load-data`), an HTTP upload, a source of loaders/.
+LoadOrigin = Literal["cli", "upload", "sync"]
+
+#: What became of a load: running (or queued behind another load of its dataflow); applied;
+#: rejected by validation; failed (an error or a crash: nothing changed); validated (a dry run,
+#: nothing applied); pending (validated, embargoed until its release time); released.
+LoadStatus = Literal["running", "applied", "rejected", "failed", "validated", "pending", "released"]

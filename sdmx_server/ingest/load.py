@@ -7,42 +7,72 @@ it is marked applied in the same transaction that writes the data.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from sqlmodel import Session
 
-from sdmx_server.ingest.readers.sdmx_csv import read_sdmx_csv
+from sdmx_server.ingest.readers import IncomingData, detect, reader_for
 from sdmx_server.ingest.report import ValidationReport
-from sdmx_server.ingest.validate import ACTION_CODES, validate
+from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
-from sdmx_server.registry.shape import data_shape
+from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.settings import Settings
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
+from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
 
-ACTIONS = tuple(ACTION_CODES)
+ACTIONS = LOAD_ACTIONS
+
+#: Reads the incoming data once the DSD is known: IncomingData, or None when the source cannot
+#: be read at all (the report says why).
+ReadIncoming = Callable[[DataShape, ValidationReport], "IncomingData | None"]
 
 
 class LoadError(ValueError):
     """The load cannot even start (unknown dataflow, unreadable file...)."""
 
 
+@dataclass(frozen=True)
+class LoadRequest:
+    """What is loaded where, and how: the same for `load-data`, uploads and sources."""
+
+    flow: tuple[str, str, str]
+    source: str  # the file name as given, "upload", or a source id of loaders/
+    action: LoadAction = "merge"  # for records that carry no action of their own
+    origin: LoadOrigin = "cli"
+    submitted_by: str | None = None
+    dry_run: bool = False  # validate and report, apply nothing
+    release_at: datetime | None = None  # embargo: publish at this time (UTC)
+
+    @property
+    def flow_ref(self) -> str:
+        return f"{self.flow[0]}:{self.flow[1]}({self.flow[2]})"
+
+
 @dataclass
 class LoadOutcome:
     record_id: int
     flow: str
-    status: str  # applied | rejected
+    status: str  # types.LoadStatus
     report: ValidationReport
     result: ApplyResult | None
     seconds: float
+    format: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def applied(self) -> bool:
         return self.status == "applied"
+
+    @property
+    def accepted(self) -> bool:
+        """Valid: applied, or kept for release, or (a dry run) valid and not applied."""
+        return self.status in ("applied", "pending", "validated")
 
 
 def load_data(
@@ -50,15 +80,94 @@ def load_data(
     registry: Registry,
     flow: tuple[str, str, str],
     path: Path,
-    action: str = "merge",
+    action: LoadAction = "merge",
+    settings: Settings | None = None,
+    **options,
+) -> LoadOutcome:
+    """Load a data file of any format the server reads (told from its content)."""
+    settings = settings or Settings()
+    path = Path(path)
+    request = LoadRequest(flow, str(path), action, **options)
+    _check_request(registry, request)
+    if not path.is_file():
+        raise LoadError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > settings.max_load_bytes:
+        raise LoadError(f"{path}: {size:,} bytes is more than the limit of {settings.max_load_bytes:,}")
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    fmt = detect(head)
+    reader = reader_for(fmt) if fmt else None
+    if reader is None:
+        # Still a load, with its record: the report says what the file is not.
+        def read(shape, report):
+            report.file_error(f"row 1: {NOT_DATA}")
+            return None
+    else:
+        def read(shape, report):
+            return reader(path, shape, request.flow, report)
+    return load_incoming(db, registry, request, read, settings)
+
+
+#: What a file that no reader takes is told.
+NOT_DATA = (
+    "not a data message the server reads: not SDMX-CSV (the first column is DATAFLOW in 1.0, STRUCTURE in 2.0), "
+    "SDMX-ML data or SDMX-JSON data"
+)
+
+
+def load_incoming(
+    db: Database,
+    registry: Registry,
+    request: LoadRequest,
+    read: ReadIncoming,
     settings: Settings | None = None,
 ) -> LoadOutcome:
+    """The one load pipeline: record, read, validate, apply (or keep for release), close."""
     settings = settings or Settings()
     started = time.perf_counter()
-    if action not in ACTION_CODES:
-        raise LoadError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
+    dataflow = _check_request(registry, request)
+    if request.release_at is not None:
+        raise LoadError("embargoed loads (--release-at) are not built yet")  # until store/embargo.py
+    shape = data_shape(dataflow.structure)
+    record_id = _open_record(db, request)
+    report = ValidationReport(max_groups=settings.max_reported_errors)
+    incoming = read(shape, report)
+    validated = validate(incoming, shape, _default_action(request.action), report) if incoming is not None else None
+    fmt = incoming.format if incoming is not None else None
+    notes = incoming.notes if incoming is not None else {}
+
+    def outcome(status: str, result: ApplyResult | None = None) -> LoadOutcome:
+        return LoadOutcome(record_id, request.flow_ref, status, report, result, time.perf_counter() - started,
+                           fmt, notes)
+
+    if validated is None:
+        _close_record(db, record_id, "rejected", report, fmt)
+        return outcome("rejected")
+    if request.dry_run:
+        _close_record(db, record_id, "validated", report, fmt)
+        return outcome("validated")
+    try:
+        fact = ensure_fact_table(db, request.flow, shape)
+        result = apply_load(db, fact, validated, record_id)
+    except BaseException as exc:
+        report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}")
+        _close_record(db, record_id, "failed", report, fmt)
+        raise
+    return outcome("applied", result)
+
+
+def _default_action(action: LoadAction) -> str:
+    # replace-all writes like replace; the store empties the rest of the dataflow.
+    return "replace" if action == "replace-all" else action
+
+
+def _check_request(registry: Registry, request: LoadRequest):
+    if request.action not in ACTIONS:
+        raise LoadError(f"unknown action {request.action!r}: use one of {', '.join(ACTIONS)}")
+    flow = request.flow
+    flow_ref = request.flow_ref
     dataflow = registry.get("dataflow", *flow)
-    flow_ref = f"{flow[0]}:{flow[1]}({flow[2]})"
     if dataflow is None:
         raise LoadError(f"dataflow {flow_ref} is not loaded; load its structures first")
     if dataflow.structure is None or not registry.contains(dataflow.structure, "datastructure"):
@@ -69,31 +178,7 @@ def load_data(
             f"dataflow {flow_ref}: its structure refers to {', '.join(stubs)}, known only as external-reference "
             "stubs; load the full artefacts first, data cannot be checked against codes nobody loaded"
         )
-    path = Path(path)
-    if not path.is_file():
-        raise LoadError(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > settings.max_load_bytes:
-        raise LoadError(f"{path}: {size:,} bytes is more than the limit of {settings.max_load_bytes:,}")
-    if path.suffix.lower() not in (".csv", ".txt"):
-        raise LoadError(f"{path}: only SDMX-CSV files (.csv) can be loaded so far")
-
-    shape = data_shape(dataflow.structure)
-    record_id = _open_record(db, flow_ref, action, path)
-    report = ValidationReport(max_groups=settings.max_reported_errors)
-    incoming = read_sdmx_csv(path, shape, flow, report)
-    validated = validate(incoming, shape, action, report) if incoming is not None else None
-    if validated is None:
-        _close_record(db, record_id, "rejected", report)
-        return LoadOutcome(record_id, flow_ref, "rejected", report, None, time.perf_counter() - started)
-    try:
-        fact = ensure_fact_table(db, flow, shape)
-        result = apply_load(db, fact, validated, record_id)
-    except BaseException as exc:
-        report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}")
-        _close_record(db, record_id, "failed", report)
-        raise
-    return LoadOutcome(record_id, flow_ref, "applied", report, result, time.perf_counter() - started)
+    return dataflow
 
 
 def stub_references(dsd) -> list[str]:
@@ -115,22 +200,25 @@ def stub_references(dsd) -> list[str]:
     return list(found)
 
 
-def _open_record(db: Database, flow_ref: str, action: str, path: Path) -> int:
+def _open_record(db: Database, request: LoadRequest) -> int:
     with Session(db.engine) as session:
-        record = LoadRecord(flow=flow_ref, action=action, source=str(path))
+        record = LoadRecord(
+            flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
+            submitted_by=request.submitted_by, release_at=request.release_at,
+        )
         session.add(record)
         session.commit()
         return record.id
 
 
-def _close_record(db: Database, record_id: int, status: str, report: ValidationReport) -> None:
+def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:
     with Session(db.engine) as session:
         record = session.get(LoadRecord, record_id)
         record.status = status
+        record.format = fmt
         record.observations = report.rows_read
         record.errors = report.error_count
         record.report = "\n".join(report.lines()[:200])
         record.finished_at = datetime.now(timezone.utc)
         session.add(record)
         session.commit()
-

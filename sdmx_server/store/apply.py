@@ -37,8 +37,16 @@ STAGING = "sdmx_staging"
 
 @dataclass
 class ApplyResult:
-    written: int = 0  # observations inserted or updated
-    deleted: int = 0  # observation rows matched by delete rows
+    """What a load did to the stored observations."""
+
+    added: int = 0  # observations that were not there
+    changed: int = 0  # observations with a value that differed
+    deleted: int = 0  # observations removed
+    unchanged: int = 0  # observations written again with the values they had
+
+    @property
+    def written(self) -> int:
+        return self.added + self.changed
 
 
 def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int) -> ApplyResult:
@@ -51,7 +59,8 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int)
                 if action == "D":
                     result.deleted += _delete(db, cur, fact, part, data.present)
                 else:
-                    result.written += _write(db, cur, fact, part, data, load_id, replace=action == "R")
+                    # Until revisions tell them apart (store/history.py): all counted as changes.
+                    result.changed += _write(db, cur, fact, part, data, load_id, replace=action == "R")
             _finish_record(db, cur, load_id, data.rows)
             # Same transaction: readers see the new rows and the new stamp together (ETags).
             bump_stamp(db, cur, fact.name)

@@ -1,4 +1,10 @@
-"""The record of every data load, applied or rejected: who sent what, when, and what became of it."""
+"""The record of every data load, applied or rejected: who sent what, when, and what became of it.
+
+Every load, sync and upload has one, written before anything is read, so that a rejected,
+failed or killed load leaves a trace (a record left `running` by a killed process is marked
+failed at the next start). Its counts say what the load did; `report` is the readable
+validation report, `report_json` the same for machines.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +18,41 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _text_column() -> sa.Column:
+    return sa.Column(sa.Text, nullable=False, server_default="")
+
+
+def _count_column() -> sa.Column:
+    return sa.Column(sa.BigInteger, nullable=False, server_default="0")
+
+
 class LoadRecord(SQLModel, table=True):
     __tablename__ = "sdmx_load"
 
     id: int | None = Field(default=None, primary_key=True)
     flow: str = Field(index=True)  # AGENCY:ID(VERSION)
-    action: str  # merge | replace | delete (or mixed, from an SDMX-CSV 2.0 ACTION column)
-    source: str  # the file name as given
-    status: str = "running"  # running | applied | rejected | failed
+    action: str  # types.LoadAction, or "mixed" when the rows carry their own actions
+    source: str  # the file name as given, the upload, or the source id of loaders/
+    status: str = "running"  # types.LoadStatus
     observations: int = 0  # data rows read
     errors: int = 0
     #: The first lines of the validation report of a rejected load.
-    report: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    report: str = Field(default="", sa_column=_text_column())
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # -- added with revisions (store/schema.py adds them to older stores) --
+    origin: str = Field(default="cli", sa_column=sa.Column(sa.String(16), nullable=False, server_default="cli"))
+    submitted_by: str | None = None  # who sent it (the access issue's subject); None: the command line
+    format: str | None = None  # as the reader named it: "SDMX-CSV 2.0", "SDMX-ML 2.1 generic", ...
+    #: Observations the load added, changed (a value differed), deleted, and found unchanged.
+    added: int = Field(default=0, sa_column=_count_column())
+    changed: int = Field(default=0, sa_column=_count_column())
+    deleted: int = Field(default=0, sa_column=_count_column())
+    unchanged: int = Field(default=0, sa_column=_count_column())
+    #: The transaction time of an applied load, epoch microseconds UTC: the `valid from` of the
+    #: values it wrote and the `valid to` of those it replaced (store/history.py).
+    tx_time: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    #: An embargoed load: its values are published at this time (status pending until then).
+    release_at: datetime | None = None
+    #: The validation report as JSON (ingest/report.py), for uploads and `loads --json`.
+    report_json: str = Field(default="", sa_column=_text_column())

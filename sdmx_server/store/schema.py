@@ -1,7 +1,10 @@
-"""Creating the store's own tables (the fact table registry, load records), and the series
-tables of fact tables that were loaded before series tables existed."""
+"""Creating the store's own tables (the fact table registry, load records), and bringing older
+stores up to date: columns added to the load records, series tables of fact tables that were
+loaded before series tables existed."""
 
 from __future__ import annotations
+
+import sqlalchemy as sa
 
 from sdmx_server.store.database import Database
 
@@ -12,5 +15,21 @@ def create_store_tables(db: Database) -> None:
 
     for model in (records.LoadRecord, tables.FactTableRow):
         model.__table__.create(db.engine, checkfirst=True)
+    add_missing_columns(db, records.LoadRecord.__table__)
     create_stamp_table(db)
     series.migrate(db)
+
+
+def add_missing_columns(db: Database, table: sa.Table) -> None:
+    """Columns a table's model has and its stored table lacks (all nullable or defaulted)."""
+    inspector = sa.inspect(db.engine)
+    if table.name not in inspector.get_table_names():
+        return
+    present = {c["name"] for c in inspector.get_columns(table.name)}
+    missing = [c for c in table.columns if c.name not in present]
+    if not missing:
+        return
+    with db.engine.begin() as conn:
+        for column in missing:
+            ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))

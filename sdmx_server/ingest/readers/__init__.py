@@ -1,19 +1,79 @@
-"""Readers: each turns one kind of source into IncomingData (string columns named by component)."""
+"""Readers: each turns one kind of source into IncomingData, the one hand-over to validation.
+
+A reader is a `Reader`: given the file, the DSD's shape, the dataflow and the report, it
+returns the data as string columns named by component id, plus ROW (where each record is in
+the source, for the report) and ACTION (the record's own action, or null for the load's
+default), or None when the file cannot be read at all (the report says why). Values stay text:
+validation decides what they mean, the same way for every format.
+
+`READERS` is the one table of formats that `load-data`, uploads and sources read; `detect`
+tells a file's format from its first bytes, never from its name.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Callable, Literal, Union
 
 import pyarrow as pa
 
 from sdmx_server.store.incoming import ACTION, ROW  # noqa: F401  (the column names readers write)
 
+if TYPE_CHECKING:
+    from sdmx_server.ingest.report import ValidationReport
+    from sdmx_server.registry.shape import DataShape
+
+#: The data formats a load reads.
+DataFormat = Literal[
+    "sdmx-csv",  # SDMX-CSV 1.0 and 2.0 (the reader tells them apart)
+    "sdmx-ml-2.1-generic",  # GenericData and GenericTimeSeriesData
+    "sdmx-ml-2.1-specific",  # StructureSpecificData and StructureSpecificTimeSeriesData
+    "sdmx-ml-3.0",  # StructureSpecificData of SDMX-ML 3.0 and 3.1
+    "sdmx-json-1.0",
+    "sdmx-json-2.0",  # and 2.1
+]
+
+#: A file as a reader takes it: a path, or an open binary file (an upload's body).
+Source = Union[Path, BinaryIO]
+
 
 @dataclass
 class IncomingData:
-    table: pa.Table
-    format: str
+    table: pa.Table  # one string column per component present, ROW, ACTION
+    format: str  # as a person reads it: "SDMX-CSV 2.0", "SDMX-ML 2.1 generic", ...
+    #: Data sets' or messages' own facts a load may need: e.g. a release time a message carries.
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def component_ids(self) -> list[str]:
         return [n for n in self.table.column_names if n not in (ROW, ACTION)]
+
+
+Reader = Callable[[Source, "DataShape", tuple[str, str, str], "ValidationReport"], "IncomingData | None"]
+
+
+def _readers() -> dict[str, Reader]:
+    # Imported on use: each reader pulls in its own parser (lxml, json, pyarrow.csv).
+    from sdmx_server.ingest.readers.sdmx_csv import read_sdmx_csv
+
+    table: dict[str, Reader] = {"sdmx-csv": read_sdmx_csv}
+    return table
+
+
+READERS: dict[str, Reader] = {}
+
+
+def reader_for(fmt: str) -> Reader | None:
+    if not READERS:
+        READERS.update(_readers())
+    return READERS.get(fmt)
+
+
+def detect(head: bytes) -> str | None:
+    """The data format of a file from its first bytes (at least 64 KiB, or all of it); None
+    when it is no data format the server reads."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith((b"DATAFLOW", b"STRUCTURE", b'"DATAFLOW"', b'"STRUCTURE"')):
+        return "sdmx-csv"
+    return None
