@@ -42,6 +42,10 @@ Source = Union[Path, BinaryIO]
 class IncomingData:
     table: pa.Table  # one string column per component present, ROW, ACTION
     format: str  # as a person reads it: "SDMX-CSV 2.0", "SDMX-ML 2.1 generic", ...
+    #: What ROW counts, as the report names it: "row" (CSV: as a spreadsheet shows it, the
+    #: header is row 1), "line" (SDMX-ML: the line of the observation's element),
+    #: "observation" (SDMX-JSON: the observation's place in the message, from 1).
+    row_label: str = "row"
     #: Data sets' or messages' own facts a load may need: e.g. a release time a message carries.
     notes: dict[str, str] = field(default_factory=dict)
 
