@@ -95,6 +95,7 @@ class _Reading:
                             self._enter_dataset(parent)
                         context = columns.enter(self.dataset_context)
                         self.series = parent
+                        self._check(element, "Obs")
                     wanted = columns.observation_lists(self.observation_ids)
                 elif parent is self.dataset and flat_checked < _CHECKED:
                     flat_checked += 1
