@@ -208,7 +208,7 @@ class _DataSet:
     def _groups(self, groups: dict) -> None:
         dims = [*self.series_dims, *self.obs_dims]
         for key, entries in groups.items():
-            group_key = {dims[i].id: dims[i].decode(p) for i, p in enumerate(key.split(":"))
+            group_key = {dims[i].id: dims[i].decode(int(p)) for i, p in enumerate(key.split(":"))
                          if p != "" and i < len(dims) and self._known(dims[i])}
             values = {a.id: a.decode(e) for a, e in zip(self.group_attrs, entries or []) if self._known(a)}
             if group_key and values:
