@@ -77,8 +77,8 @@ def read_sdmx_json(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, s
         return None
     except (TypeError, AttributeError, IndexError, ValueError, KeyError) as exc:
         # A message that does not have the shape SDMX-JSON gives it: say where, not how.
-        report.file_error(f"observation {counter[0] + 1}: not SDMX-JSON data as the structure describes it "
-                          f"({type(exc).__name__}: {exc})")
+        detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        report.file_error(f"observation {counter[0] + 1}: not SDMX-JSON data as the structure describes it ({detail})")
         return None
     incoming = columns.incoming(f"SDMX-JSON {version}")
     if incoming is not None:
@@ -148,6 +148,9 @@ class _Component:
         if entry is None:
             return None
         if self.values is not None and isinstance(entry, int) and not isinstance(entry, bool):
+            if not 0 <= entry < len(self.values):
+                raise ValueError(f"{self.id}: value {entry} is not among the {len(self.values)} values "
+                                 f"the structure lists for it")
             return self.values[entry]
         return _text(entry)
 
