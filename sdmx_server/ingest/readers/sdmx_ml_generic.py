@@ -19,7 +19,7 @@ from sdmx_server.ingest.readers import ACTION, IncomingData
 from sdmx_server.ingest.readers.sdmx_ml import (
     CHUNK, DATASET, Columns, ReadFailed, action_code, check_structure, header_structures, local,
 )
-from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, release
+from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed, release
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -39,7 +39,8 @@ def read_generic(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str
                 report.file_error(f"line 1: not SDMX-ML 2.1 generic data: the root element is {what}")
                 return None
             columns = Columns(shape, report)
-            _Reading(shape, flow, report, columns).run(xml)
+            with refusing_malformed():
+                _Reading(shape, flow, report, columns).run(xml)
     except XMLRefused as exc:
         report.file_error(str(exc))
         return None
@@ -79,9 +80,9 @@ class _Reading:
         measure = self.shape.measure.id
         wanted: list = []
         context = 0
-        for element in xml.events(_TAGS):
-            tag = local(element.tag)
-            if tag == "Obs":
+        for _, element in xml.events(_TAGS):
+            tag = element.tag
+            if tag == "Obs" or local(tag) == "Obs":
                 parent = element.getparent()
                 if parent is not self.series:
                     context = self._enter(parent)
@@ -109,7 +110,7 @@ class _Reading:
                     wanted = columns.observation_lists(self.observation_ids)
                 if self.series_rows % _FREE_EVERY == 0:
                     del parent[:-1]
-            elif tag == "Series":
+            elif (tag := local(tag)) == "Series":
                 if element is not self.series:
                     context = self._enter(element)
                     wanted = columns.observation_lists(self.observation_ids)

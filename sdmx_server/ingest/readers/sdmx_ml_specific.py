@@ -24,7 +24,7 @@ from sdmx_server.ingest.readers import ACTION, IncomingData
 from sdmx_server.ingest.readers.sdmx_ml import (
     CHUNK, DATASET, Columns, ReadFailed, action_code, check_structure, header_structures, local,
 )
-from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, release
+from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed, release
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -46,7 +46,8 @@ def read_structure_specific(source: Path | BinaryIO, shape: DataShape, flow: tup
         with OpenXML(source) as xml:
             version = _version(xml.root, report)
             columns = Columns(shape, report)
-            _Reading(shape, flow, report, columns).run(xml)
+            with refusing_malformed():
+                _Reading(shape, flow, report, columns).run(xml)
     except XMLRefused as exc:
         report.file_error(str(exc))
         return None
@@ -82,9 +83,9 @@ class _Reading:
         wanted: list = []
         context = 0
         flat_checked = 0
-        for element in xml.events(_TAGS):
-            tag = local(element.tag)
-            if tag == "Obs":
+        for _, element in xml.events(_TAGS):
+            tag = element.tag
+            if tag == "Obs" or local(tag) == "Obs":
                 parent = element.getparent()
                 if parent is not self.series:
                     if parent is not self.dataset and local(parent.tag) == "Series":
@@ -113,7 +114,7 @@ class _Reading:
                     wanted = columns.observation_lists(self.observation_ids)
                 if self.series_rows % _FREE_EVERY == 0:
                     del parent[:-1]
-            elif tag == "Series":
+            elif (tag := local(tag)) == "Series":
                 if element is not self.series:  # a series without observations
                     context = self._enter_series(element)
                     wanted = columns.observation_lists(self.observation_ids)

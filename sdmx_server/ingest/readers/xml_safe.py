@@ -104,18 +104,27 @@ class OpenXML:
         if self._owned:
             self._file.close()
 
-    def events(self, tags: tuple[str, ...]) -> Iterator[etree._Element]:
-        """End events of the elements named by `tags` ("{*}Obs", ...). Raises XMLRefused
-        (with the line) for XML that is not well formed."""
-        context = etree.iterparse(
+    def events(self, tags: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
+        """("end", element) for the elements named by `tags` ("{*}Obs", ...): lxml's iterator
+        itself, with no generator of ours around it (a million observations pay for every
+        layer). It raises etree.XMLSyntaxError for XML that is not well formed: callers wrap
+        their loop in `refusing_malformed`."""
+        return etree.iterparse(
             _Replay(self.head, self._file), events=("end",), tag=tags,
             resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
         )
-        try:
-            for _, element in context:
-                yield element
-        except etree.XMLSyntaxError as exc:
+
+
+class refusing_malformed:
+    """Context manager: lxml's syntax errors become XMLRefused with their line."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, etree.XMLSyntaxError):
             raise XMLRefused(syntax_message(exc)) from None
+        return False
 
 
 def syntax_message(exc: etree.XMLSyntaxError) -> str:
