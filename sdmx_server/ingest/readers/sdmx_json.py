@@ -40,10 +40,11 @@ _KINDS = {"Dataflow": "dataflow", "DataStructure": "datastructure"}
 
 
 #: Messages larger than this are read as a stream (sdmx_json_stream.py, two passes: its memory
-#: stays a few MB); smaller ones are parsed whole (a few hundred bytes per observation), which is
-#: faster for them: streamed, a 2 MB message read at 75-90% of the speed, a 4.5 MB one at 90%;
-#: from 9 MB on, streaming is as fast (the whole parse's many objects cost the collector).
-STREAM_ABOVE = 4 << 20
+#: stays a few MB whatever the size); smaller ones are parsed whole (a few hundred bytes per
+#: observation), which costs them little and names the line of a JSON error. Streamed reading
+#: is as fast (best of 5, 1 to 9 MB messages of bench_load_formats: 0.99 to 1.8 times the
+#: whole parse's speed; the whole parse's many objects cost the garbage collector).
+STREAM_ABOVE = 1 << 20
 
 
 def read_sdmx_json(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],

@@ -68,7 +68,7 @@ def read_streamed(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, st
         try:
             message = next(ijson.items(first, "", map_type=_Skeleton, use_float=True), None)
         except ijson.JSONError as exc:
-            report.file_error(f"not well-formed JSON (is the file complete?): {exc}")
+            report.file_error(f"not well-formed JSON (is the file complete?): {_first_line(exc)}")
             return None
         body = message.get("data") if isinstance(message, dict) and isinstance(message.get("data"), dict) else message
         if not isinstance(body, dict) or not isinstance(body.get("dataSets"), list):
@@ -94,8 +94,13 @@ def read_streamed(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, st
         try:
             return read_message(message, shape, flow, report, pairs)
         except ijson.JSONError as exc:  # the second pass met what the first did not (a changed file)
-            report.file_error(f"not well-formed JSON (is the file complete?): {exc}")
+            report.file_error(f"not well-formed JSON (is the file complete?): {_first_line(exc)}")
             return None
+
+
+def _first_line(exc: Exception) -> str:
+    """yajl's message, without the lines of the message text it quotes."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _big_members(body: dict) -> list[str]:
