@@ -208,10 +208,11 @@ def test_streamed_data_sets_keep_their_own_members(shape, tmp_path, monkeypatch)
     assert from_file.table.num_rows == 6 and from_file.table.column("OBS_VALUE").to_pylist()[-1] == "9"
 
 
-def test_a_truncated_streamed_message_is_rejected(shape, tmp_path):
-    data = json20([{"structure": 0, "series": {"0:0:0": {"observations": {"0": [1, 0]}}}}])
-    (_, _), (streamed, report) = read_both(data[: len(data) // 2], shape, tmp_path)
-    assert streamed is None
+@pytest.mark.parametrize("damage", [lambda d: d[: len(d) // 2], lambda d: d + b" }"], ids=["truncated", "trailing"])
+def test_a_broken_streamed_message_is_rejected(shape, tmp_path, damage):
+    data = damage(json20([{"structure": 0, "series": {"0:0:0": {"observations": {"0": [1, 0]}}}}]))
+    (whole, _), (streamed, report) = read_both(data, shape, tmp_path)
+    assert whole is None and streamed is None
     assert "not well-formed JSON (is the file complete?)" in report.text()
 
 

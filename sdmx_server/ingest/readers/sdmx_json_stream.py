@@ -66,7 +66,9 @@ def read_streamed(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, st
     with ExitStack() as files:
         first = files.enter_context(open(source, "rb")) if isinstance(source, (str, Path)) else source
         try:
-            message = next(ijson.items(first, "", map_type=_Skeleton, use_float=True), None)
+            values = ijson.items(first, "", map_type=_Skeleton, use_float=True)
+            message = next(values, None)
+            next(values, None)  # to the end: what follows the message is an error, as when parsed whole
         except ijson.JSONError as exc:
             report.file_error(f"not well-formed JSON (is the file complete?): {_first_line(exc)}")
             return None
