@@ -203,6 +203,38 @@ def seed_demo(settings: Settings) -> None:
         flow = parse_flow(demo_file.flow)
         if not _load_one(db, flow, demo_file.path, "merge", settings):
             raise SystemExit(f"the demo data for {demo_file.flow} do not load; see above")
+    _seed_embargoed_release(db, settings)
+
+
+#: The demo's embargoed release: the next quarter of the dashboard indicators, published this
+#: many days after the demo store is made (demo README: "one release is embargoed until a
+#: future date").
+DEMO_EMBARGO_DAYS = 30
+
+
+def _seed_embargoed_release(db, settings: Settings) -> None:
+    """A revision of DF_KPI's last quarter (values 2 % higher, status provisional), validated
+    now and kept pending until DEMO_EMBARGO_DAYS from now (store/embargo.py)."""
+    from datetime import datetime, timedelta, timezone
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    source = settings.data_dir / "demo-data" / "DF_KPI.csv"
+    table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    periods = table.column("TIME_PERIOD")
+    last = pc.max(periods).as_py()
+    table = table.filter(pc.equal(periods, last))
+    table = table.set_column(table.schema.get_field_index("OBS_VALUE"), "OBS_VALUE",
+                             pc.round(pc.multiply(table.column("OBS_VALUE"), 1.02), 2))
+    table = table.set_column(table.schema.get_field_index("OBS_STATUS"), "OBS_STATUS",
+                             pa.array(["P"] * table.num_rows))
+    path = settings.data_dir / "demo-data" / "DF_KPI_embargoed.csv"
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    release_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=DEMO_EMBARGO_DAYS)
+    if not _load_one(db, parse_flow("SSO:DF_KPI(1.0)"), path, "merge", settings, release_at=release_at):
+        raise SystemExit("the demo's embargoed release does not load; see above")
 
 
 def _database(settings: Settings):
@@ -246,7 +278,11 @@ def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings:
         print(f"{path}: {line}")
     for warning in outcome.report.warnings:
         print(f"{path}: warning: {warning}", file=sys.stderr)
-    if not outcome.applied:
+    if outcome.status == "pending":  # an embargoed load, kept for its release (store/embargo.py)
+        print(f"{path}: {outcome.report.rows_read:,} observations for {outcome.flow} validated and kept "
+              f"until {options['release_at'].isoformat()}, load #{outcome.record_id}", file=sys.stderr)
+        return True
+    if not outcome.applied and outcome.status != "released":
         print(f"{path}: {outcome.report.summary()}", file=sys.stderr)
         return False
     rate = outcome.report.rows_read / outcome.seconds if outcome.seconds else 0

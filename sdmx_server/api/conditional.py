@@ -13,6 +13,11 @@ tag ("-gzip") when it encodes. Comparing an If-None-Match tag ignores that suffi
 unchanged in one coding is unchanged in all.
 
 Last-Modified is the newest change time among the same inputs (seconds, as HTTP dates are).
+
+An `asOf` answer for a settled past time (a later load has committed, no embargoed release
+due by then is pending) depends on no data stamp: its tag stays when later loads come, and
+its Last-Modified is that time. `updatedAfter` and `includeHistory` answers carry the stamps
+like any other: they change with every load.
 """
 
 from __future__ import annotations
@@ -69,15 +74,23 @@ def structure_validators(state, request: Request, row: MediaType, languages) -> 
 
 
 def data_validators(state, request: Request, row: MediaType, languages,
-                    flows: list[tuple[str, str, str]]) -> Validators:
-    """For an answer that reads these dataflows (their data and their structures)."""
+                    flows: list[tuple[str, str, str]], as_of: datetime | None = None) -> Validators:
+    """For an answer that reads these dataflows (their data and their structures); `as_of`:
+    the answer is the data as of that time (asOf)."""
     registry = state.registry()
     stamps = read_stamps(state.db, flows)
     parts = representation(request, row, languages)
     times = []
     generation = 0
+    settled = as_of is not None and _settled(state.db, stamps, flows, as_of)
     for flow in flows:
         stamp, changed = stamps.get(flow, ("-", None))
+        if settled:
+            # The data as of a settled past time never change: the tag outlives later loads,
+            # and so does the kept answer (api/answer_cache.py).
+            parts.append(f"{flow}=as-of")
+            times.append(as_of)
+            continue
         parts.append(f"{flow}={stamp}")
         if changed is not None:
             times.append(changed)
@@ -87,6 +100,20 @@ def data_validators(state, request: Request, row: MediaType, languages,
     if structures_time is not None:
         times.append(structures_time)
     return make(parts, max(times) if times else None)
+
+
+def _settled(db: Database, stamps: dict, flows: list[tuple[str, str, str]], as_of: datetime) -> bool:
+    """Whether the data of these dataflows as of `as_of` can no longer change: each has had a
+    load committed after that time (loads of a dataflow are serialised, so every later load's
+    transaction time is later still), and no embargoed load due by then awaits its release
+    (a release takes its release time as transaction time)."""
+    for flow in flows:
+        found = stamps.get(flow)
+        if found is None or found[1] is None or not as_of < found[1]:
+            return False
+    from sdmx_server.store.embargo import pending_before
+
+    return not pending_before(db, flows, as_of)
 
 
 def not_modified(request: Request, validators: Validators) -> bool:

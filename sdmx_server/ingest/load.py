@@ -20,6 +20,7 @@ from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
 from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.settings import Settings
+from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
@@ -72,7 +73,7 @@ class LoadOutcome:
     @property
     def accepted(self) -> bool:
         """Valid: applied, or kept for release, or (a dry run) valid and not applied."""
-        return self.status in ("applied", "pending", "validated")
+        return self.status in ("applied", "pending", "released", "validated")
 
 
 def load_data(
@@ -127,8 +128,9 @@ def load_incoming(
     settings = settings or Settings()
     started = time.perf_counter()
     dataflow = _check_request(registry, request)
-    if request.release_at is not None:
-        raise LoadError("embargoed loads (--release-at) are not built yet")  # until store/embargo.py
+    # Embargoed loads of this dataflow whose time has come go first: a later load must never
+    # be overwritten by an earlier embargoed one (store/embargo.py).
+    release_embargoed(db, registry, request.flow)
     shape = data_shape(dataflow.structure)
     record_id = _open_record(db, request)
     report = ValidationReport(max_groups=settings.max_reported_errors)
@@ -147,6 +149,11 @@ def load_incoming(
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
+    if request.release_at is not None:
+        embargo.keep(db, record_id, request.flow, validated, request.release_at)
+        _close_record(db, record_id, "pending", report, fmt)
+        released = release_embargoed(db, registry, request.flow)  # a release time already past: now
+        return outcome("released" if record_id in released else "pending")
     try:
         fact = ensure_fact_table(db, request.flow, shape)
         result = apply_load(db, fact, validated, record_id)
@@ -155,6 +162,18 @@ def load_incoming(
         _close_record(db, record_id, "failed", report, fmt)
         raise
     return outcome("applied", result)
+
+
+def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, str] | None = None) -> list[int]:
+    """Apply the embargoed loads (of `flow`, or all) whose release time has come; the ids of
+    those this process released (store/embargo.py says who releases what)."""
+    def fact_for(flow_: tuple[str, str, str]):
+        dataflow = registry.get("dataflow", *flow_)
+        if dataflow is None or dataflow.structure is None:
+            raise LoadError(f"embargoed load of {flow_}: the dataflow or its structure is no longer loaded")
+        return ensure_fact_table(db, flow_, data_shape(dataflow.structure))
+
+    return embargo.release_due(db, fact_for, apply_load, flow)
 
 
 def _default_action(action: LoadAction) -> str:
