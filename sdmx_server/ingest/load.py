@@ -23,6 +23,7 @@ from sdmx_server.settings import Settings
 from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
+from sdmx_server.store.liveness import OpenRecord, open_record
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
@@ -132,7 +133,15 @@ def load_incoming(
     # be overwritten by an earlier embargoed one (store/embargo.py).
     release_embargoed(db, registry, request.flow)
     shape = data_shape(dataflow.structure)
-    record_id = _open_record(db, request)
+    record = _open_record(db, request)
+    try:
+        return _run_load(db, request, read, settings, shape, record.id, started)
+    finally:
+        record.release()  # the record is closed: a start may judge it now
+
+
+def _run_load(db, request: LoadRequest, read: ReadIncoming, settings: Settings, shape: DataShape, record_id: int,
+              started: float) -> LoadOutcome:
     report = ValidationReport(max_groups=settings.max_reported_errors)
     incoming = read(shape, report)
     validated = validate(incoming, shape, _default_action(request.action), report) if incoming is not None else None
@@ -156,7 +165,7 @@ def load_incoming(
         return outcome("released" if record_id in released else "pending")
     try:
         fact = ensure_fact_table(db, request.flow, shape)
-        result = apply_load(db, fact, validated, record_id)
+        result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
     except BaseException as exc:
         report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}")
         _close_record(db, record_id, "failed", report, fmt)
@@ -219,15 +228,12 @@ def stub_references(dsd) -> list[str]:
     return list(found)
 
 
-def _open_record(db: Database, request: LoadRequest) -> int:
-    with Session(db.engine) as session:
-        record = LoadRecord(
-            flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
-            submitted_by=request.submitted_by, release_at=request.release_at,
-        )
-        session.add(record)
-        session.commit()
-        return record.id
+def _open_record(db: Database, request: LoadRequest) -> OpenRecord:
+    """The load's `running` record, held as this process's (store/liveness.py) until closed."""
+    return open_record(
+        db, flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
+        submitted_by=request.submitted_by, release_at=request.release_at,
+    )
 
 
 def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:

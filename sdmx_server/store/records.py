@@ -2,7 +2,7 @@
 
 Every load, sync and upload has one, written before anything is read, so that a rejected,
 failed or killed load leaves a trace (a record left `running` by a killed process is marked
-failed at the next start). Its counts say what the load did; `report` is the readable
+failed at the next start: store/liveness.py). Its counts say what the load did; `report` is the readable
 validation report, `report_json` the same for machines.
 """
 
@@ -56,3 +56,7 @@ class LoadRecord(SQLModel, table=True):
     release_at: datetime | None = None
     #: The validation report as JSON (ingest/report.py), for uploads and `loads --json`.
     report_json: str = Field(default="", sa_column=_text_column())
+    #: The process that runs the load, so that a start can tell a live load from one whose
+    #: process was killed (store/liveness.py).
+    host: str | None = None
+    pid: int | None = None

@@ -123,14 +123,18 @@ def after_first_write(db: Database, cur, fact: FactTable, rows: pa.Table) -> Non
     cur.adbc_ingest(series.name, out, mode="append")
 
 
-def after_write(db: Database, cur, fact: FactTable, staging: str) -> None:
+def after_write(db: Database, cur, fact: FactTable, staging: str, where: str | None = None) -> None:
     """Merge or replace rows (in the `staging` table, dimensions all given) were written: the
-    series they name are recounted."""
+    series they name are recounted. `where` (SQL on the staging table) keeps the rows that
+    may change a series: new observations (a changed value moves no count and no bound)."""
     series = SeriesTable.of(fact)
     ensure(db, cur, series)
     dims = series.dimension_columns
     s = sa.table(staging, *[sa.column(c) for c in dims])
-    _touched(db, cur, sa.select(*[s.c[c] for c in dims]).distinct(), dims)
+    select = sa.select(*[s.c[c] for c in dims]).distinct()
+    if where is not None:
+        select = select.where(sa.text(where))
+    _touched(db, cur, select, dims)
     _recount_touched(db, cur, fact, series)
 
 
