@@ -86,8 +86,8 @@ def utc(moment: datetime) -> datetime:
 
 
 def _naive(moment: datetime) -> datetime:
-    # Stored naive UTC, as the load records store their times (both databases alike).
-    return utc(moment).replace(tzinfo=None)
+    # sqlmodel's datetime columns take aware times and store them in UTC.
+    return utc(moment)
 
 
 def epoch_us(moment: datetime) -> int:
@@ -172,7 +172,7 @@ def pending_before(db: Database, flows: list[Flow], moment: datetime) -> bool:
 
 #: (database, dataflow) -> its fact table, created if need be (the caller knows the structures).
 FactFor = Callable[[Flow], object]
-#: apply_load(db, fact, data, load_id, tx_time=...) of store/apply.py, passed in by the caller.
+#: apply_load(db, fact, data, load_id, tx_time=..., replace_all=...) of store/apply.py.
 Apply = Callable[..., object]
 
 
@@ -221,11 +221,17 @@ def _release(db: Database, p: PendingLoad, fact_for: FactFor, apply: Apply) -> N
     try:
         data = pending_rows(db, p.load_id)
         fact = fact_for(p.flow)
-        apply(db, fact, data, p.load_id, tx_time=release_tx_time(db, p))
+        apply(db, fact, data, p.load_id, tx_time=release_tx_time(db, p), replace_all=_replaces_all(db, p.load_id))
     except BaseException:
         _unclaim(db, p.load_id)  # rolled back: try again at the next check
         raise
     _finish(db, p.load_id)
+
+
+def _replaces_all(db: Database, load_id: int) -> bool:
+    records = LoadRecord.__table__
+    with db.engine.connect() as conn:
+        return conn.execute(sa.select(records.c.action).where(records.c.id == load_id)).scalar() == "replace-all"
 
 
 def release_tx_time(db: Database, p: PendingLoad) -> int:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from sdmx_server.registry.shape import DataShape
 from sdmx_server.store.database import Database
-from sdmx_server.store.history import CHANGE, REPLACED, REPLACED_BY, UPDATED, history_table_name
+from sdmx_server.store.history import CHANGE, REPLACED, UPDATED
 from sdmx_server.store.tables import FactTable
 
 #: Stands for "no upper bound" in comparisons of transaction times (BIGINT on both databases).
@@ -51,27 +51,13 @@ def from_epoch_us(value: int) -> datetime:
 
 
 def fact_with_updated(fact: FactTable) -> sa.Table:
-    """The fact table as sa.Table with its UPDATED column (store/history.py)."""
-    if UPDATED in fact.table.c:
-        return fact.table
-    return _copy(fact.table, fact.name, [sa.Column(UPDATED, sa.BigInteger, nullable=True)])
+    """The fact table, with its UPDATED column (store/history.py)."""
+    return fact.table
 
 
 def history_table(fact: FactTable) -> sa.Table:
     """The fact table's history table: its columns, UPDATED, REPLACED, REPLACED_BY, CHANGE."""
-    extra = [
-        sa.Column(REPLACED, sa.BigInteger, nullable=False),
-        sa.Column(REPLACED_BY, sa.BigInteger, nullable=True),
-        sa.Column(CHANGE, sa.String(1), nullable=False),
-    ]
-    if UPDATED not in fact.table.c:
-        extra.insert(0, sa.Column(UPDATED, sa.BigInteger, nullable=True))
-    return _copy(fact.table, history_table_name(fact.name), extra)
-
-
-def _copy(table: sa.Table, name: str, extra: list[sa.Column]) -> sa.Table:
-    # A table object of our own (no constraints): only ever read here.
-    return sa.Table(name, sa.MetaData(), *[sa.Column(c.name, c.type, nullable=True) for c in table.columns], *extra)
+    return fact.history
 
 
 @dataclass(frozen=True)
@@ -116,7 +102,7 @@ class View:
 
 
 def _base_columns(fact: FactTable) -> list[str]:
-    return [c.name for c in fact.table.columns]
+    return [c.name for c in fact.table.columns if c.name != UPDATED]
 
 
 def _state(fact: FactTable, as_of: int) -> list[sa.Select]:
