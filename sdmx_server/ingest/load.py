@@ -135,9 +135,12 @@ def load_incoming(
     shape = data_shape(dataflow.structure)
     record = _open_record(db, request)
     try:
-        return _run_load(db, request, read, settings, shape, record.id, started)
+        outcome = _run_load(db, request, read, settings, shape, record.id, started)
     finally:
         record.release()  # the record is closed: a start may judge it now
+    if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow):
+        outcome.status = "released"  # its release time had already come
+    return outcome
 
 
 def _run_load(db, request: LoadRequest, read: ReadIncoming, settings: Settings, shape: DataShape, record_id: int,
@@ -161,8 +164,7 @@ def _run_load(db, request: LoadRequest, read: ReadIncoming, settings: Settings, 
     if request.release_at is not None:
         embargo.keep(db, record_id, request.flow, validated, request.release_at)
         _close_record(db, record_id, "pending", report, fmt)
-        released = release_embargoed(db, registry, request.flow)  # a release time already past: now
-        return outcome("released" if record_id in released else "pending")
+        return outcome("pending")
     try:
         fact = ensure_fact_table(db, request.flow, shape)
         result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
