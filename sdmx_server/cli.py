@@ -206,15 +206,15 @@ def seed_demo(settings: Settings) -> None:
     _seed_embargoed_release(db, settings)
 
 
-#: The demo's embargoed release: the next quarter of the dashboard indicators, published this
-#: many days after the demo store is made (demo README: "one release is embargoed until a
+#: The demo's embargoed release: the final figures of the dashboard's last quarter, published
+#: this many days after the demo store is made (demo README: "one release is embargoed until a
 #: future date").
 DEMO_EMBARGO_DAYS = 30
 
 
 def _seed_embargoed_release(db, settings: Settings) -> None:
-    """A revision of DF_KPI's last quarter (values 2 % higher, status provisional), validated
-    now and kept pending until DEMO_EMBARGO_DAYS from now (store/embargo.py)."""
+    """The final figures of DF_KPI's last quarter (published provisional; 2 % higher, status
+    A), validated now and kept pending until DEMO_EMBARGO_DAYS from now (store/embargo.py)."""
     from datetime import datetime, timedelta, timezone
 
     import pyarrow as pa
@@ -229,7 +229,7 @@ def _seed_embargoed_release(db, settings: Settings) -> None:
     table = table.set_column(table.schema.get_field_index("OBS_VALUE"), "OBS_VALUE",
                              pc.round(pc.multiply(table.column("OBS_VALUE"), 1.02), 2))
     table = table.set_column(table.schema.get_field_index("OBS_STATUS"), "OBS_STATUS",
-                             pa.array(["P"] * table.num_rows))
+                             pa.array(["A"] * table.num_rows))
     path = settings.data_dir / "demo-data" / "DF_KPI_embargoed.csv"
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
     release_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=DEMO_EMBARGO_DAYS)

@@ -4,6 +4,7 @@ availability, ETags, updatedAfter); pending across a restart; released once by t
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import multiprocessing
 import time
@@ -208,4 +209,48 @@ def test_two_processes_release_once_in_release_order(backend, tmp_path):
             history_rows = conn.execute(sa.select(sa.func.count()).select_from(fact.history)).scalar()
         assert set(current) == {2.0}, "the later release is the current value"
         assert history_rows == 2 * count, "two revisions of each observation, no third from a double apply"
+        db.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_as_of_a_settled_time_keeps_its_etag_updated_after_follows_the_stamp(backend, tmp_path):
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+
+    with fresh_database(backend, tmp_path) as url:
+        settings, db, first = _setup(url, tmp_path)
+        # Kept answers on, for every size: a settled asOf answer is served from them again.
+        settings = dataclasses.replace(settings, answer_cache_bytes=64 * 1024 * 1024, answer_cache_min_bytes=0)
+
+        def load(value: float, name: str) -> None:
+            rows = first[first.TIME_PERIOD == "2020-02"].copy()
+            rows["OBS_VALUE"] = value
+            path = tmp_path / f"{name}.csv"
+            path.write_text(sdmx_csv(rows, FLOW_A, version="2.0"), encoding="utf-8")
+            assert load_data(db, _registry(db), FLOW_A, path, "merge", settings).applied
+
+        between = datetime.now(timezone.utc)
+        time.sleep(0.01)
+        load(11.0, "second")  # commits after `between`: the state then is settled
+        with running_server(settings) as server:
+            def get(**params):
+                r = httpx.get(f"{server.url}/rest/v2/{V2}", params=params, headers={"Accept": CSV20}, timeout=30)
+                assert r.status_code == 200, r.text
+                return r
+
+            as_of = get(asOf=between.isoformat())
+            changed = get(updatedAfter=between.isoformat())
+            current = get()
+            load(12.0, "third")
+            again = get(asOf=between.isoformat())
+            assert again.headers["etag"] == as_of.headers["etag"] and again.content == as_of.content
+            assert httpx.get(f"{server.url}/rest/v2/{V2}", params={"asOf": between.isoformat()}, timeout=30,
+                             headers={"Accept": CSV20, "If-None-Match": as_of.headers["etag"]}).status_code == 304
+            assert get(updatedAfter=between.isoformat()).headers["etag"] != changed.headers["etag"]
+            assert get().headers["etag"] != current.headers["etag"]
+            # Not settled: a time after the last load may still see a later one.
+            now = datetime.now(timezone.utc).isoformat()
+            recent = get(asOf=now)
+            load(13.0, "fourth")
+            assert get(asOf=now).headers["etag"] != recent.headers["etag"]
         db.dispose()

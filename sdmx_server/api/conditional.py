@@ -36,6 +36,7 @@ from starlette.responses import Response
 from sdmx_server.formats.media import MediaType
 from sdmx_server.registry.index import Entry, Registry
 from sdmx_server.store.database import Database
+from sdmx_server.store.history_sql import settled as settled_past
 from sdmx_server.store.versions import read_stamps
 
 #: Headers a 304 repeats from the 200 it stands for (RFC 9110 15.4.5).
@@ -82,7 +83,7 @@ def data_validators(state, request: Request, row: MediaType, languages,
     parts = representation(request, row, languages)
     times = []
     generation = 0
-    settled = as_of is not None and _settled(state.db, stamps, flows, as_of)
+    settled = as_of is not None and settled_past(state.db, flows, as_of)
     for flow in flows:
         stamp, changed = stamps.get(flow, ("-", None))
         if settled:
@@ -100,20 +101,6 @@ def data_validators(state, request: Request, row: MediaType, languages,
     if structures_time is not None:
         times.append(structures_time)
     return make(parts, max(times) if times else None)
-
-
-def _settled(db: Database, stamps: dict, flows: list[tuple[str, str, str]], as_of: datetime) -> bool:
-    """Whether the data of these dataflows as of `as_of` can no longer change: each has had a
-    load committed after that time (loads of a dataflow are serialised, so every later load's
-    transaction time is later still), and no embargoed load due by then awaits its release
-    (a release takes its release time as transaction time)."""
-    for flow in flows:
-        found = stamps.get(flow)
-        if found is None or found[1] is None or not as_of < found[1]:
-            return False
-    from sdmx_server.store.embargo import pending_before
-
-    return not pending_before(db, flows, as_of)
 
 
 def not_modified(request: Request, validators: Validators) -> bool:

@@ -224,3 +224,26 @@ class _Proxy:
 
     def column(self, component_id: str):
         return self.sub.c[self.view.fact.columns[component_id]]
+
+
+# -- whether the past can still change ---------------------------------------------------------------
+
+
+def settled(db: Database, flows: list[tuple[str, str, str]], as_of: datetime) -> bool:
+    """Whether the data of these dataflows as of `as_of` can no longer change: each has a
+    committed load with a later transaction time (loads of a dataflow are serialised and take
+    increasing times, so every later load is later still), and no embargoed load due by then
+    awaits its release (a release takes its release time as transaction time)."""
+    from sdmx_server.store.embargo import pending_before
+    from sdmx_server.store.records import LoadRecord
+
+    records = LoadRecord.__table__
+    moment = epoch_us(as_of)
+    with db.engine.connect() as conn:
+        for flow in flows:
+            later = conn.execute(sa.select(sa.literal(1)).where(
+                records.c.flow == f"{flow[0]}:{flow[1]}({flow[2]})", records.c.tx_time > moment,
+                records.c.status.in_(("applied", "released"))).limit(1)).first()
+            if later is None:
+                return False
+    return not pending_before(db, flows, as_of)
