@@ -367,3 +367,31 @@ def test_include_history_on_v1_in_sdmx_ml(history):
     # IR's series: written by the first load; the second and third each deleted and wrote.
     assert [s.get("action") for s in sets] == ["Replace", "Delete", "Replace", "Delete", "Replace"]
     assert all(s.get("validFromDate") or s.get("validToDate") for s in sets)
+
+
+@pytest.mark.parametrize("params", [
+    {"detail": "serieskeysonly"}, {"detail": "nodata"}, {"detail": "dataonly"},
+    {"dimensionAtObservation": "AllDimensions"}, {"dimensionAtObservation": "AREA"},
+])
+def test_history_answers_in_every_layout(history, params):
+    """SDMX-ML 2.1 structure-specific (with the DSD's schema) and SDMX-JSON 1.0, whatever the
+    layout: every data set of the history answer valid, with the series the oracle has."""
+    dimension = params.get("dimensionAtObservation")
+    schema = history.get("schema/dataflow/TEST/DF_A/1.0", None,
+                         **({"dimensionAtObservation": dimension} if dimension else {}))
+    assert schema.status_code == 200, schema.text
+    r = history.get("data/TEST,DF_A,1.0/all", "application/vnd.sdmx.structurespecificdata+xml;version=2.1",
+                    includeHistory="true", **params)
+    assert r.status_code == 200, r.text
+    xml = assert_valid(r.content, schema.content)
+    sets = xml.xpath("//*[local-name()='DataSet']")
+    # A Replace data set per load, a Delete one per load that deleted (without observations,
+    # detail=serieskeysonly|nodata, a deletion shows as the series it touched).
+    assert len(sets) == sum(1 + bool(len(d)) for d in history.deleted)
+    if params.get("detail") not in ("serieskeysonly", "nodata"):
+        total = len(xml.xpath("//*[local-name()='Obs']"))
+        assert total == sum(len(w) for w in history.written) + sum(len(d) for d in history.deleted)
+    r = history.get("data/TEST,DF_A,1.0/all", JSON10, updatedAfter=history.between(0), **params)
+    assert r.status_code == 200, r.text
+    doc = assert_valid_json(r.content, "1.0", "data")
+    assert [d["action"] for d in doc["data"]["dataSets"]] == ["Delete", "Replace"]
