@@ -105,7 +105,13 @@ def as_of(p: Mapping[str, str], name: str = "asOf") -> datetime | None:
         raise SyntaxError_(
             f"{name}={text!r}: expected an xs:dateTime such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00+01:00"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        # In UTC, as the store keeps times: one form for validators and comparisons.
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+        raise SyntaxError_(f"{name}={text!r}: out of the range of dates") from None
 
 
 def dimension_at_observation(p: Mapping[str, str]) -> str | None:
