@@ -101,8 +101,13 @@ def migrate(db) -> None:
             todo.append((name, layout, has_updated))
     if not todo:
         return
+    from sdmx_server.store.locks import FACT_TABLES, lock_in_session
+
     with db.engine.begin() as conn:
+        lock_in_session(db, conn, FACT_TABLES)  # two starts at once: one migrates, the other waits
         for name, layout, has_updated in todo:
+            if not has_updated and any(c["name"] == UPDATED for c in sa.inspect(conn).get_columns(name)):
+                has_updated = True  # the other start did it
             if not has_updated:
                 conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN {UPDATED} BIGINT')
             fact = sa.Table(name, sa.MetaData(), autoload_with=conn)
