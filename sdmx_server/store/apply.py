@@ -229,8 +229,8 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         same_key = sa.and_(*[f.c[k] == diff.c[k] for k in key])
         if result.changed > changed_before:
             # The versions being replaced, before they are.
-            replaced = sa.exists(sa.select(sa.literal(1)).select_from(diff).where(same_key, diff.c[IS_NEW] == 0))
-            _run(load, history.copy_to_history(fact.history, f, replaced, load.tx_time, load.load_id, "U"))
+            _run(load, history.copy_to_history(fact.history, f, diff.c[IS_NEW] == 0, load.tx_time, load.load_id, "U",
+                                               source=diff.join(f, same_key)))
         names = [c.name for c in f.columns]
         insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
         # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
