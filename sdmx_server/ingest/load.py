@@ -24,6 +24,7 @@ from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
 from sdmx_server.store.liveness import OpenRecord, open_record
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
@@ -240,6 +241,8 @@ def _open_record(db: Database, request: LoadRequest) -> OpenRecord:
 
 def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:
     with Session(db.engine) as session:
+        # Write first: on SQLite a read-then-write transaction fails if a load commits between.
+        lock_in_session(db, session.connection(), FACT_TABLES)
         record = session.get(LoadRecord, record_id)
         record.status = status
         record.format = fmt

@@ -25,8 +25,11 @@ before anything is read: loads of one dataflow queue.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -94,6 +97,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
         with conn.cursor() as cur:
             # First statement: a load queued behind another of this dataflow waits here.
             lock_dataflow(db, cur, fact.name)
+            _crash_point("locked")
             result.tx_time = tx_time if tx_time is not None else next_tx_time(db, cur, fact, load_id)
             load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
             was_empty = _is_empty(db, cur, fact)
@@ -104,6 +108,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
                     _delete(load, part, data.present)
                 else:
                     _write(load, part, data, replace=action == "R")
+                _crash_point("written")
             if replace_all and not was_empty:
                 _delete_rest(load)
             _finish_record(db, cur, load_id, data.rows, result)
@@ -111,6 +116,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
                 # Same transaction: readers see the new rows and the new stamp together (ETags).
                 # Nothing changed, nothing bumped: the answers cached under the stamp stay right.
                 bump_stamp(db, cur, fact.name)
+            _crash_point("finished")
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -120,6 +126,22 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
     if result.touched:
         refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
     return result
+
+
+#: tests/test_load_crash.py: the process kills itself (SIGKILL) at this point of the apply, as
+#: a crash there would, to prove the transaction leaves nothing behind; or (PAUSE_AT,
+#: "point:seconds") holds its lock that long, so that another load must queue behind it.
+#: Unset in real use.
+CRASH_AT = "SDMX_TEST_CRASH_AT"
+PAUSE_AT = "SDMX_TEST_PAUSE_AT"
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_AT) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    pause = os.environ.get(PAUSE_AT, "")
+    if pause.startswith(name + ":"):
+        time.sleep(float(pause.split(":", 1)[1]))
 
 
 def next_tx_time(db: Database, cur, fact: FactTable, load_id: int) -> int:
@@ -207,8 +229,8 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         same_key = sa.and_(*[f.c[k] == diff.c[k] for k in key])
         if result.changed > changed_before:
             # The versions being replaced, before they are.
-            replaced = sa.exists(sa.select(sa.literal(1)).select_from(diff).where(same_key, diff.c[IS_NEW] == 0))
-            _run(load, history.copy_to_history(fact.history, f, replaced, load.tx_time, load.load_id, "U"))
+            _run(load, history.copy_to_history(fact.history, f, diff.c[IS_NEW] == 0, load.tx_time, load.load_id, "U",
+                                               source=diff.join(f, same_key)))
         names = [c.name for c in f.columns]
         insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
         # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
@@ -345,8 +367,12 @@ def _delete(load: _Load, part: pa.Table, present: frozenset[str]) -> None:
 
 def _finish_record(db: Database, cur, load_id: int, observations: int, result: ApplyResult) -> None:
     records = LoadRecord.__table__
-    # The database's clock, in UTC: a parameter would need the driver to agree on timestamp types.
-    now = sa.func.current_timestamp() if db.is_sqlite else sa.text("(now() AT TIME ZONE 'UTC')")
+    # In UTC, as text SQLAlchemy reads back on SQLite (current_timestamp has whole seconds
+    # only); PostgreSQL's clock at the end (now() is the transaction's start).
+    if db.is_sqlite:
+        now = sa.literal(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"))
+    else:
+        now = sa.text("(clock_timestamp() AT TIME ZONE 'UTC')")
     stmt = sa.update(records).where(records.c.id == load_id).values(
         status="applied", finished_at=now, observations=observations, added=result.added,
         changed=result.changed, deleted=result.deleted, unchanged=result.unchanged, tx_time=result.tx_time,

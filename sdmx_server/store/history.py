@@ -57,14 +57,18 @@ def create_ddl(table: sa.Table, dialect: sa.Dialect) -> list[str]:
     return statements
 
 
-def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load_id: int, change: str) -> sa.Insert:
+def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load_id: int, change: str,
+                    source=None) -> sa.Insert:
     """INSERT INTO history SELECT <the fact rows `where` selects>, as replaced by this load.
     A row this same load wrote (UPDATED = tx_time) is an intermediate state of one revision,
-    never a version of its own: it is skipped."""
+    never a version of its own: it is skipped. `source`: a join of the fact table that drives
+    the selection (a few revised rows of a large table: look them up by key, not scan)."""
     names = [c.name for c in fact.columns]
     select = sa.select(*[fact.c[n] for n in names], sa.literal(tx_time, sa.BigInteger),
                        sa.literal(load_id, sa.BigInteger), sa.literal(change, sa.String)).where(
         where, sa.or_(fact.c[UPDATED].is_(None), fact.c[UPDATED] != tx_time))
+    if source is not None:
+        select = select.select_from(source)
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 
@@ -101,8 +105,13 @@ def migrate(db) -> None:
             todo.append((name, layout, has_updated))
     if not todo:
         return
+    from sdmx_server.store.locks import FACT_TABLES, lock_in_session
+
     with db.engine.begin() as conn:
+        lock_in_session(db, conn, FACT_TABLES)  # two starts at once: one migrates, the other waits
         for name, layout, has_updated in todo:
+            if not has_updated and any(c["name"] == UPDATED for c in sa.inspect(conn).get_columns(name)):
+                has_updated = True  # the other start did it
             if not has_updated:
                 conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN {UPDATED} BIGINT')
             fact = sa.Table(name, sa.MetaData(), autoload_with=conn)

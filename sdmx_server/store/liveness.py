@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from sdmx_server.store.database import Database
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session
 from sdmx_server.store.records import LoadRecord
 
 #: First key of the records' advisory locks (the two-int key space of PostgreSQL's advisory
@@ -105,7 +106,10 @@ def mark_abandoned(db: Database) -> list[int]:
 
 def _mark(db: Database, dead: list[tuple]) -> list[int]:
     marked = []
+    if not dead:
+        return marked
     with Session(db.engine) as session:
+        lock_in_session(db, session.connection(), FACT_TABLES)  # write first: see store/locks.py
         for record_id, host, pid in dead:
             record = session.get(LoadRecord, record_id)
             if record is None or record.status != "running":

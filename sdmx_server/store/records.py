@@ -60,3 +60,40 @@ class LoadRecord(SQLModel, table=True):
     #: process was killed (store/liveness.py).
     host: str | None = None
     pid: int | None = None
+
+
+def list_records(db, flow: tuple[str, str, str | None] | None = None, limit: int = 50) -> list[LoadRecord]:
+    """The latest records first; `flow` (version None: any version) narrows them."""
+    from sqlmodel import Session, select
+
+    statement = select(LoadRecord).order_by(LoadRecord.id.desc()).limit(limit)
+    if flow is not None:
+        agency, flow_id, version = flow
+        if version is None:
+            statement = statement.where(LoadRecord.flow.startswith(f"{agency}:{flow_id}(", autoescape=True))
+        else:
+            statement = statement.where(LoadRecord.flow == f"{agency}:{flow_id}({version})")
+    with Session(db.engine) as session:
+        return list(session.exec(statement).all())
+
+
+def record_summary(record: LoadRecord) -> dict:
+    """What `sdmx-server loads` shows of a record (its JSON form)."""
+    seconds = None
+    if record.finished_at is not None and record.started_at is not None:
+        seconds = round((_utc(record.finished_at) - _utc(record.started_at)).total_seconds(), 3)
+    return {
+        "id": record.id, "started_at": _utc(record.started_at).isoformat() if record.started_at else None,
+        "flow": record.flow, "origin": record.origin, "source": record.source, "format": record.format,
+        "action": record.action, "status": record.status, "submitted_by": record.submitted_by,
+        "observations": record.observations, "added": record.added, "changed": record.changed,
+        "deleted": record.deleted, "unchanged": record.unchanged, "errors": record.errors,
+        "seconds": seconds, "tx_time": record.tx_time,
+        "release_at": _utc(record.release_at).isoformat() if record.release_at else None,
+    }
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, str):  # SQLite through the DB-API adapter may hand text back
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
