@@ -177,7 +177,6 @@ def _release_in_process(url: str, barrier, results) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_processes_release_once_in_release_order(backend, tmp_path):
-    from sdmx_server.store.history_sql import history_table  # noqa: F401 (the table the revisions read)
     from sdmx_server.store.tables import find_fact_table
     import sqlalchemy as sa
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from sdmx_server.errors import NotImplemented_, SyntaxError_
+from sdmx_server.errors import SyntaxError_
 from sdmx_server.query.keys import parse_key
 from sdmx_server.query.model import (
     OPERATORS,

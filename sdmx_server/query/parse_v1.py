@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sdmx_server.errors import NotImplemented_, SyntaxError_
+from sdmx_server.errors import SyntaxError_
 from sdmx_server.kinds import BY_V1, V1_ANY
 from sdmx_server.query.keys import parse_key
 from sdmx_server.query.model import ArtefactRef, DataQuery, SchemaQuery, StructureQuery
