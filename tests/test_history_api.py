@@ -350,6 +350,18 @@ def test_include_history_replays_to_every_state(history):
         pd.testing.assert_frame_equal(expect(replica), expect(next(states)))
 
 
+@pytest.mark.parametrize("version", ["2.1", "1.0"])
+def test_include_history_in_other_sdmx_json_versions(history, version):
+    r = history.get(f"v2/{V2}", f"application/vnd.sdmx.data+json;version={version}.0", includeHistory="true")
+    assert r.status_code == 200, r.text
+    doc = assert_valid_json(r.content, version, "data")
+    sets = doc["data"]["dataSets"]
+    assert [(d["action"], "validFrom" in d, "validTo" in d) for d in sets] == [
+        ("Replace", True, False), ("Delete", False, True), ("Replace", True, False),
+        ("Delete", False, True), ("Replace", True, False)]
+    assert len(canonical(read_sdmx_json(doc))) == sum(map(len, history.written)) + sum(map(len, history.deleted))
+
+
 def test_include_history_with_updated_after_and_as_of(history):
     r = history.get(f"v2/{V2}", CSV20, includeHistory="true", updatedAfter=history.between(0),
                     asOf=history.between(1))
