@@ -253,3 +253,58 @@ def test_as_of_a_settled_time_keeps_its_etag_updated_after_follows_the_stamp(bac
             load(13.0, "fourth")
             assert get(asOf=now).headers["etag"] != recent.headers["etag"]
         db.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_serve_with_two_workers_releases_once(backend, tmp_path):
+    """`sdmx-server serve --workers 2`: both worker processes check every second; the release
+    is applied by one of them, once, without a restart."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sdmx_server.cli import _registry
+    from sdmx_server.registry.shape import data_shape
+    from sdmx_server.store.tables import find_fact_table
+
+    with fresh_database(backend, tmp_path) as url:
+        settings, db, first = _setup(url, tmp_path)
+        load_id, count = _embargoed(db, settings, tmp_path, datetime.now(timezone.utc) + timedelta(seconds=4), 5.0)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "SDMX_DATABASE_URL": url, "SDMX_DATA_DIR": str(tmp_path / "var")}
+        log = (tmp_path / "serve.log").open("w")
+        process = subprocess.Popen([str(Path(sys.executable).parent / "sdmx-server"), "serve", "--port", str(port),
+                                    "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while _status(db, load_id) != "released":
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+            while True:  # the release may come before the workers listen
+                try:
+                    r = httpx.get(f"http://127.0.0.1:{port}/rest/v2/{V2}", headers={"Accept": CSV20}, timeout=30)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.2)
+            assert r.status_code == 200
+            df = pd.read_csv(io.BytesIO(r.content), dtype={"TIME_PERIOD": str})
+            assert (df[df.TIME_PERIOD == "2020-01"].OBS_VALUE == 5.0).all()
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+            log.close()
+        import sqlalchemy as sa
+
+        fact = find_fact_table(db, FLOW_A, data_shape(_registry(db).get("dataflow", *FLOW_A).structure))
+        with db.engine.connect() as conn:
+            revised = conn.execute(sa.select(sa.func.count()).select_from(fact.history)).scalar()
+        assert revised == count, "one revision per observation: applied once"
+        db.dispose()
