@@ -308,3 +308,35 @@ def test_serve_with_two_workers_releases_once(backend, tmp_path):
             revised = conn.execute(sa.select(sa.func.count()).select_from(fact.history)).scalar()
         assert revised == count, "one revision per observation: applied once"
         db.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_load_releases_what_came_due_first(backend, tmp_path):
+    """No server ran at the release time: the next load of the dataflow applies the embargoed
+    one first, so the later load's values win and the transaction times stay in order."""
+    from sqlmodel import Session
+
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.store.records import LoadRecord
+
+    with fresh_database(backend, tmp_path) as url:
+        settings, db, first = _setup(url, tmp_path)
+        embargoed, count = _embargoed(db, settings, tmp_path, datetime.now(timezone.utc) + timedelta(milliseconds=200),
+                                      3.0)
+        time.sleep(0.4)
+        rows = first[first.TIME_PERIOD == "2020-01"].copy()
+        rows["OBS_VALUE"] = 9.0
+        path = tmp_path / "later.csv"
+        path.write_text(sdmx_csv(rows, FLOW_A, version="2.0"), encoding="utf-8")
+        later = load_data(db, _registry(db), FLOW_A, path, "merge", settings)
+        assert later.applied and later.result.changed == count
+        with Session(db.engine) as session:
+            released = session.get(LoadRecord, embargoed)
+            assert released.status == "released" and released.tx_time < later.result.tx_time
+        with running_server(settings) as server:
+            assert (_values(server) == 9.0).all()
+            before = _values(server, asOf=datetime.fromtimestamp(later.result.tx_time / 1e6 - 1e-6,
+                                                                   timezone.utc).isoformat())
+            assert (before == 3.0).all()
+        db.dispose()

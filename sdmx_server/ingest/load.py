@@ -185,7 +185,18 @@ def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, st
             raise LoadError(f"embargoed load of {flow_}: the dataflow or its structure is no longer loaded")
         return ensure_fact_table(db, flow_, data_shape(dataflow.structure))
 
-    return embargo.release_due(db, fact_for, apply_load, flow)
+    released = embargo.release_due(db, fact_for, apply_load, flow)
+    if flow is not None:
+        # Another process may be releasing one of this dataflow's due loads: a load must come
+        # after it (and after the due loads behind it), as loads of one dataflow queue.
+        while embargo.pending_loads(db, flow, due_by=datetime.now(timezone.utc)):
+            time.sleep(RELEASE_POLL_SECONDS)
+            released += embargo.release_due(db, fact_for, apply_load, flow)
+    return released
+
+
+#: How often a load waiting for another process's release of its dataflow looks again.
+RELEASE_POLL_SECONDS = 0.2
 
 
 def _default_action(action: LoadAction) -> str:
