@@ -5,6 +5,7 @@
     sdmx-server load-structures [--allow-missing-references] PATH...
     sdmx-server load-data 'AGENCY:ID(VERSION)' FILE [--action merge|replace|delete]
     sdmx-server demo-data [--out DIR] [--seed N]
+    sdmx-server loads [--flow F] [--limit N] [--json]
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -67,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--release-at", type=_release_time, default=None, metavar="TIME",
                       help="embargo: publish the values at this ISO 8601 time (UTC unless it says otherwise)")
     data.set_defaults(run=cmd_load_data)
+
+    loads = sub.add_parser("loads", help="list the records of data loads, latest first")
+    loads.add_argument("--flow", default=None, help="only this dataflow: AGENCY:ID(VERSION), or AGENCY:ID for any version")
+    loads.add_argument("--limit", type=int, default=20, help="how many records (default 20)")
+    loads.add_argument("--json", action="store_true", help="as JSON, with every count")
+    loads.set_defaults(run=cmd_loads)
 
     demo = sub.add_parser("demo-data", help="write the seeded demo data files (SDMX-CSV)")
     demo.add_argument("--out", type=Path, default=Path("var/demo-data"))
@@ -147,6 +154,39 @@ def cmd_load_data(args) -> int:
     return 0 if _load_one(db, flow, args.file, args.action, settings, **options) else 1
 
 
+def cmd_loads(args) -> int:
+    """The load records: who loaded what, when, with what outcome and counts."""
+    import json
+
+    from sdmx_server.store.records import list_records, record_summary
+
+    flow = parse_flow(args.flow) if args.flow is not None else None
+    db = _database(Settings.from_env())
+    records = [record_summary(r) for r in list_records(db, flow, max(args.limit, 0))]
+    if args.json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return 0
+    if not records:
+        print("no loads recorded" + (f" for {args.flow}" if args.flow else ""), file=sys.stderr)
+        return 0
+    header = ("id", "when (UTC)", "flow", "origin", "source", "action", "status", "added", "changed", "deleted",
+              "unchanged", "errors", "seconds")
+    rows = [header] + [(
+        str(r["id"]), (r["started_at"] or "")[:19].replace("T", " "), r["flow"], r["origin"], _short(r["source"]),
+        r["action"], r["status"], f"{r['added']:,}", f"{r['changed']:,}", f"{r['deleted']:,}", f"{r['unchanged']:,}",
+        f"{r['errors']:,}", "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+    ) for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {0, 7, 8, 9, 10, 11, 12}
+    for row in rows:
+        print("  ".join(v.rjust(w) if i in numeric else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip())
+    return 0
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
 def cmd_demo_data(args) -> int:
     from sdmx_server.demo.generator import write_demo_data
 
@@ -203,6 +243,38 @@ def seed_demo(settings: Settings) -> None:
         flow = parse_flow(demo_file.flow)
         if not _load_one(db, flow, demo_file.path, "merge", settings):
             raise SystemExit(f"the demo data for {demo_file.flow} do not load; see above")
+    _seed_embargoed_release(db, settings)
+
+
+#: The demo's embargoed release: the final figures of the dashboard's last quarter, published
+#: this many days after the demo store is made (demo README: "one release is embargoed until a
+#: future date").
+DEMO_EMBARGO_DAYS = 30
+
+
+def _seed_embargoed_release(db, settings: Settings) -> None:
+    """The final figures of DF_KPI's last quarter (published provisional; 2 % higher, status
+    A), validated now and kept pending until DEMO_EMBARGO_DAYS from now (store/embargo.py)."""
+    from datetime import datetime, timedelta, timezone
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    source = settings.data_dir / "demo-data" / "DF_KPI.csv"
+    table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    periods = table.column("TIME_PERIOD")
+    last = pc.max(periods).as_py()
+    table = table.filter(pc.equal(periods, last))
+    table = table.set_column(table.schema.get_field_index("OBS_VALUE"), "OBS_VALUE",
+                             pc.round(pc.multiply(table.column("OBS_VALUE"), 1.02), 2))
+    table = table.set_column(table.schema.get_field_index("OBS_STATUS"), "OBS_STATUS",
+                             pa.array(["A"] * table.num_rows))
+    path = settings.data_dir / "demo-data" / "DF_KPI_embargoed.csv"
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    release_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=DEMO_EMBARGO_DAYS)
+    if not _load_one(db, parse_flow("SSO:DF_KPI(1.0)"), path, "merge", settings, release_at=release_at):
+        raise SystemExit("the demo's embargoed release does not load; see above")
 
 
 def _database(settings: Settings):
@@ -246,7 +318,11 @@ def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings:
         print(f"{path}: {line}")
     for warning in outcome.report.warnings:
         print(f"{path}: warning: {warning}", file=sys.stderr)
-    if not outcome.applied:
+    if outcome.status == "pending":  # an embargoed load, kept for its release (store/embargo.py)
+        print(f"{path}: {outcome.report.rows_read:,} observations for {outcome.flow} validated and kept "
+              f"until {options['release_at'].isoformat()}, load #{outcome.record_id}", file=sys.stderr)
+        return True
+    if not outcome.applied and outcome.status != "released":
         print(f"{path}: {outcome.report.summary()}", file=sys.stderr)
         return False
     rate = outcome.report.rows_read / outcome.seconds if outcome.seconds else 0

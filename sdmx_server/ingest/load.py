@@ -20,8 +20,11 @@ from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
 from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.settings import Settings
+from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
+from sdmx_server.store.liveness import OpenRecord, open_record
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
@@ -72,7 +75,7 @@ class LoadOutcome:
     @property
     def accepted(self) -> bool:
         """Valid: applied, or kept for release, or (a dry run) valid and not applied."""
-        return self.status in ("applied", "pending", "validated")
+        return self.status in ("applied", "pending", "released", "validated")
 
 
 def load_data(
@@ -127,10 +130,22 @@ def load_incoming(
     settings = settings or Settings()
     started = time.perf_counter()
     dataflow = _check_request(registry, request)
-    if request.release_at is not None:
-        raise LoadError("embargoed loads (--release-at) are not built yet")  # until store/embargo.py
+    # Embargoed loads of this dataflow whose time has come go first: a later load must never
+    # be overwritten by an earlier embargoed one (store/embargo.py).
+    release_embargoed(db, registry, request.flow)
     shape = data_shape(dataflow.structure)
-    record_id = _open_record(db, request)
+    record = _open_record(db, request)
+    try:
+        outcome = _run_load(db, request, read, settings, shape, record.id, started)
+    finally:
+        record.release()  # the record is closed: a start may judge it now
+    if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow):
+        outcome.status = "released"  # its release time had already come
+    return outcome
+
+
+def _run_load(db, request: LoadRequest, read: ReadIncoming, settings: Settings, shape: DataShape, record_id: int,
+              started: float) -> LoadOutcome:
     report = ValidationReport(max_groups=settings.max_reported_errors)
     incoming = read(shape, report)
     validated = validate(incoming, shape, _default_action(request.action), report) if incoming is not None else None
@@ -147,14 +162,41 @@ def load_incoming(
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
+    if request.release_at is not None:
+        embargo.keep(db, record_id, request.flow, validated, request.release_at)
+        _close_record(db, record_id, "pending", report, fmt)
+        return outcome("pending")
     try:
         fact = ensure_fact_table(db, request.flow, shape)
-        result = apply_load(db, fact, validated, record_id)
+        result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
     except BaseException as exc:
         report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}")
         _close_record(db, record_id, "failed", report, fmt)
         raise
     return outcome("applied", result)
+
+
+def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, str] | None = None) -> list[int]:
+    """Apply the embargoed loads (of `flow`, or all) whose release time has come; the ids of
+    those this process released (store/embargo.py says who releases what)."""
+    def fact_for(flow_: tuple[str, str, str]):
+        dataflow = registry.get("dataflow", *flow_)
+        if dataflow is None or dataflow.structure is None:
+            raise LoadError(f"embargoed load of {flow_}: the dataflow or its structure is no longer loaded")
+        return ensure_fact_table(db, flow_, data_shape(dataflow.structure))
+
+    released = embargo.release_due(db, fact_for, apply_load, flow)
+    if flow is not None:
+        # Another process may be releasing one of this dataflow's due loads: a load must come
+        # after it (and after the due loads behind it), as loads of one dataflow queue.
+        while embargo.pending_loads(db, flow, due_by=datetime.now(timezone.utc)):
+            time.sleep(RELEASE_POLL_SECONDS)
+            released += embargo.release_due(db, fact_for, apply_load, flow)
+    return released
+
+
+#: How often a load waiting for another process's release of its dataflow looks again.
+RELEASE_POLL_SECONDS = 0.2
 
 
 def _default_action(action: LoadAction) -> str:
@@ -200,19 +242,18 @@ def stub_references(dsd) -> list[str]:
     return list(found)
 
 
-def _open_record(db: Database, request: LoadRequest) -> int:
-    with Session(db.engine) as session:
-        record = LoadRecord(
-            flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
-            submitted_by=request.submitted_by, release_at=request.release_at,
-        )
-        session.add(record)
-        session.commit()
-        return record.id
+def _open_record(db: Database, request: LoadRequest) -> OpenRecord:
+    """The load's `running` record, held as this process's (store/liveness.py) until closed."""
+    return open_record(
+        db, flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
+        submitted_by=request.submitted_by, release_at=request.release_at,
+    )
 
 
 def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:
     with Session(db.engine) as session:
+        # Write first: on SQLite a read-then-write transaction fails if a load commits between.
+        lock_in_session(db, session.connection(), FACT_TABLES)
         record = session.get(LoadRecord, record_id)
         record.status = status
         record.format = fmt
