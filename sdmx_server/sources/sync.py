@@ -92,14 +92,15 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
         return done(SyncOutcome(spec.id, spec.flow_ref, "applied",
                                 f"{loaded.report.rows_read:,} rows applied ({counts}), load #{loaded.record_id}",
                                 loaded.record_id, loaded.report.rows_read, result, lines=lines))
+    problems = loaded.report.lines()
     if loaded.report.file_errors and not loaded.report.groups:
         # The data did not fit the mapping (missing or unexpected columns): a failed pull.
         _mark_failed(db, loaded.record_id)
-        status = "failed"
+        status, message = "failed", "; ".join(loaded.report.file_errors)
     else:
         status = "rejected"
-    return done(SyncOutcome(spec.id, spec.flow_ref, status,
-                            f"{loaded.report.summary()} (load #{loaded.record_id})",
+        message = loaded.report.summary() + (f"; first: {problems[0]}" if problems else "")
+    return done(SyncOutcome(spec.id, spec.flow_ref, status, f"{message} (load #{loaded.record_id})",
                             loaded.record_id, loaded.report.rows_read, lines=lines))
 
 
