@@ -18,6 +18,7 @@ from sdmx_server.boot import create_schema
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.sources.spec import read_source
+from sdmx_server.sources.state import ensure_state_tables
 from sdmx_server.sources.sync import current_registry
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
@@ -44,6 +45,7 @@ def make_store(url: str, directory: Path) -> Store:
     create_schema(db)
     outcome = load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings)
     assert outcome.ok, outcome.errors
+    ensure_state_tables(db)
     return Store(db, settings)
 
 

@@ -47,7 +47,13 @@ class SourceLease(SQLModel, table=True):
 
 def ensure_state_tables(db: Database) -> None:
     for table in (SourceState.__table__, SourceLease.__table__):
-        table.create(db.engine, checkfirst=True)
+        try:
+            table.create(db.engine, checkfirst=True)
+        except sa.exc.DBAPIError:
+            # Another process (a scheduler, a `sync`) created it between the check and the
+            # CREATE: fine if it is there now.
+            if not sa.inspect(db.engine).has_table(table.name):
+                raise
 
 
 def fingerprint(spec_text: str, table: pa.Table) -> str:
