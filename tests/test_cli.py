@@ -443,7 +443,11 @@ def test_the_demo_from_an_empty_store_to_http(tmp_path, capsys):
     assert "loading the demo structures" in err
     db = Database(settings.database_url)
     records = load_records(db)
-    assert sorted(r.flow for r in records) == sorted(f"SSO:{f}(1.0)" for f in DEMO_FLOWS)
+    files = [r for r in records if r.origin == "cli"]
+    assert sorted(r.flow for r in files) == sorted(f"SSO:{f}(1.0)" for f in DEMO_FLOWS)
+    # ... then the demo's sources of loaders/ are synced once (sources/, docs/sources.md).
+    assert sorted((r.source, r.origin) for r in records if r.origin != "cli") == [
+        ("fars_pensioners", "sync"), ("isfahan_insured", "sync")]
     assert {r.status for r in records} == {"applied"}
     assert all(r.observations > 0 and r.errors == 0 for r in records)
     assert sorted(f.key[2] for f in read_all(db)[0] if f.key[0] == "dataflow") == sorted(DEMO_FLOWS)
