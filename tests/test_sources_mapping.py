@@ -228,3 +228,16 @@ def test_secrets_come_from_the_environment_only():
     assert expand("${NOT_SET:-sqlite:///${DIR:-var}/u.db}", {"DIR": "/srv"}) == "sqlite:////srv/u.db"
     with pytest.raises(MissingSecret, match="the environment variable UNIT_PASSWORD is not set"):
         resolve_url("mysql+pymysql://reader@h/db", {"password": "${UNIT_PASSWORD}"}, {})
+
+
+def test_every_example_of_the_documentation_is_a_valid_source(tmp_path):
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "sources.md").read_text(encoding="utf-8")
+    examples = [e for e in re.findall(r"```yaml\n(.*?)```", text, re.S) if "dataflow:" in e]
+    assert len(examples) >= 4
+    for number, example in enumerate(examples):
+        path = tmp_path / f"example{number}.yaml"
+        path.write_text(example, encoding="utf-8")
+        spec, errors = read_source(path)
+        assert spec is not None, (example, [str(e) for e in errors])
