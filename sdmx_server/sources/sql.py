@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 from sdmx_server.sources.raw import PullError, RawData
 from sdmx_server.sources.secrets import MissingSecret, resolve_url
 from sdmx_server.sources.spec import SourceSpec
+from sdmx_server.sources.sql_packed import pull_packed
 
 
 def pull_sql(spec: SourceSpec, environ: dict[str, str] | None = None) -> RawData:
@@ -48,6 +49,12 @@ def _pull(engine: sa.Engine, spec: SourceSpec, shown: str) -> RawData:
     except sa.exc.DBAPIError as exc:
         raise PullError(f"cannot connect to {shown}: {_reason(exc)}") from None
     try:
+        if engine.dialect.name in ("mysql", "mariadb"):
+            table = pull_packed(connection, spec.query or "", spec.batch_size, lambda q: _literal(engine, q))
+            if table is not None:
+                return RawData(table, pa.array(range(1, table.num_rows + 1), pa.int64()), "the query",
+                               strict_columns=True)
+            connection.rollback()  # whatever the shortcut began, the ordinary pull starts clean
         try:
             streaming = connection.execution_options(stream_results=True, yield_per=spec.batch_size)
             result = streaming.exec_driver_sql(_literal(engine, spec.query or ""))
