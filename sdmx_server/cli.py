@@ -197,8 +197,8 @@ def cmd_serve(args) -> int:
     settings = Settings.from_env()
     if args.demo:
         seed_demo(settings)
-    scheduler = None if args.no_scheduler else _start_scheduler(settings, demo=args.demo)
     base = f"http://{args.host}:{args.port}"
+    scheduler = None if args.no_scheduler else _start_scheduler(settings, base, demo=args.demo)
     print(f"SDMX REST API (v1, SDMX 2.1): {base}/rest/  e.g. {base}/rest/dataflow", flush=True)
     try:
         uvicorn.run(
@@ -215,7 +215,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _start_scheduler(settings: Settings, demo: bool = False):
+def _start_scheduler(settings: Settings, base: str, demo: bool = False):
     """The sources' scheduler, in this (the serving or supervising) process only: worker
     processes never start one, and a database lease keeps two servers from both running it."""
     import logging
@@ -233,7 +233,7 @@ def _start_scheduler(settings: Settings, demo: bool = False):
     os.environ.setdefault("SDMX_DATA_DIR", str(settings.data_dir))
     logging.getLogger("sdmx_server.sources").setLevel(logging.INFO)
     print(f"syncing the sources of {folder} on their schedules (`sdmx-server sources` lists them)", flush=True)
-    return Scheduler(settings, folder).start()
+    return Scheduler(settings, folder).start(after=f"{base}/rest/")
 
 
 def cmd_sync(args) -> int:

@@ -12,11 +12,13 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from sdmx_server.sources.schedule import Scheduler, next_run
 from sdmx_server.sources.spec import Schedule
 from sdmx_server.sources.state import SourceState, get_state, take_lease
+from tests.conftest import fresh_database
 from tests.sources_support import loads, make_store, write_spec
 
 NOW = datetime(2026, 3, 21, 8, 0, tzinfo=timezone.utc)
@@ -94,8 +96,13 @@ def test_the_scheduler_runs_a_due_source_and_retries_after_a_failure(tmp_path):
         scheduler.stop()
 
 
-def test_one_scheduler_per_database(tmp_path):
-    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_one_scheduler_per_database(tmp_path, backend):
+    with fresh_database(backend, tmp_path) as url:
+        _one_scheduler(make_store(url, tmp_path), tmp_path)
+
+
+def _one_scheduler(store, tmp_path):
     folder = tmp_path / "loaders"
     write_spec(folder, "tehran", SOURCE.format(db=unit_db(tmp_path / "unit.db"), every="1s"))
     first = Scheduler(store.settings, folder, tick=0.2, lease_seconds=30)

@@ -72,8 +72,11 @@ class Scheduler:
             states.ensure_state_tables(self._db)
         return self._db
 
-    def start(self) -> "Scheduler":
-        self._thread = threading.Thread(target=self._loop, name="sdmx-sources", daemon=True)
+    def start(self, after: str | None = None) -> "Scheduler":
+        """Start the thread; with `after` (a URL), the first tick waits until it answers: the
+        server's own start writes to the store, and on SQLite a sync writing at that moment
+        can make the server's start fail with "database is locked"."""
+        self._thread = threading.Thread(target=self._loop, args=(after,), name="sdmx-sources", daemon=True)
         self._thread.start()
         return self
 
@@ -88,7 +91,23 @@ class Scheduler:
                 pass
             self._db.dispose()
 
-    def _loop(self) -> None:
+    def _wait_for(self, url: str, seconds: float = 120.0) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                httpx.get(url, timeout=5)
+                self._stop.wait(2.0)  # other workers finish starting too
+                return
+            except httpx.HTTPError:
+                self._stop.wait(0.5)
+
+    def _loop(self, after: str | None = None) -> None:
+        if after:
+            self._wait_for(after)
         while not self._stop.is_set():
             try:
                 self.run_once()
