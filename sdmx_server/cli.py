@@ -128,18 +128,22 @@ def cmd_check(args) -> int:
     if result is not None:
         files = len(find_authoring_files(paths))
         print(f"checked {files} file(s): {len(result.artefacts)} artefact(s), {len(errors)} error(s)", file=sys.stderr)
-    return 1 if errors or _check_sources(loaders) else 0
+    return 1 if errors or _check_sources(loaders, result.artefacts if result else []) else 0
 
 
-def _check_sources(folders: list[Path]) -> int:
-    """Check the source files of loaders/ folders; the number of errors."""
+def _check_sources(folders: list[Path], artefacts) -> int:
+    """Check the source files of loaders/ folders, and their targets against the DSDs among
+    `artefacts`; the number of errors."""
+    from sdmx_server.sources.mapping import check_against_structures
     from sdmx_server.sources.spec import read_sources
 
     count = 0
     for folder in folders:
         specs, errors = read_sources(folder)
-        for error in errors:
-            print(error)
+        problems = [str(e) for e in errors] + [p for spec in specs for p in check_against_structures(spec, artefacts)]
+        for problem in problems:
+            print(problem)
+        errors = problems
         count += len(errors)
         print(f"checked {folder}: {len(specs)} source(s), {len(errors)} error(s)", file=sys.stderr)
     return count

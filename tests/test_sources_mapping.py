@@ -241,3 +241,18 @@ def test_every_example_of_the_documentation_is_a_valid_source(tmp_path):
         path.write_text(example, encoding="utf-8")
         spec, errors = read_source(path)
         assert spec is not None, (example, [str(e) for e in errors])
+
+
+def test_check_holds_the_targets_against_the_authoring_files(tmp_path, capsys):
+    from tests.datasets import CONTENT
+
+    loaders = tmp_path / "loaders"
+    loaders.mkdir()
+    (loaders / "unit.yaml").write_text(
+        "dataflow: TEST:DF_A(1.0)\nkind: csv\npath: x.csv\ncolumns:\n  ostan: REGION\n  tedad: OBS_VALUE\n"
+        "fixed: {FREQ: M}\nperiod: {column: dore}\n", encoding="utf-8")
+    assert main(["check", str(CONTENT / "codelists"), str(CONTENT / "dsd"), str(loaders)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{loaders / 'unit.yaml'}:5: REGION is not a component of TEST:DSD_TEST(1.0)")
+    (loaders / "unit.yaml").write_text((loaders / "unit.yaml").read_text().replace("REGION", "AREA"))
+    assert main(["check", str(CONTENT / "codelists"), str(CONTENT / "dsd"), str(loaders)]) == 0

@@ -39,6 +39,22 @@ def check_against_dsd(spec: SourceSpec, shape: DataShape) -> list[str]:
     return problems
 
 
+def check_against_structures(spec: SourceSpec, artefacts) -> list[str]:
+    """`check_against_dsd` for `sdmx-server check`, against the DSDs of the authoring files;
+    [] when the dataflow is not among them (it may come from elsewhere)."""
+    from sdmx_server.registry.shape import data_shape
+
+    for artefact in artefacts:
+        maintainer = getattr(getattr(artefact, "maintainer", None), "id", None)
+        if type(artefact).__name__ == "DataflowDefinition" and \
+                (maintainer, artefact.id, artefact.version and str(artefact.version)) == spec.dataflow:
+            structure = artefact.structure
+            if structure is None or getattr(structure, "dimensions", None) is None:
+                return []
+            return check_against_dsd(spec, data_shape(structure))
+    return []
+
+
 def map_rows(spec: SourceSpec, raw: RawData, shape: DataShape, report: ValidationReport) -> IncomingData | None:
     """The unit's rows as IncomingData, or None when the columns do not fit the mapping (the
     report says which)."""
