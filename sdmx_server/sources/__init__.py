@@ -6,7 +6,8 @@ mapping, or a query of its own database. Modules, from the bottom up:
 - spec.py: reading a source file, every problem as `file:line: message`;
 - calendar.py, periods.py: Solar Hijri and Gregorian periods as SDMX periods;
 - secrets.py: URLs and credentials from environment variables;
-- files.py, sql.py: pulls, to `RawData` (raw.py);
+- text.py: Persian text made comparable (digits, Arabic letters, spaces);
+- files.py, sql.py (sql_packed.py: MariaDB's faster path): pulls, to `RawData` (raw.py);
 - mapping.py: the unit's rows as `IncomingData`, the readers' hand-over to validation;
 - state.py: each source's last success, failure and fingerprint; the scheduler's lease;
 - sync.py: one sync, through `ingest.load.load_incoming`;

@@ -16,6 +16,7 @@ from pathlib import Path
 from sdmx_server.registry.authoring.errors import AuthoringError, Reporter
 from sdmx_server.registry.authoring.yamlfile import Map, Node, Scalar, Seq, parse_yaml
 from sdmx_server.sources.periods import CALENDARS, RESOLUTIONS, PeriodRule
+from sdmx_server.sources.text import normalise_text
 from sdmx_server.types import LOAD_ACTIONS
 
 KINDS = ("csv", "excel", "sql")
@@ -404,18 +405,6 @@ def _check_targets(spec: SourceSpec, report) -> None:
             report(line, f"fixed: {name} is also fed by the column at line {seen[name]}")
     if spec.period is not None and spec.period_target in seen:
         report(spec.period_line, f"period: {spec.period_target} is also fed by the column at line {seen[spec.period_target]}")
-
-
-#: Arabic letters that Persian text often carries in their place, and Persian/Arabic digits.
-_NORMALISE = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u200c": " ", "ۀ": "ه",
-                            **{chr(0x06F0 + i): str(i) for i in range(10)},
-                            **{chr(0x0660 + i): str(i) for i in range(10)}})
-
-
-def normalise_text(text: str) -> str:
-    """A value as a value map compares it: Arabic yeh and kaf as Persian, Persian digits as
-    ASCII, the zero-width non-joiner as a space, spaces collapsed."""
-    return " ".join(str(text).translate(_NORMALISE).split())
 
 
 def _seconds_text(seconds: float) -> str:
