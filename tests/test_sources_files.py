@@ -194,3 +194,19 @@ def test_the_demo_sources_sync_into_the_demo_structures(tmp_path):
     assert hijri_month_range(1404, 10) == "2025-12-22/P30D"
     assert {hijri_month_range(y, m) for y, m in [(1404, 10), (1405, 8)]} <= set(isfahan["TIME_PERIOD"])
     assert len(fars) == 11 and len(isfahan) == 11
+
+
+@pytest.mark.parametrize("kind,name,content,why", [
+    ("excel", "book.xlsx", b"not a workbook", "book.xlsx cannot be read as an Excel workbook (.xlsx)"),
+    ("csv", "u.csv", b"\xff\xfe\x00garbage\n", "u.csv cannot be read as CSV (utf-8"),
+    ("csv", "u.csv", "استان,سال\n".encode(), "expects the column(s) جنسیت, تعداد (هزار نفر), ملاحظات, ماه, which the data lacks"),
+])
+def test_an_unreadable_file_fails_its_sync_and_says_why(tmp_path, kind, name, content, why):
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+    (tmp_path / "loaders").mkdir()
+    (tmp_path / "loaders" / name).write_bytes(content)
+    spec = write_spec(tmp_path / "loaders", "u", MAPPING.format(where=f"kind: {kind}\npath: {name}"))
+    outcome = sync_source(store.db, store.registry, spec, store.settings)
+    assert outcome.status == "failed" and why in outcome.message, outcome.message
+    record = loads(store.db)[-1]
+    assert record["status"] == "failed" and why in record["report"]

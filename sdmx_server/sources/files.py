@@ -8,6 +8,7 @@ load's report says which file each range of rows came from.
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def read_excel(path: Path, spec: SourceSpec) -> tuple[pa.Table, int]:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise PullError(f"{path.name} cannot be read as an Excel workbook (.xlsx): {exc}") from None
     try:
         if spec.sheet is None:

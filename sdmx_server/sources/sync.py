@@ -71,6 +71,9 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
         raw = pull(spec, environ)
     except PullError as exc:
         return done(_failed_pull(db, registry, spec, request, settings, str(exc)))
+    except Exception as exc:  # a reader's library failing in a way nobody foresaw: still no traceback
+        message = f"{spec.data_path or 'the query'} cannot be read: {type(exc).__name__}: {exc}"
+        return done(_failed_pull(db, registry, spec, request, settings, message))
     fp = states.fingerprint(spec.text, raw.table)
     last = states.get_state(db, spec.id)
     if last is not None and last.last_fingerprint == fp:
