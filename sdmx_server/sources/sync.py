@@ -80,9 +80,16 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
         return done(SyncOutcome(spec.id, spec.flow_ref, "unchanged",
                                 f"nothing new: {raw.table.num_rows:,} rows, as at the last applied pull",
                                 load_id=last.last_load_id, rows=raw.table.num_rows))
+    unfit: list[bool] = []
+
+    def read(shape, report):
+        incoming = map_rows(spec, raw, shape, report)
+        if incoming is None and report.file_errors:
+            unfit.append(True)  # the data's columns do not fit the mapping: no data came
+        return incoming
+
     try:
-        loaded = load_incoming(db, registry, request, lambda shape, report: map_rows(spec, raw, shape, report),
-                               settings)
+        loaded = load_incoming(db, registry, request, read, settings)
     except LoadError as exc:
         return done(SyncOutcome(spec.id, spec.flow_ref, "failed", str(exc)))
     except Exception as exc:  # the apply failed and was rolled back; its record says so
@@ -96,7 +103,7 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
                                 f"{loaded.report.rows_read:,} rows applied ({counts}), load #{loaded.record_id}",
                                 loaded.record_id, loaded.report.rows_read, result, lines=lines))
     problems = loaded.report.lines()
-    if loaded.report.file_errors and not loaded.report.groups:
+    if unfit:
         # The data did not fit the mapping (missing or unexpected columns): a failed pull.
         _mark_failed(db, loaded.record_id)
         status, message = "failed", "; ".join(loaded.report.file_errors)
