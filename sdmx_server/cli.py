@@ -265,8 +265,9 @@ def cmd_sync(args) -> int:
     failed = bool(errors)
     for spec in specs:
         outcome = sync_source(db, current_registry(db), spec, settings)
+        where = f"{spec.path} ({outcome.where})" if outcome.where else str(spec.path)
         for line in outcome.lines:
-            print(f"{spec.path}: {line}", file=sys.stderr)
+            print(f"{where}: {line}", file=sys.stderr)
         print(f"{spec.id}: {outcome.status}: {outcome.message} [{outcome.seconds:.1f} s]")
         failed = failed or not outcome.ok
     return 1 if failed else 0

@@ -210,3 +210,19 @@ def test_an_unreadable_file_fails_its_sync_and_says_why(tmp_path, kind, name, co
     assert outcome.status == "failed" and why in outcome.message, outcome.message
     record = loads(store.db)[-1]
     assert record["status"] == "failed" and why in record["report"]
+
+
+def test_sync_names_the_unit_file_and_row_of_each_error(tmp_path, monkeypatch, capsys):
+    from sdmx_server.cli import main
+
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+    rows = unit_rows(months=[1, 2])
+    rows[4][3] = "مردان"  # row 6 of the unit's file: a sex the map does not name
+    write_csv(tmp_path / "loaders" / "tehran.csv", rows)
+    write_spec(tmp_path / "loaders", "tehran", MAPPING.format(where="kind: csv\npath: tehran.csv"))
+    monkeypatch.setenv("SDMX_DATABASE_URL", store.settings.database_url)
+    monkeypatch.setenv("SDMX_DATA_DIR", str(tmp_path))
+    assert main(["sync", "--dir", str(tmp_path / "loaders")]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("tehran: rejected: 1 problem(s) in 12 rows") and "first: row 6, column SEX" in out
+    assert f"{tmp_path / 'loaders' / 'tehran.yaml'} (tehran.csv): row 6, column SEX: 'مردان'" in err, err

@@ -40,6 +40,7 @@ class SyncOutcome:
     result: ApplyResult | None = None
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)  # the report's lines, naming the unit's rows
+    where: str = ""  # what the rows were read from: the file name(s), or "the query"
 
     @property
     def ok(self) -> bool:
@@ -95,13 +96,14 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
     except Exception as exc:  # the apply failed and was rolled back; its record says so
         return done(SyncOutcome(spec.id, spec.flow_ref, "failed", f"the load failed: {type(exc).__name__}: {exc}"))
     lines = loaded.report.lines() + [f"warning: {w}" for w in loaded.report.warnings]
+    where = raw.where
     if loaded.applied:
         result = loaded.result
         counts = f"{result.added:,} added, {result.changed:,} changed, {result.deleted:,} deleted, " \
                  f"{result.unchanged:,} unchanged" if result is not None else ""
         return done(SyncOutcome(spec.id, spec.flow_ref, "applied",
                                 f"{loaded.report.rows_read:,} rows applied ({counts}), load #{loaded.record_id}",
-                                loaded.record_id, loaded.report.rows_read, result, lines=lines))
+                                loaded.record_id, loaded.report.rows_read, result, lines=lines, where=where))
     problems = loaded.report.lines()
     if unfit:
         # The data did not fit the mapping (missing or unexpected columns): a failed pull.
@@ -109,9 +111,10 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
         status, message = "failed", "; ".join(loaded.report.file_errors)
     else:
         status = "rejected"
-        message = loaded.report.summary() + (f"; first: {problems[0]}" if problems else "")
+        summary = loaded.report.summary().removeprefix("rejected: ")  # the status says it already
+        message = summary + (f"; first: {problems[0]}" if problems else "")
     return done(SyncOutcome(spec.id, spec.flow_ref, status, f"{message} (load #{loaded.record_id})",
-                            loaded.record_id, loaded.report.rows_read, lines=lines))
+                            loaded.record_id, loaded.report.rows_read, lines=lines, where=where))
 
 
 def _failed_pull(db, registry, spec, request, settings, message: str) -> SyncOutcome:
