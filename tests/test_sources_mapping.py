@@ -189,6 +189,8 @@ def test_solar_hijri_days_agree_with_jdatetime(day):
     ("dataflow: TEST:DF_A(1.0)\nkind: csv\npath: x.csv\ncolumns:\n  a: AREA\n  b: AREA\n", 6, "AREA is also fed"),
     ("dataflow: TEST:DF_A(1.0)\nkind: csv\npath: x.csv\ncolumns:\n  a: {to: OBS_VALUE, scale: lots}\n", 5,
      "scale must be a number"),
+    ("dataflow: TEST:DF_A(1.0)\nkind: csv\npath: x.csv\ncolumns: {a: AREA}\nrelease_at: next friday\n", 5,
+     "is not an ISO 8601 time"),
     ("dataflow: [TEST\n", 2, "YAML does not parse"),  # where PyYAML finds the end
 ])
 def test_a_bad_source_file_is_reported_with_its_line(tmp_path, text, line, message):
@@ -256,3 +258,24 @@ def test_check_holds_the_targets_against_the_authoring_files(tmp_path, capsys):
     assert out.startswith(f"{loaders / 'unit.yaml'}:5: REGION is not a component of TEST:DSD_TEST(1.0)")
     (loaders / "unit.yaml").write_text((loaders / "unit.yaml").read_text().replace("REGION", "AREA"))
     assert main(["check", str(CONTENT / "codelists"), str(CONTENT / "dsd"), str(loaders)]) == 0
+
+
+def test_a_source_may_embargo_its_loads(tmp_path, monkeypatch):
+    """release_at reaches the load request, as --release-at does for load-data."""
+    from datetime import datetime, timezone
+
+    import sdmx_server.sources.sync as sync
+
+    spec = write_spec(tmp_path, "unit", SPEC + "    release_at: 2026-12-24T08:00+03:30\n")
+    assert spec.release_at == datetime(2026, 12, 24, 4, 30, tzinfo=timezone.utc)
+    (tmp_path / "unit.csv").write_text("ostan,sal,mah,jens,tedad\nتهران,1403,1,1,5\n", encoding="utf-8")
+    seen = []
+
+    def load_incoming(db, registry, request, read, settings):
+        seen.append(request)
+        raise sync.LoadError("stop here")
+
+    monkeypatch.setattr(sync, "load_incoming", load_incoming)
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+    outcome = sync.sync_source(store.db, store.registry, spec, store.settings)
+    assert outcome.status == "failed" and seen[0].release_at == spec.release_at and seen[0].origin == "sync"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sdmx_server.registry.authoring.errors import AuthoringError, Reporter
@@ -26,6 +27,7 @@ _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _FIELDS = {
     "id", "description", "dataflow", "kind", "action", "schedule", "columns", "fixed", "period", "ignore",
+    "release_at",
     "path", "sheet", "header_row", "encoding", "delimiter",  # files
     "url", "credentials", "query", "connect_timeout", "batch_size",  # sql
 }
@@ -81,6 +83,7 @@ class SourceSpec:
     query: str | None = None
     connect_timeout: float = 10.0
     batch_size: int = 50_000
+    release_at: datetime | None = None  # embargo: the loads' values are published at this time (UTC)
     text: str = ""  # the file as read: part of the fingerprint, so that a changed mapping applies
 
     @property
@@ -193,6 +196,8 @@ def _build(path: Path, text: str, root: Map, report: Reporter) -> SourceSpec | N
         _sql(spec, entries, text_of, line, report)
     if "schedule" in entries:
         spec.schedule = _schedule(entries["schedule"].node, line("schedule"), report)
+    if "release_at" in entries:
+        spec.release_at = _moment(text_of("release_at", ""), line("release_at"), report)
     if "columns" in entries:
         spec.columns = _columns(entries["columns"].node, line("columns"), report)
     if "fixed" in entries:
@@ -303,6 +308,15 @@ def _schedule(node: Node, line: int, report) -> Schedule | None:
         report(line, f"schedule: every {text!r} is not an interval such as 30s, 15m, 6h or 1d")
         return None
     return Schedule(every=float(m[1]) * _UNITS[m[2]])
+
+
+def _moment(text: str, line: int, report) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        report(line, f"release_at {text!r} is not an ISO 8601 time like 2026-12-24T08:00+03:30")
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _columns(node: Node, line: int, report) -> list[ColumnMap]:

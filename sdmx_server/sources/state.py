@@ -34,7 +34,7 @@ class SourceState(SQLModel, table=True):
     last_failure_message: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     last_fingerprint: str | None = None
     last_load_id: int | None = None
-    last_outcome: str = ""  # applied | unchanged | failed | rejected
+    last_outcome: str = ""  # applied | pending | unchanged | failed | rejected
 
 
 class SourceLease(SQLModel, table=True):
@@ -94,7 +94,7 @@ def record(db: Database, source_id: str, flow: str, outcome: str, message: str =
         state.flow = flow
         state.last_outcome = outcome
         now = utcnow()
-        if outcome in ("applied", "unchanged"):
+        if outcome in ("applied", "pending", "unchanged"):
             state.last_success = now
             if fingerprint_ is not None:
                 state.last_fingerprint = fingerprint_

@@ -33,7 +33,9 @@ from sdmx_server.store.records import LoadRecord
 class SyncOutcome:
     source: str
     flow: str
-    status: str  # applied | unchanged | rejected (the data broke a rule) | failed (no data came)
+    #: applied | pending (embargoed: kept for release_at) | unchanged | rejected (the data broke
+    #: a rule) | failed (no data came)
+    status: str
     message: str  # one line for people
     load_id: int | None = None
     rows: int = 0
@@ -44,7 +46,7 @@ class SyncOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("applied", "unchanged")
+        return self.status in ("applied", "pending", "unchanged")
 
 
 def pull(spec: SourceSpec, environ: dict[str, str] | None = None) -> RawData:
@@ -58,13 +60,14 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
     settings = settings or Settings()
     states.ensure_state_tables(db)
     started = time.perf_counter()
-    request = LoadRequest(spec.dataflow, spec.id, spec.action, origin="sync")
+    request = LoadRequest(spec.dataflow, spec.id, spec.action, origin="sync", release_at=spec.release_at)
 
     def done(outcome: SyncOutcome) -> SyncOutcome:
         outcome.seconds = time.perf_counter() - started
         message = outcome.message if outcome.ok else "\n".join([outcome.message, *outcome.lines[:20]])
         states.record(db, spec.id, spec.flow_ref, outcome.status, message,
-                      fingerprint_=fp if outcome.status == "applied" else None, load_id=outcome.load_id)
+                      fingerprint_=fp if outcome.status in ("applied", "pending") else None,
+                      load_id=outcome.load_id)
         return outcome
 
     fp: str | None = None
@@ -104,6 +107,11 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
         return done(SyncOutcome(spec.id, spec.flow_ref, "applied",
                                 f"{loaded.report.rows_read:,} rows applied ({counts}), load #{loaded.record_id}",
                                 loaded.record_id, loaded.report.rows_read, result, lines=lines, where=where))
+    if loaded.status == "pending":
+        return done(SyncOutcome(spec.id, spec.flow_ref, "pending",
+                                f"{loaded.report.rows_read:,} rows kept for release at {spec.release_at} "
+                                f"(load #{loaded.record_id})", loaded.record_id, loaded.report.rows_read,
+                                lines=lines, where=where))
     problems = loaded.report.lines()
     if unfit:
         # The data did not fit the mapping (missing or unexpected columns): a failed pull.
