@@ -264,7 +264,12 @@ def cmd_sync(args) -> int:
     db = _database(settings)
     failed = bool(errors)
     for spec in specs:
-        outcome = sync_source(db, current_registry(db), spec, settings)
+        try:
+            outcome = sync_source(db, current_registry(db), spec, settings)
+        except Exception as exc:  # the store itself failed (gone, full): say so, go on with the next
+            print(f"{spec.id}: failed: {type(exc).__name__}: {exc}")
+            failed = True
+            continue
         where = f"{spec.path} ({outcome.where})" if outcome.where else str(spec.path)
         for line in outcome.lines:
             print(f"{where}: {line}", file=sys.stderr)

@@ -111,8 +111,8 @@ class Scheduler:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # never let one bad tick end the thread; say why and go on
-                log.exception("the source scheduler's tick failed")
+            except Exception as exc:  # never let one bad tick end the thread; say why and go on
+                log.error("the source scheduler's tick failed: %s: %s", type(exc).__name__, exc)
             self._stop.wait(self.tick)
 
     def run_once(self, now: datetime | None = None) -> list:
