@@ -235,7 +235,13 @@ def _start_scheduler(settings: Settings, base: str, demo: bool = False):
         return None
     # Source URLs may name SDMX_DATA_DIR (the demo's unit database lives there).
     os.environ.setdefault("SDMX_DATA_DIR", str(settings.data_dir))
-    logging.getLogger("sdmx_server.sources").setLevel(logging.INFO)
+    logger = logging.getLogger("sdmx_server.sources")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:  # each sync as one line beside uvicorn's own
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
     print(f"syncing the sources of {folder} on their schedules (`sdmx-server sources` lists them)", flush=True)
     return Scheduler(settings, folder).start(after=f"{base}/rest/")
 

@@ -137,4 +137,5 @@ def test_serve_runs_the_scheduler(tmp_path):
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     assert f"syncing the sources of {folder}" in output
+    assert "INFO:     source tehran: applied: 3 rows applied" in output, output
     assert "Traceback" not in output
