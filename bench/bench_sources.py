@@ -56,7 +56,7 @@ FILL = {
     "postgresql": """
         INSERT INTO tbl_bimeh_shodegan (ostan, sal, mah, jens, tedad)
         SELECT (ARRAY['تهران', 'اصفهان', 'آذربایجان شرقی'])[1 + i % 3], 1380 + i % 25, 1 + i % 12,
-               1 + i % 2, (i * 7919) % 100000 FROM generate_series(1, {rows}) AS i""",
+               1 + i % 2, (i::bigint * 7919) % 100000 FROM generate_series(1, {rows}) AS i""",
 }
 DDL = """CREATE TABLE tbl_bimeh_shodegan (id {serial} PRIMARY KEY, ostan VARCHAR(60) NOT NULL,
          sal SMALLINT NOT NULL, mah SMALLINT NOT NULL, jens SMALLINT NOT NULL, tedad INTEGER NOT NULL){charset}"""

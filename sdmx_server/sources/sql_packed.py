@@ -42,19 +42,27 @@ def pull_packed(connection: sa.Connection, query: str, batch_size: int, literal)
     packed = f"SELECT CONCAT_WS(CHAR(31 USING utf8mb4), {fields}) FROM ({query}) AS sdmx_q"
     width = len(names)
     chunks: list[list[pa.Array]] = []
+    # The driver's own unbuffered cursor: with one value per row, SQLAlchemy's per-row work
+    # (a Row object each) would cost as much as the driver's.
+    import pymysql.cursors
+
+    driver = connection.connection.dbapi_connection
+    cursor = driver.cursor(pymysql.cursors.SSCursor)
     try:
-        result = connection.execution_options(stream_results=True, yield_per=batch_size) \
-            .exec_driver_sql(literal(packed))
-    except sa.exc.DBAPIError:
-        return None
-    try:
-        for values in result.scalars().partitions():
-            columns = _split(pa.array(values, pa.string()), width)
+        try:
+            cursor.execute(literal(packed))
+        except driver.Error:
+            return None
+        while True:
+            rows = cursor.fetchmany(batch_size)
+            if not rows:
+                break
+            columns = _split(pa.array([row[0] for row in rows], pa.string()), width)
             if columns is None:
                 return None
             chunks.append(columns)
     finally:
-        result.close()
+        cursor.close()  # an unbuffered cursor reads what is left first: the connection stays usable
     if not chunks:
         return pa.table({n: pa.array([], pa.string()) for n in names})
     return pa.table([pa.chunked_array([c[i] for c in chunks]) for i in range(width)], names=names)
