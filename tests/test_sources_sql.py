@@ -230,39 +230,51 @@ def test_sync_command_reports_each_source_and_fails_when_one_fails(tmp_path, mon
         assert "broken  TEST:DF_A(1.0)  sql" in out and "no such column: tedad_kol" in out
 
 
-def test_the_mariadb_shortcut_reads_exactly_what_the_ordinary_pull_reads(tmp_path):
-    """sql_packed.py packs each row into one value on the server: NULLs, empty texts, Persian
-    text, decimals and dates must come out as the ordinary pull gives them as text, and a value
-    holding the separator, or a sorted query, must fall back to the ordinary pull."""
+@pytest.mark.parametrize("backend", ["mariadb", "postgresql"])
+def test_the_fast_pulls_read_exactly_what_the_ordinary_pull_reads(backend, tmp_path, monkeypatch):
+    """MariaDB packs each row into one value (sql_packed.py), PostgreSQL sends CSV through COPY
+    (sql_copy.py): NULLs, empty texts, Persian text, decimals and dates must come out as the
+    ordinary pull gives them, row order included; on MariaDB a value holding the separator falls
+    back to the ordinary pull."""
+    import sdmx_server.sources.sql as sql
     from sdmx_server.sources.mapping import as_text
-    from sdmx_server.sources.sql import pull_sql
 
-    with unit_database("mariadb", tmp_path) as url:
+    with unit_database(backend, tmp_path) as url:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE t (a VARCHAR(40), b DECIMAL(10,2), c DATE, d INT)")
             conn.exec_driver_sql(
                 "INSERT INTO t VALUES ('تهران', 12.50, '2024-03-20', 1), (NULL, NULL, NULL, NULL), "
-                "('', 0.00, '2025-01-01', -7), ('x,y;z', 3.00, '2024-12-31', 2)")
+                "('', 0.00, '2025-01-01', -7), ('x,y;z \"q\"', 3.00, '2024-12-31', 2)")
         engine.dispose()
-        spec = source(tmp_path / "loaders", query="SELECT a, b, c, d FROM t")
-        fast = pull_sql(spec, {"UNIT_DB_URL": url}).table
-        assert all(pa_type == "string" for pa_type in (str(t) for t in fast.schema.types))
-        sorted_spec = source(tmp_path / "loaders", query="SELECT a, b, c, d FROM t ORDER BY d")
-        plain = pull_sql(sorted_spec, {"UNIT_DB_URL": url}).table  # ORDER BY: the ordinary pull
-        assert str(plain.schema.field("d").type) == "int64"  # typed: it did not take the shortcut
+        spec = source(tmp_path / "loaders", query="SELECT a, b, c, d FROM t ORDER BY d DESC")
+        env = {"UNIT_DB_URL": url}
+        fast = sql.pull_sql(spec, env).table
+        with monkeypatch.context() as m:
+            m.setattr(sql, "pull_packed", lambda *a: None)
+            m.setattr(sql, "pull_copy", lambda *a: None)
+            plain = sql.pull_sql(spec, env).table
+        assert str(plain.schema.field("d").type) == "int64"  # the ordinary pull keeps the types
+        if backend == "postgresql":
+            assert {str(t) for t in fast.schema.types} == {"string"}  # it took the shortcut
 
-        def as_rows(table):
+        def as_rows(table, keep_order=False):
             texts = {n: as_text(table.column(n)).to_pylist() for n in table.column_names}
             nulls = {n: table.column(n).is_null().to_pylist() for n in table.column_names}
-            return sorted(tuple((texts[n][i], nulls[n][i]) for n in table.column_names) for i in range(table.num_rows))
+            rows = [tuple((texts[n][i], nulls[n][i]) for n in table.column_names) for i in range(table.num_rows)]
+            return rows if keep_order else sorted(rows)
 
-        assert as_rows(fast) == as_rows(plain)
-        assert ("تهران", False) in [r[0] for r in as_rows(fast)]
-        # A value holding the unit separator: the shortcut would split it; the ordinary pull is exact.
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("INSERT INTO t VALUES (CONCAT('a', CHAR(31), 'b'), 1.00, NULL, 3)")
-        engine.dispose()
-        table = pull_sql(spec, {"UNIT_DB_URL": url}).table
-        assert "a\x1fb" in table.column("a").to_pylist() and table.num_rows == 5
+        # PostgreSQL's COPY keeps ORDER BY; MariaDB's sorted queries take the ordinary pull.
+        assert as_rows(fast, keep_order=True) == as_rows(plain, keep_order=True)
+        assert ("تهران", False) in [r[0] for r in as_rows(fast)] and ("", False) in [r[0] for r in as_rows(fast)]
+        assert ("", True) in [r[0] for r in as_rows(fast)]  # NULL stays NULL, apart from ''
+        unsorted = source(tmp_path / "loaders", query="SELECT a, b, c, d FROM t")
+        assert as_rows(sql.pull_sql(unsorted, env).table) == as_rows(plain)
+        if backend == "mariadb":
+            # A value holding the unit separator: the shortcut would split it; the ordinary pull is exact.
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (CONCAT('a', CHAR(31), 'b'), 1.00, NULL, 3)")
+            engine.dispose()
+            table = sql.pull_sql(unsorted, env).table
+            assert "a\x1fb" in table.column("a").to_pylist() and table.num_rows == 5

@@ -7,7 +7,8 @@ mapping, or a query of its own database. Modules, from the bottom up:
 - calendar.py, periods.py: Solar Hijri and Gregorian periods as SDMX periods;
 - secrets.py: URLs and credentials from environment variables;
 - text.py: Persian text made comparable (digits, Arabic letters, spaces);
-- files.py, sql.py (sql_packed.py: MariaDB's faster path): pulls, to `RawData` (raw.py);
+- files.py, sql.py (faster paths: sql_packed.py for MariaDB, sql_copy.py for PostgreSQL):
+  pulls, to `RawData` (raw.py);
 - mapping.py: the unit's rows as `IncomingData`, the readers' hand-over to validation;
 - state.py: each source's last success, failure and fingerprint; the scheduler's lease;
 - sync.py: one sync, through `ingest.load.load_incoming`;

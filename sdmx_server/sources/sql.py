@@ -1,10 +1,11 @@
 """A pull from a unit's own database: its query, in its own table and column names, streamed.
 
-Rows come through SQLAlchemy with a server-side cursor (`stream_results`, `yield_per`) in
-batches of `batch_size`, so that a unit's million rows never sit in the driver's buffer at once,
-and each batch is turned into Arrow columns straight away (one tuple per fetched row is what
-the drivers give; Arrow builds each column from the batch without a Python object per value
-kept). Connecting waits at most `connect_timeout` seconds. Every failure becomes a PullError
+MariaDB and PostgreSQL have faster paths (sql_packed.py, sql_copy.py); otherwise, and when
+those do not apply, rows come through SQLAlchemy with a server-side cursor (`stream_results`,
+`yield_per`) in batches of `batch_size`, so that a unit's million rows never sit in the
+driver's buffer at once, and each batch is turned into Arrow columns straight away (one tuple
+per fetched row is what the drivers give; Arrow builds each column from the batch without a
+Python object per value kept). Connecting waits at most `connect_timeout` seconds. Every failure becomes a PullError
 whose message says what to fix, never the driver's traceback.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import URL
 from sdmx_server.sources.raw import PullError, RawData
 from sdmx_server.sources.secrets import MissingSecret, resolve_url
 from sdmx_server.sources.spec import SourceSpec
+from sdmx_server.sources.sql_copy import pull_copy
 from sdmx_server.sources.sql_packed import pull_packed
 
 
@@ -55,6 +57,11 @@ def _pull(engine: sa.Engine, spec: SourceSpec, shown: str) -> RawData:
                 return RawData(table, pa.array(range(1, table.num_rows + 1), pa.int64()), "the query",
                                strict_columns=True)
             connection.rollback()  # whatever the shortcut began, the ordinary pull starts clean
+        elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            table = pull_copy(connection, spec.query or "")
+            if table is not None:
+                return RawData(table, pa.array(range(1, table.num_rows + 1), pa.int64()), "the query",
+                               strict_columns=True)
         try:
             streaming = connection.execution_options(stream_results=True, yield_per=spec.batch_size)
             result = streaming.exec_driver_sql(_literal(engine, spec.query or ""))
