@@ -4,9 +4,11 @@
 
 A table in the unit's style, `tbl_bimeh_shodegan(id, ostan, sal, mah, jens, tedad)`, is made
 with N rows in a database of the benchmark's own (sdmx_bench_sources, dropped at the end), then
-pulled the way `sdmx-server sync` pulls it (sources/sql.py: SQLAlchemy, a server-side cursor,
-batches into Arrow columns), and mapped onto a DSD (value maps, fixed values, Solar Hijri
-periods). Each rate is printed beside `pandas.read_sql` of the same query in the same run.
+pulled the way `sdmx-server sync` pulls it (sources/sql.py: from MariaDB each row packed into
+one value by the server and split by Arrow, sql_packed.py; from PostgreSQL CSV through COPY,
+sql_copy.py), and mapped onto a DSD (value maps, fixed values, Solar Hijri periods). Each rate
+is printed beside `pandas.read_sql` of the same query in the same run; the better of two runs
+of each is kept.
 
 Target (issue 7): the pull of 1 million rows from MariaDB >= 200,000 rows per second.
 """
