@@ -194,6 +194,8 @@ def test_the_demo_sources_sync_into_the_demo_structures(tmp_path):
     assert hijri_month_range(1404, 10) == "2025-12-22/P30D"
     assert {hijri_month_range(y, m) for y, m in [(1404, 10), (1405, 8)]} <= set(isfahan["TIME_PERIOD"])
     assert len(fars) == 11 and len(isfahan) == 11
+    # The units' rows carry the dataflow's attributes as the headquarters' rows do.
+    assert set(isfahan["UNIT_MEASURE"]) == {"PERSONS"} and set(fars["UNIT_MULT"]) == {"0"}
 
 
 @pytest.mark.parametrize("kind,name,content,why", [
