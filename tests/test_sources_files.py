@@ -157,6 +157,15 @@ def test_a_file_that_did_not_change_changes_nothing(tmp_path):
     again = sync_source(store.db, store.registry, spec, store.settings)
     assert again.status == "unchanged" and len(loads(store.db)) == records
     assert get_state(store.db, "u").last_outcome == "unchanged"
+    # The same rows in another order (as an unsorted query may return them) are nothing new ...
+    write_csv(tmp_path / "loaders" / "u.csv", unit_rows()[::-1])
+    assert sync_source(store.db, store.registry, spec, store.settings).status == "unchanged"
+    # ... and one figure changed is.
+    changed = unit_rows()
+    changed[7][4] += 1
+    write_csv(tmp_path / "loaders" / "u.csv", changed)
+    assert sync_source(store.db, store.registry, spec, store.settings).status == "applied"
+    records += 1
     # A changed mapping is something new, even over the same file.
     spec = write_spec(tmp_path / "loaders", "u", MAPPING.format(where="kind: csv\npath: u.csv").replace(
         "OBS_STATUS: P", "OBS_STATUS: A"))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
@@ -57,16 +59,34 @@ def ensure_state_tables(db: Database) -> None:
 
 
 def fingerprint(spec_text: str, table: pa.Table) -> str:
-    """A hash of what a pull found and of the source file that maps it: a changed mapping
-    applies again even when the unit's data did not change."""
+    """A hash of what a pull found and of the source file that maps it (a changed mapping
+    applies again even when the unit's data did not change).
+
+    The rows' order does not count: a database may return an unsorted query's rows in another
+    order from one pull to the next (PostgreSQL's parallel scans do), and the same rows are
+    nothing new. Each column's values are ranked in sorted order, each row's ranks mixed into
+    one 64-bit number, and those numbers sorted: all column-wise, no Python object per value.
+    """
     digest = hashlib.sha256(spec_text.encode("utf-8"))
-    sink = pa.BufferOutputStream()
-    # Column names and types and every value, in the order pulled: the IPC stream is a
-    # faithful, cheap serialisation (no Python object per value).
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        for batch in table.to_batches(max_chunksize=1 << 16):
-            writer.write_batch(batch)
-    digest.update(memoryview(sink.getvalue()))
+    digest.update(f"{table.num_rows}:{table.schema}".encode())
+    rows = np.zeros(table.num_rows, dtype=np.uint64)
+    for column in table.columns:
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        dictionary = encoded.dictionary
+        order = pc.array_sort_indices(dictionary).to_numpy()
+        rank = np.empty(len(order), dtype=np.uint64)
+        rank[order] = np.arange(len(order), dtype=np.uint64)
+        # Nulls rank after every value; the sorted values themselves enter the digest.
+        codes = encoded.indices.fill_null(len(order)).to_numpy(zero_copy_only=False).astype(np.int64)
+        ranks = np.append(rank, np.uint64(len(order)))[codes]
+        with np.errstate(over="ignore"):
+            rows = (rows * np.uint64(0x100000001B3)) ^ (ranks + np.uint64(0x9E3779B97F4A7C15))
+            rows ^= rows >> np.uint64(29)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, pa.schema([("v", dictionary.type)])) as writer:
+            writer.write_batch(pa.record_batch([pc.take(dictionary, pa.array(order))], names=["v"]))
+        digest.update(memoryview(sink.getvalue()))
+    digest.update(np.sort(rows).tobytes())
     return digest.hexdigest()
 
 
