@@ -221,7 +221,7 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         return
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
     added_before, changed_before = result.added, result.changed
-    written = _classify(load, rows.column_names, replace)
+    written = _classify(load, rows.column_names, rows.num_rows, replace)
     if written:
         diff = sa.table(DIFF, *[sa.column(c.name) for c in fact.table.columns], sa.column(IS_NEW))
         key = fact.key_columns
@@ -244,7 +244,7 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
     cur.execute(f"DROP TABLE {STAGING}")
 
 
-def _classify(load: _Load, staged: list[str], replace: bool) -> int:
+def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
     """DIFF := the staged rows that are new or differ from the stored ones, with the values
     they will have (merge: an empty value keeps the stored one; replace: components the
     file does not carry are emptied). Counts them; returns how many rows to write."""
@@ -276,8 +276,6 @@ def _classify(load: _Load, staged: list[str], replace: bool) -> int:
     cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
     cur.execute(f"SELECT count(*), coalesce(sum({IS_NEW}), 0) FROM {DIFF}")
     written, added = (int(v) for v in cur.fetchone())
-    cur.execute(f"SELECT count(*) FROM {STAGING}")
-    staged_rows = int(cur.fetchone()[0])
     result.added += added
     result.changed += written - added
     result.unchanged += staged_rows - written
