@@ -226,11 +226,12 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         key = fact.key_columns
         f = fact.table
         names = [c.name for c in f.columns]
-        old = _old_names(fact)
+        old = history.stored_columns(fact.table, key)
         diff = sa.table(DIFF, *[sa.column(n) for n in names], sa.column(IS_NEW), *[sa.column(o) for o in old.values()])
         if result.changed > changed_before:
             # The versions being replaced (DIFF carries them), before they are.
-            _run(load, _old_versions_to_history(load, diff, old))
+            _run(load, history.stored_to_history(fact.history, fact.table, diff, old, IS_NEW, load.tx_time,
+                                                 load.load_id))
         insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
         # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
         stmt = insert_fn(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
@@ -291,7 +292,7 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
     missing = f.c[key[0]].is_(None)
     is_new = sa.case((missing, 1), else_=0).label(IS_NEW)
     # The stored row too, for history: one pass over the fact table rather than two.
-    stored = [f.c[name].label(o) for name, o in _old_names(fact).items()]
+    stored = [f.c[name].label(o) for name, o in history.stored_columns(f, key).items()]
     select = (sa.select(*values, is_new, *stored).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
               .where(sa.or_(missing, *compared)))
     cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
@@ -303,25 +304,6 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
     if written and not db.is_sqlite:
         cur.execute(f"ANALYZE {DIFF}")  # a temporary table has no statistics: the joins need them
     return written
-
-
-def _old_names(fact: FactTable) -> dict[str, str]:
-    """DIFF's columns of the stored values: fact column -> a short name (identifiers of 63
-    bytes at most on PostgreSQL: a prefix to a long column name would not fit)."""
-    return {c.name: f"sdmx_o{i}" for i, c in enumerate(fact.table.columns) if c.name not in fact.key_columns}
-
-
-def _old_versions_to_history(load: _Load, diff, old: dict[str, str]) -> sa.Insert:
-    """The stored versions of DIFF's changed rows into history, as replaced by this load (a
-    row this same load wrote is an intermediate state, not a version: store/history.py)."""
-    fact, h = load.fact, load.fact.history
-    names = [c.name for c in fact.table.columns]
-    updated = diff.c[old[UPDATED]]
-    select = sa.select(*[diff.c[n] if n not in old else diff.c[old[n]] for n in names],
-                       sa.literal(load.tx_time, sa.BigInteger), sa.literal(load.load_id, sa.BigInteger),
-                       sa.literal("U", sa.String)).where(
-        diff.c[IS_NEW] == 0, sa.or_(updated.is_(None), updated != load.tx_time))
-    return sa.insert(h).from_select([*names, history.REPLACED, history.REPLACED_BY, history.CHANGE], select)
 
 
 def _create_key_table(load: _Load) -> None:

@@ -57,18 +57,35 @@ def create_ddl(table: sa.Table, dialect: sa.Dialect) -> list[str]:
     return statements
 
 
-def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load_id: int, change: str,
-                    source=None) -> sa.Insert:
+def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load_id: int, change: str) -> sa.Insert:
     """INSERT INTO history SELECT <the fact rows `where` selects>, as replaced by this load.
     A row this same load wrote (UPDATED = tx_time) is an intermediate state of one revision,
-    never a version of its own: it is skipped. `source`: a join of the fact table that drives
-    the selection (a few revised rows of a large table: look them up by key, not scan)."""
+    never a version of its own: it is skipped."""
     names = [c.name for c in fact.columns]
     select = sa.select(*[fact.c[n] for n in names], sa.literal(tx_time, sa.BigInteger),
                        sa.literal(load_id, sa.BigInteger), sa.literal(change, sa.String)).where(
         where, sa.or_(fact.c[UPDATED].is_(None), fact.c[UPDATED] != tx_time))
-    if source is not None:
-        select = select.select_from(source)
+    return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
+
+
+def stored_columns(fact: sa.Table, key: list[str]) -> dict[str, str]:
+    """Names for the stored values that a load's comparison carries beside the new ones:
+    fact column -> a short name (PostgreSQL identifiers have 63 bytes at most: a prefix to a
+    long column name would not fit)."""
+    return {c.name: f"sdmx_o{i}" for i, c in enumerate(fact.columns) if c.name not in key}
+
+
+def stored_to_history(history: sa.Table, fact: sa.Table, diff, stored: dict[str, str], is_new: str, tx_time: int,
+                      load_id: int) -> sa.Insert:
+    """INSERT INTO history the stored versions that `diff` (the rows a load changes, with
+    their stored values under `stored` names) carries, as replaced by this load: written from
+    the comparison's own result, without another pass over the fact table. A row this same
+    load wrote is an intermediate state, not a version (see copy_to_history)."""
+    names = [c.name for c in fact.columns]
+    updated = diff.c[stored[UPDATED]]
+    select = sa.select(*[diff.c[stored.get(n, n)] for n in names], sa.literal(tx_time, sa.BigInteger),
+                       sa.literal(load_id, sa.BigInteger), sa.literal("U", sa.String)).where(
+        diff.c[is_new] == 0, sa.or_(updated.is_(None), updated != tx_time))
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 
