@@ -294,3 +294,19 @@ def test_loads_command_lists_the_records(store, monkeypatch, capsys):
     assert (only["id"], only["deleted"], only["source"].endswith("gone.csv")) == (2, 3, True)
     assert main(["loads", "--flow", "TEST:DF_B(1.0)", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_an_unexpected_error_fails_the_record(store, monkeypatch):
+    """A step that raises (not a validation error) leaves no record `running`."""
+    import sdmx_server.ingest.load as load_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(load_module, "validate", broken)
+    with pytest.raises(RuntimeError):
+        _load(store, sdmx_csv(frame(seed=5, months=1, quarters=1)), "merge", "a.csv")
+    db = store[0]
+    with db.engine.connect() as conn:
+        (status, report), = conn.execute(sa.select(LoadRecord.__table__.c.status, LoadRecord.__table__.c.report)).all()
+    assert status == "failed" and "reader bug" in report
