@@ -76,7 +76,7 @@ def stored_columns(fact: sa.Table, key: list[str]) -> dict[str, str]:
 
 
 def stored_to_history(history: sa.Table, fact: sa.Table, diff, stored: dict[str, str], is_new: str, tx_time: int,
-                      load_id: int) -> sa.Insert:
+                      load_id: int, order_by: list[str] = ()) -> sa.Insert:
     """INSERT INTO history the stored versions that `diff` (the rows a load changes, with
     their stored values under `stored` names) carries, as replaced by this load: written from
     the comparison's own result, without another pass over the fact table. A row this same
@@ -86,6 +86,8 @@ def stored_to_history(history: sa.Table, fact: sa.Table, diff, stored: dict[str,
     select = sa.select(*[diff.c[stored.get(n, n)] for n in names], sa.literal(tx_time, sa.BigInteger),
                        sa.literal(load_id, sa.BigInteger), sa.literal("U", sa.String)).where(
         diff.c[is_new] == 0, sa.or_(updated.is_(None), updated != tx_time))
+    if order_by:  # the key index grows at one end rather than at random places
+        select = select.order_by(*[diff.c[k] for k in order_by])
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 
