@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from sdmx_server.boot import create_schema
 from sdmx_server.registry.load import load_structures

@@ -98,7 +98,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
             # First statement: a load queued behind another of this dataflow waits here.
             lock_dataflow(db, cur, fact.name)
             _crash_point("locked")
-            result.tx_time = tx_time if tx_time is not None else next_tx_time(db, cur, fact, load_id)
+            result.tx_time = tx_time if tx_time is not None else history.next_tx_time(db, cur, fact, load_id)
             load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
             was_empty = _is_empty(db, cur, fact)
             if replace_all and not was_empty:
@@ -142,20 +142,6 @@ def _crash_point(name: str) -> None:
     pause = os.environ.get(PAUSE_AT, "")
     if pause.startswith(name + ":"):
         time.sleep(float(pause.split(":", 1)[1]))
-
-
-def next_tx_time(db: Database, cur, fact: FactTable, load_id: int) -> int:
-    """Now in epoch µs UTC, but always after the dataflow's last transaction time (clocks step
-    back; two loads within a microsecond): read under the dataflow's lock."""
-    records = LoadRecord.__table__
-    flow = sa.select(records.c.flow).where(records.c.id == load_id).scalar_subquery()
-    last_load = sa.select(sa.func.max(records.c.tx_time)).where(records.c.flow == flow, records.c.id != load_id)
-    execute_compiled(cur, last_load, db.dialect)
-    last = cur.fetchone()[0]
-    execute_compiled(cur, sa.select(sa.func.max(fact.history.c[history.REPLACED])), db.dialect)
-    replaced = cur.fetchone()[0]
-    now = time.time_ns() // 1000
-    return max(now, (last or 0) + 1, (replaced or 0) + 1)
 
 
 def _runs(table: pa.Table):

@@ -68,6 +68,25 @@ def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 
+def next_tx_time(db, cur, fact, load_id: int) -> int:
+    """Now in epoch µs UTC, but always after the dataflow's last transaction time (clocks step
+    back; two loads within a microsecond): read under the dataflow's lock (store/locks.py),
+    on the load's ADBC cursor."""
+    import time
+
+    from sdmx_server.store.database import execute_compiled
+    from sdmx_server.store.records import LoadRecord
+
+    records = LoadRecord.__table__
+    flow = sa.select(records.c.flow).where(records.c.id == load_id).scalar_subquery()
+    last_load = sa.select(sa.func.max(records.c.tx_time)).where(records.c.flow == flow, records.c.id != load_id)
+    execute_compiled(cur, last_load, db.dialect)
+    last = cur.fetchone()[0]
+    execute_compiled(cur, sa.select(sa.func.max(fact.history.c[REPLACED])), db.dialect)
+    replaced = cur.fetchone()[0]
+    return max(time.time_ns() // 1000, (last or 0) + 1, (replaced or 0) + 1)
+
+
 def stored_columns(fact: sa.Table, key: list[str]) -> dict[str, str]:
     """Names for the stored values that a load's comparison carries beside the new ones:
     fact column -> a short name (PostgreSQL identifiers have 63 bytes at most: a prefix to a
