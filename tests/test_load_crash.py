@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from sdmx_server.boot import create_schema
 from sdmx_server.registry.load import load_structures
@@ -196,3 +195,20 @@ def test_two_loads_of_one_dataflow_queue(store):
     pd.testing.assert_frame_equal(as_of(db, rb["tx_time"]), _normal(expected))
     pd.testing.assert_frame_equal(as_of(db, ra["tx_time"]), _normal(first))
     assert _history_rows(db) == overlap
+
+
+def test_live_load_is_never_marked_failed(store):
+    """A start while a load runs (queued or applying) leaves its record running."""
+    db, url, tmp_path = store
+    path = write(tmp_path / "a.csv", sdmx_csv(big_frame(5, 1.0)))
+    proc = _load(url, tmp_path, path, **{PAUSE_AT: "locked:10"})
+    deadline = time.monotonic() + 30
+    seen = []
+    while not seen:  # each call is a start that sweeps
+        assert time.monotonic() < deadline, "the load never opened its record"
+        seen = _records(url, tmp_path)
+    assert [r["status"] for r in seen] == ["running"]
+    assert [r["status"] for r in _records(url, tmp_path)] in (["running"], ["applied"])
+    code, _, err = _run(proc)
+    assert code == 0, err
+    assert [r["status"] for r in _records(url, tmp_path)] == ["applied"]

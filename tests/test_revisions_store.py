@@ -8,6 +8,8 @@ Runs on SQLite and PostgreSQL (conftest.database_url).
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -268,3 +270,43 @@ def test_changed_then_deleted_in_one_load_is_a_deletion(store):
     pd.testing.assert_frame_equal(as_of(db, first.result.tx_time), f0)
     pd.testing.assert_frame_equal(as_of(db, out.result.tx_time), _normal(f0.iloc[1:]))
     assert _history_rows(db) == 1  # the intermediate value never was a version
+
+
+def test_loads_command_lists_the_records(store, monkeypatch, capsys):
+    from sdmx_server.cli import main
+
+    db, settings, tmp_path = store
+    f0 = _normal(frame(seed=4, months=2, quarters=1))
+    _load(store, sdmx_csv(f0), "merge", "a.csv")
+    gone = f0.iloc[:3].copy()
+    gone[VALUES] = None  # no values named: whole observations go
+    _load(store, sdmx_csv(gone), "delete", "gone.csv")
+    monkeypatch.setenv("SDMX_DATABASE_URL", str(db.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv("SDMX_DATA_DIR", str(tmp_path))
+    assert main(["loads", "--flow", "TEST:DF_A"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["id", "when", "(UTC)"]
+    latest = lines[1].split()
+    assert latest[0] == "2" and "delete" in latest and "applied" in latest
+    assert latest[-6:-1] == ["0", "0", "3", "0", "0"]  # added changed deleted unchanged errors
+    assert main(["loads", "--json", "--limit", "1"]) == 0
+    (only,) = json.loads(capsys.readouterr().out)
+    assert (only["id"], only["deleted"], only["source"].endswith("gone.csv")) == (2, 3, True)
+    assert main(["loads", "--flow", "TEST:DF_B(1.0)", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_an_unexpected_error_fails_the_record(store, monkeypatch):
+    """A step that raises (not a validation error) leaves no record `running`."""
+    import sdmx_server.ingest.load as load_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(load_module, "validate", broken)
+    with pytest.raises(RuntimeError):
+        _load(store, sdmx_csv(frame(seed=5, months=1, quarters=1)), "merge", "a.csv")
+    db = store[0]
+    with db.engine.connect() as conn:
+        (status, report), = conn.execute(sa.select(LoadRecord.__table__.c.status, LoadRecord.__table__.c.report)).all()
+    assert status == "failed" and "reader bug" in report

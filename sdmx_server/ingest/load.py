@@ -23,8 +23,8 @@ from sdmx_server.settings import Settings
 from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
-from sdmx_server.store.liveness import OpenRecord, open_record
-from sdmx_server.store.locks import FACT_TABLES, lock_in_session
+from sdmx_server.store.liveness import OpenRecord, fail_running, open_record
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session, patient
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
@@ -137,6 +137,10 @@ def load_incoming(
     record = _open_record(db, request)
     try:
         outcome = _run_load(db, request, read, settings, shape, record.id, started)
+    except BaseException as exc:
+        # An error the steps did not report themselves: the record must not stay running.
+        fail_running(db, record.id, f"the load stopped: {type(exc).__name__}: {exc}")
+        raise
     finally:
         record.release()  # the record is closed: a start may judge it now
     if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow):
@@ -251,7 +255,7 @@ def _open_record(db: Database, request: LoadRequest) -> OpenRecord:
 
 
 def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:
-    with Session(db.engine) as session:
+    with db.engine.connect() as conn, patient(db, conn), Session(bind=conn) as session:
         # Write first: on SQLite a read-then-write transaction fails if a load commits between.
         lock_in_session(db, session.connection(), FACT_TABLES)
         record = session.get(LoadRecord, record_id)

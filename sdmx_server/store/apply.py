@@ -98,7 +98,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
             # First statement: a load queued behind another of this dataflow waits here.
             lock_dataflow(db, cur, fact.name)
             _crash_point("locked")
-            result.tx_time = tx_time if tx_time is not None else next_tx_time(db, cur, fact, load_id)
+            result.tx_time = tx_time if tx_time is not None else history.next_tx_time(db, cur, fact, load_id)
             load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
             was_empty = _is_empty(db, cur, fact)
             if replace_all and not was_empty:
@@ -142,20 +142,6 @@ def _crash_point(name: str) -> None:
     pause = os.environ.get(PAUSE_AT, "")
     if pause.startswith(name + ":"):
         time.sleep(float(pause.split(":", 1)[1]))
-
-
-def next_tx_time(db: Database, cur, fact: FactTable, load_id: int) -> int:
-    """Now in epoch µs UTC, but always after the dataflow's last transaction time (clocks step
-    back; two loads within a microsecond): read under the dataflow's lock."""
-    records = LoadRecord.__table__
-    flow = sa.select(records.c.flow).where(records.c.id == load_id).scalar_subquery()
-    last_load = sa.select(sa.func.max(records.c.tx_time)).where(records.c.flow == flow, records.c.id != load_id)
-    execute_compiled(cur, last_load, db.dialect)
-    last = cur.fetchone()[0]
-    execute_compiled(cur, sa.select(sa.func.max(fact.history.c[history.REPLACED])), db.dialect)
-    replaced = cur.fetchone()[0]
-    now = time.time_ns() // 1000
-    return max(now, (last or 0) + 1, (replaced or 0) + 1)
 
 
 def _runs(table: pa.Table):
@@ -215,26 +201,31 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         cur.adbc_ingest(LOAD_KEYS, rows.select(fact.key_columns), mode="append", temporary=True)
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
-        cur.adbc_ingest(fact.name, rows, mode="append")
+        _ingest_into_empty(load, rows)
         series.after_first_write(db, cur, fact, rows)
         result.added += rows.num_rows
         return
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
     added_before, changed_before = result.added, result.changed
-    written = _classify(load, rows.column_names, replace)
+    written = _classify(load, rows.column_names, rows.num_rows, replace)
     if written:
-        diff = sa.table(DIFF, *[sa.column(c.name) for c in fact.table.columns], sa.column(IS_NEW))
         key = fact.key_columns
         f = fact.table
-        same_key = sa.and_(*[f.c[k] == diff.c[k] for k in key])
-        if result.changed > changed_before:
-            # The versions being replaced, before they are.
-            _run(load, history.copy_to_history(fact.history, f, diff.c[IS_NEW] == 0, load.tx_time, load.load_id, "U",
-                                               source=diff.join(f, same_key)))
         names = [c.name for c in f.columns]
+        old = history.stored_columns(fact.table, key)
+        diff = sa.table(DIFF, *[sa.column(n) for n in names], sa.column(IS_NEW), *[sa.column(o) for o in old.values()])
+        if result.changed > changed_before:
+            # The versions being replaced (DIFF carries them), before they are.
+            _run(load, history.stored_to_history(fact.history, fact.table, diff, old, IS_NEW, load.tx_time,
+                                                 load.load_id, order_by=[] if db.is_sqlite else key))
         insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
         # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
-        stmt = insert_fn(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
+        select = sa.select(*[diff.c[n] for n in names]).where(sa.true())
+        if not db.is_sqlite:
+            # In key order, the order of the table's rows: DIFF comes out of a hash join in
+            # any order, and random probes of a table larger than the buffer cache cost 3x.
+            select = select.order_by(*[diff.c[k] for k in key])
+        stmt = insert_fn(f).from_select(names, select)
         stmt = stmt.on_conflict_do_update(index_elements=key, set_={
             n: stmt.excluded[n] for n in names if n not in key})
         _run(load, stmt)
@@ -244,7 +235,27 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
     cur.execute(f"DROP TABLE {STAGING}")
 
 
-def _classify(load: _Load, staged: list[str], replace: bool) -> int:
+#: PostgreSQL: memory for building a first load's primary key (a sort; more spills to disk).
+INDEX_BUILD_MEMORY = "512MB"
+
+
+def _ingest_into_empty(load: _Load, rows: pa.Table) -> None:
+    """COPY into the empty fact table. On PostgreSQL the primary key is dropped for the COPY
+    and built after it in one sort, several times faster than growing the index row by row;
+    the table is empty and locked until commit, so no reader misses the index."""
+    cur, fact = load.cur, load.fact
+    if load.db.is_sqlite:  # (a WITHOUT ROWID table is its key: rows go in key order)
+        cur.adbc_ingest(fact.name, rows, mode="append")
+        return
+    constraint = f"{fact.name}_pk"
+    key = ", ".join(f'"{k}"' for k in fact.key_columns)
+    cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{constraint}"')
+    cur.adbc_ingest(fact.name, rows, mode="append")
+    cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+    cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{constraint}" PRIMARY KEY ({key})')
+
+
+def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
     """DIFF := the staged rows that are new or differ from the stored ones, with the values
     they will have (merge: an empty value keeps the stored one; replace: components the
     file does not carry are emptied). Counts them; returns how many rows to write."""
@@ -271,13 +282,13 @@ def _classify(load: _Load, staged: list[str], replace: bool) -> int:
             compared.append(new.is_distinct_from(f.c[name]))
     missing = f.c[key[0]].is_(None)
     is_new = sa.case((missing, 1), else_=0).label(IS_NEW)
-    select = (sa.select(*values, is_new).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
+    # The stored row too, for history: one pass over the fact table rather than two.
+    stored = [f.c[name].label(o) for name, o in history.stored_columns(f, key).items()]
+    select = (sa.select(*values, is_new, *stored).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
               .where(sa.or_(missing, *compared)))
     cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
     cur.execute(f"SELECT count(*), coalesce(sum({IS_NEW}), 0) FROM {DIFF}")
     written, added = (int(v) for v in cur.fetchone())
-    cur.execute(f"SELECT count(*) FROM {STAGING}")
-    staged_rows = int(cur.fetchone()[0])
     result.added += added
     result.changed += written - added
     result.unchanged += staged_rows - written

@@ -57,18 +57,56 @@ def create_ddl(table: sa.Table, dialect: sa.Dialect) -> list[str]:
     return statements
 
 
-def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load_id: int, change: str,
-                    source=None) -> sa.Insert:
+def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load_id: int, change: str) -> sa.Insert:
     """INSERT INTO history SELECT <the fact rows `where` selects>, as replaced by this load.
     A row this same load wrote (UPDATED = tx_time) is an intermediate state of one revision,
-    never a version of its own: it is skipped. `source`: a join of the fact table that drives
-    the selection (a few revised rows of a large table: look them up by key, not scan)."""
+    never a version of its own: it is skipped."""
     names = [c.name for c in fact.columns]
     select = sa.select(*[fact.c[n] for n in names], sa.literal(tx_time, sa.BigInteger),
                        sa.literal(load_id, sa.BigInteger), sa.literal(change, sa.String)).where(
         where, sa.or_(fact.c[UPDATED].is_(None), fact.c[UPDATED] != tx_time))
-    if source is not None:
-        select = select.select_from(source)
+    return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
+
+
+def next_tx_time(db, cur, fact, load_id: int) -> int:
+    """Now in epoch µs UTC, but always after the dataflow's last transaction time (clocks step
+    back; two loads within a microsecond): read under the dataflow's lock (store/locks.py),
+    on the load's ADBC cursor."""
+    import time
+
+    from sdmx_server.store.database import execute_compiled
+    from sdmx_server.store.records import LoadRecord
+
+    records = LoadRecord.__table__
+    flow = sa.select(records.c.flow).where(records.c.id == load_id).scalar_subquery()
+    last_load = sa.select(sa.func.max(records.c.tx_time)).where(records.c.flow == flow, records.c.id != load_id)
+    execute_compiled(cur, last_load, db.dialect)
+    last = cur.fetchone()[0]
+    execute_compiled(cur, sa.select(sa.func.max(fact.history.c[REPLACED])), db.dialect)
+    replaced = cur.fetchone()[0]
+    return max(time.time_ns() // 1000, (last or 0) + 1, (replaced or 0) + 1)
+
+
+def stored_columns(fact: sa.Table, key: list[str]) -> dict[str, str]:
+    """Names for the stored values that a load's comparison carries beside the new ones:
+    fact column -> a short name (PostgreSQL identifiers have 63 bytes at most: a prefix to a
+    long column name would not fit)."""
+    return {c.name: f"sdmx_o{i}" for i, c in enumerate(fact.columns) if c.name not in key}
+
+
+def stored_to_history(history: sa.Table, fact: sa.Table, diff, stored: dict[str, str], is_new: str, tx_time: int,
+                      load_id: int, order_by: list[str] = ()) -> sa.Insert:
+    """INSERT INTO history the stored versions that `diff` (the rows a load changes, with
+    their stored values under `stored` names) carries, as replaced by this load: written from
+    the comparison's own result, without another pass over the fact table. A row this same
+    load wrote is an intermediate state, not a version (see copy_to_history)."""
+    names = [c.name for c in fact.columns]
+    updated = diff.c[stored[UPDATED]]
+    select = sa.select(*[diff.c[stored.get(n, n)] for n in names], sa.literal(tx_time, sa.BigInteger),
+                       sa.literal(load_id, sa.BigInteger), sa.literal("U", sa.String)).where(
+        diff.c[is_new] == 0, sa.or_(updated.is_(None), updated != tx_time))
+    if order_by:  # the key index grows at one end rather than at random places
+        select = select.order_by(*[diff.c[k] for k in order_by])
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 

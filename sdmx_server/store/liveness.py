@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from sdmx_server.store.database import Database
-from sdmx_server.store.locks import FACT_TABLES, lock_in_session
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session, patient
 from sdmx_server.store.records import LoadRecord
 
 #: First key of the records' advisory locks (the two-int key space of PostgreSQL's advisory
@@ -60,9 +60,9 @@ def open_record(db: Database, **fields) -> OpenRecord:
     """Write a `running` record for this process; release() once it is closed."""
     record = LoadRecord(host=socket.gethostname(), pid=os.getpid(), **fields)
     if db.is_sqlite:
-        with Session(db.engine) as session:
+        with db.engine.connect() as conn, patient(db, conn), Session(bind=conn) as session:
             session.add(record)
-            session.commit()
+            session.commit()  # (waits while another load applies: it holds the write lock)
             return OpenRecord(record.id)
     conn = db.engine.connect()
     try:
@@ -102,6 +102,19 @@ def mark_abandoned(db: Database) -> list[int]:
                 conn.execute(sa.text(f"SELECT pg_advisory_unlock({_record_lock(record_id)})"))
         conn.commit()
     return done
+
+
+def fail_running(db: Database, record_id: int, note: str) -> None:
+    """The load stopped on an error of its own before it closed its record: failed."""
+    with db.engine.connect() as conn, patient(db, conn), Session(bind=conn) as session:
+        lock_in_session(db, session.connection(), FACT_TABLES)  # write first: see store/locks.py
+        record = session.get(LoadRecord, record_id)
+        if record is not None and record.status == "running":
+            record.status = "failed"
+            record.finished_at = datetime.now(timezone.utc)
+            record.report = f"{record.report}\n{note}".strip()
+            session.add(record)
+        session.commit()
 
 
 def _mark(db: Database, dead: list[tuple]) -> list[int]:

@@ -19,6 +19,7 @@ holds it until commit or rollback; a killed process's lock goes with its connect
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 
 from sdmx_server.store.database import Database
 
@@ -55,3 +56,22 @@ def lock_in_session(db: Database, connection, name: str) -> None:
         connection.exec_driver_sql(f"UPDATE {FACT_TABLES} SET table_name = table_name WHERE 0")
         return
     connection.execute(sa.text(f"SELECT pg_advisory_xact_lock({lock_key(name)})"))
+
+
+@contextmanager
+def patient(db: Database, connection):
+    """On SQLite, a SQLAlchemy connection that waits as long as a queued load does for the
+    write lock (opening or closing a load's record while another load applies), then is
+    given back to the pool with the usual timeout."""
+    if not db.is_sqlite:
+        yield connection
+        return
+    from sdmx_server.store.sqlite_dbapi import BUSY_TIMEOUT_MS
+
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_LOAD_WAIT_MS}")
+    connection.commit()  # (SQLAlchemy began a transaction for the PRAGMA: the caller's is its own)
+    try:
+        yield connection
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.commit()

@@ -213,8 +213,11 @@ def migrate(db: Database) -> None:
         facts = [(row.table_name, json.loads(row.layout)) for row in rows]
     inspector = sa.inspect(db.engine)
     existing = set(inspector.get_table_names())
-    missing = [(name, layout) for name, layout in facts if series_table_name(name) not in existing]
+    missing = [(name, layout) for name, layout in facts
+               if series_table_name(name) not in existing and name in existing and _has_rows(db, name)]
     if not missing:
+        # (an empty fact table may be in its first load, which makes the series table: a start
+        # must not wait for that load's write lock)
         return
     conn = db.adbc_connect()
     try:
@@ -229,6 +232,11 @@ def migrate(db: Database) -> None:
         raise
     finally:
         conn.close()
+
+
+def _has_rows(db: Database, table: str) -> bool:
+    with db.engine.connect() as conn:
+        return conn.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None
 
 
 def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None:

@@ -92,27 +92,36 @@ def create_stamp_table(db: Database) -> None:
     DataStamp.__table__.create(db.engine, checkfirst=True)
     stamps = DataStamp.__table__
     facts = FactTableRow.__table__
-    if not _stampless(db, stamps, facts):
+    flows = _stampless(db, stamps, facts)
+    if not flows:
         return  # the usual start: nothing to write, so no write lock to wait for
     with db.engine.begin() as conn:
         # Write first (store/locks.py): a read-then-write transaction fails on SQLite when a
         # load commits in between.
         lock_in_session(db, conn, FACT_TABLES)
-        missing = conn.execute(
-            sa.select(facts.c.flow_agency, facts.c.flow_id, facts.c.flow_version, facts.c.created_at).where(
-                ~sa.exists().where(stamps.c.flow_agency == facts.c.flow_agency, stamps.c.flow_id == facts.c.flow_id,
-                                   stamps.c.flow_version == facts.c.flow_version))
-        ).all()
-        for agency, flow_id, version, created in missing:
+        have = {tuple(r) for r in conn.execute(sa.select(stamps.c.flow_agency, stamps.c.flow_id, stamps.c.flow_version))}
+        for agency, flow_id, version, created in flows:
+            if (agency, flow_id, version) in have:
+                continue  # another start stamped it meanwhile
             conn.execute(stamps.insert().values(flow_agency=agency, flow_id=flow_id, flow_version=version,
                                                 stamp=new_stamp(), changed_at=created or datetime.now(timezone.utc)))
 
 
-def _stampless(db: Database, stamps: sa.Table, facts: sa.Table) -> bool:
+def _stampless(db: Database, stamps: sa.Table, facts: sa.Table) -> list:
+    """Dataflows whose fact table holds rows but that have no stamp. A table without rows is
+    skipped: its first load may be running right now (and stamps it when it commits); a start
+    that waited for that load's write lock would wait for the whole load."""
     with db.engine.connect() as conn:
-        return conn.execute(sa.select(sa.literal(1)).select_from(facts).where(~sa.exists().where(
+        rows = conn.execute(sa.select(facts.c.flow_agency, facts.c.flow_id, facts.c.flow_version, facts.c.created_at,
+                                      facts.c.table_name).where(~sa.exists().where(
             stamps.c.flow_agency == facts.c.flow_agency, stamps.c.flow_id == facts.c.flow_id,
-            stamps.c.flow_version == facts.c.flow_version)).limit(1)).first() is not None
+            stamps.c.flow_version == facts.c.flow_version))).all()
+        tables = set(sa.inspect(conn).get_table_names()) if rows else set()
+        found = []
+        for agency, flow_id, version, created, table in rows:
+            if table in tables and conn.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None:
+                found.append((agency, flow_id, version, created))
+        return found
 
 
 def _utc(value) -> datetime:
