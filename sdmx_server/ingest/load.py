@@ -6,6 +6,7 @@ it is marked applied in the same transaction that writes the data.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +15,8 @@ from typing import Callable
 
 from sqlmodel import Session
 
+from sdmx_server.ingest.context import ValidationContext
+from sdmx_server.ingest.progress import CountingFile, Progress, safe
 from sdmx_server.ingest.readers import IncomingData, detect, reader_for
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.validate import validate
@@ -48,6 +51,8 @@ class LoadRequest:
     submitted_by: str | None = None
     dry_run: bool = False  # validate and report, apply nothing
     release_at: datetime | None = None  # embargo: publish at this time (UTC)
+    #: Told how far each stage is (ingest/progress.py); the CLI draws it, others pass nothing.
+    progress: Progress | None = field(default=None, compare=False, repr=False)
 
     @property
     def flow_ref(self) -> str:
@@ -73,6 +78,21 @@ class LoadOutcome:
     def accepted(self) -> bool:
         """Valid: applied, or kept for release, or (a dry run) valid and not applied."""
         return self.status in ("applied", "pending", "validated")
+
+    def as_json(self) -> dict:
+        """The outcome for machines: uploads answer it, `load-data --json` prints it
+        (keys documented in docs/loading.md)."""
+        result = self.result
+        counts = {k: getattr(result, k) for k in ("added", "changed", "deleted", "unchanged")} if result else None
+        return {
+            "load": self.record_id,
+            "dataflow": self.flow,
+            "status": self.status,
+            "format": self.format,
+            "seconds": round(self.seconds, 3),
+            "counts": counts,
+            "report": self.report.as_json(),
+        }
 
 
 def load_data(
@@ -101,11 +121,13 @@ def load_data(
     if reader is None:
         # Still a load, with its record: the report says what the file is not.
         def read(shape, report):
-            report.file_error(f"row 1: {NOT_DATA}")
+            report.file_error(NOT_DATA, rule="not-data", row=1)
             return None
     else:
         def read(shape, report):
-            return reader(path, shape, request.flow, report)
+            with open(path, "rb") as raw:
+                # Through a counting file, so that reading reports its progress in bytes.
+                return reader(CountingFile(raw, size, safe(request.progress)), shape, request.flow, report)
     return load_incoming(db, registry, request, read, settings)
 
 
@@ -131,9 +153,9 @@ def load_incoming(
         raise LoadError("embargoed loads (--release-at) are not built yet")  # until store/embargo.py
     shape = data_shape(dataflow.structure)
     record_id = _open_record(db, request)
-    report = ValidationReport(max_groups=settings.max_reported_errors)
-    incoming = read(shape, report)
-    validated = validate(incoming, shape, _default_action(request.action), report) if incoming is not None else None
+    progress = safe(request.progress)
+    report = ValidationReport(max_groups=settings.max_reported_errors, source=request.source)
+    validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress)
     fmt = incoming.format if incoming is not None else None
     notes = incoming.notes if incoming is not None else {}
 
@@ -147,14 +169,38 @@ def load_incoming(
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
+    _store_report(db, record_id, report)
     try:
+        progress("apply", 0, validated.rows)
         fact = ensure_fact_table(db, request.flow, shape)
         result = apply_load(db, fact, validated, record_id)
+        progress("apply", validated.rows, validated.rows)
     except BaseException as exc:
-        report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}")
+        report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}", rule="failed")
         _close_record(db, record_id, "failed", report, fmt)
+        try:
+            exc.load_record = record_id  # the CLI names the record in its one line
+        except AttributeError:
+            pass
         raise
     return outcome("applied", result)
+
+
+def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, read: ReadIncoming,
+                       report: ValidationReport, progress: Progress):
+    """Read the source and validate it against the DSD, the dataflow's constraints and what
+    the store holds: (ValidatedData or None, IncomingData or None)."""
+    progress("read", 0, None)
+    incoming = read(shape, report)
+    if incoming is None:
+        return None, None
+    rows = incoming.table.num_rows
+    report.rows_read = report.rows_read or rows
+    progress("validate", 0, rows)
+    context = ValidationContext.build(db, registry, request.flow, shape, request.action)
+    validated = validate(incoming, shape, _default_action(request.action), report, context)
+    progress("validate", rows, rows)
+    return validated, incoming
 
 
 def _default_action(action: LoadAction) -> str:
@@ -219,6 +265,17 @@ def _close_record(db: Database, record_id: int, status: str, report: ValidationR
         record.observations = report.rows_read
         record.errors = report.error_count
         record.report = "\n".join(report.lines()[:200])
+        record.report_json = json.dumps(report.as_json())
         record.finished_at = datetime.now(timezone.utc)
+        session.add(record)
+        session.commit()
+
+
+def _store_report(db: Database, record_id: int, report: ValidationReport) -> None:
+    """A valid load's report (its warnings, its counts) on its record before the data are applied."""
+    with Session(db.engine) as session:
+        record = session.get(LoadRecord, record_id)
+        record.report_json = json.dumps(report.as_json())
+        record.observations = report.rows_read
         session.add(record)
         session.commit()
