@@ -46,7 +46,8 @@ def _region_mask(region: Region, columns: dict[str, pa.Array], n: int) -> pa.Arr
         member = pc.is_in(column, value_set=pa.array(sorted(selection.values), pa.string()))
         if not selection.include:
             member = pc.invert(member)
-        mask = pc.and_(mask, pc.fill_null(member, True))
+        # is_in says false for null: an absent value must hold instead.
+        mask = pc.and_(mask, pc.or_(pc.is_null(column), member))
     return mask
 
 

@@ -29,6 +29,7 @@ from sdmx_server.store.ordering import sort_order
 from sdmx_server.store import series
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.records import LoadRecord
+from sdmx_server.store.special import keep_nan
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
 from sdmx_server.store.versions import bump_stamp
 
@@ -119,6 +120,7 @@ def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, re
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to merge with, the rows go straight in.
         cur.adbc_ingest(fact.name, rows, mode="append")
+        keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
         series.after_first_write(db, cur, fact, rows)
         return rows.num_rows
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
@@ -138,6 +140,7 @@ def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, re
         updates[LOAD_ID] = stmt.excluded[LOAD_ID]
     stmt = stmt.on_conflict_do_update(index_elements=key, set_=updates)
     execute_compiled(cur, stmt, db.dialect)
+    keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
     series.after_write(db, cur, fact, STAGING)
     cur.execute(f"DROP TABLE {STAGING}")
     return rows.num_rows
