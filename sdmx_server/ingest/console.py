@@ -71,7 +71,7 @@ class ConsoleProgress:
             TimeElapsedColumn(),
             TextColumn("left"),
             TimeRemainingColumn(),
-            console=Console(file=self.stream),
+            console=Console(file=self.stream, force_terminal=True),  # enabled: drawn as on a terminal
             transient=True,  # the summary line replaces the bars
         )
 
