@@ -60,8 +60,19 @@ Reader = Callable[[Source, "DataShape", tuple[str, str, str], "ValidationReport"
 def _readers() -> dict[str, Reader]:
     # Imported on use: each reader pulls in its own parser (lxml, json, pyarrow.csv).
     from sdmx_server.ingest.readers.sdmx_csv import read_sdmx_csv
+    from sdmx_server.ingest.readers.sdmx_json import read_sdmx_json
+    from sdmx_server.ingest.readers.sdmx_ml_generic import read_generic
+    from sdmx_server.ingest.readers.sdmx_ml_specific import read_structure_specific
 
-    table: dict[str, Reader] = {"sdmx-csv": read_sdmx_csv}
+    table: dict[str, Reader] = {
+        "sdmx-csv": read_sdmx_csv,
+        "sdmx-ml-2.1-generic": read_generic,
+        "sdmx-ml-2.1-specific": read_structure_specific,
+        "sdmx-ml-3.0": read_structure_specific,
+        # One reader for every SDMX-JSON version: the message itself says which it is.
+        "sdmx-json-1.0": read_sdmx_json,
+        "sdmx-json-2.0": read_sdmx_json,
+    }
     return table
 
 
@@ -80,4 +91,12 @@ def detect(head: bytes) -> str | None:
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith((b"DATAFLOW", b"STRUCTURE", b'"DATAFLOW"', b'"STRUCTURE"')):
         return "sdmx-csv"
+    if text.startswith(b"<"):
+        from sdmx_server.ingest.readers.sniff import xml_format
+
+        return xml_format(text)
+    if text.startswith(b"{"):
+        from sdmx_server.ingest.readers.sniff import json_format
+
+        return json_format(text)
     return None
