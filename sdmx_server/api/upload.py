@@ -159,6 +159,7 @@ async def upload(request: Request) -> Response:
                            if request.client else None, dry_run=dry_run, release_at=release_at)
 
         def read(shape, report):
+            f.seek(0)  # detection read the head
             return reader(f, shape, flow, report)
 
         try:

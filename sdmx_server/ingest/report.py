@@ -69,6 +69,8 @@ class ValidationReport:
     format: str | None = None
     #: Problems past `max_groups`: counted, not itemised.
     unlisted: int = 0
+    #: The messages of the problems that stopped the file being read (file_error).
+    file_errors: list[str] = field(default_factory=list)
     _index: dict[tuple[str, str, str], ProblemGroup] = field(default_factory=dict, repr=False)
 
     @property
@@ -79,14 +81,11 @@ class ValidationReport:
     def error_count(self) -> int:
         return sum(g.count for g in self.groups) + self.unlisted
 
-    @property
-    def file_errors(self) -> list[str]:
-        """Problems of the file as a whole (a missing column, an unreadable header)."""
-        return [g.message for g in self.groups if not g.rows]
-
     def file_error(self, message: str, rule: str = "file", column: str = "", row: int | None = None,
                    value: str | None = None) -> None:
-        """A problem that stops the file being read (or of the file as a whole when `row` is None)."""
+        """A problem that stops the file being read (a missing column, an unreadable header...),
+        at its row when there is one."""
+        self.file_errors.append(message)
         self.add(column, message, [] if row is None else [row], rule=rule, value=value, whole_file=row is None)
 
     def warn(self, message: str) -> None:

@@ -100,7 +100,7 @@ def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> Incomin
             report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields",
                               rule="csv-fields")
         return None
-    if not _check_rows(table, separator, report):
+    if not _check_rows(f, table, separator, report):
         return None
     report.rows_read = table.num_rows
     return _to_incoming(table, header, version, shape, flow, report)
@@ -222,35 +222,49 @@ def _fields(text: str, separator: str) -> str:
         return "another number"
 
 
-def _check_rows(table: pa.Table, separator: str, report: ValidationReport) -> bool:
+def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) -> bool:
     """Rows the parser read whole but that are not what the file meant: a value that swallowed
     the following lines (an unbalanced quote), or a row longer than a block (whether the parser
-    takes one depends on where it falls, so it is refused wherever it falls)."""
+    takes one depends on where it falls, so it is refused wherever it falls). Both are looked
+    for only when cheap signs say they may be there: more line ends than rows, long values."""
     if not table.num_rows:
         return True
     ok = True
-    lengths = None
-    for index, column in enumerate(table.columns):
-        size = pc.binary_length(column)
-        lengths = size if lengths is None else pc.add(lengths, size)
-        multiline = pc.match_substring_regex(column, r"[\r\n]")
-        if not pc.any(multiline).as_py():
-            continue
-        for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
-            value = column[position].as_py()
-            swallowed = [line for line in value.splitlines()[1:] if line.count(separator) >= table.num_columns - 1]
-            if swallowed:
-                ok = False
-                report.file_error(
-                    f"a quote opens in this row and does not close where the value ends: {len(swallowed):,} following "
-                    f"line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, or write a "
-                    "quote inside a value as two (\"\")", rule="csv-quote", row=position + 2)
-    longest = pc.max(lengths).as_py() or 0
-    if longest + table.num_columns > MAX_ROW_BYTES:
-        position = pc.index(pc.greater(pc.add(lengths, table.num_columns), MAX_ROW_BYTES), True).as_py()
-        _too_long(report, position + 2, (lengths[position].as_py() or 0) + table.num_columns)
-        ok = False
+    if _line_ends(f) > table.num_rows + 1:
+        for column in table.columns:
+            multiline = pc.or_(pc.match_substring(column, "\n"), pc.match_substring(column, "\r"))
+            for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
+                value = column[position].as_py()
+                lines = value.splitlines()[1:]
+                swallowed = [line for line in lines if line.count(separator) >= table.num_columns - 1]
+                if swallowed:
+                    ok = False
+                    report.file_error(
+                        f"a quote opens in this row and does not close where the value ends: {len(lines):,} "
+                        f"following line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, "
+                        "or write a quote inside a value as two (\"\")", rule="csv-quote", row=position + 2)
+    widest = sum(pc.max(pc.binary_length(c)).as_py() or 0 for c in table.columns)
+    if widest + table.num_columns > MAX_ROW_BYTES:
+        lengths = None
+        for column in table.columns:
+            size = pc.binary_length(column)
+            lengths = size if lengths is None else pc.add(lengths, size)
+        lengths = pc.add(lengths, table.num_columns)
+        too_long = pc.greater(lengths, MAX_ROW_BYTES)
+        if pc.any(too_long).as_py():
+            position = pc.index(too_long, True).as_py()
+            _too_long(report, position + 2, lengths[position].as_py())
+            ok = False
     return ok
+
+
+def _line_ends(f) -> int:
+    """How many line ends the file holds (a pass over its bytes, no parsing)."""
+    f.seek(0)
+    count = 0
+    while chunk := f.read(1 << 24):
+        count += chunk.count(b"\n")
+    return count
 
 
 def _report_long_row(f, separator: str, report: ValidationReport) -> None:
