@@ -207,3 +207,23 @@ def test_the_pipeline_reports_its_stages_and_the_bar_draws_them(store):
         bar("apply", 240, 240)
     assert quiet.getvalue() == ""
 
+
+
+def test_a_check_that_breaks_marks_its_record_failed_not_running(monkeypatch, capsys, store):
+    from sdmx_server.ingest import load as load_module
+
+    def broken(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(load_module, "validate", broken)
+    write(store[2] / "a.csv", HEADER + row("2020-01"))
+    code, out, err = run_cli(monkeypatch, capsys, store, "load-data", REF, "a.csv")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "sdmx-server: load-data failed (load #1, marked failed): MemoryError"
+    from sqlmodel import Session
+
+    from sdmx_server.store.records import LoadRecord
+
+    with Session(store[0].engine) as session:
+        record = session.get(LoadRecord, 1)
+    assert record.status == "failed" and "MemoryError" in record.report

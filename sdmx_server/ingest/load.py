@@ -155,7 +155,12 @@ def load_incoming(
     record_id = _open_record(db, request)
     progress = safe(request.progress)
     report = ValidationReport(max_groups=settings.max_reported_errors, source=request.source)
-    validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress)
+    try:
+        validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress)
+    except BaseException as exc:
+        # A reader or a check that breaks (or an interrupt) must not leave the record running.
+        _fail(db, record_id, report, exc, None)
+        raise
     fmt = incoming.format if incoming is not None else None
     notes = incoming.notes if incoming is not None else {}
 
@@ -176,12 +181,7 @@ def load_incoming(
         result = apply_load(db, fact, validated, record_id)
         progress("apply", validated.rows, validated.rows)
     except BaseException as exc:
-        report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}", rule="failed")
-        _close_record(db, record_id, "failed", report, fmt)
-        try:
-            exc.load_record = record_id  # the CLI names the record in its one line
-        except AttributeError:
-            pass
+        _fail(db, record_id, report, exc, fmt)
         raise
     return outcome("applied", result)
 
@@ -279,3 +279,13 @@ def _store_report(db: Database, record_id: int, report: ValidationReport) -> Non
         record.observations = report.rows_read
         session.add(record)
         session.commit()
+
+
+def _fail(db: Database, record_id: int, report: ValidationReport, exc: BaseException, fmt: str | None) -> None:
+    """The load's record marked failed, with the reason; the exception names the record."""
+    report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}", rule="failed")
+    _close_record(db, record_id, "failed", report, fmt)
+    try:
+        exc.load_record = record_id  # the CLI names the record in its one line
+    except AttributeError:
+        pass
