@@ -227,3 +227,20 @@ def test_a_check_that_breaks_marks_its_record_failed_not_running(monkeypatch, ca
     with Session(store[0].engine) as session:
         record = session.get(LoadRecord, 1)
     assert record.status == "failed" and "MemoryError" in record.report
+
+
+def test_nan_revises_and_is_revised_like_any_value(store):
+    db, settings, tmp_path = store
+    served_settings = Settings(database_url=settings.database_url, data_dir=tmp_path, answer_cache_bytes=0)
+    steps = [("1.5", "merge", "1.5"), ("NaN", "merge", "NaN"), ("", "merge", "NaN"), ("2", "merge", "2"),
+             ("NaN", "replace", "NaN"), ("", "replace", "")]
+    with running_server(served_settings) as server:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for value, action, expected in steps:
+                answer = client.post("/rest/v2/data/dataflow/TEST/DF_A/1.0", params={"action": action},
+                                     content=(HEADER + row("2020-01", value)).encode(),
+                                     headers={"Content-Type": "text/csv"})
+                assert answer.status_code == 200, answer.text
+                reply = client.get("/rest/v2/data/dataflow/TEST/DF_A/1.0/M.IR.F",
+                                   headers={"Accept": FORMATS["csv"]})
+                assert observation_values("csv", reply.text) == [expected], (value, action)

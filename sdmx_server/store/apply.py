@@ -124,6 +124,7 @@ def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, re
         series.after_first_write(db, cur, fact, rows)
         return rows.num_rows
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
+    keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
     staging = sa.table(STAGING, *[sa.column(n) for n in rows.column_names])
     key = [fact.columns[k] for k in fact.key_ids]
     values = [n for n in rows.column_names if n not in key]
@@ -140,7 +141,6 @@ def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, re
         updates[LOAD_ID] = stmt.excluded[LOAD_ID]
     stmt = stmt.on_conflict_do_update(index_elements=key, set_=updates)
     execute_compiled(cur, stmt, db.dialect)
-    keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
     series.after_write(db, cur, fact, STAGING)
     cur.execute(f"DROP TABLE {STAGING}")
     return rows.num_rows

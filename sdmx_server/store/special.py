@@ -19,9 +19,10 @@ NAN_FLAG = 2
 _KEYS = "sdmx_nan_keys"
 
 
-def keep_nan(db, cur, fact, rows: pa.Table) -> int:
-    """After `rows` (fact column names) were written on SQLite: their NaN measures become the
-    text 'NaN'. Returns how many. A no-op on PostgreSQL and for rows without NaN."""
+def keep_nan(db, cur, fact, rows: pa.Table, table: str | None = None) -> int:
+    """After `rows` (fact column names) were ingested into `table` (default: the fact table) on
+    SQLite: their NaN measures there become the text 'NaN'. Returns how many. A no-op on
+    PostgreSQL and for rows without NaN."""
     if not db.is_sqlite or not fact.measure_numeric:
         return 0
     name = fact.columns[fact.shape.measure.id]
@@ -33,8 +34,9 @@ def keep_nan(db, cur, fact, rows: pa.Table) -> int:
     key_columns = [fact.columns[k] for k in fact.key_ids]
     keys = rows.filter(nan).select(key_columns)
     cur.adbc_ingest(_KEYS, keys, mode="create", temporary=True)
-    match = " AND ".join(f'k."{c}" = "{fact.name}"."{c}"' for c in key_columns)
-    cur.execute(f'UPDATE "{fact.name}" SET "{name}" = \'{NAN_TEXT}\' '
+    target = table or fact.name
+    match = " AND ".join(f'k."{c}" = "{target}"."{c}"' for c in key_columns)
+    cur.execute(f'UPDATE "{target}" SET "{name}" = \'{NAN_TEXT}\' '
                 f"WHERE EXISTS (SELECT 1 FROM {_KEYS} AS k WHERE {match})")
     cur.execute(f"DROP TABLE {_KEYS}")
     return keys.num_rows
