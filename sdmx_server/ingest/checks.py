@@ -154,15 +154,28 @@ def check_float_range(report, component: Component, values: pa.Array, rows: np.n
     large becomes infinity and one too small becomes 0, which would change the value silently.
     Literal INF and -INF stay infinities; NaN stays NaN."""
     numbers = pc.cast(values, pa.float64())
-    infinite = pc.and_(pc.is_inf(numbers), pc.invert(pc.match_substring_regex(values, _INFINITY)))
-    report_by_value(report, component.id, values, infinite, rows,
-                    lambda v: f"{_short(v)} is too large for a number (a double holds up to about 1.8e308)",
-                    rule="number-overflow")
-    zero = pc.and_(pc.equal(numbers, 0.0), pc.match_substring_regex(values, _NONZERO_MANTISSA))
-    report_by_value(report, component.id, values, zero, rows,
-                    lambda v: f"{_short(v)} is too small for a number: it would be stored as 0 "
-                              "(a double holds down to about 4.9e-324)", rule="number-underflow")
+    # The text is looked at only where the number is an infinity or a zero (few rows).
+    infinite = pc.fill_null(pc.is_inf(numbers), False)
+    if pc.any(infinite).as_py():
+        infinite = _only_where(values, infinite, lambda v: pc.invert(pc.match_substring_regex(v, _INFINITY)))
+        report_by_value(report, component.id, values, infinite, rows,
+                        lambda v: f"{_short(v)} is too large for a number (a double holds up to about 1.8e308)",
+                        rule="number-overflow")
+    zero = pc.fill_null(pc.equal(numbers, 0.0), False)
+    if pc.any(zero).as_py():
+        zero = _only_where(values, zero, lambda v: pc.match_substring_regex(v, _NONZERO_MANTISSA))
+        report_by_value(report, component.id, values, zero, rows,
+                        lambda v: f"{_short(v)} is too small for a number: it would be stored as 0 "
+                                  "(a double holds down to about 4.9e-324)", rule="number-underflow")
     return numbers
+
+
+def _only_where(values: pa.Array, mask: pa.Array, test) -> pa.Array:
+    """`test` (a kernel on strings) run on the rows of `mask` only; false elsewhere."""
+    where = pc.indices_nonzero(mask).to_numpy()
+    out = np.zeros(len(values), dtype=bool)
+    out[where] = pc.fill_null(test(pc.take(values, pa.array(where))), False).to_numpy(zero_copy_only=False)
+    return pa.array(out)
 
 
 def to_number(values: pa.Array) -> pa.Array:
