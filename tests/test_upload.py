@@ -23,7 +23,7 @@ from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 from tests.conftest import BACKENDS, fresh_database, running_server
-from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
+from tests.datasets import CONTENT, frame, sdmx_csv
 
 PATH = "/rest/v2/data/dataflow/TEST/DF_A/1.0"
 LIMIT = 2 * 1024 * 1024

@@ -19,7 +19,6 @@ import pytest
 from sdmx_server.cli import _registry, main
 from sdmx_server.ingest.load import load_data
 from sdmx_server.settings import Settings
-from sdmx_server.store.database import Database
 from tests.conftest import running_server
 from tests.datasets import FLOW_A, write
 from tests.test_validation_load import load, store  # noqa: F401 (the fixture)

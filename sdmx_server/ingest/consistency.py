@@ -196,28 +196,45 @@ def _against_store(report, shape: DataShape, attribute: Component, dims, table: 
     if not differing.num_rows:
         return
     key_ids = shape.all_dimension_ids
-    if all(k in columns for k in key_ids):
-        written = pa.table({k: columns[k] for k in key_ids}).filter(keep)
-    else:
-        written = None
+    written = pa.table({k: columns[k] for k in key_ids}).filter(keep) if all(k in columns for k in key_ids) else None
+    # The file's rows of each differing series, found once for all of them (not a scan per series).
+    rows_of = _rows_by_series(table, differing, dims)
     for index, row in enumerate(differing.to_pylist()):
         series = {d: row[d] for d in dims}
+        mine_rows = rows_of(index)
         if index >= MAX_SERIES_CHECKED:
             example = None  # not looked up: too many series differ to check each
         else:
-            example = _uncovered(context, attribute, series, row["stored"], written, key_ids)
+            mine_keys = written.take(pa.array(mine_rows)) if written is not None else None
+            example = _uncovered(context, attribute, series, row["stored"], mine_keys, key_ids)
             if example is False:
                 continue  # the file rewrites every stored observation that holds the old value
-        mask = _true(table.num_rows)
-        for d, code in series.items():
-            mask = pc.and_(mask, pc.equal(table.column(d), code))
         where = f"series {_series_key(dims, series)}" if dims else "the data set"
         also = f" (e.g. {example})" if example else ""
         report.add(attribute.id,
                    f"{where}: {row[_VALUE]!r} here, but the store holds {row['stored']!r} for observations this "
                    f"file does not rewrite{also}; {attribute.id} has one value per "
                    f"{'series' if dims else 'data set'}: send all of them, or delete them first",
-                   table.filter(mask).column(_ROW).to_numpy(), rule="attribute-stored-conflict", value=row[_VALUE])
+                   table.column(_ROW).take(pa.array(mine_rows)).to_numpy(), rule="attribute-stored-conflict",
+                   value=row[_VALUE])
+
+
+def _rows_by_series(table: pa.Table, differing: pa.Table, dims):
+    """A function: index of a `differing` row -> the positions in `table` of its series' rows."""
+    if not dims:
+        every = np.arange(table.num_rows)
+        return lambda index: every
+    mine = pc.binary_join_element_wise(*[table.column(d) for d in dims], "\x1f")
+    theirs = pc.binary_join_element_wise(*[differing.column(d) for d in dims], "\x1f")
+    distinct = pc.unique(theirs)
+    position = pc.index_in(mine, value_set=distinct)
+    series_of_differing = pc.index_in(theirs, value_set=distinct).to_numpy()
+    hits = pc.indices_nonzero(pc.is_valid(position)).to_numpy()
+    codes = pc.take(position, pa.array(hits)).to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(distinct) + 1))
+    groups = [hits[order[bounds[k]:bounds[k + 1]]] for k in range(len(distinct))]
+    return lambda index: groups[series_of_differing[index]]
 
 
 def _cross(mine: pa.Table, theirs: pa.Table) -> pa.Table:
