@@ -192,3 +192,20 @@ def test_a_series_attribute_with_two_values_names_the_rows_that_disagree():
     assert found(report) == {(4, "TITLE", "attribute-conflict"), (6, "TITLE", "attribute-conflict"),
                              (5, "UNIT_MULT", "attribute-conflict")}
     assert "series M.X: 'second' here, 'first' in row 2" in report.text()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(g=generated(), data=st.data())
+def test_an_unbalanced_quote_anywhere_is_reported_at_its_row(g, data):
+    rows = [dict(r) for r in g.rows]
+    i = data.draw(st.integers(0, len(rows) - 1))
+    column = data.draw(st.sampled_from(["TITLE", "OBS_STATUS", g.dims[-1]]))
+    text = to_csv(rows, g.dims).decode().splitlines(keepends=True)
+    fields = text[i + 1].rstrip("\n").split(",")
+    position = ["DATAFLOW", *g.dims, "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "TITLE", "UNIT_MULT"].index(column)
+    fields[position] = '"' + fields[position]  # opens, never closes
+    text[i + 1] = ",".join(fields) + "\n"
+    report = ValidationReport()
+    incoming = read_sdmx_csv(io.BytesIO("".join(text).encode()), g.shape, FLOW, report)
+    assert incoming is None
+    assert [(grp.rows, grp.rule) for grp in report.groups] == [([i + 2], "csv-quote")], report.text()

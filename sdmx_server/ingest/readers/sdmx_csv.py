@@ -86,12 +86,12 @@ def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> Incomin
             report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}", rule="csv")
         return None
     for number, text in bad_rows[:50]:
-        if "\n" in text or "\r" in text:
+        if "\n" in text or "\r" in text or text.count('"') % 2:
             lines = len(text.splitlines()) - 1
+            what = f"the next {lines:,} line(s) were read into this row" if lines else "the row ends inside it"
             report.file_error(
-                f"a quote opens in this row and does not close at its end: the next {lines:,} line(s) were read "
-                f"into this row; close the quote, or write a quote inside a value as two (\"\")",
-                rule="csv-quote", row=number)
+                f"a quote opens in this row and does not close at its end: {what}; close the quote, or write a "
+                "quote inside a value as two (\"\")", rule="csv-quote", row=number)
         else:
             report.file_error(f"expected {len(header)} fields as in the header, found {_fields(text, separator)}: "
                               f"{text[:80]!r}", rule="csv-fields", row=number)
@@ -230,7 +230,11 @@ def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) ->
     if not table.num_rows:
         return True
     ok = True
-    if _line_ends(f) > table.num_rows + 1:
+    line_ends, quotes = _count(f)
+    # Every quoted value holds an even number of quotes: an odd count is a quote left open.
+    unbalanced = quotes % 2 == 1
+    if line_ends > table.num_rows + 1 or unbalanced:
+        open_at = None
         for column in table.columns:
             multiline = pc.or_(pc.match_substring(column, "\n"), pc.match_substring(column, "\r"))
             for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
@@ -243,6 +247,13 @@ def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) ->
                         f"a quote opens in this row and does not close where the value ends: {len(lines):,} "
                         f"following line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, "
                         "or write a quote inside a value as two (\"\")", rule="csv-quote", row=position + 2)
+                elif open_at is None:
+                    open_at = position
+        if ok and unbalanced and open_at is not None:
+            ok = False
+            report.file_error("a quote opens in this row and never closes: the rest of the file was read into one "
+                              "value; close the quote, or write a quote inside a value as two (\"\")",
+                              rule="csv-quote", row=open_at + 2)
     widest = sum(pc.max(pc.binary_length(c)).as_py() or 0 for c in table.columns)
     if widest + table.num_columns > MAX_ROW_BYTES:
         lengths = None
@@ -258,13 +269,14 @@ def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) ->
     return ok
 
 
-def _line_ends(f) -> int:
-    """How many line ends the file holds (a pass over its bytes, no parsing)."""
+def _count(f) -> tuple[int, int]:
+    """How many line ends and quote characters the file holds (a pass over its bytes)."""
     f.seek(0)
-    count = 0
+    line_ends = quotes = 0
     while chunk := f.read(1 << 24):
-        count += chunk.count(b"\n")
-    return count
+        line_ends += chunk.count(b"\n")
+        quotes += chunk.count(b'"')
+    return line_ends, quotes
 
 
 def _report_long_row(f, separator: str, report: ValidationReport) -> None:
