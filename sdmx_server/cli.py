@@ -5,6 +5,7 @@
     sdmx-server load-structures [--allow-missing-references] PATH...
     sdmx-server load-data 'AGENCY:ID(VERSION)' FILE [--action merge|replace|delete]
     sdmx-server demo-data [--out DIR] [--seed N]
+    sdmx-server loads [--flow F] [--limit N] [--json]
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -89,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="embargo: publish the values at this ISO 8601 time (UTC unless it says otherwise)")
     data.set_defaults(run=cmd_load_data)
 
+    loads = sub.add_parser("loads", help="list the records of data loads, latest first")
+    loads.add_argument("--flow", default=None, help="only this dataflow: AGENCY:ID(VERSION), or AGENCY:ID for any version")
+    loads.add_argument("--limit", type=int, default=20, help="how many records (default 20)")
+    loads.add_argument("--json", action="store_true", help="as JSON, with every count")
+    loads.set_defaults(run=cmd_loads)
+
     demo = sub.add_parser("demo-data", help="write the seeded demo data files (SDMX-CSV)")
     demo.add_argument("--out", type=Path, default=Path("var/demo-data"))
     demo.add_argument("--seed", type=int, default=2026)
@@ -166,6 +173,39 @@ def cmd_load_data(args) -> int:
     flow = _resolve_flow(db, parse_flow(args.flow))
     options = {"dry_run": args.dry_run, "release_at": args.release_at}
     return 0 if _load_one(db, flow, args.file, args.action, settings, as_json=args.json, **options) else 1
+
+
+def cmd_loads(args) -> int:
+    """The load records: who loaded what, when, with what outcome and counts."""
+    import json
+
+    from sdmx_server.store.records import list_records, record_summary
+
+    flow = parse_flow(args.flow) if args.flow is not None else None
+    db = _database(Settings.from_env())
+    records = [record_summary(r) for r in list_records(db, flow, max(args.limit, 0))]
+    if args.json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return 0
+    if not records:
+        print("no loads recorded" + (f" for {args.flow}" if args.flow else ""), file=sys.stderr)
+        return 0
+    header = ("id", "when (UTC)", "flow", "origin", "source", "action", "status", "added", "changed", "deleted",
+              "unchanged", "errors", "seconds")
+    rows = [header] + [(
+        str(r["id"]), (r["started_at"] or "")[:19].replace("T", " "), r["flow"], r["origin"], _short(r["source"]),
+        r["action"], r["status"], f"{r['added']:,}", f"{r['changed']:,}", f"{r['deleted']:,}", f"{r['unchanged']:,}",
+        f"{r['errors']:,}", "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+    ) for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {0, 7, 8, 9, 10, 11, 12}
+    for row in rows:
+        print("  ".join(v.rjust(w) if i in numeric else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip())
+    return 0
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
 def cmd_demo_data(args) -> int:

@@ -25,6 +25,8 @@ from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.settings import Settings
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
+from sdmx_server.store.liveness import OpenRecord, open_record
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
@@ -152,7 +154,15 @@ def load_incoming(
     if request.release_at is not None:
         raise LoadError("embargoed loads (--release-at) are not built yet")  # until store/embargo.py
     shape = data_shape(dataflow.structure)
-    record_id = _open_record(db, request)
+    record = _open_record(db, request)
+    try:
+        return _run_load(db, registry, request, read, settings, shape, record.id, started)
+    finally:
+        record.release()  # the record is closed: a start may judge it now
+
+
+def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, settings: Settings,
+              shape: DataShape, record_id: int, started: float) -> LoadOutcome:
     progress = safe(request.progress)
     report = ValidationReport(max_groups=settings.max_reported_errors, source=request.source)
     try:
@@ -178,7 +188,7 @@ def load_incoming(
     try:
         progress("apply", 0, validated.rows)
         fact = ensure_fact_table(db, request.flow, shape)
-        result = apply_load(db, fact, validated, record_id)
+        result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
         progress("apply", validated.rows, validated.rows)
     except BaseException as exc:
         _fail(db, record_id, report, exc, fmt)
@@ -246,19 +256,18 @@ def stub_references(dsd) -> list[str]:
     return list(found)
 
 
-def _open_record(db: Database, request: LoadRequest) -> int:
-    with Session(db.engine) as session:
-        record = LoadRecord(
-            flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
-            submitted_by=request.submitted_by, release_at=request.release_at,
-        )
-        session.add(record)
-        session.commit()
-        return record.id
+def _open_record(db: Database, request: LoadRequest) -> OpenRecord:
+    """The load's `running` record, held as this process's (store/liveness.py) until closed."""
+    return open_record(
+        db, flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
+        submitted_by=request.submitted_by, release_at=request.release_at,
+    )
 
 
 def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:
     with Session(db.engine) as session:
+        # Write first: on SQLite a read-then-write transaction fails if a load commits between.
+        lock_in_session(db, session.connection(), FACT_TABLES)
         record = session.get(LoadRecord, record_id)
         record.status = status
         record.format = fmt
@@ -274,6 +283,8 @@ def _close_record(db: Database, record_id: int, status: str, report: ValidationR
 def _store_report(db: Database, record_id: int, report: ValidationReport) -> None:
     """A valid load's report (its warnings, its counts) on its record before the data are applied."""
     with Session(db.engine) as session:
+        # Write first, as _close_record does (SQLite: a read-then-write transaction can fail).
+        lock_in_session(db, session.connection(), FACT_TABLES)
         record = session.get(LoadRecord, record_id)
         record.report_json = json.dumps(report.as_json())
         record.observations = report.rows_read

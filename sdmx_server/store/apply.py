@@ -12,12 +12,25 @@ Actions, as SDMX-CSV 2.0 defines them:
   is emptied;
 - delete (D): observations matching the row are deleted (empty dimensions match anything);
   when the row names measure or attribute values, only those values are emptied.
-Runs of rows with the same action are applied in file order.
+Runs of rows with the same action are applied in file order; `replace_all` then deletes every
+observation of the dataflow the load does not carry (the whole load is one revision).
+
+Revisions (store/history.py): written rows are first classified against the fact table into
+added, changed (a value differs, NULL-safe, after merge's coalescing) and unchanged. Only added
+and changed rows are written; the earlier versions of changed and deleted rows go to the
+history table first. A reload of the same file writes nothing, leaves no history and keeps the
+dataflow's data stamp (so ETags stay valid). The dataflow's lock (store/locks.py) is taken
+before anything is read: loads of one dataflow queue.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,14 +39,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sdmx_server.store.incoming import ACTION, ValidatedData
 from sdmx_server.store.ordering import sort_order
-from sdmx_server.store import series
+from sdmx_server.store import history, series
 from sdmx_server.store.database import Database, execute_compiled
+from sdmx_server.store.history import UPDATED
+from sdmx_server.store.locks import lock_dataflow
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.special import keep_nan
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
 from sdmx_server.store.versions import bump_stamp
 
 STAGING = "sdmx_staging"
+#: The staged rows that differ from the stored ones, as they will be stored.
+DIFF = "sdmx_diff"
+#: replace-all: the keys the load carries.
+LOAD_KEYS = "sdmx_load_keys"
+IS_NEW = "sdmx_is_new"
 
 
 @dataclass
@@ -44,35 +64,99 @@ class ApplyResult:
     changed: int = 0  # observations with a value that differed
     deleted: int = 0  # observations removed
     unchanged: int = 0  # observations written again with the values they had
+    tx_time: int | None = None  # the load's transaction time (epoch µs UTC)
 
     @property
     def written(self) -> int:
         return self.added + self.changed
 
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
 
-def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int) -> ApplyResult:
-    """Apply the load in one transaction and mark its record applied in the same transaction."""
+
+@dataclass
+class _Load:
+    db: Database
+    cur: object
+    fact: FactTable
+    load_id: int
+    tx_time: int
+    result: ApplyResult
+    replace_all: bool = False
+    keys: bool = False  # replace-all over stored rows: the LOAD_KEYS table collects the load's keys
+
+
+def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int, *, tx_time: int | None = None,
+               replace_all: bool = False) -> ApplyResult:
+    """Apply the load in one transaction and mark its record applied (with its counts and
+    transaction time) in the same transaction. `tx_time`: given by an embargo's release,
+    else the next one of the dataflow."""
     result = ApplyResult()
     conn = db.adbc_connect()
     try:
         with conn.cursor() as cur:
+            # First statement: a load queued behind another of this dataflow waits here.
+            lock_dataflow(db, cur, fact.name)
+            _crash_point("locked")
+            result.tx_time = tx_time if tx_time is not None else next_tx_time(db, cur, fact, load_id)
+            load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
+            was_empty = _is_empty(db, cur, fact)
+            if replace_all and not was_empty:
+                _create_key_table(load)
             for action, part in _runs(data.table):
                 if action == "D":
-                    result.deleted += _delete(db, cur, fact, part, data.present)
+                    _delete(load, part, data.present)
                 else:
-                    # Until revisions tell them apart (store/history.py): all counted as changes.
-                    result.changed += _write(db, cur, fact, part, data, load_id, replace=action == "R")
-            _finish_record(db, cur, load_id, data.rows)
-            # Same transaction: readers see the new rows and the new stamp together (ETags).
-            bump_stamp(db, cur, fact.name)
+                    _write(load, part, data, replace=action == "R")
+                _crash_point("written")
+            if replace_all and not was_empty:
+                _delete_rest(load)
+            _finish_record(db, cur, load_id, data.rows, result)
+            if result.touched:
+                # Same transaction: readers see the new rows and the new stamp together (ETags).
+                # Nothing changed, nothing bumped: the answers cached under the stamp stay right.
+                bump_stamp(db, cur, fact.name)
+            _crash_point("finished")
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
     finally:
         conn.close()
-    refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
+    if result.touched:
+        refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
     return result
+
+
+#: tests/test_load_crash.py: the process kills itself (SIGKILL) at this point of the apply, as
+#: a crash there would, to prove the transaction leaves nothing behind; or (PAUSE_AT,
+#: "point:seconds") holds its lock that long, so that another load must queue behind it.
+#: Unset in real use.
+CRASH_AT = "SDMX_TEST_CRASH_AT"
+PAUSE_AT = "SDMX_TEST_PAUSE_AT"
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_AT) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    pause = os.environ.get(PAUSE_AT, "")
+    if pause.startswith(name + ":"):
+        time.sleep(float(pause.split(":", 1)[1]))
+
+
+def next_tx_time(db: Database, cur, fact: FactTable, load_id: int) -> int:
+    """Now in epoch µs UTC, but always after the dataflow's last transaction time (clocks step
+    back; two loads within a microsecond): read under the dataflow's lock."""
+    records = LoadRecord.__table__
+    flow = sa.select(records.c.flow).where(records.c.id == load_id).scalar_subquery()
+    last_load = sa.select(sa.func.max(records.c.tx_time)).where(records.c.flow == flow, records.c.id != load_id)
+    execute_compiled(cur, last_load, db.dialect)
+    last = cur.fetchone()[0]
+    execute_compiled(cur, sa.select(sa.func.max(fact.history.c[history.REPLACED])), db.dialect)
+    replaced = cur.fetchone()[0]
+    now = time.time_ns() // 1000
+    return max(now, (last or 0) + 1, (replaced or 0) + 1)
 
 
 def _runs(table: pa.Table):
@@ -87,9 +171,9 @@ def _runs(table: pa.Table):
         yield actions[s], table.slice(s, e - s)
 
 
-def _fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id: int) -> pa.Table:
+def _fact_columns(load: _Load, part: pa.Table, data: ValidatedData) -> pa.Table:
     """The part as the fact table's columns, sorted by key (rows then land in index order)."""
-    present = data.present
+    fact, present = load.fact, data.present
     arrays, names = [], []
     for component in fact.shape.components:
         if component.id not in present:
@@ -102,8 +186,10 @@ def _fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id:
     for name in (PERIOD_START, PERIOD_END):
         arrays.append(part.column(name).cast(pa.int64()))
         names.append(name)
-    arrays.append(pa.array(np.full(part.num_rows, load_id, dtype=np.int64)))
+    arrays.append(pa.array(np.full(part.num_rows, load.load_id, dtype=np.int64)))
     names.append(LOAD_ID)
+    arrays.append(pa.array(np.full(part.num_rows, load.tx_time, dtype=np.int64)))
+    names.append(UPDATED)
     table = pa.table(arrays, names=names)
     if data.sorted:
         return table
@@ -115,39 +201,135 @@ def _is_empty(db: Database, cur, fact: FactTable) -> bool:
     return cur.fetchone() is None
 
 
-def _write(db, cur, fact: FactTable, part, data: ValidatedData, load_id: int, replace: bool) -> int:
-    rows = _fact_columns(fact, part, data, load_id)
+def _run(load: _Load, statement) -> None:
+    execute_compiled(load.cur, statement, load.db.dialect)
+
+
+def _sql(load: _Load, statement) -> str:
+    return str(statement.compile(dialect=load.db.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
+    db, cur, fact, result = load.db, load.cur, load.fact, load.result
+    rows = _fact_columns(load, part, data)
+    if load.keys:
+        cur.adbc_ingest(LOAD_KEYS, rows.select(fact.key_columns), mode="append", temporary=True)
     if _is_empty(db, cur, fact):
-        # First load of the dataflow: nothing to merge with, the rows go straight in.
+        # First load of the dataflow: nothing to compare with, the rows go straight in.
         cur.adbc_ingest(fact.name, rows, mode="append")
         keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
         series.after_first_write(db, cur, fact, rows)
-        return rows.num_rows
+        result.added += rows.num_rows
+        return
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
     keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
-    staging = sa.table(STAGING, *[sa.column(n) for n in rows.column_names])
-    key = [fact.columns[k] for k in fact.key_ids]
-    values = [n for n in rows.column_names if n not in key]
-    select = sa.select(*[staging.c[n] for n in rows.column_names]).where(sa.true())
-    insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
-    stmt = insert_fn(fact.table).from_select(rows.column_names, select)
-    target = fact.table.c
-    if replace:
-        # Components absent from the file are emptied too: the observation is replaced whole.
-        absent = [c.name for c in fact.table.columns if c.name not in rows.column_names and c.name not in key]
-        updates = {n: stmt.excluded[n] for n in values} | {n: sa.null() for n in absent}
-    else:
-        updates = {n: sa.func.coalesce(stmt.excluded[n], target[n]) for n in values}
-        updates[LOAD_ID] = stmt.excluded[LOAD_ID]
-    stmt = stmt.on_conflict_do_update(index_elements=key, set_=updates)
-    execute_compiled(cur, stmt, db.dialect)
-    series.after_write(db, cur, fact, STAGING)
+    added_before, changed_before = result.added, result.changed
+    written = _classify(load, rows.column_names, rows.num_rows, replace)
+    if written:
+        diff = sa.table(DIFF, *[sa.column(c.name) for c in fact.table.columns], sa.column(IS_NEW))
+        key = fact.key_columns
+        f = fact.table
+        same_key = sa.and_(*[f.c[k] == diff.c[k] for k in key])
+        if result.changed > changed_before:
+            # The versions being replaced, before they are.
+            _run(load, history.copy_to_history(fact.history, f, diff.c[IS_NEW] == 0, load.tx_time, load.load_id, "U",
+                                               source=diff.join(f, same_key)))
+        names = [c.name for c in f.columns]
+        insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
+        # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
+        stmt = insert_fn(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_={
+            n: stmt.excluded[n] for n in names if n not in key})
+        _run(load, stmt)
+        if result.added > added_before:
+            series.after_write(db, cur, fact, DIFF, where=f"{IS_NEW} = 1")
+    cur.execute(f"DROP TABLE {DIFF}")
     cur.execute(f"DROP TABLE {STAGING}")
-    return rows.num_rows
 
 
-def _delete(db, cur, fact: FactTable, part: pa.Table, present: frozenset[str]) -> int:
-    """Delete rows: empty dimensions are wildcards; named values are emptied, else whole rows go."""
+def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
+    """DIFF := the staged rows that are new or differ from the stored ones, with the values
+    they will have (merge: an empty value keeps the stored one; replace: components the
+    file does not carry are emptied). Counts them; returns how many rows to write."""
+    db, cur, fact, result = load.db, load.cur, load.fact, load.result
+    s = sa.table(STAGING, *[sa.column(n) for n in staged])
+    f = fact.table
+    key = fact.key_columns
+    values = []
+    compared = []
+    for column in f.columns:
+        name = column.name
+        if name in key:
+            values.append(s.c[name].label(name))
+        elif name in (LOAD_ID, UPDATED, PERIOD_START, PERIOD_END):
+            values.append(s.c[name].label(name))  # bookkeeping and bounds that follow the key
+        else:
+            if name in staged:
+                new = s.c[name] if replace else sa.func.coalesce(s.c[name], f.c[name])
+            else:
+                new = sa.null() if replace else f.c[name]
+            if isinstance(new, sa.sql.elements.Null):  # CREATE TABLE AS needs its type
+                new = sa.cast(new, sa.Float(precision=53) if isinstance(column.type, sa.Float) else sa.Text())
+            values.append(new.label(name))
+            compared.append(new.is_distinct_from(f.c[name]))
+    missing = f.c[key[0]].is_(None)
+    is_new = sa.case((missing, 1), else_=0).label(IS_NEW)
+    select = (sa.select(*values, is_new).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
+              .where(sa.or_(missing, *compared)))
+    cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
+    cur.execute(f"SELECT count(*), coalesce(sum({IS_NEW}), 0) FROM {DIFF}")
+    written, added = (int(v) for v in cur.fetchone())
+    result.added += added
+    result.changed += written - added
+    result.unchanged += staged_rows - written
+    if written and not db.is_sqlite:
+        cur.execute(f"ANALYZE {DIFF}")  # a temporary table has no statistics: the joins need them
+    return written
+
+
+def _create_key_table(load: _Load) -> None:
+    keys = sa.Table(LOAD_KEYS, sa.MetaData(), *[sa.Column(c.name, c.type, nullable=False)
+                                                 for c in load.fact.table.columns if c.name in load.fact.key_columns],
+                    sa.PrimaryKeyConstraint(*load.fact.key_columns), prefixes=["TEMPORARY"])
+    load.cur.execute(str(sa.schema.CreateTable(keys).compile(dialect=load.db.dialect)))
+    load.keys = True
+
+
+def _delete_rest(load: _Load) -> None:
+    """replace-all: the observations the load did not carry are deleted, as one revision."""
+    fact, f = load.fact, load.fact.table
+    keys = sa.table(LOAD_KEYS, *[sa.column(k) for k in fact.key_columns])
+    carried = sa.exists(sa.select(sa.literal(1)).select_from(keys).where(
+        *[keys.c[k] == f.c[k] for k in fact.key_columns]))
+    if not load.db.is_sqlite:
+        load.cur.execute(f"ANALYZE {LOAD_KEYS}")
+    _run(load, history.copy_to_history(fact.history, f, ~carried, load.tx_time, load.load_id, "D"))
+    load.result.deleted += _delete_counted(load, sa.delete(f).where(~carried))
+    # Any series may have lost observations: recount them all from the fact table.
+    series.rebuild_from_layout(load.db, load.cur, fact.name, _layout(fact))
+    load.cur.execute(f"DROP TABLE {LOAD_KEYS}")
+
+
+def _layout(fact: FactTable) -> dict:
+    import json
+
+    return json.loads(fact.layout_json())
+
+
+def _delete_counted(load: _Load, delete: sa.Delete) -> int:
+    """Run the DELETE; how many rows it removed (ADBC reports no row counts)."""
+    if load.db.is_sqlite:
+        _run(load, delete)
+        load.cur.execute("SELECT changes()")
+    else:
+        load.cur.execute(f"WITH gone AS ({_sql(load, delete.returning(sa.literal_column('1')))}) SELECT count(*) FROM gone")
+    return int(load.cur.fetchone()[0])
+
+
+def _delete(load: _Load, part: pa.Table, present: frozenset[str]) -> None:
+    """Delete rows: empty dimensions are wildcards; named values are emptied, else whole rows go.
+    The versions deleted or emptied go to history first."""
+    db, cur, fact, result = load.db, load.cur, load.fact, load.result
     dims = [k for k in fact.key_ids if k in present]
     others = [c.id for c in fact.shape.components if c.role in ("measure", "attribute") and c.id in present]
     arrays = {fact.columns[k]: part.column(k).cast(pa.string()) for k in dims}
@@ -163,25 +345,37 @@ def _delete(db, cur, fact: FactTable, part: pa.Table, present: frozenset[str]) -
     ])
     value_flags = [staging.c[fact.columns[c]] for c in others]
     whole_row = sa.and_(sa.true(), *[sa.not_(flag) for flag in value_flags])
-    deleted = 0
-    stmt = sa.delete(target).where(sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, whole_row)))
-    execute_compiled(cur, stmt, db.dialect)
-    deleted += max(cur.rowcount, 0)
-    for c, flag in zip(others, value_flags):
-        column = fact.columns[c]
-        hit = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, flag))
-        execute_compiled(cur, sa.update(target).where(hit).values({column: None}), db.dialect)
+    gone = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, whole_row))
+    key = fact.key_columns
+    # A row this load wrote and now deletes: the version it replaced was deleted, net.
+    _run(load, history.mark_deleted_in_load(fact.history, target, key, gone, load.tx_time))
+    _run(load, history.copy_to_history(fact.history, target, gone, load.tx_time, load.load_id, "D"))
+    result.deleted += _delete_counted(load, sa.delete(target).where(gone))
+    if others:
+        hits = [(fact.columns[c], sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, flag)))
+                for c, flag in zip(others, value_flags)]
+        # Only values that are there change anything.
+        emptied = sa.or_(*[sa.and_(hit, target.c[column].is_not(None)) for column, hit in hits])
+        execute_compiled(cur, sa.select(sa.func.count()).select_from(target).where(emptied), db.dialect)
+        result.changed += int(cur.fetchone()[0])
+        _run(load, history.copy_to_history(fact.history, target, emptied, load.tx_time, load.load_id, "U"))
+        for column, hit in hits:
+            _run(load, sa.update(target).where(hit, target.c[column].is_not(None)).values(
+                {column: None, LOAD_ID: load.load_id, UPDATED: load.tx_time}))
     series.after_delete(db, cur, fact, staging, [fact.columns[k] for k in dims])
     cur.execute(f"DROP TABLE {STAGING}")
-    return deleted
 
 
-def _finish_record(db: Database, cur, load_id: int, observations: int) -> None:
+def _finish_record(db: Database, cur, load_id: int, observations: int, result: ApplyResult) -> None:
     records = LoadRecord.__table__
-    # The database's clock, in UTC: a parameter would need the driver to agree on timestamp types.
-    now = sa.func.current_timestamp() if db.is_sqlite else sa.text("(now() AT TIME ZONE 'UTC')")
+    # In UTC, as text SQLAlchemy reads back on SQLite (current_timestamp has whole seconds
+    # only); PostgreSQL's clock at the end (now() is the transaction's start).
+    if db.is_sqlite:
+        now = sa.literal(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"))
+    else:
+        now = sa.text("(clock_timestamp() AT TIME ZONE 'UTC')")
     stmt = sa.update(records).where(records.c.id == load_id).values(
-        status="applied", finished_at=now, observations=observations
+        status="applied", finished_at=now, observations=observations, added=result.added,
+        changed=result.changed, deleted=result.deleted, unchanged=result.unchanged, tx_time=result.tx_time,
     )
     execute_compiled(cur, stmt, db.dialect)
-

@@ -2,7 +2,7 @@
 
 Every load, sync and upload has one, written before anything is read, so that a rejected,
 failed or killed load leaves a trace (a record left `running` by a killed process is marked
-failed at the next start). Its counts say what the load did; `report` is the readable
+failed at the next start: store/liveness.py). Its counts say what the load did; `report` is the readable
 validation report, `report_json` the same for machines.
 """
 
@@ -56,3 +56,44 @@ class LoadRecord(SQLModel, table=True):
     release_at: datetime | None = None
     #: The validation report as JSON (ingest/report.py), for uploads and `loads --json`.
     report_json: str = Field(default="", sa_column=_text_column())
+    #: The process that runs the load, so that a start can tell a live load from one whose
+    #: process was killed (store/liveness.py).
+    host: str | None = None
+    pid: int | None = None
+
+
+def list_records(db, flow: tuple[str, str, str | None] | None = None, limit: int = 50) -> list[LoadRecord]:
+    """The latest records first; `flow` (version None: any version) narrows them."""
+    from sqlmodel import Session, select
+
+    statement = select(LoadRecord).order_by(LoadRecord.id.desc()).limit(limit)
+    if flow is not None:
+        agency, flow_id, version = flow
+        if version is None:
+            statement = statement.where(LoadRecord.flow.startswith(f"{agency}:{flow_id}(", autoescape=True))
+        else:
+            statement = statement.where(LoadRecord.flow == f"{agency}:{flow_id}({version})")
+    with Session(db.engine) as session:
+        return list(session.exec(statement).all())
+
+
+def record_summary(record: LoadRecord) -> dict:
+    """What `sdmx-server loads` shows of a record (its JSON form)."""
+    seconds = None
+    if record.finished_at is not None and record.started_at is not None:
+        seconds = round((_utc(record.finished_at) - _utc(record.started_at)).total_seconds(), 3)
+    return {
+        "id": record.id, "started_at": _utc(record.started_at).isoformat() if record.started_at else None,
+        "flow": record.flow, "origin": record.origin, "source": record.source, "format": record.format,
+        "action": record.action, "status": record.status, "submitted_by": record.submitted_by,
+        "observations": record.observations, "added": record.added, "changed": record.changed,
+        "deleted": record.deleted, "unchanged": record.unchanged, "errors": record.errors,
+        "seconds": seconds, "tx_time": record.tx_time,
+        "release_at": _utc(record.release_at).isoformat() if record.release_at else None,
+    }
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, str):  # SQLite through the DB-API adapter may hand text back
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

@@ -1,6 +1,7 @@
 """Creating the store's own tables (the fact table registry, load records), and bringing older
 stores up to date: columns added to the load records, series tables of fact tables that were
-loaded before series tables existed."""
+loaded before series tables existed, history tables and UPDATED of fact tables from before
+revisions; and the records of loads whose process was killed are marked failed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sdmx_server.store.database import Database
 
 
 def create_store_tables(db: Database) -> None:
-    from sdmx_server.store import records, series, tables
+    from sdmx_server.store import history, liveness, records, series, tables
     from sdmx_server.store.versions import create_stamp_table
 
     for model in (records.LoadRecord, tables.FactTableRow):
@@ -18,6 +19,8 @@ def create_store_tables(db: Database) -> None:
     add_missing_columns(db, records.LoadRecord.__table__)
     create_stamp_table(db)
     series.migrate(db)
+    history.migrate(db)
+    liveness.mark_abandoned(db)
 
 
 def add_missing_columns(db: Database, table: sa.Table) -> None:

@@ -19,7 +19,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
 from sdmx_server.registry.shape import DataShape
+from sdmx_server.store import history as _history
 from sdmx_server.store.database import Database
+from sdmx_server.store.history import UPDATED
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session
 
 #: Columns the store adds to every fact table; no component may take these names.
 PERIOD_START = "sdmx_period_start"
@@ -80,6 +83,8 @@ class FactTable:
             sa.Column(PERIOD_START, sa.BigInteger, nullable=True),
             sa.Column(PERIOD_END, sa.BigInteger, nullable=True),
             sa.Column(LOAD_ID, sa.BigInteger, nullable=True),
+            # The transaction time of the load that wrote the row (store/history.py).
+            sa.Column(UPDATED, sa.BigInteger, nullable=True),
         ]
         key = [self.columns[i] for i in self.key_ids]
         return sa.Table(
@@ -90,6 +95,15 @@ class FactTable:
             # Rows live in key order: series come out sorted without a sort step.
             sqlite_with_rowid=False,
         )
+
+    @property
+    def key_columns(self) -> list[str]:
+        return [self.columns[i] for i in self.key_ids]
+
+    @cached_property
+    def history(self) -> sa.Table:
+        """The table of the rows' earlier versions (store/history.py)."""
+        return _history.history_table(self.name, self.table.columns, self.key_columns)
 
     def column(self, component_id: str) -> sa.Column:
         return self.table.c[self.columns[component_id]]
@@ -115,7 +129,7 @@ def table_name_for(flow: tuple[str, str, str]) -> str:
 def column_names(shape: DataShape, previous: dict[str, str] | None = None) -> dict[str, str]:
     """Component ids as column names where the database takes them as they are."""
     names: dict[str, str] = dict(previous or {})
-    taken = {n.lower() for n in names.values()} | {PERIOD_START, PERIOD_END, LOAD_ID}
+    taken = {n.lower() for n in names.values()} | {PERIOD_START, PERIOD_END, LOAD_ID, UPDATED}
     for index, component in enumerate(shape.components):
         if component.id in names:
             continue
@@ -138,12 +152,19 @@ def find_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape) 
 
 
 def ensure_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape) -> FactTable:
-    """The table of a dataflow, created or widened as its DSD requires."""
+    """The table of a dataflow (and its history table), created or widened as its DSD requires."""
+    found = _fitting(db, flow, shape)
+    if found is not None:
+        return found  # the common case: no DDL, no lock
     with Session(db.engine) as session:
+        # Two first loads of one dataflow at once: one creates, the other waits and finds it.
+        lock_in_session(db, session.connection(), FACT_TABLES)
         row = fact_table_row(session, flow)
         if row is None:
             fact = FactTable(table_name_for(flow), shape, column_names(shape))
             fact.table.create(session.connection(), checkfirst=True)
+            for statement in _history.create_ddl(fact.history, session.bind.dialect):
+                session.execute(sa.text(statement))
             session.add(FactTableRow(
                 flow_agency=flow[0], flow_id=flow[1], flow_version=flow[2],
                 table_name=fact.name, layout=fact.layout_json(),
@@ -159,12 +180,26 @@ def ensure_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape
             if attribute.id not in known:
                 column = sa.Column(fact.columns[attribute.id], _text(), nullable=True)
                 ddl = sa.schema.CreateColumn(column).compile(dialect=session.bind.dialect)
-                session.execute(sa.text(f'ALTER TABLE "{fact.name}" ADD COLUMN {ddl}'))
+                # The history table keeps the fact table's columns.
+                for table in (fact.name, fact.history.name):
+                    session.execute(sa.text(f'ALTER TABLE "{table}" ADD COLUMN {ddl}'))
         if fact.layout_json() != row.layout:
             row.layout = fact.layout_json()
             session.add(row)
         session.commit()
         return fact
+
+
+def _fitting(db: Database, flow: tuple[str, str, str], shape: DataShape) -> FactTable | None:
+    """The dataflow's table when it exists and already fits the shape as it is."""
+    with Session(db.engine) as session:
+        row = fact_table_row(session, flow)
+        if row is None:
+            return None
+        layout = json.loads(row.layout)
+    check_compatible(layout, shape, flow)
+    fact = FactTable(row.table_name, shape, column_names(shape, dict(_layout_columns(layout))))
+    return fact if fact.layout_json() == row.layout else None
 
 
 #: Rows SQLite's ANALYZE looks at per index: enough to see how many distinct codes lead the key.

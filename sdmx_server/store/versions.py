@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from sdmx_server.store.database import Database, execute_compiled
+from sdmx_server.store.locks import FACT_TABLES, lock_in_session
 
 Flow = tuple[str, str, str]
 
@@ -91,7 +92,12 @@ def create_stamp_table(db: Database) -> None:
     DataStamp.__table__.create(db.engine, checkfirst=True)
     stamps = DataStamp.__table__
     facts = FactTableRow.__table__
+    if not _stampless(db, stamps, facts):
+        return  # the usual start: nothing to write, so no write lock to wait for
     with db.engine.begin() as conn:
+        # Write first (store/locks.py): a read-then-write transaction fails on SQLite when a
+        # load commits in between.
+        lock_in_session(db, conn, FACT_TABLES)
         missing = conn.execute(
             sa.select(facts.c.flow_agency, facts.c.flow_id, facts.c.flow_version, facts.c.created_at).where(
                 ~sa.exists().where(stamps.c.flow_agency == facts.c.flow_agency, stamps.c.flow_id == facts.c.flow_id,
@@ -100,6 +106,13 @@ def create_stamp_table(db: Database) -> None:
         for agency, flow_id, version, created in missing:
             conn.execute(stamps.insert().values(flow_agency=agency, flow_id=flow_id, flow_version=version,
                                                 stamp=new_stamp(), changed_at=created or datetime.now(timezone.utc)))
+
+
+def _stampless(db: Database, stamps: sa.Table, facts: sa.Table) -> bool:
+    with db.engine.connect() as conn:
+        return conn.execute(sa.select(sa.literal(1)).select_from(facts).where(~sa.exists().where(
+            stamps.c.flow_agency == facts.c.flow_agency, stamps.c.flow_id == facts.c.flow_id,
+            stamps.c.flow_version == facts.c.flow_version)).limit(1)).first() is not None
 
 
 def _utc(value) -> datetime:
