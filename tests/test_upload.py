@@ -252,3 +252,17 @@ def test_every_data_format_uploads_and_round_trips_with_nan(server, name):
     assert answer.status_code == 200, answer.text
     assert answer.json()["report"]["rowsRead"] == len(df)
     assert served_csv(server) == before
+
+
+def test_two_uploads_of_one_dataflow_at_once_both_succeed(server):
+    """The loads queue in the store: the second waits for the first, then applies."""
+    import concurrent.futures
+
+    first = frame(seed=1, months=12, quarters=4)
+    second = frame(seed=2, months=12, quarters=4)
+    bodies = [sdmx_csv(first).encode(), sdmx_csv(second).encode()]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda body: post(server, body), bodies))
+    assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
+    got = served(server)
+    assert len(got) == len(first)
