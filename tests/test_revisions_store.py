@@ -278,7 +278,9 @@ def test_loads_command_lists_the_records(store, monkeypatch, capsys):
     db, settings, tmp_path = store
     f0 = _normal(frame(seed=4, months=2, quarters=1))
     _load(store, sdmx_csv(f0), "merge", "a.csv")
-    _load(store, sdmx_csv(f0.iloc[:3]), "delete", "gone.csv")
+    gone = f0.iloc[:3].copy()
+    gone[VALUES] = None  # no values named: whole observations go
+    _load(store, sdmx_csv(gone), "delete", "gone.csv")
     monkeypatch.setenv("SDMX_DATABASE_URL", str(db.url.render_as_string(hide_password=False)))
     monkeypatch.setenv("SDMX_DATA_DIR", str(tmp_path))
     assert main(["loads", "--flow", "TEST:DF_A"]) == 0

@@ -216,7 +216,7 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         cur.adbc_ingest(LOAD_KEYS, rows.select(fact.key_columns), mode="append", temporary=True)
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
-        cur.adbc_ingest(fact.name, rows, mode="append")
+        _ingest_into_empty(load, rows)
         keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
         series.after_first_write(db, cur, fact, rows)
         result.added += rows.num_rows
@@ -226,15 +226,14 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
     added_before, changed_before = result.added, result.changed
     written = _classify(load, rows.column_names, rows.num_rows, replace)
     if written:
-        diff = sa.table(DIFF, *[sa.column(c.name) for c in fact.table.columns], sa.column(IS_NEW))
         key = fact.key_columns
         f = fact.table
-        same_key = sa.and_(*[f.c[k] == diff.c[k] for k in key])
-        if result.changed > changed_before:
-            # The versions being replaced, before they are.
-            _run(load, history.copy_to_history(fact.history, f, diff.c[IS_NEW] == 0, load.tx_time, load.load_id, "U",
-                                               source=diff.join(f, same_key)))
         names = [c.name for c in f.columns]
+        old = _old_names(fact)
+        diff = sa.table(DIFF, *[sa.column(n) for n in names], sa.column(IS_NEW), *[sa.column(o) for o in old.values()])
+        if result.changed > changed_before:
+            # The versions being replaced (DIFF carries them), before they are.
+            _run(load, _old_versions_to_history(load, diff, old))
         insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
         # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
         stmt = insert_fn(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
@@ -245,6 +244,26 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
             series.after_write(db, cur, fact, DIFF, where=f"{IS_NEW} = 1")
     cur.execute(f"DROP TABLE {DIFF}")
     cur.execute(f"DROP TABLE {STAGING}")
+
+
+#: PostgreSQL: memory for building a first load's primary key (a sort; more spills to disk).
+INDEX_BUILD_MEMORY = "512MB"
+
+
+def _ingest_into_empty(load: _Load, rows: pa.Table) -> None:
+    """COPY into the empty fact table. On PostgreSQL the primary key is dropped for the COPY
+    and built after it in one sort, several times faster than growing the index row by row;
+    the table is empty and locked until commit, so no reader misses the index."""
+    cur, fact = load.cur, load.fact
+    if load.db.is_sqlite:  # (a WITHOUT ROWID table is its key: rows go in key order)
+        cur.adbc_ingest(fact.name, rows, mode="append")
+        return
+    constraint = f"{fact.name}_pk"
+    key = ", ".join(f'"{k}"' for k in fact.key_columns)
+    cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{constraint}"')
+    cur.adbc_ingest(fact.name, rows, mode="append")
+    cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+    cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{constraint}" PRIMARY KEY ({key})')
 
 
 def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
@@ -274,7 +293,9 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
             compared.append(new.is_distinct_from(f.c[name]))
     missing = f.c[key[0]].is_(None)
     is_new = sa.case((missing, 1), else_=0).label(IS_NEW)
-    select = (sa.select(*values, is_new).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
+    # The stored row too, for history: one pass over the fact table rather than two.
+    stored = [f.c[name].label(o) for name, o in _old_names(fact).items()]
+    select = (sa.select(*values, is_new, *stored).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
               .where(sa.or_(missing, *compared)))
     cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
     cur.execute(f"SELECT count(*), coalesce(sum({IS_NEW}), 0) FROM {DIFF}")
@@ -285,6 +306,25 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
     if written and not db.is_sqlite:
         cur.execute(f"ANALYZE {DIFF}")  # a temporary table has no statistics: the joins need them
     return written
+
+
+def _old_names(fact: FactTable) -> dict[str, str]:
+    """DIFF's columns of the stored values: fact column -> a short name (identifiers of 63
+    bytes at most on PostgreSQL: a prefix to a long column name would not fit)."""
+    return {c.name: f"sdmx_o{i}" for i, c in enumerate(fact.table.columns) if c.name not in fact.key_columns}
+
+
+def _old_versions_to_history(load: _Load, diff, old: dict[str, str]) -> sa.Insert:
+    """The stored versions of DIFF's changed rows into history, as replaced by this load (a
+    row this same load wrote is an intermediate state, not a version: store/history.py)."""
+    fact, h = load.fact, load.fact.history
+    names = [c.name for c in fact.table.columns]
+    updated = diff.c[old[UPDATED]]
+    select = sa.select(*[diff.c[n] if n not in old else diff.c[old[n]] for n in names],
+                       sa.literal(load.tx_time, sa.BigInteger), sa.literal(load.load_id, sa.BigInteger),
+                       sa.literal("U", sa.String)).where(
+        diff.c[IS_NEW] == 0, sa.or_(updated.is_(None), updated != load.tx_time))
+    return sa.insert(h).from_select([*names, history.REPLACED, history.REPLACED_BY, history.CHANGE], select)
 
 
 def _create_key_table(load: _Load) -> None:
