@@ -72,6 +72,9 @@ class CountingFile(io.RawIOBase):
     def tell(self) -> int:
         return self._raw.tell()
 
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
     def _report(self) -> None:
         position = self._raw.tell()
         if position > self._furthest:

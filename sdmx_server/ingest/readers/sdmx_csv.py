@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> Incomin
             table = _read(f, names, separator, on_invalid_row, threads=False)
     except (pa.ArrowInvalid, OSError) as exc:
         if "straddl" in str(exc):
-            _report_long_row(f, separator, report)
+            _report_long_row(f, report)
         else:
             report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}", rule="csv")
         return None
@@ -279,16 +280,22 @@ def _count(f) -> tuple[int, int]:
     return line_ends, quotes
 
 
-def _report_long_row(f, separator: str, report: ValidationReport) -> None:
-    """The parser gave up on a row longer than its block: find it (a slow pass, only then).
-    A record goes on over line ends while a quote is open, as the parser reads it."""
-    f.seek(0)
-    text = io.TextIOWrapper(f, encoding="utf-8-sig", errors="replace", newline="")
-    try:
-        number, length, quotes = 0, 0, 0
-        for line in text:
-            length += len(line.encode("utf-8", "replace"))
-            quotes += line.count('"')
+def _report_long_row(f, report: ValidationReport) -> None:
+    """The parser gave up on a row longer than its block: find it (a pass over the bytes, only
+    then). A record goes on over line ends while a quote is open, as the parser reads it. The
+    file is read at offsets, not through its position: the parser's read-ahead threads may
+    still be reading it when its error arrives."""
+    read_at = _positional(f)
+    number, length, quotes, offset = 0, 0, 0, 0
+    while chunk := read_at(offset, 1 << 24):
+        offset += len(chunk)
+        parts = chunk.split(b"\n")
+        for index, part in enumerate(parts):
+            length += len(part)
+            quotes += part.count(b'"')
+            if index == len(parts) - 1:
+                break  # no line end after it in this chunk: the line goes on
+            length += 1
             if quotes % 2:
                 continue  # inside a quoted value: the record goes on
             number += 1
@@ -296,10 +303,29 @@ def _report_long_row(f, separator: str, report: ValidationReport) -> None:
                 _too_long(report, number, length)
                 return
             length, quotes = 0, 0
-        report.file_error(f"a row is longer than {MAX_ROW_BYTES // (1 << 20)} MB, the longest a row may be",
-                          rule="row-too-long")
-    finally:
-        text.detach()
+    if length > MAX_ROW_BYTES:  # the last line, without a line end
+        _too_long(report, number + 1, length)
+        return
+    report.file_error(f"a row is longer than {MAX_ROW_BYTES // (1 << 20)} MB, the longest a row may be",
+                      rule="row-too-long")
+
+
+def _positional(f):
+    """read_at(offset, size) on the file, independent of its current position where possible."""
+    try:
+        fd = f.fileno()
+        return lambda offset, size: os.pread(fd, size, offset)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    if hasattr(f, "getbuffer"):
+        buffer = f.getbuffer()
+        return lambda offset, size: bytes(buffer[offset:offset + size])
+
+    def read_at(offset: int, size: int) -> bytes:
+        f.seek(offset)
+        return f.read(size)
+
+    return read_at
 
 
 def _too_long(report: ValidationReport, row: int, size: int) -> None:
