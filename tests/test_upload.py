@@ -213,6 +213,8 @@ def test_every_upload_keeps_its_record(server):
                                                                  ("upload", "rejected", "upload")]
     report = json.loads(records[1].report_json)
     assert [(e["row"], e["column"], e["rule"]) for e in report["errors"]] == [(2, "SEX", "code")]
+    applied = json.loads(records[0].report_json)
+    assert applied["valid"] is True and applied["rowsRead"] == records[0].observations > 0
 
 
 FORMATS = {
