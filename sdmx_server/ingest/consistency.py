@@ -186,7 +186,7 @@ def _in_file(report, attribute: Component, dims, table: pa.Table) -> bool:
 
 def _against_store(report, shape: DataShape, attribute: Component, dims, table: pa.Table, columns, keep,
                    context: ValidationContext) -> None:
-    stored = context.stored(attribute.id, dims)
+    stored = context.stored(attribute.id, dims, _narrowing(table, dims))
     if stored is None or not stored.num_rows:
         return
     mine = table.group_by([*dims, _VALUE]).aggregate([(_ROW, "min")])
@@ -217,6 +217,21 @@ def _against_store(report, shape: DataShape, attribute: Component, dims, table: 
                    f"{'series' if dims else 'data set'}: send all of them, or delete them first",
                    table.column(_ROW).take(pa.array(mine_rows)).to_numpy(), rule="attribute-stored-conflict",
                    value=row[_VALUE])
+
+
+#: A dimension with at most this many distinct codes in the file narrows the store's read to them.
+NARROW_CODES = 200
+
+
+def _narrowing(table: pa.Table, dims) -> dict[str, list[str]]:
+    """The file's codes of the attachment dimensions that have few: the store reads only the
+    series the file can touch (all of them when every dimension has many codes)."""
+    within = {}
+    for d in dims:
+        codes = pc.unique(table.column(d))
+        if len(codes) <= NARROW_CODES:
+            within[d] = codes.to_pylist()
+    return within
 
 
 def _rows_by_series(table: pa.Table, differing: pa.Table, dims):

@@ -40,8 +40,9 @@ class Constraint:
     regions: tuple[Region, ...]
 
 
-#: (attribute id, attachment dims) -> Table(attach dims..., value): stored non-null values.
-StoredValues = Callable[[str, tuple[str, ...]], pa.Table]
+#: (attribute id, attachment dims, {dim: codes} to narrow to) -> Table(attach dims..., value):
+#: stored non-null values.
+StoredValues = Callable[[str, tuple[str, ...], dict], pa.Table]
 #: (attribute id, {dim: code}, value) -> Table(full key columns) of stored observations holding it.
 StoredKeys = Callable[[str, dict, str], pa.Table]
 
@@ -56,12 +57,14 @@ class ValidationContext:
     replaces_everything: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def stored(self, attribute_id: str, attach_dims: tuple[str, ...]) -> pa.Table | None:
+    def stored(self, attribute_id: str, attach_dims: tuple[str, ...], within: dict | None = None) -> pa.Table | None:
+        """The stored values of the attribute per attachment key, narrowed to `within`
+        (dimension id -> codes) when given."""
         if self.stored_values is None or self.replaces_everything:
             return None
-        key = (attribute_id, attach_dims)
+        key = (attribute_id, attach_dims, repr(sorted((within or {}).items())))
         if key not in self._cache:
-            self._cache[key] = self.stored_values(attribute_id, attach_dims)
+            self._cache[key] = self.stored_values(attribute_id, attach_dims, within or {})
         return self._cache[key]
 
     @classmethod
@@ -79,7 +82,7 @@ class ValidationContext:
             return cls(constraints=tuple(c for c in constraints if c.regions))
         return cls(
             constraints=tuple(c for c in constraints if c.regions),
-            stored_values=lambda attribute, dims: stored_attribute_values(db, fact, attribute, dims),
+            stored_values=lambda attribute, dims, within: stored_attribute_values(db, fact, attribute, dims, within),
             stored_keys=lambda attribute, where, value: stored_keys_holding(db, fact, attribute, where, value),
             replaces_everything=action == "replace-all",
         )

@@ -19,12 +19,15 @@ VALUE = "value"
 
 
 def stored_attribute_values(db: Database, fact: FactTable, attribute_id: str,
-                            attach_dims: tuple[str, ...]) -> pa.Table:
+                            attach_dims: tuple[str, ...], within: dict[str, list[str]] | None = None) -> pa.Table:
     """Per attachment key (the `attach_dims` columns) the distinct stored non-null values of
-    the attribute: columns `attach_dims...`, `value`. No attachment dimensions: the data set."""
+    the attribute: columns `attach_dims...`, `value`. No attachment dimensions: the data set.
+    `within` (dimension id -> codes) narrows the read to those codes (the key's index serves a
+    narrow one: a small revision of a large dataflow reads its own series only)."""
     column = fact.column(attribute_id)
     keys = [fact.column(d).label(d) for d in attach_dims]
-    stmt = sa.select(*keys, column.label(VALUE)).where(column.is_not(None)).distinct()
+    conditions = [fact.column(d).in_(codes) for d, codes in (within or {}).items()]
+    stmt = sa.select(*keys, column.label(VALUE)).where(column.is_not(None), *conditions).distinct()
     with db.engine.connect() as conn:
         rows = conn.execute(stmt).all()
     names = [*attach_dims, VALUE]
