@@ -12,8 +12,10 @@ from sdmx_server.store.database import Database
 def create_schema(db: Database) -> None:
     from sdmx_server.registry.migrate import migrate
     from sdmx_server.registry.store import create_registry_tables
+    from sdmx_server.store.embargo import create_embargo_tables
     from sdmx_server.store.schema import create_store_tables
 
     create_store_tables(db)
+    create_embargo_tables(db)
     create_registry_tables(db)
     migrate(db)

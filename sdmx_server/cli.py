@@ -6,6 +6,8 @@
     sdmx-server load-data 'AGENCY:ID(VERSION)' FILE [--action merge|replace|delete]
     sdmx-server demo-data [--out DIR] [--seed N]
     sdmx-server loads [--flow F] [--limit N] [--json]
+    sdmx-server sync [SOURCE...]
+    sdmx-server sources
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -13,6 +15,7 @@ The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -62,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo", action="store_true", help="load the demo structures and data when the store is empty")
+    serve.add_argument("--no-scheduler", action="store_true", help="do not sync the sources of loaders/ on their schedules")
     serve.set_defaults(run=cmd_serve)
 
     check = sub.add_parser("check", help="check authoring files (default: dsd codelists)")
@@ -100,7 +104,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("var/demo-data"))
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(run=cmd_demo_data)
+    _source_parsers(sub)
     return parser
+
+
+def _source_parsers(sub) -> None:
+    where = "the folder of source files (default: SDMX_LOADERS_DIR, else ./loaders)"
+    sync = sub.add_parser("sync", help="pull the sources of loaders/ (all, or those named) and load what is new")
+    sync.add_argument("sources", nargs="*", help="source ids (default: every source)")
+    sync.add_argument("--dir", type=Path, default=None, help=where)
+    sync.set_defaults(run=cmd_sync)
+    sources = sub.add_parser("sources", help="list the sources: dataflow, kind, schedule, last success and failure, next run")
+    sources.add_argument("--dir", type=Path, default=None, help=where)
+    sources.set_defaults(run=cmd_sources)
 
 
 def _release_time(text: str):
@@ -126,19 +142,39 @@ def parse_flow(text: str) -> tuple[str, str, str | None]:
 def cmd_check(args) -> int:
     from sdmx_server.registry.authoring import find_authoring_files, read_authoring
 
-    paths = args.paths or [p for p in (Path("dsd"), Path("codelists")) if p.exists()]
+    paths = args.paths or [p for p in (Path("dsd"), Path("codelists"), Path("loaders")) if p.exists()]
     if not paths:
         print("sdmx-server check: no dsd/ or codelists/ here; name the paths to check", file=sys.stderr)
         return 1
-    result = read_authoring(paths)
-    for error in result.errors:
+    # loaders/ holds source files, not structures: they are checked as sources.
+    loaders = [p for p in paths if p.is_dir() and p.resolve().name == "loaders"]
+    paths = [p for p in paths if p not in loaders]
+    result = read_authoring(paths) if paths else None
+    errors = list(result.errors) if result else []
+    for error in errors:
         print(error)
-    files = len(find_authoring_files(paths))
-    print(
-        f"checked {files} file(s): {len(result.artefacts)} artefact(s), {len(result.errors)} error(s)",
-        file=sys.stderr,
-    )
-    return 1 if result.errors else 0
+    if result is not None:
+        files = len(find_authoring_files(paths))
+        print(f"checked {files} file(s): {len(result.artefacts)} artefact(s), {len(errors)} error(s)", file=sys.stderr)
+    return 1 if errors or _check_sources(loaders, result.artefacts if result else []) else 0
+
+
+def _check_sources(folders: list[Path], artefacts) -> int:
+    """Check the source files of loaders/ folders, and their targets against the DSDs among
+    `artefacts`; the number of errors."""
+    from sdmx_server.sources.mapping import check_against_structures
+    from sdmx_server.sources.spec import read_sources
+
+    count = 0
+    for folder in folders:
+        specs, errors = read_sources(folder)
+        problems = [str(e) for e in errors] + [p for spec in specs for p in check_against_structures(spec, artefacts)]
+        for problem in problems:
+            print(problem)
+        errors = problems
+        count += len(errors)
+        print(f"checked {folder}: {len(specs)} source(s), {len(errors)} error(s)", file=sys.stderr)
+    return count
 
 
 def cmd_load_structures(args) -> int:
@@ -227,16 +263,124 @@ def cmd_serve(args) -> int:
     if args.demo:
         seed_demo(settings)
     base = f"http://{args.host}:{args.port}"
+    scheduler = None if args.no_scheduler else _start_scheduler(settings, base, demo=args.demo)
     print(f"SDMX REST API (v1, SDMX 2.1): {base}/rest/  e.g. {base}/rest/dataflow", flush=True)
-    uvicorn.run(
-        "sdmx_server.api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            "sdmx_server.api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
     return 0
+
+
+def _start_scheduler(settings: Settings, base: str, demo: bool = False):
+    """The sources' scheduler, in this (the serving or supervising) process only: worker
+    processes never start one, and a database lease keeps two servers from both running it."""
+    import logging
+
+    from sdmx_server.sources import sources_dir
+    from sdmx_server.sources.schedule import Scheduler
+    from sdmx_server.sources.spec import find_source_files
+
+    folder = sources_dir()
+    if demo and "SDMX_LOADERS_DIR" not in os.environ:
+        folder = REPO_ROOT / "loaders"  # the demo's sources, wherever serve was started from
+    if not find_source_files(folder):
+        return None
+    # Source URLs may name SDMX_DATA_DIR (the demo's unit database lives there).
+    os.environ.setdefault("SDMX_DATA_DIR", str(settings.data_dir))
+    logger = logging.getLogger("sdmx_server.sources")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:  # each sync as one line beside uvicorn's own
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    print(f"syncing the sources of {folder} on their schedules (`sdmx-server sources` lists them)", flush=True)
+    return Scheduler(settings, folder).start(after=f"{base}/rest/")
+
+
+def cmd_sync(args) -> int:
+    from sdmx_server.sources import sources_dir
+    from sdmx_server.sources.spec import read_sources
+    from sdmx_server.sources.sync import current_registry, sync_source
+
+    settings = Settings.from_env()
+    folder = args.dir or sources_dir()
+    specs, errors = read_sources(folder)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if args.sources:
+        unknown = [s for s in args.sources if s not in {spec.id for spec in specs}]
+        for name in unknown:
+            print(f"sdmx-server sync: no source {name!r} in {folder} (sources: "
+                  f"{', '.join(spec.id for spec in specs) or 'none'})", file=sys.stderr)
+        specs = [spec for spec in specs if spec.id in args.sources]
+        if unknown:
+            return 1
+    if not specs and not errors:
+        print(f"sdmx-server sync: no source files in {folder}", file=sys.stderr)
+        return 1
+    db = _database(settings)
+    failed = bool(errors)
+    for spec in specs:
+        try:
+            outcome = sync_source(db, current_registry(db), spec, settings)
+        except Exception as exc:  # the store itself failed (gone, full): say so, go on with the next
+            print(f"{spec.id}: failed: {type(exc).__name__}: {exc}")
+            failed = True
+            continue
+        where = f"{spec.path} ({outcome.where})" if outcome.where else str(spec.path)
+        for line in outcome.lines:
+            print(f"{where}: {line}", file=sys.stderr)
+        print(f"{spec.id}: {outcome.status}: {outcome.message} [{outcome.seconds:.1f} s]")
+        failed = failed or not outcome.ok
+    return 1 if failed else 0
+
+
+def cmd_sources(args) -> int:
+    from sdmx_server.sources import sources_dir
+    from sdmx_server.sources.schedule import next_run
+    from sdmx_server.sources.spec import read_sources
+    from sdmx_server.sources.state import all_states, ensure_state_tables, utcnow
+
+    settings = Settings.from_env()
+    folder = args.dir or sources_dir()
+    specs, errors = read_sources(folder)
+    for error in errors:
+        print(error, file=sys.stderr)
+    db = _database(settings)
+    ensure_state_tables(db)
+    states = all_states(db)
+    now = utcnow()
+
+    def when(t) -> str:
+        return t.strftime("%Y-%m-%d %H:%M:%S UTC") if t is not None else "never"
+
+    for spec in specs:
+        state = states.get(spec.id)
+        due = next_run(spec.schedule, state, now)
+        print(f"{spec.id}  {spec.flow_ref}  {spec.kind}  "
+              f"{spec.schedule.describe() if spec.schedule else 'by hand (sdmx-server sync)'}")
+        success = when(state.last_success if state else None)
+        if state is not None and state.last_outcome == "unchanged":
+            success += " (nothing new)"
+        print(f"    last success: {success}")
+        failure = when(state.last_failure if state else None)
+        if state is not None and state.last_failure is not None:
+            failure += f": {state.last_failure_message.splitlines()[0] if state.last_failure_message else ''}"
+        print(f"    last failure: {failure}")
+        print(f"    next run:     {'now' if due is not None and due <= now else when(due) if due else '-'}")
+    if not specs:
+        print(f"no sources in {folder}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -264,6 +408,61 @@ def seed_demo(settings: Settings) -> None:
         flow = parse_flow(demo_file.flow)
         if not _load_one(db, flow, demo_file.path, "merge", settings):
             raise SystemExit(f"the demo data for {demo_file.flow} do not load; see above")
+    _seed_embargoed_release(db, settings)
+    _seed_demo_sources(db, settings)
+
+
+#: The demo's embargoed release: the final figures of the dashboard's last quarter, published
+#: this many days after the demo store is made (demo README: "one release is embargoed until a
+#: future date").
+DEMO_EMBARGO_DAYS = 30
+
+
+def _seed_embargoed_release(db, settings: Settings) -> None:
+    """The final figures of DF_KPI's last quarter (published provisional; 2 % higher, status
+    A), validated now and kept pending until DEMO_EMBARGO_DAYS from now (store/embargo.py)."""
+    from datetime import datetime, timedelta, timezone
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    source = settings.data_dir / "demo-data" / "DF_KPI.csv"
+    table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    periods = table.column("TIME_PERIOD")
+    last = pc.max(periods).as_py()
+    table = table.filter(pc.equal(periods, last))
+    table = table.set_column(table.schema.get_field_index("OBS_VALUE"), "OBS_VALUE",
+                             pc.round(pc.multiply(table.column("OBS_VALUE"), 1.02), 2))
+    table = table.set_column(table.schema.get_field_index("OBS_STATUS"), "OBS_STATUS",
+                             pa.array(["A"] * table.num_rows))
+    path = settings.data_dir / "demo-data" / "DF_KPI_embargoed.csv"
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    release_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=DEMO_EMBARGO_DAYS)
+    if not _load_one(db, parse_flow("SSO:DF_KPI(1.0)"), path, "merge", settings, release_at=release_at):
+        raise SystemExit("the demo's embargoed release does not load; see above")
+
+
+    _seed_demo_sources(db, settings)
+
+
+def _seed_demo_sources(db, settings: Settings) -> None:
+    """The demo's sources: the Isfahan office's database (a SQLite stand-in) written, and every
+    source of loaders/ synced once, as the scheduler will go on doing."""
+    from sdmx_server.demo.units import write_unit_database
+    from sdmx_server.sources.spec import read_sources
+    from sdmx_server.sources.sync import current_registry, sync_source
+
+    write_unit_database(settings.data_dir / "units" / "isfahan.db")
+    specs, errors = read_sources(REPO_ROOT / "loaders")
+    for error in errors:
+        print(error, file=sys.stderr)
+    environ = {"SDMX_DATA_DIR": str(settings.data_dir), **os.environ}
+    for spec in specs:
+        outcome = sync_source(db, current_registry(db), spec, settings, environ)
+        print(f"source {spec.id}: {outcome.status}: {outcome.message}", file=sys.stderr)
+        for line in outcome.lines[:20]:
+            print(f"{spec.path}: {line}", file=sys.stderr)
 
 
 def _database(settings: Settings):

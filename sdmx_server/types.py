@@ -50,4 +50,4 @@ LoadOrigin = Literal["cli", "upload", "sync"]
 #: What became of a load: running (or queued behind another load of its dataflow); applied;
 #: rejected by validation; failed (an error or a crash: nothing changed); validated (a dry run,
 #: nothing applied); pending (validated, embargoed until its release time); released.
-LoadStatus = Literal["running", "applied", "rejected", "failed", "validated", "pending", "released"]
+LoadStatus = Literal["running", "applied", "rejected", "failed", "validated", "pending", "releasing", "released"]

@@ -8,6 +8,7 @@ shell sees. The demo is exercised end to end: seeded into an empty store, then s
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 import io
 import os
 import shutil
@@ -443,9 +444,16 @@ def test_the_demo_from_an_empty_store_to_http(tmp_path, capsys):
     assert "loading the demo structures" in err
     db = Database(settings.database_url)
     records = load_records(db)
-    assert sorted(r.flow for r in records) == sorted(f"SSO:{f}(1.0)" for f in DEMO_FLOWS)
-    assert {r.status for r in records} == {"applied"}
+    files = [r for r in records if r.origin == "cli" and r.status == "applied"]
+    assert sorted(r.flow for r in files) == sorted(f"SSO:{f}(1.0)" for f in DEMO_FLOWS)
+    # ... then the demo's sources of loaders/ are synced once (sources/, docs/sources.md).
+    assert sorted((r.source, r.origin, r.status) for r in records if r.origin != "cli") == [
+        ("fars_pensioners", "sync", "applied"), ("isfahan_insured", "sync", "applied")]
     assert all(r.observations > 0 and r.errors == 0 for r in records)
+    # One release embargoed until a future date (demo README), kept pending (store/embargo.py).
+    (pending,) = [r for r in records if r.status != "applied"]
+    assert (pending.flow, pending.status) == ("SSO:DF_KPI(1.0)", "pending")
+    assert pending.release_at.replace(tzinfo=timezone.utc) > datetime.now(timezone.utc) + timedelta(days=7)
     assert sorted(f.key[2] for f in read_all(db)[0] if f.key[0] == "dataflow") == sorted(DEMO_FLOWS)
 
     seed_demo(settings)  # the store holds structures: nothing happens
@@ -488,6 +496,11 @@ def test_the_demo_from_an_empty_store_to_http(tmp_path, capsys):
 
         r = get("data/SSO,DF_CONTRIBUTIONS,1.0")
         assert r.status_code == 404
+
+        # The embargoed final figures of DF_KPI's last quarter (every status A) are not out.
+        r = get("data/SSO,DF_KPI,1.0/all", CSV, lastNObservations="1")
+        assert r.status_code == 200
+        assert (pd.read_csv(io.BytesIO(r.content)).OBS_STATUS != "A").all()
 
 
 # -- serve ---------------------------------------------------------------------------------------

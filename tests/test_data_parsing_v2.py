@@ -4,6 +4,8 @@ naming the parameter, never anything else."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,11 +102,14 @@ def test_bad_parameters_are_400_naming_them(query, name):
     assert name in caught.value.message
 
 
-@pytest.mark.parametrize("query", ["updatedAfter=2020-01-01T00:00:00Z", "includeHistory=true",
-                                   "asOf=2020-01-01T00:00:00Z"])
-def test_revisions_are_501(query):
-    with pytest.raises(NotImplemented_):
-        q("dataflow/ECB/EXR", query)
+def test_revision_parameters():
+    got = q("dataflow/ECB/EXR", "updatedAfter=2020-01-01T00:00:00Z&includeHistory=true&asOf=2021-01-01T01:30:00%2B01:00")
+    assert got.updated_after == datetime(2020, 1, 1, tzinfo=timezone.utc)
+    assert got.as_of == datetime(2021, 1, 1, 0, 30, tzinfo=timezone.utc)
+    assert got.include_history is True
+    assert q("dataflow/ECB/EXR", "updatedAfter=2020-01-01T00:00:00").updated_after.tzinfo is not None  # UTC
+    with pytest.raises(SyntaxError_, match="updatedAfter"):
+        q("dataflow/ECB/EXR", "updatedAfter=yesterday")
 
 
 def test_other_parameters():
@@ -142,8 +147,8 @@ def test_availability_v1():
     assert parse_availability_query_v1("EXR", None, None, "all", {}).component is None
     with pytest.raises(SyntaxError_):
         parse_availability_query_v1("EXR", None, None, None, {"references": "valuelist"})  # v2 only
-    with pytest.raises(NotImplemented_):
-        parse_availability_query_v1("EXR", None, None, None, {"updatedAfter": "2020-01-01T00:00:00"})
+    # Parsed as for data; the availability service answers it 501 (tests/test_availability.py).
+    assert parse_availability_query_v1("EXR", None, None, None, {"updatedAfter": "2020-01-01T00:00:00"}).data.updated_after
 
 
 # -- any string ----------------------------------------------------------------------------------

@@ -45,8 +45,18 @@ def status(served, path, accept=CSV2):
     ("/rest/v2/data/dataflow/TEST/DF_SECRET/1.0", 404),  # internal dataflows are invisible
     ("/rest/v2/data/dataflow/TEST/DF_A/2.0", 404),
     ("/rest/v2/data/provisionagreement/TEST/PA_A/1.0", 501),
-    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?updatedAfter=2020-01-01T00:00:00Z", 501),
-    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?includeHistory=true", 501),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?updatedAfter=2020-01-01T00:00:00Z", 200),  # every load came after
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?includeHistory=true", 200),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?updatedAfter=2999-01-01T00:00:00Z", 404),  # nothing changed since
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=2000-01-01T00:00:00Z", 404),  # before any load
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=2021-01-01&updatedAfter=2022-01-01", 400),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=soon", 400),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=0001-01-01T00:00:00Z", 404),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=0001-01-01T00:00:00%2B01:00", 400),  # before the year 1 in UTC
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=9999-12-31T23:59:59Z", 200),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?asOf=2999-01-01T00:00:00%2B03:30&updatedAfter=0001-01-01", 200),
+    ("/rest/data/TEST,DF_A,1.0/M.IR.F?updatedAfter=2020-01-01T00:00:00Z&includeHistory=true", 200),
+    ("/rest/v2/data/dataflow/TEST/DF_A/1.0?includeHistory=maybe", 400),
     ("/rest/v2/availability/dataflow/TEST/DF_A/1.0", 406),  # availability is a structure message: no SDMX-CSV
     ("/rest/data/TEST,DF_A,1.0/M.IR", 400),  # REST v1 wants every dimension
     ("/rest/data/TEST,DF_A,1.0/M.IR.F?startPeriod=9999", 404),  # fault 2: a query, no data

@@ -535,7 +535,7 @@ HOSTILE_TARGETS = [
     "/rest/data/DF_A/M.IR.F?dimensionAtObservation=%00",
     "/rest/data/DF_A/M.IR.F?dimensionAtObservation=" + "A" * 5_000,
     "/rest/data/DF_A/M.IR.F?format=%3Cscript%3E",
-    "/rest/data/DF_A/M.IR.F?updatedAfter=2020-01-01",
+    "/rest/data/DF_A/M.IR.F?updatedAfter=2020-01-01T99:99:99",
     "/rest/data/" + "," * 5_000,
     "/rest/data/DF_A/M.IR.F/" + "+".join(["P"] * 1_000),
     "/rest/data/DF_A/M.IR.F/all/and/more",

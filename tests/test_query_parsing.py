@@ -75,8 +75,10 @@ def test_data_parameters():
         parse_data_query("EXR", None, None, {"firstNObservations": "0"})
     with pytest.raises(SyntaxError_):
         parse_data_query("EXR", None, None, {"detail": "everything"})
-    with pytest.raises(NotImplemented_):
-        parse_data_query("EXR", None, None, {"updatedAfter": "2020-01-01T00:00:00"})
+    with pytest.raises(SyntaxError_, match="updatedAfter"):
+        parse_data_query("EXR", None, None, {"updatedAfter": "2020-13-01T00:00:00"})
+    assert parse_data_query("EXR", None, None, {"updatedAfter": "2020-01-01T00:00:00"}).updated_after is not None
+    assert parse_data_query("EXR", None, None, {"includeHistory": "true"}).include_history
     assert parse_data_query("EXR", None, None, {"includeHistory": "false"}).detail == "full"
 
 

@@ -141,3 +141,119 @@ def test_bad_json_is_rejected_with_a_clear_line(target, data, expected):
     outcome = load_bytes(target, data)
     assert outcome.status == "rejected"
     assert expected in outcome.report.text()
+
+
+# -- streamed reading (messages above sdmx_json.STREAM_ABOVE) ------------------------------------
+
+
+def read_both(data: bytes, shape, tmp_path):
+    """The message read whole and streamed (from a file, and from an open file as uploads pass)."""
+    from sdmx_server.ingest.readers.sdmx_json import read_whole
+    from sdmx_server.ingest.readers.sdmx_json_stream import read_streamed
+    from sdmx_server.ingest.report import ValidationReport
+
+    path = tmp_path / "message.json"
+    path.write_bytes(data)
+    out = []
+    for read_with, source in ((read_whole, path), (read_streamed, path)):
+        report = ValidationReport()
+        out.append((read_with(source, shape, FLOW_A, report), report))
+    return out
+
+
+@pytest.mark.parametrize("version", list(WRITERS))
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(df=frames(), flat=st.booleans())
+def test_streamed_and_whole_reads_agree_on_the_writers_messages(shape, tmp_path, version, df, flat):
+    data = message_bytes(df, shape, WRITERS[version], "AllDimensions" if flat else None)
+    (whole, whole_report), (streamed, streamed_report) = read_both(data, shape, tmp_path)
+    assert whole is not None and streamed is not None, streamed_report.text()
+    assert streamed.table.equals(whole.table)
+    assert streamed.format == whole.format and streamed.row_label == "observation"
+    assert streamed_report.lines() == whole_report.lines()
+
+
+def test_streamed_data_sets_keep_their_own_members(shape, tmp_path, monkeypatch):
+    """Several data sets, series and flat ones, actions and attributes after the series: each
+    series and observation is read in its own data set. From an open file that cannot give two
+    streams at once, the message is read whole (same result)."""
+    from sdmx_server.ingest.readers import sdmx_json
+
+    datasets = [
+        {"structure": 0, "series": {"0:0:0": {"observations": {"0": [1.5, 0, "c"], "1": [2, 1, None]}},
+                                    "0:1:1": {"observations": {"1": [-3e-5, 0]}}},
+         "action": "Replace", "attributes": [0], "dimensionGroupAttributes": {"::0:": ["women"]}},
+        {"structure": 0, "action": "Delete", "series": {"0:1:0": {}}},
+        {"structure": 0, "series": {"1:0:1": {"observations": {"0": [7, 1]}}}, "action": "Append"},
+    ]
+    data = json20(datasets)
+    (whole, _), (streamed, report) = read_both(data, shape, tmp_path)
+    assert streamed is not None, report.text()
+    assert streamed.table.equals(whole.table)
+    t = streamed.table.to_pydict()
+    assert t[ACTION] == ["R", "R", "R", "D", "M"]  # Append: a merge
+    assert t["TITLE"] == ["women", "women", None, None, None]
+    assert t["UNIT_MULT"] == ["3", "3", "3", None, None]
+    monkeypatch.setattr(sdmx_json, "STREAM_ABOVE", 0)
+    import io
+
+    from sdmx_server.ingest.report import ValidationReport
+
+    mixed = json20(datasets + [{"structure": 0, "observations": {"1:1:1:0": [9, 0]}}])
+    path = tmp_path / "mixed.json"
+    path.write_bytes(mixed)
+    from_file = sdmx_json.read_sdmx_json(path, shape, FLOW_A, ValidationReport())
+    from_upload = sdmx_json.read_sdmx_json(io.BytesIO(mixed), shape, FLOW_A, ValidationReport())
+    assert from_file.table.equals(from_upload.table)
+    assert from_file.table.num_rows == 6 and from_file.table.column("OBS_VALUE").to_pylist()[-1] == "9"
+
+
+@pytest.mark.parametrize("damage", [lambda d: d[: len(d) // 2], lambda d: d + b" }"], ids=["truncated", "trailing"])
+def test_a_broken_streamed_message_is_rejected(shape, tmp_path, damage):
+    data = damage(json20([{"structure": 0, "series": {"0:0:0": {"observations": {"0": [1, 0]}}}}]))
+    (whole, _), (streamed, report) = read_both(data, shape, tmp_path)
+    assert whole is None and streamed is None
+    assert "not well-formed JSON (is the file complete?)" in report.text()
+
+
+def big_message(path, series: int, per_series: int) -> int:
+    """An SDMX-JSON 2.0 message of series x per_series observations, structure last (as this
+    server writes it), written a series at a time."""
+    s = structure()
+    s["dimensions"]["series"][1]["values"] = [{"id": f"A{i}"} for i in range(series)]
+    s["dimensions"]["series"][0]["values"] = [{"id": "M"}]
+    s["dimensions"]["observation"][0]["values"] = [{"id": f"{1900 + i // 12}-{i % 12 + 1:02d}"}
+                                                   for i in range(per_series)]
+    with open(path, "wb") as f:
+        f.write(b'{"meta":{},"data":{"dataSets":[{"structure":0,"action":"Information","series":{')
+        for i in range(series):
+            obs = {str(t): [t * 0.5 + i, t % 2, None] for t in range(per_series)}
+            f.write((b"," if i else b"") + orjson.dumps({f"0:{i}:0": {"observations": obs}})[1:-1])
+        f.write(b"}}],\"structures\":[" + orjson.dumps(s) + b"]}}")
+    return series * per_series
+
+
+def test_streamed_reading_keeps_memory_bounded(shape, tmp_path):
+    """~500k observations: the reader's peak memory (Python allocations, tracemalloc) read as
+    a stream stays a small fraction of what the whole parse costs (~200 MB)."""
+    import tracemalloc
+
+    from sdmx_server.ingest.readers import sdmx_json
+    from sdmx_server.ingest.report import ValidationReport
+
+    path = tmp_path / "big.json"
+    n = big_message(path, 1000, 500)
+    assert path.stat().st_size > sdmx_json.STREAM_ABOVE  # read_sdmx_json streams it
+    peaks = {}
+    for name, read_with in (("whole", sdmx_json.read_whole), ("streamed", sdmx_json.read_sdmx_json)):
+        tracemalloc.start()
+        try:
+            incoming = read_with(path, shape, FLOW_A, ValidationReport())
+            peaks[name] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert incoming is not None and incoming.table.num_rows == n
+        assert incoming.table.column("AREA")[n - 1].as_py() == "A999"
+        del incoming
+    assert peaks["whole"] > 150e6, peaks  # what a whole parse costs: the bound below means something
+    assert peaks["streamed"] < 40e6 and peaks["streamed"] * 5 < peaks["whole"], peaks

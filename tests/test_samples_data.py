@@ -6,19 +6,25 @@ fresh store: its structures (load_structures, as `load-structures` does), then t
 what sdmx1 (`sdmx.read_sdmx`) reads from the same message. The ECB samples name only their DSD:
 a dataflow of that DSD is defined for them (a message for a DSD loads into its dataflows).
 
-Load and compare equal: ECB_EXR/1/M.USD.EUR.SP00.A.xml (SDMX-ML 2.1 generic) and
-v3/xml/ECB_EXR0.xml (SDMX-ML 3.0 structure-specific).
+Load and compare equal: ECB_EXR/1/M.USD.EUR.SP00.A.xml (SDMX-ML 2.1 generic),
+v3/xml/ECB_EXR0.xml (SDMX-ML 3.0 structure-specific), and ECB's DSDs without groups and with a
+sibling group, ECB_EXR/{ng,sg}-*.xml, in every SDMX-ML 2.1 form (generic and structure-specific;
+time series, with group attributes, flat, cross-sectional) but one. Their structures hold
+SDMX:CROSS_DOMAIN_CONCEPTS as a partial scheme or as an external-reference stub
+({ng,sg}-structure.xml, common.xml); the full one replaces the stub (STUB_ROUTE proves it on
+the stub structures; tests/test_registry_stubs.py the registry rules that made this work).
 
 Refused, with the reason the report gives (the server is right): the ECB SDMX-JSON samples
 (ECB_EXR/{ts,xs,flat,action-delete}.json, v3/json/data/exr-{time-series,cross-section,flat}.json,
 constructed-sample-full.json) leave out attributes DSD ECB:ECB_EXR1 makes mandatory;
 v3/json/data/exr-action-delete.json gives OBS_STATUS a value index its structure does not list;
-v3/xml/ECB_EXR_CA.xml (complex attributes) lacks the mandatory OBS_STATUS.
+v3/xml/ECB_EXR_CA.xml (complex attributes) lacks the mandatory OBS_STATUS; ECB_EXR/sg-xs.xml
+gives its third cross-section the TIME_PERIOD of its first (two values for each observation).
 
-Skipped (see SKIPPED): samples whose DSD the samples do not define, or define only through
-external-reference stubs (ECB_EXR/{ng,sg,rg}-*.xml), or that the server cannot hold (measure
+Skipped (see SKIPPED): samples whose DSD the samples do not define (ECB_EXR/rg-*.xml name
+ECB_EXR_RG, rg-structure*.xml define ECB_EXR_CG), or that the server cannot hold (measure
 dimensions). The readers' generic, time-series, flat, cross-sectional and group paths are
-proven on the server's own messages and hand-written ones (test_readers_ml.py).
+also proven on the server's own messages and hand-written ones (test_readers_ml.py).
 """
 
 from __future__ import annotations
@@ -41,9 +47,17 @@ pytestmark = pytest.mark.samples
 
 EXR = "ECB_EXR/1/structure-full.xml"
 #: data sample -> (structure files, the DSD (agency, id) when the message names only it, else the dataflow)
+_GROUPS = {g: [f"ECB_EXR/{g}-{kind}.xml" for kind in (
+    "flat", "flat-ss", "ts", "ts-ss", "ts-gf", "ts-gf-ss", "xs", "xs-ss")] for g in ("ng", "sg", "rg")}
+_GROUPS["sg"][1] = "ECB_EXR/sg-ts-gf-flat-ss.xml"  # sg's flat structure-specific sample
 LOADS: dict[str, tuple[list[str], tuple[str, str, str]]] = {
     "ECB_EXR/1/M.USD.EUR.SP00.A.xml": ([EXR], ("ECB", "EXR", "1.0")),
     "v3/xml/ECB_EXR0.xml": ([EXR], ("ECB", "EXR", "1.0")),
+    # ECB's DSDs without groups (ng) and with a sibling group (sg), each in every SDMX-ML 2.1
+    # data form. Their structures hold SDMX:CROSS_DOMAIN_CONCEPTS as a partial scheme (the full
+    # one, v21/xml/common/common.xml, is loaded after it and adds to it).
+    **{f: ([f"ECB_EXR/{g}-structure-full.xml"], ("ECB", f"ECB_EXR_{g.upper()}", "1.0"))
+       for g in ("ng", "sg") for f in _GROUPS[g] if f != "ECB_EXR/sg-xs.xml"},  # refused: see REFUSED
 }
 _MANDATORY = "the mandatory attribute"
 REFUSED: dict[str, tuple[list[str], tuple[str, str, str], str]] = {
@@ -54,17 +68,21 @@ REFUSED: dict[str, tuple[list[str], tuple[str, str, str], str]] = {
     "v3/json/data/exr-action-delete.json": (
         [EXR], ("ECB", "EXR", "1.0"), "OBS_STATUS: value 1 is not among the 1 values the structure lists for it"),
     "v3/xml/ECB_EXR_CA.xml": ([EXR], ("ECB", "EXR", "1.0"), "the mandatory attribute OBS_STATUS has no column"),
+    # The sample's third cross-section holds the 2010-10 rates (as in ng-xs.xml and sg-xs-ss.xml)
+    # under TIME_PERIOD 2010-08 again: two values for one observation.
+    "ECB_EXR/sg-xs.xml": (["ECB_EXR/sg-structure-full.xml"], ("ECB", "ECB_EXR_SG", "1.0"),
+                          "duplicate observation M.CHF.EUR.SP00.E.2010-08"),
 }
-_STUB = ("its DSD uses SDMX:CROSS_DOMAIN_CONCEPTS, which {g}-structure*.xml and common.xml hold only as an "
-         "external-reference stub (the full scheme, v21/xml/common/common.xml, is another text of it and a later "
-         "stub replaces it); the server refuses data it cannot check against stubs")
+#: data sample -> structures that hold what its DSD uses only as external-reference stubs
+#: (isExternalReference="true"), then the files that hold them in full: the full artefacts
+#: replace the stubs (SDMX:CROSS_DOMAIN_CONCEPTS, partial, last: prepare adds it).
+STUB_ROUTE: dict[str, tuple[list[str], tuple[str, str, str]]] = {
+    f"ECB_EXR/{g}-ts.xml": ([f"ECB_EXR/{g}-structure.xml", "ECB_EXR/common.xml"], ("ECB", f"ECB_EXR_{g.upper()}", "1.0"))
+    for g in ("ng", "sg")
+}
 SKIPPED = {
-    **{f"ECB_EXR/{g}-{kind}.xml": _STUB.format(g=g)
-       for g in ("ng", "sg") for kind in ("flat", "flat-ss", "ts", "ts-ss", "ts-gf", "ts-gf-ss", "xs", "xs-ss")
-       if (g, kind) != ("sg", "flat-ss")},  # sg's flat structure-specific sample is sg-ts-gf-flat-ss
-    "ECB_EXR/sg-ts-gf-flat-ss.xml": _STUB.format(g="sg"),
-    **{f"ECB_EXR/rg-{kind}.xml": "it names DSD ECB_EXR_RG, which rg-structure*.xml does not define (ECB_EXR_CG)"
-       for kind in ("flat", "flat-ss", "ts", "ts-ss", "ts-gf", "ts-gf-ss", "xs", "xs-ss")},
+    **{f: "it names DSD ECB:ECB_EXR_RG(1.0), which no sample defines (rg-structure*.xml define ECB_EXR_CG)"
+       for f in _GROUPS["rg"]},
     "ESTAT/NAMA_10_GDP-ss.xml": "its DSD ESTAT:NAMA_10_GDP(32.1) is not in the samples",
     "ESTAT/demography-xs.xml": "DSD ESTAT:DEMOGRAPHY has a measure dimension, which the server's stores do not hold",
     "v21/xml/demography/demography_xs.xml": "DSD ESTAT:DEMOGRAPHY has a measure dimension, as above",
@@ -116,7 +134,20 @@ def _registry_after(db, paths, settings):
 
 @pytest.mark.parametrize("name", list(LOADS))
 def test_sample_loads_and_is_served_as_sdmx1_reads_it(samples_dir, tmp_path, name):
-    structures, ref = LOADS[name]
+    load_and_compare(samples_dir, tmp_path, name, *LOADS[name])
+
+
+@pytest.mark.parametrize("name", list(STUB_ROUTE))
+def test_sample_loads_once_the_full_artefacts_replace_the_stubs(samples_dir, tmp_path, name):
+    structures, ref = STUB_ROUTE[name]
+    load_and_compare(samples_dir, tmp_path, name, structures, ref)
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    registry = _registry(db)
+    assert [e.ref for e in registry.entries() if e.is_stub] == []
+    db.dispose()
+
+
+def load_and_compare(samples_dir, tmp_path, name, structures, ref):
     db, settings, flow = prepare(samples_dir, tmp_path, structures, ref)
     path = samples_dir / name
     outcome = load_data(db, _registry(db), flow, path, "merge", settings)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+import logging
+from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,6 +23,7 @@ from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexp
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import SdmxError
 from sdmx_server.settings import Settings
+from sdmx_server.store.database import Database
 
 
 async def index(request: Request) -> JSONResponse:
@@ -55,13 +59,46 @@ def _bound_malloc() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
+#: How often a server process looks for embargoed loads whose release time has come.
+RELEASE_CHECK_SECONDS = 1.0
+log = logging.getLogger("sdmx_server.api")
+
+
+def release_embargoed(server: ServerState, db: Database) -> list[int]:
+    """Release what is due (store/embargo.py: one process applies each release, whichever
+    claims it first); the new data are then visible to every process through the stamps.
+    `db`: a handle of its own, without the statement timeout of the server's reads (a release
+    is a whole load)."""
+    from sdmx_server.ingest.load import release_embargoed as release
+
+    return release(db, server.registry())
+
+
+async def release_loop(server: ServerState, db: Database) -> None:
+    """Embargoed loads are published at their time without a restart: every
+    RELEASE_CHECK_SECONDS, in a worker thread (an apply takes a while)."""
+    while True:
+        try:
+            released = await run_in_threadpool(release_embargoed, server, db)
+            if released:
+                log.info("released embargoed load(s) %s", ", ".join(f"#{i}" for i in released))
+        except Exception:  # a broken release is retried at the next check, the server goes on
+            log.exception("releasing embargoed loads failed")
+        await asyncio.sleep(RELEASE_CHECK_SECONDS)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     _bound_malloc()
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        releases = asyncio.create_task(release_loop(app.state.server, app.state.release_db))
         yield
+        releases.cancel()
+        with suppress(asyncio.CancelledError):
+            await releases
+        app.state.release_db.dispose()
         app.state.server.close()
 
     routes = [Route("/", index), *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes]
@@ -83,4 +120,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                          settings.answer_cache_min_bytes)
     sweep_temporaries(app.state.answer_cache.directory)
     app.state.server.registry()  # fail at start, not at the first request, if the store is broken
+    app.state.release_db = Database(settings.database_url, application_name="sdmx-server release")
+    try:
+        release_embargoed(app.state.server, app.state.release_db)  # what came due while no server ran
+    except Exception:  # the loop tries again every second; the server still answers
+        log.exception("releasing embargoed loads at start failed")
     return app

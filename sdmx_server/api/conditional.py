@@ -13,6 +13,11 @@ tag ("-gzip") when it encodes. Comparing an If-None-Match tag ignores that suffi
 unchanged in one coding is unchanged in all.
 
 Last-Modified is the newest change time among the same inputs (seconds, as HTTP dates are).
+
+An `asOf` answer for a settled past time (a later load has committed, no embargoed release
+due by then is pending) depends on no data stamp: its tag stays when later loads come, and
+its Last-Modified is that time. `updatedAfter` and `includeHistory` answers carry the stamps
+like any other: they change with every load.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from starlette.responses import Response
 from sdmx_server.formats.media import MediaType
 from sdmx_server.registry.index import Entry, Registry
 from sdmx_server.store.database import Database
+from sdmx_server.store.history_sql import settled as settled_past
 from sdmx_server.store.versions import read_stamps
 
 #: Headers a 304 repeats from the 200 it stands for (RFC 9110 15.4.5).
@@ -69,15 +75,23 @@ def structure_validators(state, request: Request, row: MediaType, languages) -> 
 
 
 def data_validators(state, request: Request, row: MediaType, languages,
-                    flows: list[tuple[str, str, str]]) -> Validators:
-    """For an answer that reads these dataflows (their data and their structures)."""
+                    flows: list[tuple[str, str, str]], as_of: datetime | None = None) -> Validators:
+    """For an answer that reads these dataflows (their data and their structures); `as_of`:
+    the answer is the data as of that time (asOf)."""
     registry = state.registry()
     stamps = read_stamps(state.db, flows)
     parts = representation(request, row, languages)
     times = []
     generation = 0
+    settled = as_of is not None and settled_past(state.db, flows, as_of)
     for flow in flows:
         stamp, changed = stamps.get(flow, ("-", None))
+        if settled:
+            # The data as of a settled past time never change: the tag outlives later loads,
+            # and so does the kept answer (api/answer_cache.py).
+            parts.append(f"{flow}=as-of")
+            times.append(as_of)
+            continue
         parts.append(f"{flow}={stamp}")
         if changed is not None:
             times.append(changed)

@@ -19,13 +19,17 @@ from sdmx_server.api.answers import close_batches, closing_chunks, data_answer
 from sdmx_server.api.conditional import data_validators
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
-from sdmx_server.errors import NoResults
+from sdmx_server.errors import NoResults, NotAcceptable
+from sdmx_server.formats.data_message import carries_actions
 from sdmx_server.formats.media import Choice, negotiate
 from sdmx_server.query.model import DataQuery
 from sdmx_server.service.data import execute, resolve
 from sdmx_server.types import ApiVersion
 
 VARY = "Accept, Accept-Encoding, Accept-Language"
+#: Formats that answer updatedAfter and includeHistory (formats/data_message.carries_actions).
+ACTION_FORMATS = ("application/vnd.sdmx.genericdata+xml;version=2.1", "application/vnd.sdmx.data+xml;version=3.0.0",
+                  "application/vnd.sdmx.data+csv;version=2.0.0", "application/vnd.sdmx.data+json;version=2.0.0")
 
 
 def needs_labels(choice: Choice) -> bool:
@@ -43,6 +47,12 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
     languages = accept_languages(request.headers.get("accept-language"))
 
     time_series = bool(row.options.get("time_series"))
+    if (query.updated_after is not None or query.include_history) and not carries_actions(row.writer, row.options):
+        # What changed includes deletions, and history has validity times: a format that
+        # cannot say either would answer something else than what was asked.
+        raise NotAcceptable(
+            f"{row.content_type} cannot mark deleted observations or data set validity, which updatedAfter and "
+            "includeHistory answers need: ask for SDMX-ML, SDMX-JSON or SDMX-CSV 2.0/2.1", list(ACTION_FORMATS))
 
     def produce():
         message = replace(execute(state, plan), languages=languages, parameters=dict(choice.parameters))
@@ -58,7 +68,8 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
         # 304 or a kept answer costs no data read (api/answers.py).
         plan = await run_in_threadpool(
             lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice)))
-        validators = await run_in_threadpool(data_validators, state, request, row, languages, list(plan.flows))
+        validators = await run_in_threadpool(data_validators, state, request, row, languages, list(plan.flows),
+                                             query.as_of)
         return await data_answer(request, validators, row.content_type, VARY, produce)
     except NoResults:
         if api == "v2" and state.settings.no_data_status == 204:

@@ -45,7 +45,7 @@ PARAMETERS = ("action", "dryRun", "releaseAt")
 #: Content types that are plainly no data message (anything else is told by the content).
 _NOT_DATA_TYPES = ("image/", "audio/", "video/", "multipart/", "application/x-www-form-urlencoded",
                    "application/pdf", "application/zip", "text/html")
-_STATUS = {"applied": 200, "validated": 200, "pending": 202, "rejected": 422}
+_STATUS = {"applied": 200, "released": 200, "validated": 200, "pending": 202, "rejected": 422}
 HEAD_BYTES = 64 * 1024
 
 

@@ -26,7 +26,7 @@ value (query.periods.period_columns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from sdmx_server.errors import NotAcceptable
 from sdmx_server.formats.data_message import DataMessage, DataSetPart, Labels
+from sdmx_server.formats.ml21 import format_datetime
 from sdmx_server.formats.text import buffer_of, csv_escape, new_series, number_text
 from sdmx_server.query.periods import period_columns
 
@@ -42,6 +43,8 @@ MEDIA_TYPE_10 = "application/vnd.sdmx.data+csv;version=1.0.0"
 MEDIA_TYPE_20 = "application/vnd.sdmx.data+csv;version=2.0.0"
 MEDIA_TYPE_21 = "application/vnd.sdmx.data+csv;version=2.1.0"
 
+#: Custom columns of includeHistory answers: the record's data set's validFromDate and validToDate.
+VALIDITY = ("VALID_FROM", "VALID_TO")
 #: The first column's value per context (2.x field guide: "dataflow, datastructure or dataprovision").
 _STRUCTURE = {"dataflow": "dataflow", "datastructure": "datastructure", "provisionagreement": "dataprovision"}
 
@@ -52,6 +55,7 @@ class Options:
     normalized_time: bool = False
     series_key: bool = False
     obs_key: bool = False
+    validity: bool = False  # VALID_FROM and VALID_TO columns (includeHistory answers)
 
     @classmethod
     def of(cls, parameters: dict[str, str], version: str) -> "Options":
@@ -91,6 +95,14 @@ def write(message: DataMessage, version: str = "1.0") -> Iterator[bytes]:
                 f"{version} file cannot hold; ask for each alone or for SDMX-ML", [])
     options = Options.of(message.parameters, version)
     header = _header(parts[0], ids, version, options, message.languages) if parts else []
+    if any(p.action is not None for p in parts) and version == "1.0":
+        raise NotAcceptable("SDMX-CSV 1.0 has no ACTION column: it cannot say which observations were deleted; "
+                            "ask for SDMX-CSV 2.0 or 2.1", [])
+    if any(p.valid_from is not None or p.valid_to is not None for p in parts):
+        # includeHistory: when each record's data set was valid, in custom columns (the field
+        # guide allows them after the components); empty where the data set has no such bound.
+        header += list(VALIDITY)
+        options = replace(options, validity=True)
     return _stream(parts, ids, header, version, options, message.languages)
 
 
@@ -139,7 +151,8 @@ def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, lan
         prefix = [_STRUCTURE.get(part.context, part.context), structure]
         if options.labels == "name":
             prefix.append(usage_name or "")
-        prefix.append("I")
+        # A data set's action as its first letter (R, D); I(nformation) for plain answers.
+        prefix.append(part.action[0] if part.action else "I")
     prefix_text = "\n" + ",".join(_escape_text(p) for p in prefix)
     names = _CodeNames(part, labels, languages) if options.labels in ("name", "both") else None
     per_series = not part.layout.with_observations  # one record per series (nodata, serieskeysonly)
@@ -174,12 +187,18 @@ def _rows(part: DataSetPart, ids: list[str], version: str, options: Options, lan
             if cells is head_cells and not whole and component_id not in series_dims:
                 cells = []
             cells += _fields(part, head if cells is head_cells else batch, component_id, options, names)
+        if options.validity:
+            cells += [_validity(part.valid_from), _validity(part.valid_to)]
         if whole:
             yield buffer_of(_join_cells(cells, n))
         else:
             if cells is head_cells:  # (cannot be: the measure or OBS_KEY ends the series' cells)
                 cells = []
             yield buffer_of(_join_cells([_spread(starts, _join_cells(head_cells, head.num_rows)), *cells], n))
+
+
+def _validity(moment) -> str:
+    return format_datetime(moment) if moment is not None else ""
 
 
 def _join_cells(cells: list, length: int) -> pa.Array:

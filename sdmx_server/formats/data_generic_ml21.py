@@ -38,7 +38,8 @@ class GenericWriter(data_ml21.MLDataWriter):
     def dataset_open(self, position: int, part: DataSetPart, values) -> bytes:
         elements = "".join(_value_element(i, v) for i, v in data_ml21.dataset_attribute_values(values))
         attributes = f"<g:Attributes>{elements}</g:Attributes>" if elements else ""
-        return f'<mes:DataSet structureRef="{part.structure_id}">{attributes}'.encode()
+        action = data_ml21.dataset_action(part)
+        return f'<mes:DataSet structureRef="{part.structure_id}"{action}>{attributes}'.encode()
 
     def rows(self, part: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):
         return _rows(part, batch, previous, open_series)

@@ -150,7 +150,13 @@ class DataWriter:
 
     def dataset_head(self, position: int, part: DataSetPart) -> bytes:
         # The 1.0 and 2.0 schemas require a data set's links: the structure usage it is for.
-        return b'{"action":"Information","links":' + orjson.dumps(self.links(part)[:1]) + b","
+        # The action and validity of answers of updatedAfter and includeHistory (data_message.py).
+        head = b'{"action":' + orjson.dumps(part.action or "Information")
+        if part.valid_from is not None:
+            head += b',"validFrom":' + orjson.dumps(format_datetime(part.valid_from))
+        if part.valid_to is not None:
+            head += b',"validTo":' + orjson.dumps(format_datetime(part.valid_to))
+        return head + b',"links":' + orjson.dumps(self.links(part)[:1]) + b","
 
     def dataset(self, position: int, part: DataSetPart, values: dict[str, Values]) -> Iterator[bytes]:
         layout = part.layout

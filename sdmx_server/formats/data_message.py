@@ -8,12 +8,18 @@ record batches sorted as the layout says.
 
 Every data writer of formats/ is `write(message: DataMessage, **row_options) -> Iterator[bytes]`
 (the row options are those of the media table's row, e.g. the SDMX-CSV version).
+
+Answers of the past (updatedAfter, includeHistory) hold several data sets per dataflow, each
+with an action and a validity (`DataSetPart.action`, `valid_from`, `valid_to`); a writer whose
+format can say so writes them (SDMX-ML, SDMX-JSON, SDMX-CSV 2.x), the others are never handed
+such a message (`carries_actions`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Iterator, Literal, Mapping, Sequence
 
 import pyarrow as pa
@@ -24,6 +30,7 @@ from sdmx_server.registry.shape import DataShape
 
 Batches = Iterator[pa.RecordBatch]
 Context = Literal["dataflow", "datastructure", "provisionagreement"]
+Action = Literal["Replace", "Delete"]
 
 _URN_CLASS = {
     "dataflow": "datastructure.Dataflow",
@@ -82,6 +89,13 @@ class DataSetPart:
     #: Names for labels (SDMX-CSV labels=name|both, SDMX-JSON, JSON-stat, Excel); None when
     #: the caller did not ask for them (writers then write ids).
     labels: Labels | None = field(default=None, compare=False, repr=False)
+    #: What the data set says to do with its rows (answers of updatedAfter and includeHistory):
+    #: "Replace" (the rows as they are, or were, from `valid_from`) or "Delete" (the
+    #: observations removed at `valid_to`; their rows carry keys alone). None: a plain answer,
+    #: written as every format wrote it before (Information).
+    action: Action | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
     @property
     def flow_ref(self) -> str:
@@ -105,3 +119,12 @@ class DataMessage:
     languages: tuple[str, ...] | None = None
     #: Media-type parameters the client gave (labels, timeFormat, keys), lower-case names.
     parameters: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def carries_actions(writer: str, options: Mapping[str, object]) -> bool:
+    """Whether a data writer (the media table's `module:function` and row options) can say
+    what a data set does (Replace, Delete) and when it was valid. SDMX-CSV 1.0 has no ACTION
+    column; JSON-stat and Excel are tables for people, with no notion of a deletion."""
+    if writer.endswith("data_csv:write"):
+        return options.get("version") != "1.0"
+    return not writer.endswith(("data_jsonstat:write", "data_xlsx:write"))

@@ -211,6 +211,20 @@ def check_dataset_values(part: DataSetPart, batch: pa.RecordBatch, values: DataS
                 f"for the whole data set")
 
 
+def dataset_action(part: DataSetPart, prefix: str = "") -> str:
+    """The data set's action and validity as XML attributes (` action="Delete" ...`), for
+    answers of updatedAfter and includeHistory; '' for a plain answer. `prefix`: the
+    namespace prefix the format qualifies them with (structure-specific: "ss:")."""
+    text = ""
+    if part.action is not None:
+        text += f' {prefix}action="{part.action}"'
+    if part.valid_from is not None:
+        text += f' {prefix}validFromDate="{ml21.format_datetime(part.valid_from)}"'
+    if part.valid_to is not None:
+        text += f' {prefix}validToDate="{ml21.format_datetime(part.valid_to)}"'
+    return text
+
+
 def dataset_attribute_values(values: DataSetValues) -> list[tuple[str, str]]:
     """(id, escaped text) of the data-set-level attributes that have a value."""
     return [(i, escape_attribute(str(v))) for i, v in values.items() if v is not None]

@@ -50,7 +50,7 @@ class StructureSpecificWriter(data_ml21.MLDataWriter):
         attrs = "".join(f' {i}="{v}"' for i, v in data_ml21.dataset_attribute_values(values))
         return (
             f'<mes:DataSet ss:structureRef="{part.structure_id}"{self.dataset_scope()} '
-            f'xsi:type="{self.dataset_type(position)}"{attrs}>'
+            f'xsi:type="{self.dataset_type(position)}"{data_ml21.dataset_action(part, "ss:")}{attrs}>'
         ).encode()
 
     def rows(self, part: DataSetPart, batch: pa.RecordBatch, previous, open_series: bool):

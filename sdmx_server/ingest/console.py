@@ -115,8 +115,12 @@ def summary(outcome, action: str, source: str) -> str:
         return (f"{source}: valid: {rows:,} {label}s checked for {outcome.flow}; dry run, nothing was changed "
                 f"({record})")
     result = outcome.result
-    if outcome.status == "pending" and result is None:
-        return f"{source}: {action} of {rows:,} {label}s into {outcome.flow} kept for release ({record})"
+    if outcome.status == "pending":
+        return (f"{source}: {action} of {rows:,} {label}s into {outcome.flow} validated and kept for its release "
+                f"time; nothing is published before it ({record})")
+    if outcome.status == "released" and result is None:
+        return (f"{source}: {action} of {rows:,} {label}s into {outcome.flow} released at once: its release time "
+                f"had come ({record})")
     rate = rows / outcome.seconds if outcome.seconds else 0
     counts = ""
     if result is not None:

@@ -23,6 +23,7 @@ from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
 from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.settings import Settings
+from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
 from sdmx_server.store.liveness import OpenRecord, open_record
@@ -79,7 +80,7 @@ class LoadOutcome:
     @property
     def accepted(self) -> bool:
         """Valid: applied, or kept for release, or (a dry run) valid and not applied."""
-        return self.status in ("applied", "pending", "validated")
+        return self.status in ("applied", "pending", "released", "validated")
 
     def as_json(self) -> dict:
         """The outcome for machines: uploads answer it, `load-data --json` prints it
@@ -151,14 +152,18 @@ def load_incoming(
     settings = settings or Settings()
     started = time.perf_counter()
     dataflow = _check_request(registry, request)
-    if request.release_at is not None:
-        raise LoadError("embargoed loads (--release-at) are not built yet")  # until store/embargo.py
+    # Embargoed loads of this dataflow whose time has come go first: a later load must never
+    # be overwritten by an earlier embargoed one (store/embargo.py).
+    release_embargoed(db, registry, request.flow)
     shape = data_shape(dataflow.structure)
     record = _open_record(db, request)
     try:
-        return _run_load(db, registry, request, read, settings, shape, record.id, started)
+        outcome = _run_load(db, registry, request, read, settings, shape, record.id, started)
     finally:
         record.release()  # the record is closed: a start may judge it now
+    if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow):
+        outcome.status = "released"  # its release time had already come
+    return outcome
 
 
 def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, settings: Settings,
@@ -184,6 +189,10 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
+    if request.release_at is not None:
+        embargo.keep(db, record_id, request.flow, validated, request.release_at)
+        _close_record(db, record_id, "pending", report, fmt)
+        return outcome("pending")
     _store_report(db, record_id, report)
     try:
         progress("apply", 0, validated.rows)
@@ -211,6 +220,29 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     validated = validate(incoming, shape, _default_action(request.action), report, context)
     progress("validate", rows, rows)
     return validated, incoming
+
+
+def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, str] | None = None) -> list[int]:
+    """Apply the embargoed loads (of `flow`, or all) whose release time has come; the ids of
+    those this process released (store/embargo.py says who releases what)."""
+    def fact_for(flow_: tuple[str, str, str]):
+        dataflow = registry.get("dataflow", *flow_)
+        if dataflow is None or dataflow.structure is None:
+            raise LoadError(f"embargoed load of {flow_}: the dataflow or its structure is no longer loaded")
+        return ensure_fact_table(db, flow_, data_shape(dataflow.structure))
+
+    released = embargo.release_due(db, fact_for, apply_load, flow)
+    if flow is not None:
+        # Another process may be releasing one of this dataflow's due loads: a load must come
+        # after it (and after the due loads behind it), as loads of one dataflow queue.
+        while embargo.pending_loads(db, flow, due_by=datetime.now(timezone.utc)):
+            time.sleep(RELEASE_POLL_SECONDS)
+            released += embargo.release_due(db, fact_for, apply_load, flow)
+    return released
+
+
+#: How often a load waiting for another process's release of its dataflow looks again.
+RELEASE_POLL_SECONDS = 0.2
 
 
 def _default_action(action: LoadAction) -> str:

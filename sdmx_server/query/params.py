@@ -89,9 +89,11 @@ def boolean(p: Mapping[str, str], name: str, label: str) -> bool:
     raise SyntaxError_(f"{label}={value!r}: expected true or false")
 
 
-def as_of(p: Mapping[str, str]) -> datetime | None:
-    """`asOf` (xs:dateTime) as an aware datetime; without an offset it is taken as UTC."""
-    text = p.get("asof")
+def as_of(p: Mapping[str, str], name: str = "asOf") -> datetime | None:
+    """`asOf` (or another xs:dateTime parameter, e.g. updatedAfter) as an aware datetime;
+    without an offset it is taken as UTC (the spec's "local time of the web service": this
+    server keeps its times in UTC)."""
+    text = p.get(name.lower())
     if text is None or text == "":
         return None
     candidate = text.strip()
@@ -101,9 +103,15 @@ def as_of(p: Mapping[str, str]) -> datetime | None:
         moment = datetime.fromisoformat(candidate)
     except ValueError:
         raise SyntaxError_(
-            f"asOf={text!r}: expected an xs:dateTime such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00+01:00"
+            f"{name}={text!r}: expected an xs:dateTime such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00+01:00"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        # In UTC, as the store keeps times: one form for validators and comparisons.
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+        raise SyntaxError_(f"{name}={text!r}: out of the range of dates") from None
 
 
 def dimension_at_observation(p: Mapping[str, str]) -> str | None:

@@ -12,8 +12,9 @@
   (no id holds a comma, and the spec has no escape for one), and `%2B` is the AND where an
   operator follows it (`%2Ble:`), else a plus inside the value (`+01:00` of a date-time, `co:%2B`).
   Without the raw string (tests, other callers) a space counts as `+`.
-- Anything else wrong is a 400 naming the parameter; never a 500. Parameters the revisions
-  issue brings (updatedAfter, includeHistory=true, asOf) are 501.
+- `updatedAfter`, `asOf` (xs:dateTime; UTC without an offset) and `includeHistory` read the
+  data's revisions (service/history.py).
+- Anything else wrong is a 400 naming the parameter; never a 500.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from sdmx_server.errors import NotImplemented_, SyntaxError_
+from sdmx_server.errors import SyntaxError_
 from sdmx_server.query.keys import parse_key
 from sdmx_server.query.model import (
     OPERATORS,
@@ -34,6 +35,8 @@ from sdmx_server.query.model import (
     Key,
 )
 from sdmx_server.query.params import (
+    as_of,
+    boolean,
     ID,
     NESTED_NCNAME,
     dimension_at_observation,
@@ -71,7 +74,6 @@ def parse_data_query(segments: list[str], params: Mapping[str, str], raw_query: 
     """`/data/{context}/{agencyID}/{resourceID}/{version}/{key}` (segments after `data`)."""
     context, agency, resource_id, version, key = path_segments(segments, 5, DATA_SHAPE)
     p = lower_params(params)
-    _not_yet(p)
     start_day = _start_day(p)
     return DataQuery(
         context=_context(context),
@@ -90,6 +92,7 @@ def parse_data_query(segments: list[str], params: Mapping[str, str], raw_query: 
         sort=parse_sort(p.get("sort")),
         api="v2",
         reporting_year_start_day=start_day,
+        **_history(p),
     )
 
 
@@ -207,17 +210,10 @@ def _condition(component: str, term: str, whole: str, start_day: str) -> Conditi
 # -- shared parameters ---------------------------------------------------------------------------
 
 
-def _not_yet(p: Mapping[str, str]) -> None:
-    if p.get("updatedafter"):
-        raise NotImplemented_("updatedAfter is not supported yet: the server keeps no history of data")
-    if p.get("asof"):
-        raise NotImplemented_("asOf is not supported yet: the server keeps no history of data")
-    history = p.get("includehistory")
-    if history not in (None, ""):
-        if history.lower() == "true":
-            raise NotImplemented_("includeHistory=true is not supported yet: the server keeps no history of data")
-        if history.lower() != "false":
-            raise SyntaxError_(f"includeHistory={history!r}: expected true or false")
+def _history(p: Mapping[str, str]) -> dict:
+    """updatedAfter, includeHistory and asOf (data.md), as DataQuery fields."""
+    return {"updated_after": as_of(p, "updatedAfter"), "as_of": as_of(p, "asOf"),
+            "include_history": boolean(p, "includehistory", "includeHistory")}
 
 
 def _start_day(p: Mapping[str, str]) -> str:

@@ -1,8 +1,7 @@
 """SDMX REST v1 (SDMX 2.1, spec 1.5): URL path and query parameters into the query model.
 
 Parameter names are matched without regard to case, as clients in the wild send both
-`startPeriod` and `startperiod`; unknown parameters are ignored, standard ones this server does
-not support yet answer 501.
+`startPeriod` and `startperiod`; unknown parameters are ignored.
 
 Structure queries follow 4_3_structural_queries.md: every resource, `+` lists, the keywords
 `all` and `latest`, an itemID only for item schemes and hierarchicalcodelist; actualconstraint
@@ -15,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sdmx_server.errors import NotImplemented_, SyntaxError_
+from sdmx_server.errors import SyntaxError_
 from sdmx_server.kinds import BY_V1, V1_ANY
 from sdmx_server.query.keys import parse_key
 from sdmx_server.query.model import ArtefactRef, DataQuery, SchemaQuery, StructureQuery
 from sdmx_server.query.params import (
+    as_of,
     ID,
     NESTED_ID,
     NESTED_NCNAME,
@@ -44,7 +44,6 @@ STRUCTURE_RESOURCES = tuple(BY_V1) + (V1_ANY,)
 ITEM_RESOURCES = tuple(r for r, kinds in BY_V1.items() if all(k.item_scheme for k in kinds))
 SCHEMA_CONTEXTS = ("datastructure", "metadatastructure", "dataflow", "metadataflow", "provisionagreement")
 SCHEMA_SHAPE = "/schema/{context}/{agencyID}/{resourceID}/{version}"
-NOT_YET_DATA_PARAMETERS = ("updatedafter", "includehistory")
 
 _AGENCY = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z][A-Za-z0-9_\-]*)*$")
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*(-[A-Za-z0-9.]+)?$")
@@ -77,9 +76,6 @@ def parse_flow_ref(text: str) -> ArtefactRef:
 
 def parse_data_query(flow: str, key: str | None, provider: str | None, params: Mapping[str, str]) -> DataQuery:
     p = lower_params(params)
-    for name in NOT_YET_DATA_PARAMETERS:
-        if name in p and not (name == "includehistory" and p[name].lower() == "false"):
-            raise NotImplemented_(f"the parameter {name} is not supported yet")
     detail = p.get("detail", "full")
     if detail not in DATA_DETAILS:
         raise SyntaxError_(f"detail={detail!r}: expected one of {', '.join(DATA_DETAILS)}")
@@ -100,6 +96,9 @@ def parse_data_query(flow: str, key: str | None, provider: str | None, params: M
         last_n=_positive(p, "lastnobservations"),
         dimension_at_observation=p.get("dimensionatobservation") or None,
         detail=detail,
+        # Revisions (service/history.py); v1 has no asOf.
+        updated_after=as_of(p, "updatedAfter"),
+        include_history=boolean(p, "includehistory", "includeHistory"),
     )
 
 

@@ -198,6 +198,11 @@ def _against_stored(registry: Registry, candidate: Candidate) -> Candidate | Art
     if candidate.is_stub and not stored.is_stub:
         return ArtefactResult(*candidate.key, "Information", "Success", 200,
                               "unchanged: a stub only names what the registry holds in full")
+    if stored.is_stub and not candidate.is_stub:
+        # The full artefact replaces the stub whole. A partial scheme is not merged into it:
+        # the stub has nothing to give, and the merge kept its isExternalReference, so that the
+        # artefact stayed a stub for good (SDMX:CROSS_DOMAIN_CONCEPTS is sent as a partial scheme).
+        return candidate
     if candidate.is_partial and candidate.kind.name in JSON_ITEMS:
         candidate = Candidate(candidate.kind, _merge_partial(candidate.kind.name, stored.json(), candidate.obj),
                               candidate.origin, candidate.access, candidate.where)

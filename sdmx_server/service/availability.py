@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 import sqlalchemy as sa
 
-from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
+from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_, Unprocessable
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
 from sdmx_server.registry.shape import DataShape
 from sdmx_server.service.data import DataState, resolve
@@ -59,7 +59,11 @@ class FlowAvailability:
 def availability(state: DataState, query: AvailabilityQuery) -> list[FlowAvailability]:
     """One answer per matching dataflow that has matching data; NoResults when none has.
     Dataflows, structures and keys are resolved as for data (service/data.py `resolve`)."""
-    plan = resolve(state, query.data)
+    data = query.data
+    if data.updated_after is not None or data.include_history or data.as_of is not None:
+        raise NotImplemented_("availability answers the data as they are now: updatedAfter, includeHistory and asOf "
+                              "are answered by data queries")
+    plan = resolve(state, data)
     registry = state.registry()
     found = []
     for planned in plan.sets:

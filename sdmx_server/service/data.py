@@ -13,7 +13,8 @@ Two steps, so that the HTTP layer can answer conditional requests before any dat
 
 Data live per dataflow (one fact table each, store/tables.py): a `datastructure` context gives
 one data set per dataflow of the matching DSDs; a `provisionagreement` context is a 501 until
-provision agreements hold data of their own.
+provision agreements hold data of their own. Queries of the past (asOf, updatedAfter,
+includeHistory) are planned alike and executed by service/history.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery, Key
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.shape import DataShape
+from sdmx_server.service import history
 from sdmx_server.service.labels import labels_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
@@ -92,8 +94,7 @@ class DataPlan:
 def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, labels: bool = False) -> DataPlan:
     """The plan for a query; `time_series`: the writer puts the time dimension at the
     observation level; `labels`: the writer shows names (DataSetPart.labels is filled)."""
-    if query.updated_after is not None or query.include_history or query.as_of is not None:
-        raise NotImplemented_("updatedAfter, includeHistory and asOf need the history of data, which is not kept yet")
+    history.check(query)
     if query.providers is not None:
         raise NotImplemented_("data providers are not modelled yet: use providerRef 'all' (v1) or no provider")
     if query.context == "provisionagreement":
@@ -261,7 +262,10 @@ def _labels(registry, dataflow, shape: DataShape, flow: Flow) -> Labels:
 
 def execute(state: DataState, plan: DataPlan) -> DataMessage:
     """The message: one data set per planned set that has matching data. NoResults when
-    none has, raised before any byte is written."""
+    none has, raised before any byte is written. Queries of the past (asOf, updatedAfter,
+    includeHistory) are answered by service/history.py."""
+    if history.is_history(plan.query):
+        return history.execute_history(state, plan)
     parts: list[DataSetPart] = []
     found = False
     for planned in plan.sets:

@@ -20,7 +20,7 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery
 from sdmx_server.store.database import Database
 from sdmx_server.store.prefetch import PrefetchedBatches
-from sdmx_server.store.sql import NULL_FLAG, build_select, render_select, render_sql  # noqa: F401 (build_select: tests)
+from sdmx_server.store.sql import NULL_FLAG, build_select, render_select, render_sql
 from sdmx_server.store.tables import FactTable
 
 
@@ -44,7 +44,19 @@ def select_batches(db: Database, fact: FactTable, query: DataQuery, layout: Data
     sql = render_select(fact, query, layout, db.dialect, typed_for_sqlite=db.is_sqlite)
     in_key_order = (tuple(layout.sort_columns()) == tuple(fact.key_ids) and query.sort is None
                     and query.first_n is None and query.last_n is None)
+    return _batches(db, sql, batch_rows, prefetch, in_key_order)
 
+
+def select_view_batches(db: Database, view, query: DataQuery, layout: DataLayout, batch_rows: int,
+                        prefetch: int = PREFETCH_BATCHES):
+    """The same for a read of the past (store/history_sql.View): its SQL is built each time
+    (no template: the times in it differ from query to query) and the rows come from a union
+    of two tables, which PostgreSQL may sort."""
+    sql = render_sql(build_select(view, query, layout, typed_for_sqlite=db.is_sqlite), db.dialect)
+    return _batches(db, sql, batch_rows, prefetch, False)
+
+
+def _batches(db: Database, sql: str, batch_rows: int, prefetch: int, in_key_order: bool):
     def source(set_cancel=lambda cancel: None):
         return _read(db, sql, batch_rows, set_cancel, in_key_order)
 

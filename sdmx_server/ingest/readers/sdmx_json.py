@@ -9,11 +9,12 @@ flat). An observation is an array: the measure's value (2.x: one per measure of
 `measures.observation`), then its attributes as indices or inline values.
 
 Writers may put `structure` after `dataSets` (this server's do: their value lists are known
-only at the end), so the whole message is parsed before it is read (orjson: fast, but the
-parsed message is held in memory: a few hundred bytes per observation). The observations then
-go into the same chunked columns as SDMX-ML (sdmx_ml.Columns): contexts for data sets and
-series, lists per chunk for observations. ROW is the observation's place in the message,
-from 1 (IncomingData.row_label "observation").
+only at the end). A message up to STREAM_ABOVE bytes is parsed whole before it is read
+(orjson: fast, but the parsed message is held in memory: a few hundred bytes per observation);
+a larger one is read as a stream in two passes (sdmx_json_stream.py), both then read by
+`read_message`. The observations go into the same chunked columns as SDMX-ML
+(sdmx_ml.Columns): contexts for data sets and series, lists per chunk for observations. ROW is
+the observation's place in the message, from 1 (IncomingData.row_label "observation").
 
 A data set's `action` is its observations' ACTION as for SDMX-ML: Information (what plain
 data messages say) is taken as a merge (M).
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable, Iterable
 
 import orjson
 
@@ -38,8 +39,43 @@ _HREF = re.compile(r"/(dataflow|datastructure)/([^/]+)/([^/]+)/([^/?#]+)")
 _KINDS = {"Dataflow": "dataflow", "DataStructure": "datastructure"}
 
 
+#: Messages larger than this are read as a stream (sdmx_json_stream.py, two passes: its memory
+#: stays a few MB whatever the size); smaller ones are parsed whole (a few hundred bytes per
+#: observation), which costs them little and names the line of a JSON error. Streamed reading
+#: is as fast (best of 5, 1 to 9 MB messages of bench_load_formats: 0.99 to 1.8 times the
+#: whole parse's speed; the whole parse's many objects cost the garbage collector).
+STREAM_ABOVE = 1 << 20
+
+
 def read_sdmx_json(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
                    report: ValidationReport) -> IncomingData | None:
+    start = 0 if isinstance(source, (str, Path)) or not source.seekable() else source.tell()
+    if _size(source) > STREAM_ABOVE:
+        from sdmx_server.ingest.readers.sdmx_json_stream import Unstreamable, read_streamed
+
+        try:
+            return read_streamed(source, shape, flow, report)
+        except Unstreamable:  # read whole after all (what a stream cannot tell apart)
+            if not isinstance(source, (str, Path)):
+                source.seek(start)
+    return read_whole(source, shape, flow, report)
+
+
+def _size(source: Path | BinaryIO) -> int:
+    """The size of the message, or 0 when a stream cannot be read twice (it is then read whole)."""
+    if isinstance(source, (str, Path)):
+        return Path(source).stat().st_size
+    if not source.seekable():
+        return 0
+    here = source.tell()
+    size = source.seek(0, 2) - here
+    source.seek(here)
+    return size
+
+
+def read_whole(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
+               report: ValidationReport) -> IncomingData | None:
+    """The message parsed whole, then read."""
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.read()
     try:
         message = orjson.loads(data)
@@ -47,6 +83,18 @@ def read_sdmx_json(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, s
         line = data.count(b"\n", 0, exc.pos) + 1 if exc.pos is not None else 1
         report.file_error(f"line {line}: not well-formed JSON (is the file complete?): {exc.msg}")
         return None
+    return read_message(message, shape, flow, report)
+
+
+#: For a message read as a stream: (data set number, "series" or "observations", the member as
+#: the first pass left it) -> its (key, value) pairs.
+Pairs = Callable[[int, str, dict], Iterable[tuple[Any, Any]]]
+
+
+def read_message(message: Any, shape: DataShape, flow: tuple[str, str, str], report: ValidationReport,
+                 pairs: Pairs | None = None) -> IncomingData | None:
+    """The data of a parsed message; with `pairs`, of a message's skeleton whose series and
+    observations `pairs` gives in order."""
     body = message.get("data") if isinstance(message, dict) and isinstance(message.get("data"), dict) else message
     if not isinstance(body, dict) or not isinstance(body.get("dataSets"), list):
         report.file_error("not an SDMX-JSON data message: it has no dataSets")
@@ -72,7 +120,8 @@ def read_sdmx_json(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, s
                 return None
             structure = structures[index]
             _check_links(structure, dataset, shape, flow, report, where)
-            _DataSet(shape, structure, columns, number, where).read(dataset, counter)
+            read_pairs = (lambda member, value, n=number: pairs(n, member, value)) if pairs else None
+            _DataSet(shape, structure, columns, number, where).read(dataset, counter, read_pairs)
     except ReadFailed:
         return None
     except (TypeError, AttributeError, IndexError, ValueError, KeyError) as exc:
@@ -181,7 +230,11 @@ class _DataSet:
     def _known(self, component: _Component) -> bool:
         return component.id in self.columns.known
 
-    def read(self, dataset: dict, counter: list[int]) -> None:
+    def read(self, dataset: dict, counter: list[int],
+             pairs: Callable[[str, dict], Iterable[tuple[Any, Any]]] | None = None) -> None:
+        """The data set's observations; `pairs` gives the (key, value) pairs of its series or
+        observations when the message is read as a stream, else they are the dict's items."""
+        items = pairs or (lambda member, value: value.items())
         columns = self.columns
         context: dict = {DATASET: self.number,
                          ACTION: action_code(dataset.get("action"), columns.report, self.where)}
@@ -193,7 +246,7 @@ class _DataSet:
                 context[attr.id] = attr.decode(entry)
         self._groups(dataset.get("dimensionGroupAttributes") or {})
         if isinstance(dataset.get("series"), dict):
-            for key, series in dataset["series"].items():
+            for key, series in items("series", dataset["series"]):
                 series_context = dict(context)
                 for dim, position in zip(self.series_dims, _positions(key)):
                     if self._known(dim):
@@ -204,9 +257,9 @@ class _DataSet:
                 observations = series.get("observations") or {}
                 if not observations and context[ACTION] == "D":
                     observations = {None: []}  # a Delete data set's series alone deletes it whole
-                self._observations(columns.enter(series_context), observations, counter)
+                self._observations(columns.enter(series_context), observations.items(), counter)
         elif isinstance(dataset.get("observations"), dict):
-            self._observations(columns.enter(context), dataset["observations"], counter)
+            self._observations(columns.enter(context), items("observations", dataset["observations"]), counter)
 
     def _groups(self, groups: dict) -> None:
         dims = [*self.series_dims, *self.obs_dims]
@@ -217,7 +270,7 @@ class _DataSet:
             if group_key and values:
                 self.columns.groups.append((self.number, group_key, values))
 
-    def _observations(self, context: int, observations: dict, counter: list[int]) -> None:
+    def _observations(self, context: int, observations: Iterable[tuple[Any, Any]], counter: list[int]) -> None:
         columns = self.columns
         measures = [(i, m) for i, m in enumerate(self.measures) if m in columns.known]
         first_attr = len(self.measures)
@@ -227,7 +280,7 @@ class _DataSet:
         dim_lists = [(d, wanted[k][1]) for k, (_, d) in enumerate(dims)]
         value_lists = [(i, wanted[len(dims) + k][1]) for k, (i, _) in enumerate(measures)]
         attr_lists = [(i, a, wanted[len(dims) + len(measures) + k][1]) for k, (i, a) in enumerate(attrs)]
-        for key, values in observations.items():
+        for key, values in observations:
             positions = _positions(key) if key is not None else []
             for (position, dim), (_, out) in zip(dims, dim_lists):
                 out.append(dim.decode(positions[position]) if position < len(positions) else None)

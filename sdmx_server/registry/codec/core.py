@@ -257,12 +257,20 @@ class Decoder:
 
 def find_item(scheme: Any, path: str) -> Any:
     """The item at `path` (A.B for B under A in nested schemes), exactly: a reference to a
-    nested item by its bare id is kept as written (in a stub), so that it writes back the same."""
+    nested item by its bare id is kept as written (in a stub), so that it writes back the same.
+
+    Only category schemes and reporting taxonomies nest their items in URNs. The items of the
+    other schemes (concepts, codes...) may name a parent, but they are referred to by their
+    own id (SDMX-ML 2.1 SDMXCommonReferences.xsd: ConceptRefType and CodeRefType take an
+    IDType, CategoryRefType a NestedIDType; Encoder.item_ref writes URNs so): a concept with a
+    parent concept is found by its id, else every DSD using it got a private stub in its place."""
     items = getattr(scheme, "items", None)
     if not isinstance(items, dict):
         return None
     parts = path.split(".")
     item = items.get(parts[-1])
+    if item is not None and len(parts) == 1 and not _nests_in_urns(scheme):
+        return item
     if item is not None and (item.hierarchical_id == path or (
             len(parts) == 1 and not isinstance(item.parent, common.Item))):
         return item
@@ -275,6 +283,13 @@ def find_item(scheme: Any, path: str) -> Any:
             return None
         level = found.child
     return found
+
+
+def _nests_in_urns(scheme: Any) -> bool:
+    try:
+        return kind_of(scheme).items == "nested"
+    except ValueError:
+        return True  # not a scheme the kinds know: keep the exact path rule
 
 
 def add_item_path(scheme: common.ItemScheme, path: str) -> Any:
