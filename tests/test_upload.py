@@ -268,3 +268,24 @@ def test_two_uploads_of_one_dataflow_at_once_both_succeed(server):
     assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
     got = served(server)
     assert len(got) == len(first)
+
+
+def test_an_upload_with_release_at_is_kept_until_then(server):
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    df = frame(months=1, quarters=0)
+    at = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    answer = post(server, sdmx_csv(df).encode(), {"releaseAt": at})
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] == "pending"
+    assert served(server) is None
+    deadline = time.monotonic() + 30
+    while served(server) is None:
+        assert time.monotonic() < deadline, "the embargoed upload was never released"
+        time.sleep(0.5)
+    assert len(served(server)) == len(df)
+    past = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
+    again = post(server, sdmx_csv(frame(seed=5, months=1, quarters=0)).encode(), {"releaseAt": past})
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "released"
