@@ -289,3 +289,18 @@ def test_an_upload_with_release_at_is_kept_until_then(server):
     again = post(server, sdmx_csv(frame(seed=5, months=1, quarters=0)).encode(), {"releaseAt": past})
     assert again.status_code == 200, again.text
     assert again.json()["status"] == "released"
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(FORMATS) if n.startswith("SDMX-ML")])
+def test_series_longer_than_the_readers_free_interval_upload_whole(server, name):
+    """SDMX-ML readers free parsed observations as they go (every 1,024 of a series): a series
+    of 1,100 observations must still come in whole."""
+    df = frame(months=1100, quarters=0)
+    assert post(server, sdmx_csv(df).encode()).status_code == 200
+    before = served_csv(server)
+    message = server.client.get("/rest/v2/data/dataflow/TEST/DF_A/1.0/*", headers={"Accept": FORMATS[name]})
+    answer = post(server, message.content, {"action": "replace-all"}, **{"Content-Type": FORMATS[name]})
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.json()["report"]["rowsRead"] == len(df)
+    assert answer.json()["counts"]["unchanged"] == len(df)
+    assert served_csv(server) == before
