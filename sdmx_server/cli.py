@@ -34,7 +34,26 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return args.run(args)
+    return _run_safely(args)
+
+
+def _run_safely(args) -> int:
+    """Run the command; whatever fails reaches the user as one line (with the load's record,
+    when a load failed), never as a Python traceback."""
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("sdmx-server: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
+        record = getattr(exc, "load_record", None)
+        where = f" (load #{record}, marked failed)" if record is not None else ""
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"sdmx-server: {args.command} failed{where}: {type(exc).__name__}{': ' + text if text else ''}",
+              file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--action", default="merge", choices=LOAD_ACTIONS,
                       help="for records without an action of their own (default: merge)")
     data.add_argument("--dry-run", action="store_true", help="validate and report; change nothing")
+    data.add_argument("--json", action="store_true",
+                      help="print the outcome and its validation report as JSON on stdout (see docs/loading.md)")
     data.add_argument("--release-at", type=_release_time, default=None, metavar="TIME",
                       help="embargo: publish the values at this ISO 8601 time (UTC unless it says otherwise)")
     data.set_defaults(run=cmd_load_data)
@@ -187,7 +208,7 @@ def cmd_load_data(args) -> int:
     db = _database(settings)
     flow = _resolve_flow(db, parse_flow(args.flow))
     options = {"dry_run": args.dry_run, "release_at": args.release_at}
-    return 0 if _load_one(db, flow, args.file, args.action, settings, **options) else 1
+    return 0 if _load_one(db, flow, args.file, args.action, settings, as_json=args.json, **options) else 1
 
 
 def cmd_loads(args) -> int:
@@ -473,32 +494,35 @@ def _resolve_flow(db, flow: tuple[str, str, str | None]) -> tuple[str, str, str]
     return artefact_key(found[0])
 
 
-def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings: Settings, **options) -> bool:
+def _load_one(db, flow: tuple[str, str, str], path: Path, action: str, settings: Settings, as_json: bool = False,
+              **options) -> bool:
+    """One file through the load pipeline, with a progress bar on a terminal, the report's
+    lines and a closing summary (or, with as_json, the outcome as JSON on stdout)."""
+    import json
+
+    from sdmx_server.ingest.console import ConsoleProgress, print_outcome
     from sdmx_server.ingest.load import LoadError, load_data
 
     try:
-        outcome = load_data(db, _registry(db), flow, path, action, settings, **options)
+        with ConsoleProgress(str(path)) as progress:
+            outcome = load_data(db, _registry(db), flow, path, action, settings, progress=progress, **options)
     except LoadError as exc:
+        if as_json:
+            print(json.dumps({"load": None, "status": "refused", "error": str(exc)}, indent=2))
         print(f"sdmx-server: {exc}", file=sys.stderr)
         return False
-    for line in outcome.report.lines():
-        print(f"{path}: {line}")
-    for warning in outcome.report.warnings:
-        print(f"{path}: warning: {warning}", file=sys.stderr)
-    if outcome.status == "pending":  # an embargoed load, kept for its release (store/embargo.py)
-        print(f"{path}: {outcome.report.rows_read:,} observations for {outcome.flow} validated and kept "
-              f"until {options['release_at'].isoformat()}, load #{outcome.record_id}", file=sys.stderr)
-        return True
-    if not outcome.applied and outcome.status != "released":
-        print(f"{path}: {outcome.report.summary()}", file=sys.stderr)
-        return False
-    rate = outcome.report.rows_read / outcome.seconds if outcome.seconds else 0
-    print(
-        f"{path}: {action} of {outcome.report.rows_read:,} observations into {outcome.flow} applied "
-        f"in {outcome.seconds:.1f} s ({rate:,.0f} obs/s), load #{outcome.record_id}",
-        file=sys.stderr,
-    )
-    return True
+    if as_json:
+        print(json.dumps(outcome.as_json(), indent=2))
+        print(summary_line(outcome, action, path), file=sys.stderr)
+    else:
+        print_outcome(outcome, action, str(path), sys.stdout, sys.stderr)
+    return outcome.accepted
+
+
+def summary_line(outcome, action: str, path) -> str:
+    from sdmx_server.ingest.console import summary
+
+    return summary(outcome, action, str(path))
 
 
 if __name__ == "__main__":

@@ -317,13 +317,13 @@ def test_load_data_applies_and_summarises(loaded_structures, cli):
     path = write(loaded_structures / "a.csv", sdmx_csv(df))
     code, out, err = cli("load-data", "TEST:DF_A(1.0)", "a.csv")
     assert code == 0, out + err
-    assert f"a.csv: merge of {len(df)} observations into TEST:DF_A(1.0) applied" in err
+    assert f"a.csv: merge of {len(df)} rows into TEST:DF_A(1.0) applied" in err
     pd.testing.assert_frame_equal(stored(), nulls(df), check_dtype=False)
 
     # no version: the latest; the same file again changes nothing
     code, out, err = cli("load-data", "TEST:DF_A", path)
     assert code == 0, out + err
-    assert f"merge of {len(df)} observations into TEST:DF_A(1.0) applied" in err
+    assert f"merge of {len(df)} rows into TEST:DF_A(1.0) applied" in err
     pd.testing.assert_frame_equal(stored(), nulls(df), check_dtype=False)
     # the REST form of the reference is accepted too
     assert cli("load-data", "TEST,DF_A,1.0", path)[0] == 0
@@ -361,7 +361,7 @@ def test_delete_and_replace(loaded_structures, cli):
     write(loaded_structures / "delete.csv", "DATAFLOW,FREQ,AREA,SEX,TIME_PERIOD\nTEST:DF_A(1.0),M,IR-23,,\n")
     code, out, err = cli("load-data", "TEST:DF_A(1.0)", "delete.csv", "--action", "delete")
     assert code == 0, out + err
-    assert "delete of 1 observations into TEST:DF_A(1.0) applied" in err
+    assert "delete of 1 rows into TEST:DF_A(1.0) applied" in err
     after = stored()
     assert len(after) == len(df) - 3 * 3  # three months, three sexes
     assert not ((after.FREQ == "M") & (after.AREA == "IR-23")).any()
@@ -372,7 +372,7 @@ def test_delete_and_replace(loaded_structures, cli):
     write(loaded_structures / "replace.csv", sdmx_csv(again))
     code, out, err = cli("load-data", "TEST:DF_A(1.0)", "replace.csv", "--action", "replace")
     assert code == 0, out + err
-    assert "replace of 1 observations into TEST:DF_A(1.0) applied" in err
+    assert "replace of 1 rows into TEST:DF_A(1.0) applied" in err
     row = stored().iloc[0]
     assert (row.FREQ, row.AREA, row.SEX, row.TIME_PERIOD) == tuple(df.iloc[0][["FREQ", "AREA", "SEX", "TIME_PERIOD"]])
     assert row.OBS_VALUE == 42.0 and pd.isna(row.TITLE)
@@ -410,7 +410,7 @@ def test_load_data_mistakes_in_a_shell(loaded_structures):
         assert "Traceback" not in done.stderr, done.stderr
     done = script("load-data", "TEST:DF_A", "a.csv", cwd=loaded_structures, env_vars=environ)
     assert done.returncode == 0, done.stderr
-    assert "merge of 12 observations into TEST:DF_A(1.0) applied" in done.stderr
+    assert "merge of 12 rows into TEST:DF_A(1.0) applied" in done.stderr
 
 
 # -- demo-data -----------------------------------------------------------------------------------

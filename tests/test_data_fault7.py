@@ -1,7 +1,8 @@
 """Fault 7: an attribute that the layout would write once per data set (UNIT_MULT, attached to
 the dataflow) or once per series (TITLE) but that holds several values in the selected rows is
 written on each observation, truthfully, in every SDMX-ML format; where it holds one value it
-stays where the DSD puts it. Real HTTP, SQLite and PostgreSQL."""
+stays where the DSD puts it. Real HTTP, SQLite and PostgreSQL. (Loads refuse such data since
+issue 7; the fixture loads it as older stores hold it.)"""
 
 from __future__ import annotations
 
@@ -42,7 +43,13 @@ def mixed(request, tmp_path_factory):
         df.loc[changed, "TITLE"] = "renamed"
         path = directory / "mixed.csv"
         path.write_text(sdmx_csv(df, FLOW_A), encoding="utf-8")
-        loaded = load_data(db, _registry(db), FLOW_A, path, "merge", settings)
+        # Loads refuse such data now (ingest/consistency.py); stores loaded before they did hold
+        # it, and the read side must still tell the truth about them: loaded without that check.
+        from sdmx_server.ingest import validate as validate_module
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(validate_module, "check_attribute_conflicts", lambda *args, **kwargs: None)
+            loaded = load_data(db, _registry(db), FLOW_A, path, "merge", settings)
         assert loaded.applied, loaded.report.text()
         db.dispose()
         with running_server(settings) as server:

@@ -16,6 +16,7 @@ from sdmx_server.api.data import data_response
 from sdmx_server.api.metadata import routes as metadata_routes
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
+from sdmx_server.api.upload import routes as upload_routes
 from sdmx_server.errors import NotImplemented_
 from sdmx_server.query.parse_data_v2 import parse_data_query
 from sdmx_server.query.parse_v2 import parse_schema_query, parse_structure_query
@@ -49,6 +50,7 @@ routes = [
     Route("/rest/v2/structure", structure),
     Route("/rest/v2/structure/{path:path}", structure),
     Route("/rest/v2/schema/{path:path}", schema),
+    *upload_routes,  # POST of data (an extension); GET below answers queries
     Route("/rest/v2/data", data),
     Route("/rest/v2/data/{path:path}", data),
     *metadata_routes,

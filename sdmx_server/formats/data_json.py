@@ -49,15 +49,17 @@ def json_string(values: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise('"', values, '"', "")
 
 
-def json_number(values: pa.Array) -> pa.Array:
-    """Numbers as JSON numbers; NaN (SDMX's missing value) as null, infinities as "INF"/"-INF"
-    strings (JSON has no infinity; the schemas allow strings)."""
+def json_number(values: pa.Array, nan_as_string: bool = False) -> pa.Array:
+    """Numbers as JSON numbers; infinities as "INF"/"-INF" strings (JSON has no infinity; the
+    schemas allow strings); NaN as "NaN" with `nan_as_string` (SDMX-JSON: an intentionally
+    missing value, kept apart from an absent one), else as null (JSON-stat allows no string)."""
     if not pa.types.is_floating(values.type) and not pa.types.is_integer(values.type):
         return json_string(values)
     text = number_text(values)
     # Only batches that hold a NaN or an infinity pay for the kernels that rewrite them.
     if pa.types.is_floating(values.type) and pc.any(pc.is_nan(values)).as_py():
-        text = pc.if_else(pc.equal(text, "NaN"), pa.scalar(None, pa.string()), text)
+        nan = pa.scalar('"NaN"' if nan_as_string else None, pa.string())
+        text = pc.if_else(pc.equal(text, "NaN"), nan, text)
     if pa.types.is_floating(values.type) and pc.any(pc.is_inf(values)).as_py():
         text = pc.replace_substring_regex(text, r"^(-?INF)$", r'"\1"')
     return text
@@ -261,7 +263,7 @@ class DataWriter:
     def measure_text(self, part: DataSetPart, column: pa.Array) -> pa.Array:
         if part.shape.measure.coded:
             return json_string(column)
-        return json_number(column)
+        return json_number(column, nan_as_string=True)
 
     def attribute_list(self, part: DataSetPart, batch: pa.RecordBatch, values: dict[str, Values],
                        attributes: Sequence[str], first: str = "", last: str = "") -> list:

@@ -41,9 +41,10 @@ def report_by_value(
     bad: pa.Array,
     rows: np.ndarray,
     message,
+    rule: str = "invalid",
 ) -> None:
     """Report rows where `bad` is true, one line per distinct offending value.
-    `message(value)` words the problem for that value."""
+    `message(value)` words the problem for that value; `rule` names the check."""
     bad = pc.fill_null(bad, False)
     if not pc.any(bad).as_py():
         return
@@ -60,10 +61,12 @@ def report_by_value(
     groups = np.split(order, boundaries)
     groups.sort(key=lambda g: bad_rows[g[0]])
     for group in groups[:MAX_VALUES_ITEMISED]:
-        report.add(column_name, message(dictionary[codes[group[0]]]), bad_rows[group])
+        value = dictionary[codes[group[0]]]
+        report.add(column_name, message(value), bad_rows[group], rule=rule, value=value)
     rest = groups[MAX_VALUES_ITEMISED:]
     if rest:
-        report.add(column_name, "further invalid values", bad_rows[np.concatenate(rest)])
+        report.add(column_name, f"further invalid values ({len(rest):,} distinct)", bad_rows[np.concatenate(rest)],
+                   rule=rule)
 
 
 def check_codes(report, component: Component, values: pa.Array, rows: np.ndarray) -> None:
@@ -71,7 +74,7 @@ def check_codes(report, component: Component, values: pa.Array, rows: np.ndarray
     bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=value_set)))
     report_by_value(
         report, component.id, values, bad, rows,
-        lambda v: f"{v!r} is not a code of {component.codelist}",
+        lambda v: f"{v!r} is not a code of {component.codelist}", rule="code",
     )
 
 
@@ -85,18 +88,19 @@ def check_text(report, component: Component, values: pa.Array, rows: np.ndarray)
     present = pc.is_valid(values)
     control = pc.and_(present, pc.match_substring_regex(values, CONTROL))
     report_by_value(report, component.id, values, control, rows,
-                    lambda v: f"{_short(v)} contains a control character, which no SDMX format can carry")
+                    lambda v: f"{_short(v)} contains a control character, which no SDMX format can carry",
+                    rule="control-character")
     kind = component.text_type
     if kind in NUMERIC_TYPES:
         pattern = INTEGER if kind in INTEGER_TYPES else NUMBER
         wording = "an integer" if kind in INTEGER_TYPES else "a number"
         bad = pc.and_(present, pc.invert(pc.match_substring_regex(values, pattern)))
-        report_by_value(report, component.id, values, bad, rows, lambda v: f"{v!r} is not {wording}")
+        report_by_value(report, component.id, values, bad, rows, lambda v: f"{v!r} is not {wording}", rule="type")
         _check_range(report, component, values, pc.and_(present, pc.invert(bad)), rows)
     elif kind in _LEXICAL:
         pattern, wording = _LEXICAL[kind]
         bad = pc.and_(present, pc.invert(pc.match_substring_regex(values, pattern)))
-        report_by_value(report, component.id, values, bad, rows, lambda v: f"{v!r} is not {wording}")
+        report_by_value(report, component.id, values, bad, rows, lambda v: f"{v!r} is not {wording}", rule="type")
     _check_length(report, component, values, rows)
     if component.pattern:
         regex = _anchored(component.pattern)
@@ -104,7 +108,7 @@ def check_text(report, component: Component, values: pa.Array, rows: np.ndarray)
             bad = pc.and_(present, pc.invert(pc.match_substring_regex(values, regex)))
             report_by_value(
                 report, component.id, values, bad, rows,
-                lambda v: f"{v!r} does not match the pattern {component.pattern}",
+                lambda v: f"{v!r} does not match the pattern {component.pattern}", rule="pattern",
             )
 
 
@@ -120,7 +124,7 @@ def _check_length(report, component: Component, values, rows) -> None:
     limits = f"{component.min_length or 0}..{component.max_length if component.max_length is not None else ''}"
     report_by_value(
         report, component.id, values, bad, rows,
-        lambda v: f"{_short(v)} has {len(v)} characters; allowed {limits}",
+        lambda v: f"{_short(v)} has {len(v)} characters; allowed {limits}", rule="length",
     )
 
 
@@ -135,8 +139,43 @@ def _check_range(report, component: Component, values, valid, rows) -> None:
         bad = pc.or_(bad, pc.greater(numbers, component.max_value))
     report_by_value(
         report, component.id, values, bad, rows,
-        lambda v: f"{v} is outside {component.min_value}..{component.max_value}",
+        lambda v: f"{v} is outside {component.min_value}..{component.max_value}", rule="range",
     )
+
+
+#: A number whose mantissa is not zero (its digits before any exponent hold a 1-9).
+_NONZERO_MANTISSA = r"^[+-]?[0-9]*\.?[0-9]*[1-9]"
+#: The literal infinities SDMX allows (xs:double's INF, with a sign).
+_INFINITY = r"^[+-]?INF$"
+
+
+def check_float_range(report, component: Component, values: pa.Array, rows: np.ndarray) -> pa.Array:
+    """Checked number strings to float64, reporting the ones a double cannot hold: a number too
+    large becomes infinity and one too small becomes 0, which would change the value silently.
+    Literal INF and -INF stay infinities; NaN stays NaN."""
+    numbers = pc.cast(values, pa.float64())
+    # The text is looked at only where the number is an infinity or a zero (few rows).
+    infinite = pc.fill_null(pc.is_inf(numbers), False)
+    if pc.any(infinite).as_py():
+        infinite = _only_where(values, infinite, lambda v: pc.invert(pc.match_substring_regex(v, _INFINITY)))
+        report_by_value(report, component.id, values, infinite, rows,
+                        lambda v: f"{_short(v)} is too large for a number (a double holds up to about 1.8e308)",
+                        rule="number-overflow")
+    zero = pc.fill_null(pc.equal(numbers, 0.0), False)
+    if pc.any(zero).as_py():
+        zero = _only_where(values, zero, lambda v: pc.match_substring_regex(v, _NONZERO_MANTISSA))
+        report_by_value(report, component.id, values, zero, rows,
+                        lambda v: f"{_short(v)} is too small for a number: it would be stored as 0 "
+                                  "(a double holds down to about 4.9e-324)", rule="number-underflow")
+    return numbers
+
+
+def _only_where(values: pa.Array, mask: pa.Array, test) -> pa.Array:
+    """`test` (a kernel on strings) run on the rows of `mask` only; false elsewhere."""
+    where = pc.indices_nonzero(mask).to_numpy()
+    out = np.zeros(len(values), dtype=bool)
+    out[where] = pc.fill_null(test(pc.take(values, pa.array(where))), False).to_numpy(zero_copy_only=False)
+    return pa.array(out)
 
 
 def to_number(values: pa.Array) -> pa.Array:

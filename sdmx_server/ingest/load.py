@@ -6,6 +6,7 @@ it is marked applied in the same transaction that writes the data.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +15,8 @@ from typing import Callable
 
 from sqlmodel import Session
 
+from sdmx_server.ingest.context import ValidationContext
+from sdmx_server.ingest.progress import CountingFile, Progress, safe
 from sdmx_server.ingest.readers import IncomingData, detect, reader_for
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.validate import validate
@@ -51,6 +54,8 @@ class LoadRequest:
     submitted_by: str | None = None
     dry_run: bool = False  # validate and report, apply nothing
     release_at: datetime | None = None  # embargo: publish at this time (UTC)
+    #: Told how far each stage is (ingest/progress.py); the CLI draws it, others pass nothing.
+    progress: Progress | None = field(default=None, compare=False, repr=False)
 
     @property
     def flow_ref(self) -> str:
@@ -76,6 +81,21 @@ class LoadOutcome:
     def accepted(self) -> bool:
         """Valid: applied, or kept for release, or (a dry run) valid and not applied."""
         return self.status in ("applied", "pending", "released", "validated")
+
+    def as_json(self) -> dict:
+        """The outcome for machines: uploads answer it, `load-data --json` prints it
+        (keys documented in docs/loading.md)."""
+        result = self.result
+        counts = {k: getattr(result, k) for k in ("added", "changed", "deleted", "unchanged")} if result else None
+        return {
+            "load": self.record_id,
+            "dataflow": self.flow,
+            "status": self.status,
+            "format": self.format,
+            "seconds": round(self.seconds, 3),
+            "counts": counts,
+            "report": self.report.as_json(),
+        }
 
 
 def load_data(
@@ -104,11 +124,13 @@ def load_data(
     if reader is None:
         # Still a load, with its record: the report says what the file is not.
         def read(shape, report):
-            report.file_error(f"row 1: {NOT_DATA}")
+            report.file_error(NOT_DATA, rule="not-data", row=1)
             return None
     else:
         def read(shape, report):
-            return reader(path, shape, request.flow, report)
+            with open(path, "rb") as raw:
+                # Through a counting file, so that reading reports its progress in bytes.
+                return reader(CountingFile(raw, size, safe(request.progress)), shape, request.flow, report)
     return load_incoming(db, registry, request, read, settings)
 
 
@@ -136,7 +158,7 @@ def load_incoming(
     shape = data_shape(dataflow.structure)
     record = _open_record(db, request)
     try:
-        outcome = _run_load(db, request, read, settings, shape, record.id, started)
+        outcome = _run_load(db, registry, request, read, settings, shape, record.id, started)
     except BaseException as exc:
         # An error the steps did not report themselves: the record must not stay running.
         fail_running(db, record.id, f"the load stopped: {type(exc).__name__}: {exc}")
@@ -148,11 +170,16 @@ def load_incoming(
     return outcome
 
 
-def _run_load(db, request: LoadRequest, read: ReadIncoming, settings: Settings, shape: DataShape, record_id: int,
-              started: float) -> LoadOutcome:
-    report = ValidationReport(max_groups=settings.max_reported_errors)
-    incoming = read(shape, report)
-    validated = validate(incoming, shape, _default_action(request.action), report) if incoming is not None else None
+def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, settings: Settings,
+              shape: DataShape, record_id: int, started: float) -> LoadOutcome:
+    progress = safe(request.progress)
+    report = ValidationReport(max_groups=settings.max_reported_errors, source=request.source)
+    try:
+        validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress)
+    except BaseException as exc:
+        # A reader or a check that breaks (or an interrupt) must not leave the record running.
+        _fail(db, record_id, report, exc, None)
+        raise
     fmt = incoming.format if incoming is not None else None
     notes = incoming.notes if incoming is not None else {}
 
@@ -170,14 +197,33 @@ def _run_load(db, request: LoadRequest, read: ReadIncoming, settings: Settings, 
         embargo.keep(db, record_id, request.flow, validated, request.release_at)
         _close_record(db, record_id, "pending", report, fmt)
         return outcome("pending")
+    _store_report(db, record_id, report)
     try:
+        progress("apply", 0, validated.rows)
         fact = ensure_fact_table(db, request.flow, shape)
         result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
+        progress("apply", validated.rows, validated.rows)
     except BaseException as exc:
-        report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}")
-        _close_record(db, record_id, "failed", report, fmt)
+        _fail(db, record_id, report, exc, fmt)
         raise
     return outcome("applied", result)
+
+
+def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, read: ReadIncoming,
+                       report: ValidationReport, progress: Progress):
+    """Read the source and validate it against the DSD, the dataflow's constraints and what
+    the store holds: (ValidatedData or None, IncomingData or None)."""
+    progress("read", 0, None)
+    incoming = read(shape, report)
+    if incoming is None:
+        return None, None
+    rows = incoming.table.num_rows
+    report.rows_read = report.rows_read or rows
+    progress("validate", 0, rows)
+    context = ValidationContext.build(db, registry, request.flow, shape, request.action)
+    validated = validate(incoming, shape, _default_action(request.action), report, context)
+    progress("validate", rows, rows)
+    return validated, incoming
 
 
 def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, str] | None = None) -> list[int]:
@@ -264,6 +310,29 @@ def _close_record(db: Database, record_id: int, status: str, report: ValidationR
         record.observations = report.rows_read
         record.errors = report.error_count
         record.report = "\n".join(report.lines()[:200])
+        record.report_json = json.dumps(report.as_json())
         record.finished_at = datetime.now(timezone.utc)
         session.add(record)
         session.commit()
+
+
+def _store_report(db: Database, record_id: int, report: ValidationReport) -> None:
+    """A valid load's report (its warnings, its counts) on its record before the data are applied."""
+    with Session(db.engine) as session:
+        # Write first, as _close_record does (SQLite: a read-then-write transaction can fail).
+        lock_in_session(db, session.connection(), FACT_TABLES)
+        record = session.get(LoadRecord, record_id)
+        record.report_json = json.dumps(report.as_json())
+        record.observations = report.rows_read
+        session.add(record)
+        session.commit()
+
+
+def _fail(db: Database, record_id: int, report: ValidationReport, exc: BaseException, fmt: str | None) -> None:
+    """The load's record marked failed, with the reason; the exception names the record."""
+    report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}", rule="failed")
+    _close_record(db, record_id, "failed", report, fmt)
+    try:
+        exc.load_record = record_id  # the CLI names the record in its one line
+    except AttributeError:
+        pass

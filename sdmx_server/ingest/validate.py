@@ -14,7 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdmx_server.store.ordering import KeyOrder
-from sdmx_server.ingest.checks import NUMBER, check_codes, check_text, empty_to_null, report_by_value, to_number
+from sdmx_server.ingest.checks import NUMBER, check_codes, check_float_range, check_text, empty_to_null, report_by_value
+from sdmx_server.ingest.consistency import check_attribute_conflicts, check_constraints
+from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.query.periods import parse_period, period_bounds
@@ -28,10 +30,13 @@ ACTION_CODES = {"merge": "M", "replace": "R", "delete": "D"}
 _FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D": {"D"}, "B": {"D"}}
 
 
-
-
-def validate(incoming: IncomingData, shape: DataShape, default_action: str, report: ValidationReport) -> ValidatedData | None:
+def validate(incoming: IncomingData, shape: DataShape, default_action: str, report: ValidationReport,
+             context: ValidationContext | None = None) -> ValidatedData | None:
+    """The store's input, or None when the report holds any error. `context` brings the
+    dataflow's content constraints and the store's attribute values (ingest/context.py)."""
     table = incoming.table
+    report.row_label = incoming.row_label
+    report.format = report.format or incoming.format
     n = table.num_rows
     rows = table.column(ROW).to_numpy()
     action = pc.fill_null(table.column(ACTION), ACTION_CODES[default_action]).combine_chunks()
@@ -44,7 +49,7 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
         values = empty_to_null(table.column(component.id))
         missing = pc.and_(writes, pc.is_null(values))
         report.add(component.id, "empty: every observation needs a value for each dimension",
-                   rows[pc.indices_nonzero(missing).to_numpy()])
+                   rows[pc.indices_nonzero(missing).to_numpy()], rule="missing-dimension")
         if component.role == "time":
             out[PERIOD_START], out[PERIOD_END] = _check_periods(report, component, values, rows)
         elif component.coded:
@@ -64,19 +69,22 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
         if attribute.id not in table.column_names:
             if attribute.mandatory and pc.any(writes).as_py():
                 report.add(attribute.id, f"the mandatory attribute {attribute.id} has no column",
-                           rows[pc.indices_nonzero(writes).to_numpy()][:1])
+                           rows[pc.indices_nonzero(writes).to_numpy()][:1], rule="mandatory-attribute")
             continue
         values = empty_to_null(table.column(attribute.id))
         if attribute.mandatory:
             missing = pc.and_(writes, pc.is_null(values))
             report.add(attribute.id, f"empty, but {attribute.id} is mandatory",
-                       rows[pc.indices_nonzero(missing).to_numpy()])
+                       rows[pc.indices_nonzero(missing).to_numpy()], rule="mandatory-attribute")
         if attribute.coded:
             check_codes(report, attribute, values, rows)
         else:
             check_text(report, attribute, values, rows)
         out[attribute.id] = values
 
+    if context is not None and context.constraints:
+        check_constraints(report, shape, context, out, writes, rows)
+    check_attribute_conflicts(report, shape, context, out, writes, rows)
     ordering = _check_duplicates(report, shape, out, writes, rows)
     if not report.ok:
         return None
@@ -107,7 +115,7 @@ def _check_periods(report, component: Component, values: pa.Array, rows: np.ndar
             return f"{value!r} is not an SDMX time period: {exc}"
         return f"{value!r} is not an SDMX time period"
 
-    report_by_value(report, component.id, values, bad, rows, explain)
+    report_by_value(report, component.id, values, bad, rows, explain, rule="period")
     return starts, ends
 
 
@@ -129,7 +137,7 @@ def _check_frequency(report, shape: DataShape, out: dict, rows: np.ndarray) -> N
         if own and own not in _FREQ_AGREES[f]:
             mask = pc.and_(pc.equal(frequencies, f), pc.equal(periods, p))
             report.add(shape.time.id, f"{p!r} is not a period of frequency {f} ({freq.id})",
-                       rows[pc.indices_nonzero(mask).to_numpy()])
+                       rows[pc.indices_nonzero(mask).to_numpy()], rule="frequency", value=p)
 
 
 def _measure(report, measure: Component, values: pa.Array, rows: np.ndarray) -> pa.Array:
@@ -137,11 +145,11 @@ def _measure(report, measure: Component, values: pa.Array, rows: np.ndarray) -> 
         check_text(report, measure, values, rows)
         return values
     bad = pc.and_(pc.is_valid(values), pc.invert(pc.match_substring_regex(values, NUMBER)))
-    report_by_value(report, measure.id, values, bad, rows, lambda v: f"{v!r} is not a number")
+    report_by_value(report, measure.id, values, bad, rows, lambda v: f"{v!r} is not a number", rule="number")
     if pc.any(bad).as_py():
         return values
     check_text(report, measure, values, rows)  # ranges, if the DSD sets any
-    return to_number(values)
+    return check_float_range(report, measure, values, rows)
 
 
 def _check_duplicates(report, shape: DataShape, out: dict, writes: pa.Array, rows: np.ndarray):
@@ -165,5 +173,6 @@ def _check_duplicates(report, shape: DataShape, out: dict, writes: pa.Array, row
             end += 1
         group_rows = np.sort(rows[order[start:end]])
         key = ".".join(str(out[k][int(order[start])].as_py()) for k in keys)
-        report.add("", f"duplicate observation {key}: also in row {group_rows[0]}", group_rows[1:])
+        report.add("", f"duplicate observation {key}: also in {report.row_label} {group_rows[0]}", group_rows[1:],
+                   rule="duplicate", value=key)
     return ordering

@@ -44,6 +44,7 @@ from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.history import UPDATED
 from sdmx_server.store.locks import lock_dataflow
 from sdmx_server.store.records import LoadRecord
+from sdmx_server.store.special import keep_nan
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
 from sdmx_server.store.versions import bump_stamp
 
@@ -202,10 +203,12 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
         _ingest_into_empty(load, rows)
+        keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
         series.after_first_write(db, cur, fact, rows)
         result.added += rows.num_rows
         return
     cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
+    keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
     added_before, changed_before = result.added, result.changed
     written = _classify(load, rows.column_names, rows.num_rows, replace)
     if written:

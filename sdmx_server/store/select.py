@@ -133,7 +133,10 @@ def _restore_nulls(batch: pa.RecordBatch) -> pa.RecordBatch:
         if name.startswith(NULL_FLAG):
             continue
         if name in flags:
-            column = pc.if_else(pc.cast(flags[name], pa.bool_()), pa.scalar(None, column.type), column)
+            flag = flags[name]
+            if pc.any(pc.equal(flag, 2)).as_py():  # a stored NaN (store/special.py)
+                column = pc.if_else(pc.equal(flag, 2), pa.scalar(float("nan"), column.type), column)
+            column = pc.if_else(pc.equal(flag, 1), pa.scalar(None, column.type), column)
         elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             if pc.any(pc.equal(column, "")).as_py():
                 column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)

@@ -367,7 +367,11 @@ def _output(fact: FactTable, component_id: str, column, typed_for_sqlite: bool) 
     if not typed_for_sqlite or component.role in ("dimension", "time"):
         return [column.label(component_id)]
     if component.role == "measure" and component.numeric:
-        return [sa.func.coalesce(column, 0.0).label(component_id), column.is_(None).label(NULL_FLAG + component_id)]
+        # A NaN is stored as the text 'NaN' on SQLite (store/special.py): 0.0 here, flag 2.
+        nan = column == sa.literal_column("'NaN'")
+        value = sa.case((nan, 0.0), else_=sa.func.coalesce(column, 0.0))
+        flag = sa.case((column.is_(None), 1), (nan, 2), else_=0)
+        return [value.label(component_id), flag.label(NULL_FLAG + component_id)]
     return [sa.func.coalesce(column, "").label(component_id)]
 
 

@@ -4,12 +4,18 @@ The version is told by the first header field: DATAFLOW (1.0) or STRUCTURE (2.0)
 separator is the character that follows it. Values stay text here; the validator decides what
 they mean. Columns that name no component of the DSD (custom columns, which both versions
 allow) are set aside with a warning.
+
+Nothing is read silently wrong: a quote that opens and does not close where it should swallows
+the following lines into one value, which is reported at the row where it opened; a row longer
+than the parser's block (MAX_ROW_BYTES) is reported with its row, never with the parser's own
+words. The source is a path or an open binary file (an upload's body), read twice at most.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from pathlib import Path
 
@@ -17,24 +23,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
+from sdmx_server.ingest.readers import ACTION, ROW, IncomingData, Source
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
 _HEADER_V1 = re.compile(r"^DATAFLOW(?P<sep>[^A-Za-z0-9_\[])")
 _HEADER_V2 = re.compile(r"^STRUCTURE(\[(?P<sub>[^\]]*)\])?(?P<sep>[^A-Za-z0-9_\[])")
 _ACTIONS = {"I": "M", "A": "M", "M": "M", "R": "R", "D": "D"}
+#: The parser's block: a row must fit in one (pyarrow cannot parse a row across two).
+MAX_ROW_BYTES = 1 << 22
 
 
 def read_sdmx_csv(
-    path: Path,
+    source: Source,
     shape: DataShape,
     flow: tuple[str, str, str],
     report: ValidationReport,
 ) -> IncomingData | None:
     """Read the file; None when it cannot be read at all (the report says why)."""
-    with open(path, "rb") as f:
-        head = f.read(64 * 1024)
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as f:
+            return _read_source(f, shape, flow, report)
+    source.seek(0)
+    return _read_source(source, shape, flow, report)
+
+
+def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> IncomingData | None:
+    head = f.read(64 * 1024)
     text_head = head.decode("utf-8-sig", errors="replace")
     first_line = text_head.splitlines()[0] if text_head else ""
     # Spreadsheets may quote the header fields: look at the first field without its quotes.
@@ -45,7 +60,8 @@ def read_sdmx_csv(
         version = "2.0"
     else:
         report.file_error(
-            "row 1: not SDMX-CSV: the first column must be DATAFLOW (SDMX-CSV 1.0) or STRUCTURE (SDMX-CSV 2.0)"
+            "not SDMX-CSV: the first column must be DATAFLOW (SDMX-CSV 1.0) or STRUCTURE (SDMX-CSV 2.0)",
+            rule="not-data", row=1,
         )
         return None
     separator = m.group("sep")
@@ -59,29 +75,43 @@ def read_sdmx_csv(
         return "skip"
 
     try:
-        table = _read(path, names, separator, on_invalid_row, threads=True)
+        table = _read(f, names, separator, on_invalid_row, threads=True)
         if bad_rows:
             # Threads cannot tell where a bad row was: read again, in one thread, to say.
             bad_rows.clear()
-            table = _read(path, names, separator, on_invalid_row, threads=False)
+            table = _read(f, names, separator, on_invalid_row, threads=False)
     except (pa.ArrowInvalid, OSError) as exc:
-        report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}")
+        if "straddl" in str(exc):
+            _report_long_row(f, report)
+        else:
+            report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}", rule="csv")
         return None
     for number, text in bad_rows[:50]:
-        where = f"row {number}" if number else "a row"
-        report.file_error(f"{where}: expected {len(header)} fields as in the header, found another number: {text[:80]!r}")
+        if "\n" in text or "\r" in text or text.count('"') % 2:
+            lines = len(text.splitlines()) - 1
+            what = f"the next {lines:,} line(s) were read into this row" if lines else "the row ends inside it"
+            report.file_error(
+                f"a quote opens in this row and does not close at its end: {what}; close the quote, or write a "
+                "quote inside a value as two (\"\")", rule="csv-quote", row=number)
+        else:
+            report.file_error(f"expected {len(header)} fields as in the header, found {_fields(text, separator)}: "
+                              f"{text[:80]!r}", rule="csv-fields", row=number)
     if bad_rows:
         if len(bad_rows) > 50:
-            report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields")
+            report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields",
+                              rule="csv-fields")
+        return None
+    if not _check_rows(f, table, separator, report):
         return None
     report.rows_read = table.num_rows
     return _to_incoming(table, header, version, shape, flow, report)
 
 
-def _read(path, names, separator, on_invalid_row, threads: bool) -> pa.Table:
+def _read(f, names, separator, on_invalid_row, threads: bool) -> pa.Table:
+    f.seek(0)
     return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 22),
+        f,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=MAX_ROW_BYTES),
         parse_options=pacsv.ParseOptions(
             delimiter=separator, newlines_in_values=True, invalid_row_handler=on_invalid_row
         ),
@@ -118,7 +148,7 @@ def _to_incoming(table, header, version, shape, flow, report) -> IncomingData | 
             report.warn(f"column {header[index]!r} is not a component of {shape.dsd_ref}; ignored")
             continue
         if name in seen:
-            report.file_error(f"row 1: column {name} appears twice")
+            report.file_error(f"column {name} appears twice", rule="csv-header", column=name, row=1)
             continue
         seen.add(name)
         column = table.column(index)
@@ -127,7 +157,7 @@ def _to_incoming(table, header, version, shape, flow, report) -> IncomingData | 
         columns[name] = column
     for dim in shape.all_dimension_ids:
         if dim not in columns and (action is None or not _all_delete(action)):
-            report.file_error(f"row 1: the dimension column {dim} is missing")
+            report.file_error(f"the dimension column {dim} is missing", rule="missing-column", column=dim, row=1)
     if report.file_errors:
         return None
     arrays = dict(columns)
@@ -146,7 +176,8 @@ def _check_structure_kind(column, report: ValidationReport) -> None:
     for value in pc.unique(column).to_pylist():
         if value.strip().lower() not in allowed:
             rows = pc.indices_nonzero(pc.equal(column, value)).to_numpy() + 2
-            report.add("STRUCTURE", f"{value!r}: only dataflow and datastructure rows can be loaded here", rows)
+            report.add("STRUCTURE", f"{value!r}: only dataflow and datastructure rows can be loaded here", rows,
+                       rule="structure", value=value)
 
 
 def _check_structure_ids(column, name: str, flow, shape: DataShape, report: ValidationReport) -> None:
@@ -159,7 +190,8 @@ def _check_structure_ids(column, name: str, flow, shape: DataShape, report: Vali
         if value.strip() in accepted:
             continue
         rows = pc.indices_nonzero(pc.equal(column, value)).to_numpy() + 2
-        report.add(name, f"{value!r} is not the dataflow being loaded ({agency}:{flow_id}({version}))", rows)
+        report.add(name, f"{value!r} is not the dataflow being loaded ({agency}:{flow_id}({version}))", rows,
+                   rule="structure", value=value)
 
 
 def _actions(column, rows, report: ValidationReport) -> pa.Array:
@@ -167,7 +199,7 @@ def _actions(column, rows, report: ValidationReport) -> pa.Array:
     for value in pc.unique(upper).to_pylist():
         if value and value not in _ACTIONS:
             bad = pc.indices_nonzero(pc.equal(upper, value)).to_numpy() + 2
-            report.add("ACTION", f"{value!r} is not an action (I, A, M, R or D)", bad)
+            report.add("ACTION", f"{value!r} is not an action (I, A, M, R or D)", bad, rule="action", value=value)
     keys = pa.array(list(_ACTIONS))
     mapped = pa.array(list(_ACTIONS.values()))
     return pc.take(mapped, pc.index_in(upper, value_set=keys))
@@ -182,3 +214,121 @@ def _arrow_message(exc: Exception) -> str:
     if "invalid UTF8" in text:
         return "it is not UTF-8 text (save it as CSV UTF-8)"
     return text.splitlines()[0]
+
+
+def _fields(text: str, separator: str) -> str:
+    try:
+        return f"{len(next(csv.reader(io.StringIO(text), delimiter=separator))):,}"
+    except (csv.Error, StopIteration):
+        return "another number"
+
+
+def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) -> bool:
+    """Rows the parser read whole but that are not what the file meant: a value that swallowed
+    the following lines (an unbalanced quote), or a row longer than a block (whether the parser
+    takes one depends on where it falls, so it is refused wherever it falls). Both are looked
+    for only when cheap signs say they may be there: more line ends than rows, long values."""
+    if not table.num_rows:
+        return True
+    ok = True
+    line_ends, quotes = _count(f)
+    # Every quoted value holds an even number of quotes: an odd count is a quote left open.
+    unbalanced = quotes % 2 == 1
+    if line_ends > table.num_rows + 1 or unbalanced:
+        open_at = None
+        for column in table.columns:
+            multiline = pc.or_(pc.match_substring(column, "\n"), pc.match_substring(column, "\r"))
+            for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
+                value = column[position].as_py()
+                lines = value.splitlines()[1:]
+                swallowed = [line for line in lines if line.count(separator) >= table.num_columns - 1]
+                if swallowed:
+                    ok = False
+                    report.file_error(
+                        f"a quote opens in this row and does not close where the value ends: {len(lines):,} "
+                        f"following line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, "
+                        "or write a quote inside a value as two (\"\")", rule="csv-quote", row=position + 2)
+                elif open_at is None:
+                    open_at = position
+        if ok and unbalanced and open_at is not None:
+            ok = False
+            report.file_error("a quote opens in this row and never closes: the rest of the file was read into one "
+                              "value; close the quote, or write a quote inside a value as two (\"\")",
+                              rule="csv-quote", row=open_at + 2)
+    widest = sum(pc.max(pc.binary_length(c)).as_py() or 0 for c in table.columns)
+    if widest + table.num_columns > MAX_ROW_BYTES:
+        lengths = None
+        for column in table.columns:
+            size = pc.binary_length(column)
+            lengths = size if lengths is None else pc.add(lengths, size)
+        lengths = pc.add(lengths, table.num_columns)
+        too_long = pc.greater(lengths, MAX_ROW_BYTES)
+        if pc.any(too_long).as_py():
+            position = pc.index(too_long, True).as_py()
+            _too_long(report, position + 2, lengths[position].as_py())
+            ok = False
+    return ok
+
+
+def _count(f) -> tuple[int, int]:
+    """How many line ends and quote characters the file holds (a pass over its bytes)."""
+    f.seek(0)
+    line_ends = quotes = 0
+    while chunk := f.read(1 << 24):
+        line_ends += chunk.count(b"\n")
+        quotes += chunk.count(b'"')
+    return line_ends, quotes
+
+
+def _report_long_row(f, report: ValidationReport) -> None:
+    """The parser gave up on a row longer than its block: find it (a pass over the bytes, only
+    then). A record goes on over line ends while a quote is open, as the parser reads it. The
+    file is read at offsets, not through its position: the parser's read-ahead threads may
+    still be reading it when its error arrives."""
+    read_at = _positional(f)
+    number, length, quotes, offset = 0, 0, 0, 0
+    while chunk := read_at(offset, 1 << 24):
+        offset += len(chunk)
+        parts = chunk.split(b"\n")
+        for index, part in enumerate(parts):
+            length += len(part)
+            quotes += part.count(b'"')
+            if index == len(parts) - 1:
+                break  # no line end after it in this chunk: the line goes on
+            length += 1
+            if quotes % 2:
+                continue  # inside a quoted value: the record goes on
+            number += 1
+            if length > MAX_ROW_BYTES:
+                _too_long(report, number, length)
+                return
+            length, quotes = 0, 0
+    if length > MAX_ROW_BYTES:  # the last line, without a line end
+        _too_long(report, number + 1, length)
+        return
+    report.file_error(f"a row is longer than {MAX_ROW_BYTES // (1 << 20)} MB, the longest a row may be",
+                      rule="row-too-long")
+
+
+def _positional(f):
+    """read_at(offset, size) on the file, independent of its current position where possible."""
+    try:
+        fd = f.fileno()
+        return lambda offset, size: os.pread(fd, size, offset)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    if hasattr(f, "getbuffer"):
+        buffer = f.getbuffer()
+        return lambda offset, size: bytes(buffer[offset:offset + size])
+
+    def read_at(offset: int, size: int) -> bytes:
+        f.seek(offset)
+        return f.read(size)
+
+    return read_at
+
+
+def _too_long(report: ValidationReport, row: int, size: int) -> None:
+    report.file_error(
+        f"the row is {size / (1 << 20):.1f} MB long; a row may be at most {MAX_ROW_BYTES // (1 << 20)} MB (one "
+        "observation per row: a value this long is most likely a quoting mistake)", rule="row-too-long", row=row)

@@ -109,7 +109,9 @@ class _Reading:
                     context = 0
                     wanted = columns.observation_lists(self.observation_ids)
                 if self.series_rows % _FREE_EVERY == 0:
-                    del parent[:-1]
+                    # Only the observations before this one: iterparse may already have
+                    # parsed (and queued events for) the ones after it.
+                    del parent[:parent.index(element)]
             elif (tag := local(tag)) == "Series":
                 if element is not self.series:
                     context = self._enter(element)
