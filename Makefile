@@ -29,6 +29,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_data.py --database-url $(BENCH_POSTGRES_URL) $(BENCH_ARGS)
 	$(BIN)/python bench/bench_availability.py
 	$(BIN)/python bench/bench_structures.py
+	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_load.py --postgres
+	$(BIN)/python bench/bench_load_formats.py
+	$(BIN)/python bench/bench_sources.py
 
 # 50 clients for 60 s against `serve --workers`: not part of `make test` (see bench/loadtest.py).
 loadtest: $(STAMP)
