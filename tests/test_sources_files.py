@@ -237,3 +237,22 @@ def test_sync_names_the_unit_file_and_row_of_each_error(tmp_path, monkeypatch, c
     out, err = capsys.readouterr()
     assert out.startswith("tehran: rejected: 1 problem(s) in 12 rows") and "first: row 6, column SEX" in out
     assert f"{tmp_path / 'loaders' / 'tehran.yaml'} (tehran.csv): row 6, column SEX: 'مردان'" in err, err
+
+
+def test_a_sync_tells_its_progress_stage_by_stage(tmp_path):
+    # What `sdmx-server sync` draws on a terminal: the pull, then the mapping (the pipeline's
+    # read), validation and apply of the rows it pulled, each from its start to its end.
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+    folder = tmp_path / "loaders"
+    rows = unit_rows(months=[1, 2])
+    write_csv(folder / "drop" / "1403.csv", rows)
+    spec = write_spec(folder, "drop", MAPPING.format(where="kind: csv\npath: drop/1403.csv"))
+    seen: list[tuple[str, int, int | None]] = []
+    outcome = sync_source(store.db, store.registry, spec, store.settings,
+                          progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert outcome.status == "applied"
+    stages = [stage for stage, _, _ in seen]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == ["pull", "read", "validate", "apply"]
+    pulled = len(rows)  # write_csv adds the header
+    assert seen[0] == ("pull", 0, None) and ("pull", pulled, pulled) in seen
+    assert seen[-1] == ("apply", outcome.rows, outcome.rows)

@@ -56,6 +56,7 @@ def start_scheduler(settings: Settings, base: str, demo: bool = False):
 
 
 def cmd_sync(args) -> int:
+    from sdmx_server.ingest.console import ConsoleProgress
     from sdmx_server.sources import sources_dir
     from sdmx_server.sources.spec import read_sources
     from sdmx_server.sources.sync import current_registry, sync_source
@@ -80,7 +81,8 @@ def cmd_sync(args) -> int:
     failed = bool(errors)
     for spec in specs:
         try:
-            outcome = sync_source(db, current_registry(db), spec, settings)
+            with ConsoleProgress(spec.id) as progress:  # drawn only when stderr is a terminal
+                outcome = sync_source(db, current_registry(db), spec, settings, progress=progress)
         except Exception as exc:  # the store itself failed (gone, full): say so, go on with the next
             print(f"{spec.id}: failed: {type(exc).__name__}: {exc}")
             failed = True

@@ -17,8 +17,8 @@ from sdmx_server.ingest.progress import Progress
 
 #: Stages shorter than this show no bar at all (a small file would only flicker).
 SHOW_AFTER_SECONDS = 0.5
-_UNITS = {"read": "bytes", "validate": "rows", "apply": "rows"}
-_WORDS = {"read": "reading", "validate": "validating", "apply": "writing"}
+_UNITS = {"pull": "rows", "read": "bytes", "validate": "rows", "apply": "rows"}
+_WORDS = {"pull": "pulling", "read": "reading", "validate": "validating", "apply": "writing"}
 
 
 class ConsoleProgress:

@@ -1,7 +1,8 @@
 """Progress of a load, as the pipeline's stages report it.
 
-`Progress` is a callable `(stage, done, total)`: stage is "read" (bytes of the source),
-"validate" or "apply" (rows); total is None when unknown. The pipeline calls it at the start
+`Progress` is a callable `(stage, done, total)`: stage is "pull" (rows a source of loaders/
+pulled, sources/sync.py), "read" (bytes of the source), "validate" or "apply" (rows); total
+is None when unknown. The pipeline calls it at the start
 and end of each stage and, where a stage can tell, in between; it must be cheap and must not
 raise (a failing display must never fail a load). The CLI draws it (ingest/console.py); other
 callers pass nothing.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from sdmx_server.ingest.load import LoadError, LoadRequest, load_incoming
+from sdmx_server.ingest.progress import Progress, safe
 from sdmx_server.registry.index import Registry
 from sdmx_server.settings import Settings
 from sdmx_server.sources import state as states
@@ -56,11 +57,15 @@ def pull(spec: SourceSpec, environ: dict[str, str] | None = None) -> RawData:
 
 
 def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Settings | None = None,
-                environ: dict[str, str] | None = None) -> SyncOutcome:
+                environ: dict[str, str] | None = None, progress: Progress | None = None) -> SyncOutcome:
+    """Pull the source and load what it holds; `progress` is told of the pull (as reading),
+    validation and apply (the command line draws it)."""
     settings = settings or Settings()
     states.ensure_state_tables(db)
     started = time.perf_counter()
-    request = LoadRequest(spec.dataflow, spec.id, spec.action, origin="sync", release_at=spec.release_at)
+    request = LoadRequest(spec.dataflow, spec.id, spec.action, origin="sync", release_at=spec.release_at,
+                          progress=progress)
+    told = safe(progress)
 
     def done(outcome: SyncOutcome) -> SyncOutcome:
         outcome.seconds = time.perf_counter() - started
@@ -71,6 +76,7 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
         return outcome
 
     fp: str | None = None
+    told("pull", 0, None)
     try:
         raw = pull(spec, environ)
     except PullError as exc:
@@ -78,6 +84,7 @@ def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Se
     except Exception as exc:  # a reader's library failing in a way nobody foresaw: still no traceback
         message = f"{spec.data_path or 'the query'} cannot be read: {type(exc).__name__}: {exc}"
         return done(_failed_pull(db, registry, spec, request, settings, message))
+    told("pull", raw.table.num_rows, raw.table.num_rows)
     fp = states.fingerprint(spec.text, raw.table)
     last = states.get_state(db, spec.id)
     if last is not None and last.last_fingerprint == fp:
