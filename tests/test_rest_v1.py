@@ -264,7 +264,8 @@ def test_what_real_clients_send(served, path):
         ("data/DF_A/M.IR.F?startPeriod=2020-13", None, 400, "140"),
         ("data/DF_A/M.IR.F?detail=everything", None, 400, "140"),
         ("data/DF_A/M.IR.F?dimensionAtObservation=NOPE", None, 400, "140"),
-        ("data/DF_A/M.IR.F?updatedAfter=2020-01-01T00:00:00", None, 501, "501"),
+        ("data/DF_A/M.IR.F?updatedAfter=2099-01-01T00:00:00Z", None, 404, "100"),  # nothing changed since
+        ("data/DF_A/M.IR.F?updatedAfter=yesterday", None, 400, "140"),
         ("data/DF_A/M.IR.F/ECB", None, 501, "501"),
         ("data/DF_A/M.IR.F", "application/vnd.sdmx.data+json;version=2.0.0", 406, "406"),
         ("availableconstraint/DF_A/X..", None, 404, "100"),  # no data match (api/availability.py)
@@ -274,7 +275,7 @@ def test_what_real_clients_send(served, path):
         ("codelist/TEST/NOPE", None, 404, "100"),
         ("codelists", None, 400, "140"),
         ("codelist/TE ST", None, 400, "140"),
-        ("v2/data/dataflow/TEST/DF_A/1.0?asOf=2020-01-01T00:00:00Z", None, 501, "501"),  # no history yet
+        ("v2/data/dataflow/TEST/DF_A/1.0?asOf=2020-01-01T00:00:00Z", None, 404, "100"),  # before any load
     ],
 )
 def test_errors_are_sdmx_error_messages(served, path, accept, status, code):
