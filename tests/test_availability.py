@@ -346,7 +346,8 @@ def test_references_codelist_v2_are_partial(served, accept):
     ("availableconstraint/DF_A/all/all/NOPE", 400),
     ("availableconstraint/DF_A?mode=sometimes", 400),
     ("availableconstraint/DF_A?references=everything", 400),
-    ("availableconstraint/DF_A?updatedAfter=2020-01-01T00:00:00", 501),
+    ("availableconstraint/DF_A?updatedAfter=2099-01-01T00:00:00", 404),  # nothing changed since
+    ("v2/availability/dataflow/TEST/DF_A/1.0/*?asOf=2020-01-01T00:00:00", 400),  # not an availability parameter
     ("availableconstraint/DF_A/all/ECB", 501),
     ("v2/availability/dataflow/TEST/DF_A/1.0/*/NOPE", 422),
     ("v2/availability/dataflow/TEST/DF_A/1.0/*?c[NOPE]=1", 422),

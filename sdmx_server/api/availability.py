@@ -3,9 +3,16 @@ and REST v2 `/rest/v2/availability/{context}/{agencyID}/{resourceID}/{version}/{
 
 Handlers only glue: the URL becomes an AvailabilityQuery (query/parse_data_v2.py),
 service/availability.py computes
-from the data as they are now, service/availability_answer.py makes the constraint (and the
-referenced artefacts), and the negotiated structure row of formats/media.py writes it, as for
-any structure answer (api/structures.py).
+from the data as they are now (or from what changed after `updatedAfter`),
+service/availability_answer.py makes the constraint (and the referenced artefacts), and the
+negotiated structure row of formats/media.py writes it, as for any structure answer
+(api/structures.py).
+
+Validators: an answer depends on the same inputs as a data answer over the same dataflows
+(api/conditional.py `data_validators`: the request, the data stamps of the dataflows, the
+generation of their structures), so it carries their ETag and Last-Modified, and a request
+whose If-None-Match / If-Modified-Since still holds is a 304; every load of a dataflow read
+changes the tag.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.conditional import data_validators, not_modified, not_modified_response
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of, write_selection
 from sdmx_server.errors import NoResults, SyntaxError_
@@ -23,7 +31,7 @@ from sdmx_server.formats.ml21 import Header
 from sdmx_server.query.model import AvailabilityQuery
 from sdmx_server.query.params import path_segments
 from sdmx_server.query.parse_data_v2 import parse_availability_query, parse_availability_query_v1
-from sdmx_server.service.availability import availability
+from sdmx_server.service.availability import availability, plan_of
 from sdmx_server.service.availability_answer import selection
 from sdmx_server.types import ApiVersion
 
@@ -52,20 +60,29 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)
 
-    def body() -> bytes:
-        answers = availability(state, query)
+    def prepare():
+        plan = plan_of(state, query)
+        return plan, data_validators(state, request, row, languages, list(plan.flows))
+
+    def body(plan) -> bytes:
+        answers = availability(state, query, plan)
         selected = selection(state.registry(), answers, query.references)
         return write_selection(row, selected, Header(sender=state.settings.sender_id), languages, answer="structure")
 
+    vary = "Accept, Accept-Language"
     try:
-        content = await run_in_threadpool(body)
+        plan, validators = await run_in_threadpool(prepare)
+        # no-cache: a cache may keep the answer but asks again each time (a 304 while the
+        # data and structures are as they were).
+        headers = {"Vary": vary, "Cache-Control": "no-cache", **validators.headers()}
+        if not_modified(request, validators):
+            return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
+        content = await run_in_threadpool(body, plan)
     except NoResults:
         # As for data (api/data.py): REST v2 may answer "no data" with 204, as configured.
         if api == "v2" and state.settings.no_data_status == 204:
-            return Response(status_code=204, headers={"Vary": "Accept, Accept-Language"})
+            return Response(status_code=204, headers={"Vary": vary})
         raise
-    # Computed from the data as they are now: never kept by a cache without asking again.
-    headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "no-cache"}
     return Response(content, media_type=row.content_type, headers=headers)
 
 

@@ -15,6 +15,15 @@ time range are taken from those rows with Arrow kernels.
   the query returns data. Several keys are alternatives: D's codes are those of the series
   that match some key on every dimension but D.
 The counts and the time range are always those of the data the query itself would return.
+
+`updatedAfter=A` (availability.md, and v1.5 availableconstraint: "only include the dimension
+values for the data that have changed since that point in time ... INSERT ... UPDATE ...
+DELETE"): the same answer over the observations written or deleted after A instead of all of
+them: the `changed` and `deleted` views of store/history_sql.py (current rows written after A;
+the latest deletion after A of each key with no current row), through the same SQL builder,
+counted per series and merged. The counts are those of the changed observations (a deletion
+counts as one), the time range theirs. Neither spec defines `asOf` or `includeHistory` for
+availability: they are a 400 that points to data queries.
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ import pyarrow.compute as pc
 
 import sqlalchemy as sa
 
-from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_, Unprocessable
+from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
 from sdmx_server.registry.shape import DataShape
-from sdmx_server.service.data import DataState, resolve
+from sdmx_server.service.data import DataPlan, DataState, resolve
+from sdmx_server.store.history_sql import View, epoch_us
 from sdmx_server.store.series import OBS_COUNT, all_series, matching_observations
 from sdmx_server.store.versions import stamp_of
 from sdmx_server.store.sql import where
@@ -56,14 +66,22 @@ class FlowAvailability:
     series_count: int
 
 
-def availability(state: DataState, query: AvailabilityQuery) -> list[FlowAvailability]:
+def plan_of(state: DataState, query: AvailabilityQuery) -> DataPlan:
+    """The dataflows the query reads (service/data.py `resolve`), after refusing what
+    availability does not define: the HTTP layer derives validators from it before answering."""
+    data = query.data
+    for name, given in (("asOf", data.as_of is not None), ("includeHistory", data.include_history)):
+        if given:
+            raise SyntaxError_(f"{name} is not a parameter of availability queries (availability.md and REST v1.5 "
+                               f"availableconstraint define updatedAfter only): ask data queries for the data as "
+                               f"of a time or for every version")
+    return resolve(state, data)
+
+
+def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | None = None) -> list[FlowAvailability]:
     """One answer per matching dataflow that has matching data; NoResults when none has.
     Dataflows, structures and keys are resolved as for data (service/data.py `resolve`)."""
-    data = query.data
-    if data.updated_after is not None or data.include_history or data.as_of is not None:
-        raise NotImplemented_("availability answers the data as they are now: updatedAfter, includeHistory and asOf "
-                              "are answered by data queries")
-    plan = resolve(state, data)
+    plan = plan_of(state, query) if plan is None else plan
     registry = state.registry()
     found = []
     for planned in plan.sets:
@@ -72,7 +90,8 @@ def availability(state: DataState, query: AvailabilityQuery) -> list[FlowAvailab
         if answer is not None:
             found.append(answer)
     if not found:
-        raise NoResults("no data match the query")
+        raise NoResults("no data match the query" if query.data.updated_after is None
+                        else "no data matching the query changed after updatedAfter")
     return found
 
 
@@ -85,7 +104,11 @@ def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowA
                     f"({', '.join((*shape.dimension_ids, *([time_id] if time_id else [])))})")
     relax = query.mode == "available"
     dims = shape.dimension_ids
-    if _needs_observations(shape, data):
+    if data.updated_after is not None:
+        rows = changed_series(state.db, fact, data, relax)
+        if rows.num_rows == 0:
+            return None
+    elif _needs_observations(shape, data):
         rows = matching_observations(state.db, fact, _where(fact, data, relax))
         if rows.num_rows == 0:
             return None
@@ -107,6 +130,31 @@ def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowA
             time_range = (int(start), int(end))
     obs = pc.sum(matched.column(OBS_COUNT)).as_py() or 0
     return FlowAvailability(planned.flow, dataflow, shape, codes, time_range, int(obs), matched.num_rows)
+
+
+def changed_series(db, fact: FactTable, data: DataQuery, relax: bool) -> pa.Table:
+    """The observations written or deleted after `data.updated_after` that meet the query
+    (relaxed: see `_where`), counted per series: the columns of store.series.all_series. The
+    two views never hold one key twice (a deleted key written again is a current row), so
+    their counts add up."""
+    after = epoch_us(data.updated_after)
+    dims = list(fact.shape.dimension_ids)
+    parts = []
+    for kind in ("changed", "deleted"):
+        view = View(fact, kind, after=after)
+        part = matching_observations(db, view, _where(view, data, relax))
+        if part.num_rows:  # SQLite types no column of an empty answer: such a part cannot join
+            parts.append(part.select([*dims, OBS_COUNT, PERIOD_START, PERIOD_END]))
+    if not parts:
+        return pa.table({**{d: pa.array([], pa.string()) for d in dims},
+                         **{c: pa.array([], pa.int64()) for c in (OBS_COUNT, PERIOD_START, PERIOD_END)}})
+    if len(parts) == 1:
+        return parts[0]
+    both = pa.concat_tables([parts[0], parts[1].cast(parts[0].schema)])
+    merged = both.group_by(dims).aggregate([(OBS_COUNT, "sum"), (PERIOD_START, "min"), (PERIOD_END, "max")])
+    return pa.table({**{d: merged.column(d) for d in dims}, OBS_COUNT: merged.column(f"{OBS_COUNT}_sum"),
+                     PERIOD_START: merged.column(f"{PERIOD_START}_min"),
+                     PERIOD_END: merged.column(f"{PERIOD_END}_max")}).combine_chunks()
 
 
 def _needs_observations(shape: DataShape, data: DataQuery) -> bool:
