@@ -12,7 +12,6 @@ the CLI's. Until users and permissions exist, only clients on this machine may w
 
 from __future__ import annotations
 
-import ipaddress
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.structures import state_of
-from sdmx_server.errors import Forbidden, PayloadTooLarge, SyntaxError_, UnsupportedMediaType, Unprocessable
+from sdmx_server.api.writers import require_local_writer
+from sdmx_server.errors import PayloadTooLarge, SyntaxError_, UnsupportedMediaType, Unprocessable
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.submission_ml30 import MEDIA_TYPE, submission_response
 from sdmx_server.kinds import BY_NAME, BY_V2, JSON_ITEMS, JSON_NESTED_ITEMS, Kind
@@ -33,13 +33,7 @@ ACCEPTED_BODIES = ("xml", "json")
 
 
 def _writer_allowed(request: Request) -> None:
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise Forbidden("structure maintenance is accepted only from this machine until users and permissions exist")
+    require_local_writer(request, "structure maintenance")
 
 
 async def _body(request: Request) -> bytes:

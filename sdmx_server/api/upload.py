@@ -23,7 +23,6 @@ format, 422 a dataflow whose structures cannot check data.
 
 from __future__ import annotations
 
-import ipaddress
 import tempfile
 import zlib
 from datetime import datetime, timezone
@@ -35,7 +34,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.structures import state_of
-from sdmx_server.errors import (Forbidden, NoResults, PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
+from sdmx_server.api.writers import require_local_writer
+from sdmx_server.errors import (NoResults, PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
                                 Unprocessable)
 from sdmx_server.ingest.load import NOT_DATA, LoadError, LoadRequest, load_incoming
 from sdmx_server.ingest.readers import detect, reader_for
@@ -50,13 +50,7 @@ HEAD_BYTES = 64 * 1024
 
 
 def _uploader_allowed(request: Request) -> None:
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise Forbidden("data uploads are accepted only from this machine until users and permissions exist")
+    require_local_writer(request, "data uploads")
 
 
 def _parameters(request: Request) -> tuple[str, bool, datetime | None]:
