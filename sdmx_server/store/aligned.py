@@ -59,7 +59,7 @@ def classify_aligned(db: Database, cur, fact: FactTable, rows: pa.Table, replace
     nan_text = db.is_sqlite and fact.measure_numeric
     if nan_text and _has_nan(rows.column(measure)):
         return None
-    select = [_read_expression(db, c, c.name == measure and nan_text) for c in f.columns]
+    select = _read_expressions(db, f, measure, nan_text)
     if nan_text:
         # A NaN is stored as the text 'NaN' in the REAL column (store/special.py): such loads
         # go the SQL way, which compares them as stored.
@@ -108,39 +108,54 @@ def classify_aligned(db: Database, cur, fact: FactTable, rows: pa.Table, replace
     return pa.concat_tables(parts) if parts else pa.table({})
 
 
-def _null_flag(name: str) -> str:
-    return f"sdmx_null_{name}"[:63]
+#: SQLite: the NULLs of the read-back, one bit per nullable column, 62 columns per mask column.
+_MASK = "sdmx_nulls"
+_BITS = 62
 
 
-def _read_expression(db: Database, column: sa.Column, nan_as_null: bool) -> str:
-    """The column as read back. SQLite: ADBC types each column from its first batch, and a
+def _nullable(f: sa.Table) -> list[sa.Column]:
+    return [c for c in f.columns if c.nullable]
+
+
+def _read_expressions(db: Database, f: sa.Table, measure: str, nan_text: bool) -> list[str]:
+    """The columns as read back. SQLite: ADBC types each column from its first batch, and a
     batch of NULLs would type it wrongly for the next: a nullable column reads as a value of
-    its type (NULL as a placeholder) plus a flag, as store/sql.py reads data."""
-    name = f'"{column.name}"'
-    if not db.is_sqlite or not column.nullable:
-        return name
-    value = f"CASE WHEN typeof({name}) = 'text' THEN NULL ELSE {name} END" if nan_as_null else name
-    if isinstance(column.type, sa.Float):
-        placeholder = "0.0"
-    elif isinstance(column.type, (sa.BigInteger, sa.Integer)):
-        placeholder = "0"
-    else:
-        placeholder = "''"
-    return f"coalesce({value}, {placeholder}) AS {name}, ({value}) IS NULL AS {_null_flag(column.name)}"
+    its type (a placeholder for NULL), and bit masks (one value per row, fewer values to
+    read than a flag per column) say which were NULL."""
+    if not db.is_sqlite:
+        return [f'"{c.name}"' for c in f.columns]
+    out, flags = [], []
+    for column in f.columns:
+        name = f'"{column.name}"'
+        if not column.nullable:
+            out.append(name)
+            continue
+        # A NaN is stored as the text 'NaN' in the REAL column (store/special.py): read apart.
+        value = f"CASE WHEN typeof({name}) = 'text' THEN NULL ELSE {name} END" if nan_text and column.name == measure else name
+        if isinstance(column.type, sa.Float):
+            placeholder = "0.0"
+        elif isinstance(column.type, (sa.BigInteger, sa.Integer)):
+            placeholder = "0"
+        else:
+            placeholder = "''"
+        out.append(f"coalesce({value}, {placeholder}) AS {name}")
+        flags.append(f"(({value}) IS NULL)")
+    for start in range(0, len(flags), _BITS):
+        bits = " + ".join(f"{flag} * {1 << i}" for i, flag in enumerate(flags[start:start + _BITS]))
+        out.append(f"{bits} AS {_MASK}{start // _BITS}")
+    return out
 
 
 def _restore(db: Database, f: sa.Table, stored: pa.Table) -> pa.Table:
-    """SQLite: the NULLs the flags mark, back in their columns."""
+    """SQLite: the NULLs the masks mark, back in their columns."""
     if not db.is_sqlite:
         return stored
-    columns = {}
-    for column in f.columns:
-        values = stored.column(column.name)
-        if column.nullable:
-            mask = stored.column(_null_flag(column.name)).to_numpy(zero_copy_only=False).astype(bool)
-            if mask.any():
-                values = pc.if_else(pa.array(mask), pa.nulls(len(mask), values.type), values)
-        columns[column.name] = values
+    columns = {c.name: stored.column(c.name) for c in f.columns}
+    for i, column in enumerate(_nullable(f)):
+        mask = stored.column(f"{_MASK}{i // _BITS}").to_numpy(zero_copy_only=False) & (1 << (i % _BITS)) != 0
+        if mask.any():
+            values = columns[column.name]
+            columns[column.name] = pc.if_else(pa.array(mask), pa.nulls(len(mask), values.type), values)
     if _NAN_FLAG in stored.column_names:
         columns[_NAN_FLAG] = stored.column(_NAN_FLAG)
     return pa.table(columns)
