@@ -161,6 +161,15 @@ def _restore(db: Database, f: sa.Table, stored: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
+def write_diff(db: Database, cur, changed: pa.Table, table: str) -> int:
+    """The changed rows into a temporary table (none: no table); how many."""
+    if changed.num_rows:
+        cur.adbc_ingest(table, changed, mode="create", temporary=True)
+        if not db.is_sqlite:
+            cur.execute(f"ANALYZE {table}")  # a temporary table has no statistics: the joins need them
+    return changed.num_rows
+
+
 def _has_nan(column) -> bool:
     return pa.types.is_floating(column.type) and bool(pc.any(pc.fill_null(pc.is_nan(column), False)).as_py())
 

@@ -215,6 +215,8 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
         written = _take_changed(load, changed_rows, rows.num_rows)
     else:
         cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
+        if not db.is_sqlite:
+            cur.execute(f"ANALYZE {STAGING}")  # (a temporary table has no statistics)
         written = _classify(load, rows.column_names, rows.num_rows, replace)
     if written:
         key = fact.key_columns
@@ -247,16 +249,10 @@ def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
 
 
 def _take_changed(load: _Load, changed: pa.Table, staged_rows: int) -> int:
-    """DIFF := the changed rows store/aligned.py found (all of them stored before: none is
-    new). Counts them; returns how many rows to write."""
-    written = changed.num_rows
-    load.result.changed += written
-    load.result.unchanged += staged_rows - written
-    if written:
-        load.cur.adbc_ingest(DIFF, changed, mode="create", temporary=True)
-        if not load.db.is_sqlite:
-            load.cur.execute(f"ANALYZE {DIFF}")  # (as _classify: the joins need statistics)
-    return written
+    """DIFF := the changed rows store/aligned.py found (none new); counts them."""
+    load.result.changed += changed.num_rows
+    load.result.unchanged += staged_rows - changed.num_rows
+    return aligned.write_diff(load.db, load.cur, changed, DIFF)
 
 
 #: PostgreSQL: memory for each sort and hash of a load's statements (work_mem, for this
@@ -322,7 +318,14 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
     stored = [f.c[name].label(o) for name, o in history.stored_columns(f, key).items()]
     select = (sa.select(*values, is_new, *stored).select_from(s.outerjoin(f, sa.and_(*[f.c[k] == s.c[k] for k in key])))
               .where(sa.or_(missing, *compared)))
+    if not db.is_sqlite:
+        # Both sides are in key order: a merge join walks the primary key once. The planner
+        # prefers to hash the whole fact table, which on 5 M rows spills to disk in batches
+        # (200,000 revised rows of 2 M: 1.07 s hashed, 0.58 s merged).
+        cur.execute("SET LOCAL enable_hashjoin = off")
     cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
+    if not db.is_sqlite:
+        cur.execute("RESET enable_hashjoin")
     cur.execute(f"SELECT count(*), coalesce(sum({IS_NEW}), 0) FROM {DIFF}")
     written, added = (int(v) for v in cur.fetchone())
     result.added += added
