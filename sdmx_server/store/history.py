@@ -106,7 +106,8 @@ def stored_to_history(history: sa.Table, fact: sa.Table, diff, stored: dict[str,
                        sa.literal(load_id, sa.BigInteger), sa.literal("U", sa.String)).where(
         diff.c[is_new] == 0, sa.or_(updated.is_(None), updated != tx_time))
     if order_by:  # the key index grows at one end rather than at random places
-        select = select.order_by(*[diff.c[k] for k in order_by])
+        # (byte order, the key's: DIFF may come from Arrow, in the database's default collation)
+        select = select.order_by(*[sa.collate(diff.c[k], "C") for k in order_by])
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 
