@@ -165,6 +165,19 @@ def test_etag_follows_the_dataflow_and_nothing_else(server):
     assert changed.content != first.content
 
 
+def test_media_type_parameters_are_part_of_the_tag(server):
+    # labels=both changes the bytes as much as another format: never the id-only answer's tag,
+    # nor its kept answer (api/answers.py keys kept answers by the tag).
+    csv2 = "application/vnd.sdmx.data+csv;version=2.0.0"
+    plain = fetch(server, DATA_A, Accept=csv2)
+    labelled = fetch(server, DATA_A, Accept=csv2 + ";labels=both")
+    assert plain.headers["etag"] != labelled.headers["etag"]
+    assert plain.content != labelled.content and b"FREQ: " in labelled.content.splitlines()[0]
+    again = fetch(server, DATA_A, Accept=csv2 + ";labels=both")
+    assert again.headers["etag"] == labelled.headers["etag"] and again.content == labelled.content
+    assert fetch(server, DATA_A, Accept=csv2, **{"If-None-Match": labelled.headers["etag"]}).status_code == 200
+
+
 def test_304_on_if_none_match_and_if_modified_since(server):
     first = fetch(server, DATA_A, **{"Accept-Encoding": "gzip"})
     tag, modified = first.headers["etag"], first.headers["last-modified"]

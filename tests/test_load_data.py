@@ -229,3 +229,28 @@ def test_random_damage_is_rejected_or_applied_never_crashes(store, data):
     assert outcome.status in ("applied", "rejected")
     if not outcome.applied:
         assert outcome.report.lines()
+
+
+def test_an_attribute_the_dsd_gained_is_added_by_the_next_load(store):
+    # A table made before the DSD had TITLE (a series attribute): the next load's checks
+    # against stored values must not read a column that is not there yet, and the load adds it.
+    import json
+
+    from sdmx_server.store.tables import FactTableRow
+
+    db, _, _ = store
+    df = frame(seed=1, months=3, quarters=0)
+    assert load(store, sdmx_csv(df)).applied
+    with Session(db.engine) as session:
+        row = session.exec(select(FactTableRow)).one()
+        layout = json.loads(row.layout)
+        (column,) = [c for a, c in layout["attributes"] if a == "TITLE"]
+        layout["attributes"] = [[a, c] for a, c in layout["attributes"] if a != "TITLE"]
+        row.layout = json.dumps(layout)
+        session.add(row)
+        for table in (row.table_name, f"{row.table_name}_h"):
+            session.exec(sa.text(f'ALTER TABLE "{table}" DROP COLUMN "{column}"'))
+        session.commit()
+    again = load(store, sdmx_csv(frame(seed=2, months=3, quarters=0)), name="again.csv")
+    assert again.applied, again.report.text()
+    assert stored(store)["TITLE"].notna().all()

@@ -82,6 +82,27 @@ def test_gzip_bodies_are_accepted(server):
     assert answer.json()["report"]["rowsRead"] == len(df)
 
 
+def test_a_gzip_body_of_several_members_is_read_whole(server):
+    # `cat head.csv.gz rest.csv.gz`: one gzip stream of two members (RFC 1952). Reading only
+    # the first would load part of the file, and with replace-all delete the rest.
+    df = frame(months=4, quarters=0)
+    text = sdmx_csv(df)
+    cut = text.index("\n", len(text) // 2) + 1
+    body = gzip.compress(text[:cut].encode()) + gzip.compress(text[cut:].encode())
+    answer = post(server, body, **{"Content-Encoding": "gzip"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["report"]["rowsRead"] == len(df)
+    got = served(server)
+    assert got is not None and len(got) == len(df)
+
+
+def test_bytes_after_the_gzip_end_are_refused(server):
+    df = frame(months=2, quarters=0)
+    answer = post(server, gzip.compress(sdmx_csv(df).encode()) + b"trailing junk", **{"Content-Encoding": "gzip"})
+    assert answer.status_code == 400, answer.text
+    assert served(server) is None
+
+
 def test_a_dry_run_validates_and_changes_nothing(server):
     df = frame(months=2, quarters=0)
     answer = post(server, sdmx_csv(df).encode(), {"dryRun": "true"})
@@ -112,6 +133,8 @@ def test_a_rejected_upload_changes_nothing_and_answers_its_report(server):
     ({"action": "upsert"}, "action='upsert'"),
     ({"dryRun": "maybe"}, "dryRun='maybe'"),
     ({"releaseAt": "tomorrow"}, "releaseAt='tomorrow'"),
+    ({"releaseAt": "9999-12-31T23:59:59-14:00"}, "outside the range of times"),
+    ({"releaseAt": "0001-01-01T00:00:00+14:00", "dryRun": "true"}, "outside the range of times"),
     ({"dryrun": "true"}, "unknown parameter(s) dryrun"),
 ])
 def test_bad_parameters_are_a_400(server, params, words):

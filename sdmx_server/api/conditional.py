@@ -57,10 +57,15 @@ class Validators:
         return headers
 
 
-def representation(request: Request, row: MediaType, languages) -> list[str]:
-    """What the client asked for, as parts of the tag: path, sorted query, format, languages."""
+def representation(request: Request, row: MediaType, languages, parameters: dict[str, str] | None = None) -> list[str]:
+    """What the client asked for, as parts of the tag: path, sorted query, format, languages,
+    and the media-type parameters it gave with the format (`labels=both`, `timeFormat=...`
+    change the bytes as much as the format does)."""
     query = sorted(request.query_params.multi_items())
-    return [request.url.path, repr(query), row.content_type, repr(languages)]
+    parts = [request.url.path, repr(query), row.content_type, repr(languages)]
+    if parameters:
+        parts.append(repr(sorted((k.lower(), v) for k, v in parameters.items())))
+    return parts
 
 
 def make(parts: list[str], last_modified: datetime | None) -> Validators:
@@ -75,17 +80,20 @@ def structure_validators(state, request: Request, row: MediaType, languages) -> 
 
 
 def data_validators(state, request: Request, row: MediaType, languages,
-                    flows: list[tuple[str, str, str]], as_of: datetime | None = None) -> Validators:
+                    flows: list[tuple[str, str, str]], as_of: datetime | None = None,
+                    parameters: dict[str, str] | None = None) -> Validators:
     """For an answer that reads these dataflows (their data and their structures); `as_of`:
-    the answer is the data as of that time (asOf)."""
+    the answer is the data as of that time (asOf); `parameters`: of the negotiated media type."""
     registry = state.registry()
     stamps = read_stamps(state.db, flows)
-    parts = representation(request, row, languages)
+    parts = representation(request, row, languages, parameters)
     times = []
     generation = 0
     settled = as_of is not None and settled_past(state.db, flows, as_of)
     for flow in flows:
         stamp, changed = stamps.get(flow, ("-", None))
+        # Structures change labels, codes and attributes of any answer, of the past too.
+        generation = max(generation, structures_generation(registry, flow))
         if settled:
             # The data as of a settled past time never change: the tag outlives later loads,
             # and so does the kept answer (api/answer_cache.py).
@@ -95,7 +103,6 @@ def data_validators(state, request: Request, row: MediaType, languages,
         parts.append(f"{flow}={stamp}")
         if changed is not None:
             times.append(changed)
-        generation = max(generation, structures_generation(registry, flow))
     parts.append(f"s{generation}")
     structures_time = generation_time(state.db, generation)
     if structures_time is not None:

@@ -68,8 +68,9 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
         # 304 or a kept answer costs no data read (api/answers.py).
         plan = await run_in_threadpool(
             lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice)))
-        validators = await run_in_threadpool(data_validators, state, request, row, languages, list(plan.flows),
-                                             query.as_of)
+        validators = await run_in_threadpool(
+            lambda: data_validators(state, request, row, languages, list(plan.flows), query.as_of,
+                                    parameters=dict(choice.parameters)))
         return await data_answer(request, validators, row.content_type, VARY, produce)
     except NoResults:
         if api == "v2" and state.settings.no_data_status == 204:

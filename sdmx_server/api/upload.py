@@ -73,6 +73,10 @@ def _parameters(request: Request) -> tuple[str, bool, datetime | None]:
             raise SyntaxError_(f"releaseAt={release!r} is not an ISO 8601 time like 2026-12-24T08:00:00Z") from None
         if release_at.tzinfo is None:
             release_at = release_at.replace(tzinfo=timezone.utc)
+        try:
+            release_at = release_at.astimezone(timezone.utc)
+        except OverflowError:  # 9999-12-31T23:59-14:00: no such time in UTC
+            raise SyntaxError_(f"releaseAt={release!r} is outside the range of times") from None
     return action, dry == "true", release_at
 
 
@@ -105,16 +109,19 @@ async def _spool(request: Request, limit: int):
     try:
         async for chunk in request.stream():
             if decoder is not None:
-                # Never more than the limit out of one chunk: a bomb stops here, not in memory.
-                chunk = decoder.decompress(chunk, limit - size + 1)
-                while True:
-                    size += len(chunk)
+                data = chunk
+                while data:
+                    if decoder.eof:
+                        # Another member: a gzip stream is a series of them (RFC 1952), as
+                        # `cat a.gz b.gz` makes; anything else after the end is not gzip (400).
+                        decoder = zlib.decompressobj(wbits=31)
+                    # Never more than the limit out of one step: a bomb stops here, not in memory.
+                    out = decoder.decompress(data, limit - size + 1)
+                    size += len(out)
                     if size > limit:
                         raise PayloadTooLarge(f"the body is larger than the limit of {limit:,} bytes once decompressed")
-                    f.write(chunk)
-                    if not decoder.unconsumed_tail:
-                        break
-                    chunk = decoder.decompress(decoder.unconsumed_tail, limit - size + 1)
+                    f.write(out)
+                    data = decoder.unused_data if decoder.eof else decoder.unconsumed_tail
                 continue
             size += len(chunk)
             if size > limit:

@@ -72,7 +72,7 @@ class ValidationContext:
         """The constraints of the dataflow and reads of its fact table (if it has one)."""
         from sdmx_server.registry.constraints import attached_constraints
         from sdmx_server.store.attributes import stored_attribute_values, stored_keys_holding
-        from sdmx_server.store.tables import find_fact_table
+        from sdmx_server.store.tables import find_fact_table, stored_attribute_ids
 
         entry = registry.entry("dataflow", *flow)
         constraints = tuple(_constraint(c.ref, c.json()) for c in attached_constraints(registry, entry)) \
@@ -80,9 +80,12 @@ class ValidationContext:
         fact = find_fact_table(db, flow, shape) if db is not None else None
         if fact is None:
             return cls(constraints=tuple(c for c in constraints if c.regions))
+        columns = stored_attribute_ids(db, flow)
         return cls(
             constraints=tuple(c for c in constraints if c.regions),
-            stored_values=lambda attribute, dims, within: stored_attribute_values(db, fact, attribute, dims, within),
+            # An attribute the DSD gained since the table was made has no stored values yet.
+            stored_values=lambda attribute, dims, within: (
+                stored_attribute_values(db, fact, attribute, dims, within) if attribute in columns else None),
             stored_keys=lambda attribute, where, value: stored_keys_holding(db, fact, attribute, where, value),
             replaces_everything=action == "replace-all",
         )

@@ -25,6 +25,7 @@ before anything is read: loads of one dataflow queue.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -47,6 +48,8 @@ from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.special import keep_nan
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
 from sdmx_server.store.versions import bump_stamp
+
+log = logging.getLogger(__name__)
 
 STAGING = "sdmx_staging"
 #: The staged rows that differ from the stored ones, as they will be stored.
@@ -90,8 +93,9 @@ class _Load:
 def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int, *, tx_time: int | None = None,
                replace_all: bool = False) -> ApplyResult:
     """Apply the load in one transaction and mark its record applied (with its counts and
-    transaction time) in the same transaction. `tx_time`: given by an embargo's release,
-    else the next one of the dataflow."""
+    transaction time) in the same transaction. `tx_time`: the earliest transaction time the
+    load may take (an embargo's release time); it is taken under the dataflow's lock, after
+    every load that committed before, so transaction times keep increasing (store/history.py)."""
     result = ApplyResult()
     conn = db.adbc_connect()
     try:
@@ -100,7 +104,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
             lock_dataflow(db, cur, fact.name)
             _crash_point("locked")
             _load_memory(db, cur)
-            result.tx_time = tx_time if tx_time is not None else history.next_tx_time(db, cur, fact, load_id)
+            result.tx_time = history.next_tx_time(db, cur, fact, load_id, at=tx_time)
             load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
             was_empty = _is_empty(db, cur, fact)
             if replace_all and not was_empty:
@@ -126,7 +130,10 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
     finally:
         conn.close()
     if result.touched:
-        refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
+        try:
+            refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
+        except Exception as exc:  # committed already: stale statistics slow reads, they lose nothing
+            log.warning("statistics of %s not refreshed after load %s: %s", fact.name, load_id, exc)
     return result
 
 

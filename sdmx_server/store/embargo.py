@@ -6,9 +6,10 @@ instead of being applied, its validated rows are kept here (`keep`) and its reco
 the rows through the API. (The access issue's `read-embargoed` permission will read them
 through `pending_loads` and `pending_rows`, the seam left for it.)
 
-At the release time `release_due` applies them with the normal apply (store/apply.py), with
-the release time as the load's transaction time, so `updatedAfter` and `asOf` see them from
-then on, and the record becomes `released`. Servers run it every second (api/app.py), at
+At the release time `release_due` applies them with the normal apply (store/apply.py); the
+load's transaction time is when it is applied (at or after the release time), so
+`updatedAfter` and `asOf` see the values from the moment anyone can, and the record becomes
+`released`. Servers run it every second (api/app.py), at
 start, and before any CLI load of the dataflow (ingest/load.py), so that the embargoed rows
 are never applied after a load that came later.
 
@@ -88,11 +89,6 @@ def utc(moment: datetime) -> datetime:
 def _naive(moment: datetime) -> datetime:
     # sqlmodel's datetime columns take aware times and store them in UTC.
     return utc(moment)
-
-
-def epoch_us(moment: datetime) -> int:
-    delta = utc(moment) - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 # -- keeping ---------------------------------------------------------------------------------------
@@ -221,7 +217,10 @@ def _release(db: Database, p: PendingLoad, fact_for: FactFor, apply: Apply) -> N
     try:
         data = pending_rows(db, p.load_id)
         fact = fact_for(p.flow)
-        apply(db, fact, data, p.load_id, tx_time=release_tx_time(db, p), replace_all=_replaces_all(db, p.load_id))
+        # The transaction time is when the values appear (now, taken under the dataflow's lock,
+        # and at or after release_at), not release_at itself: a harvester that asked
+        # updatedAfter between the release time and this apply must see them on its next ask.
+        apply(db, fact, data, p.load_id, tx_time=None, replace_all=_replaces_all(db, p.load_id))
     except BaseException:
         _unclaim(db, p.load_id)  # rolled back: try again at the next check
         raise
@@ -232,16 +231,6 @@ def _replaces_all(db: Database, load_id: int) -> bool:
     records = LoadRecord.__table__
     with db.engine.connect() as conn:
         return conn.execute(sa.select(records.c.action).where(records.c.id == load_id)).scalar() == "replace-all"
-
-
-def release_tx_time(db: Database, p: PendingLoad) -> int:
-    """The release time in epoch µs; later than the dataflow's last load if that came after
-    (transaction times increase within a dataflow, store/history.py)."""
-    records = LoadRecord.__table__
-    flow_ref = f"{p.flow[0]}:{p.flow[1]}({p.flow[2]})"
-    with db.engine.connect() as conn:
-        last = conn.execute(sa.select(sa.func.max(records.c.tx_time)).where(records.c.flow == flow_ref)).scalar()
-    return max(epoch_us(p.release_at), (last or 0) + 1)
 
 
 def _unclaim(db: Database, load_id: int) -> None:

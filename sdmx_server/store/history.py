@@ -68,10 +68,11 @@ def copy_to_history(history: sa.Table, fact: sa.Table, where, tx_time: int, load
     return sa.insert(history).from_select([*names, REPLACED, REPLACED_BY, CHANGE], select)
 
 
-def next_tx_time(db, cur, fact, load_id: int) -> int:
-    """Now in epoch µs UTC, but always after the dataflow's last transaction time (clocks step
-    back; two loads within a microsecond): read under the dataflow's lock (store/locks.py),
-    on the load's ADBC cursor."""
+def next_tx_time(db, cur, fact, load_id: int, at: int | None = None) -> int:
+    """`at` (an embargo's release time), else now, in epoch µs UTC; but always after the
+    dataflow's last transaction time (clocks step back; two loads within a microsecond; a load
+    that committed while a release waited for the lock): read under the dataflow's lock
+    (store/locks.py), on the load's ADBC cursor."""
     import time
 
     from sdmx_server.store.database import execute_compiled
@@ -84,7 +85,7 @@ def next_tx_time(db, cur, fact, load_id: int) -> int:
     last = cur.fetchone()[0]
     execute_compiled(cur, sa.select(sa.func.max(fact.history.c[REPLACED])), db.dialect)
     replaced = cur.fetchone()[0]
-    return max(time.time_ns() // 1000, (last or 0) + 1, (replaced or 0) + 1)
+    return max(time.time_ns() // 1000 if at is None else at, (last or 0) + 1, (replaced or 0) + 1)
 
 
 def stored_columns(fact: sa.Table, key: list[str]) -> dict[str, str]:

@@ -151,6 +151,16 @@ def find_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape) 
         return FactTable(row.table_name, shape, column_names(shape, previous))
 
 
+def stored_attribute_ids(db: Database, flow: tuple[str, str, str]) -> frozenset[str]:
+    """The attributes the dataflow's fact table has columns for: a DSD may have gained one that
+    its table gets only when a load next writes (ensure_fact_table)."""
+    with Session(db.engine) as session:
+        row = fact_table_row(session, flow)
+    if row is None:
+        return frozenset()
+    return frozenset(cid for cid, _ in json.loads(row.layout)["attributes"])
+
+
 def ensure_fact_table(db: Database, flow: tuple[str, str, str], shape: DataShape) -> FactTable:
     """The table of a dataflow (and its history table), created or widened as its DSD requires."""
     found = _fitting(db, flow, shape)
