@@ -51,3 +51,14 @@ LoadOrigin = Literal["cli", "upload", "sync"]
 #: rejected by validation; failed (an error or a crash: nothing changed); validated (a dry run,
 #: nothing applied); pending (validated, embargoed until its release time); released.
 LoadStatus = Literal["running", "applied", "rejected", "failed", "validated", "pending", "releasing", "released"]
+
+#: What a permission allows (issue 8, access/rules.py): read a dataflow's data and its
+#: structures; read its embargoed values before release; upload data; maintain structures;
+#: administer (every action, plus users, tokens and grants).
+AccessAction = Literal["read", "read-embargoed", "upload", "maintain", "admin"]
+ACCESS_ACTIONS: tuple[AccessAction, ...] = ("read", "read-embargoed", "upload", "maintain", "admin")
+
+#: How a request proved who it is: not at all (the public), an API token, a password session
+#: (the portal's cookie), a bearer JWT of the organisation's identity provider, or the command
+#: line (whoever runs it on the server's machine).
+AuthMethod = Literal["anonymous", "token", "session", "oidc", "cli"]
