@@ -86,7 +86,8 @@ def _sdmx_error(exc: Exception) -> SdmxError:
     return Unprocessable(str(exc))
 
 
-async def _change(request: Request, actor: Principal, action: str, target: str, work: Callable, details: dict):
+async def _change(request: Request, actor: Principal, action: str, target: str, work: Callable, details: dict,
+                  outcome: Callable = lambda result: "ok"):
     """Run one change off the event loop; audit it whatever its outcome; raise its SDMX error."""
     db = request.app.state.server.db
     try:
@@ -95,7 +96,7 @@ async def _change(request: Request, actor: Principal, action: str, target: str, 
         await run_in_threadpool(audit.record, db, actor=actor, action=action, target=target, outcome="rejected",
                                 address=client_address(request), details={**details, "error": str(exc)})
         raise _sdmx_error(exc) from None
-    await run_in_threadpool(audit.record, db, actor=actor, action=action, target=target, outcome="ok",
+    await run_in_threadpool(audit.record, db, actor=actor, action=action, target=target, outcome=outcome(result),
                             address=client_address(request), details=details)
     return result
 
@@ -209,7 +210,8 @@ async def grants(request: Request) -> Response:
         grant = Grant(parse_subject(subject), action, Scope.parse(scope), parse_where(terms))
         return add_grant(db, grant, actor.identity)
 
-    row, created = await _change(request, actor, "grant.add", rule, work, {})
+    row, created = await _change(request, actor, "grant.add", rule, work, {},
+                                 outcome=lambda result: "ok" if result[1] else "unchanged")
     forget_grants(db)
     return _json({**grant_json(row), "created": created}, 201 if created else 200)
 
