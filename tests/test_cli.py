@@ -506,8 +506,9 @@ def test_the_demo_from_an_empty_store_to_http(tmp_path, capsys):
 # -- serve ---------------------------------------------------------------------------------------
 
 
-def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60) -> tuple[int, str]:
-    """Start `sdmx-server serve`, wait for /rest/dataflow to answer 200, stop it; (port, its output)."""
+def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60, started: int = 1) -> tuple[int, str]:
+    """Start `sdmx-server serve`, wait for /rest/dataflow to answer 200 and for `started`
+    workers to have started (one answers before the others), stop it; (port, its output)."""
     port = free_port()
     log = directory / f"serve-{port}.log"
     with log.open("w") as out:
@@ -523,7 +524,8 @@ def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60)
             assert process.poll() is None, f"the server ended with {process.returncode}:\n{log.read_text()}"
             assert time.monotonic() < stop, f"no answer from {url} after {deadline} s:\n{log.read_text()}"
             try:
-                if httpx.get(url, timeout=5).status_code == 200:
+                if (httpx.get(url, timeout=5).status_code == 200
+                        and log.read_text().count("Application startup complete") >= started):
                     break
             except httpx.TransportError:
                 pass
@@ -545,7 +547,7 @@ def test_serve_the_demo(tmp_path):
     assert "Traceback" not in output
 
     # several workers (uvicorn with an import string and factory=True), on the store just seeded
-    port, output = serve_until_it_answers(tmp_path, "--demo", "--workers", "2")
+    port, output = serve_until_it_answers(tmp_path, "--demo", "--workers", "2", started=2)
     assert f"http://127.0.0.1:{port}/rest/" in output
     assert "already holds structures" in output
     assert output.count("Application startup complete") == 2
