@@ -25,7 +25,8 @@ from sdmx_server.access.store import REFRESH_SECONDS, current_grants
 from sdmx_server.access.tokens import TokenError, parse_duration
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from tests.access_support import bearer, run_cli
+from tests.access_support import bearer
+from tests.cli_support import run_cli
 from tests.conftest import running_server
 
 SCRIPT = Path(sys.executable).parent / "sdmx-server"

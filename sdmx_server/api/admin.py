@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import orjson
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,7 +33,6 @@ from sdmx_server.access.tokens import TokenError, create_token, list_tokens, par
 from sdmx_server.api.auth import client_address, is_admin
 from sdmx_server.errors import Forbidden, NoResults, PayloadTooLarge, SdmxError, SyntaxError_, Unauthorized, Unprocessable
 
-import orjson
 
 MAX_BODY_BYTES = 64 * 1024
 
