@@ -98,6 +98,7 @@ def test_users_are_listed_disabled_and_removed(cli, store):
     one_line_error(cli("users", "remove", "sara"), "no user sara")
     one_line_error(cli("users", "add", "ali"), "already exists")
     one_line_error(cli("users", "add", "bad:name"), "user name 'bad:name'")
+    one_line_error(cli("users", "add", "cli"), "reserved for the command line")
     one_line_error(cli("users", "add", "x", "--group", "a b"), "group name 'a b'")
     one_line_error(cli("users", "add", "y", "--password-stdin", stdin="\n"), "no password")
 

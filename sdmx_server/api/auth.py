@@ -160,7 +160,7 @@ async def login(request: Request) -> Response:
     if user is None:
         name_failures.add(name)
         await run_in_threadpool(audit.record, state.db, actor=Principal(), action="session.login",
-                                target=f"user:{name}", outcome="denied", address=address)
+                                target=f"user:{name[:100]}", outcome="denied", address=address)
         raise Unauthorized("wrong name or password")
     name_failures.clear(name)
     lifetime = state.settings.session_seconds
