@@ -1,9 +1,7 @@
-"""What the access tests share: a running server on an empty store of its own, the CLI run
-in-process, bearer headers."""
+"""What the access tests share: a running server on an empty store of its own, bearer headers."""
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,25 +27,3 @@ def empty_server(backend: str, directory: Path, **settings):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def run_cli(capsys, *argv: str, stdin: str | None = None, monkeypatch=None) -> tuple[int, str, str]:
-    """`sdmx-server ARGV` in-process: (exit status, stdout, stderr) as the console script ends."""
-    import io
-
-    from sdmx_server.cli import main
-
-    capsys.readouterr()
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
-            code = 1
-        else:
-            code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err

@@ -25,7 +25,8 @@ from sdmx_server.access.store import REFRESH_SECONDS, current_grants
 from sdmx_server.access.tokens import TokenError, parse_duration
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from tests.access_support import bearer, run_cli
+from tests.access_support import bearer
+from tests.cli_support import run_cli
 from tests.conftest import running_server
 
 SCRIPT = Path(sys.executable).parent / "sdmx-server"
@@ -97,6 +98,7 @@ def test_users_are_listed_disabled_and_removed(cli, store):
     one_line_error(cli("users", "remove", "sara"), "no user sara")
     one_line_error(cli("users", "add", "ali"), "already exists")
     one_line_error(cli("users", "add", "bad:name"), "user name 'bad:name'")
+    one_line_error(cli("users", "add", "cli"), "reserved for the command line")
     one_line_error(cli("users", "add", "x", "--group", "a b"), "group name 'a b'")
     one_line_error(cli("users", "add", "y", "--password-stdin", stdin="\n"), "no password")
 
@@ -222,3 +224,56 @@ def test_the_console_script_prints_the_token_last_and_fails_in_one_line(tmp_path
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.strip() == "sdmx-server: no user nobody; add it first (users add nobody)"
     assert "Traceback" not in failed.stderr
+
+
+def test_a_revoke_from_the_command_line_reaches_every_worker_within_two_seconds(tmp_path):
+    """`serve --workers 2`: each worker caches tokens and grants; a revoke (CLI, another
+    process) and a grant reach both within the documented bounds."""
+    import socket
+    import signal
+
+    env = {**os.environ, "SDMX_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "SDMX_DATA_DIR": str(tmp_path)}
+
+    def script(*argv):
+        done = subprocess.run([str(SCRIPT), *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    script("users", "add", "robot")
+    token = script("tokens", "create", "robot").splitlines()[-1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port), "--workers", "2", "--no-scheduler"],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 90
+            while True:
+                assert server.poll() is None and time.monotonic() < deadline, "the server did not answer"
+                try:
+                    if client.get("/auth/me", headers=bearer(token)).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            def answers() -> list[httpx.Response]:
+                """12 requests, each on a connection of its own: spread over both workers."""
+                return [httpx.get(f"http://127.0.0.1:{port}/auth/me", headers=bearer(token), timeout=10)
+                        for _ in range(12)]
+
+            assert [r.status_code for r in answers()] == [200] * 12  # both workers now hold the token
+            assert not any(r.json()["is_admin"] for r in answers())
+            script("grant", "user:robot", "admin", "*")
+            time.sleep(2.0)  # the grants bound (1 s), with room for a slow machine
+            assert [r.json()["is_admin"] for r in answers()] == [True] * 12
+            script("tokens", "revoke", "robot")
+            time.sleep(2.0)  # the credential bound (1 s), likewise
+            assert [r.status_code for r in answers()] == [401] * 12
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from lxml import etree
 from sqlmodel import Session, select
 
-from sdmx_server.cli import _registry, main, seed_demo
+from sdmx_server.cli import _registry, seed_demo
 from sdmx_server.demo.generator import FLOWS as DEMO_FLOWS
 from sdmx_server.registry.shape import data_shape
 from sdmx_server.registry.store import read_all
@@ -34,6 +34,7 @@ from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import find_fact_table
+from tests.cli_support import run_cli
 from tests.conftest import ROOT, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv, write
 
@@ -73,21 +74,7 @@ def cli(capsys):
     stderr; that is what the user sees, so that is what this returns.
     """
 
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            if isinstance(exc.code, str):
-                print(exc.code, file=sys.stderr)
-                code = 1
-            else:
-                code = exc.code or 0
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return lambda *argv: run_cli(capsys, *argv)
 
 
 def script(*argv: str, cwd: Path, env_vars: dict[str, str] | None = None, timeout: float = 60):

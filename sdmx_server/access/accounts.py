@@ -48,9 +48,15 @@ class UserInfo:
                 "disabled": self.disabled, "has_password": self.has_password, "created_at": self.created_at}
 
 
+#: Names no user may take: the command line's own (the audit trail's actor `user:cli`).
+RESERVED = frozenset({"cli"})
+
+
 def check_name(name: str, what: str = "user") -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise AccountError(f"{what} name {name!r}: letters, digits and _ . @ - only, starting with a letter or digit")
+    if what == "user" and name in RESERVED:
+        raise AccountError(f"user name {name!r} is reserved for the command line")
     return name
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import orjson
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,10 +30,9 @@ from sdmx_server.access.principal import Principal
 from sdmx_server.access.rules import Grant, GrantError, Scope, parse_subject, parse_where
 from sdmx_server.access.store import forget_credentials, forget_grants
 from sdmx_server.access.tokens import TokenError, create_token, list_tokens, parse_duration, revoke_tokens, token_json
-from sdmx_server.api.auth import client_address, is_admin
-from sdmx_server.errors import Forbidden, NoResults, PayloadTooLarge, SdmxError, SyntaxError_, Unauthorized, Unprocessable
+from sdmx_server.api.auth import client_address, is_admin, read_small_body
+from sdmx_server.errors import Forbidden, NoResults, SdmxError, SyntaxError_, Unauthorized, Unprocessable
 
-import orjson
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -50,11 +51,7 @@ def _admin(request: Request) -> Principal:
 
 
 async def _body(request: Request) -> dict:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    body = await read_small_body(request, MAX_BODY_BYTES)
     try:
         fields = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError:

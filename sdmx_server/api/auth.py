@@ -103,13 +103,19 @@ def client_address(request: HTTPConnection) -> str | None:
     return request.client.host if request.client else None
 
 
-async def read_fields(request: Request) -> dict[str, str]:
-    """The body as fields: JSON object or an urlencoded form (a login needs no multipart)."""
+async def read_small_body(request: Request, limit: int) -> bytes:
+    """The whole body of a small request (a form, a JSON object); 413 beyond `limit` bytes."""
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise PayloadTooLarge(f"the body is larger than {MAX_FORM_BYTES} bytes")
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    return body
+
+
+async def read_fields(request: Request) -> dict[str, str]:
+    """The body as fields: JSON object or an urlencoded form (a login needs no multipart)."""
+    body = await read_small_body(request, MAX_FORM_BYTES)
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if not body:
         return {}
@@ -154,7 +160,7 @@ async def login(request: Request) -> Response:
     if user is None:
         name_failures.add(name)
         await run_in_threadpool(audit.record, state.db, actor=Principal(), action="session.login",
-                                target=f"user:{name}", outcome="denied", address=address)
+                                target=f"user:{name[:100]}", outcome="denied", address=address)
         raise Unauthorized("wrong name or password")
     name_failures.clear(name)
     lifetime = state.settings.session_seconds
