@@ -43,7 +43,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sdmx_server.errors import ServiceUnavailable
 from sdmx_server.query.model import DataQuery
 from sdmx_server.query.periods import epoch_us
-from sdmx_server.registry.shape import DataShape
 from sdmx_server.store.apply import delete_conditions, delete_staging, fact_columns, runs
 from sdmx_server.store.database import Database
 from sdmx_server.store.embargo import Released, kept_chunks, pending_loads
@@ -52,7 +51,7 @@ from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.pool import discard
 from sdmx_server.store.special import keep_nan
 from sdmx_server.store.sql import dimension_where, render_sql
-from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
+from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactStandIn, FactTable
 
 Flow = tuple[str, str, str]
 
@@ -64,7 +63,7 @@ ATTEMPTS = 3
 
 
 @dataclass(frozen=True, eq=False)
-class Overlay:
+class Overlay(FactStandIn):
     """The overlaid rows, a FactTable's stand-in for store/sql.py."""
 
     fact: FactTable
@@ -73,28 +72,9 @@ class Overlay:
     def name(self) -> str:
         return f"{self.fact.name}@preview"
 
-    @property
-    def shape(self) -> DataShape:
-        return self.fact.shape
-
-    @property
-    def columns(self) -> dict[str, str]:
-        return self.fact.columns
-
-    @property
-    def key_ids(self) -> tuple[str, ...]:
-        return self.fact.key_ids
-
-    @property
-    def measure_numeric(self) -> bool:
-        return self.fact.measure_numeric
-
     @cached_property
     def table(self) -> sa.Table:
         return _temporary(OVERLAY, self.fact, [c.name for c in self.fact.table.columns])
-
-    def column(self, component_id: str):
-        return self.table.c[self.fact.columns[component_id]]
 
 
 def _temporary(name: str, fact: FactTable, columns: list[str]) -> sa.Table:
