@@ -140,12 +140,12 @@ def load_b(a: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     merged = a[(a.AREA == "IR") & (a.TIME_PERIOD == "2020-01")].copy()
     merged["OBS_VALUE"] = [9001.0, 9002.0, 9003.0]
     merged["OBS_STATUS"] = "E"
-    merged["COMMENT"] = ""  # merge: kept as stored
+    merged[["TITLE", "UNIT_MULT"]] = ""  # merge: kept as stored
     new = frame(seed=3, months=4, quarters=0)
     new = new[(new.AREA == "IR-10") & (new.TIME_PERIOD == "2020-04")]  # new observations
     replaced = a[(a.AREA == "IR-23") & (a.TIME_PERIOD == "2020-02")].copy()
     replaced["OBS_VALUE"] = 7000.5
-    replaced["COMMENT"] = ""  # replace: emptied
+    replaced["TITLE"] = ""  # replace: emptied
     gone = at("IR-10", "F", "2020-03").copy()  # one observation, whole
     gone["OBS_VALUE"] = float("nan")
     gone[ATTRIBUTES] = ""
@@ -154,7 +154,7 @@ def load_b(a: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     emptied = at("IR", "M", "2020-02").copy()  # a value emptied, the observation kept
     emptied["OBS_VALUE"] = float("nan")
     emptied[ATTRIBUTES] = ""
-    emptied["COMMENT"] = "-"
+    emptied[["TITLE", "COMMENT"]] = "-"
     again = at("IR-03", "F", "2020-Q1").copy()  # deleted by the wildcard above, then written again
     again["OBS_VALUE"] = 1234.0
     rows = pd.concat([merged, new, replaced, gone, wildcard, emptied, again], ignore_index=True)
