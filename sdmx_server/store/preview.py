@@ -60,6 +60,8 @@ STAGE = "sdmx_preview_stage"
 KEYS = "sdmx_preview_keys"
 #: Attempts at an overlay while its loads are being released under it.
 ATTEMPTS = 3
+#: PostgreSQL: memory of one preview's temporary tables and index builds (then disk).
+TEMP_MEMORY = "64MB"
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,11 +81,13 @@ class Overlay(FactStandIn):
 
 def _temporary(name: str, fact: FactTable, columns: list[str]) -> sa.Table:
     """A temporary table with some of the fact table's columns (their types: byte-order text
-    on PostgreSQL, as the fact table sorts) and its primary key."""
+    on PostgreSQL, as the fact table sorts), and a unique index on its key (`_create` builds it
+    after the first rows are in: one sort rather than an index grown row by row)."""
     source = fact.table
-    return sa.Table(name, sa.MetaData(), *[sa.Column(n, source.c[n].type, nullable=source.c[n].nullable)
-                                           for n in columns],
-                    sa.PrimaryKeyConstraint(*fact.key_columns), prefixes=["TEMPORARY"])
+    table = sa.Table(name, sa.MetaData(), *[sa.Column(n, source.c[n].type, nullable=source.c[n].nullable)
+                                            for n in columns], prefixes=["TEMPORARY"])
+    sa.Index(f"{name}_key", *[table.c[k] for k in fact.key_columns], unique=True)
+    return table
 
 
 class Preview:
@@ -147,9 +151,13 @@ def _build(preview: Preview, flow: Flow, query: DataQuery) -> None:
     db, cur, overlay = preview.db, preview.cursor, preview.overlay
     fact = overlay.fact
     selected = _selection(fact, query)
-    _create(preview, overlay.table)
+    if not db.is_sqlite:
+        # Memory for the temporary tables of this connection (before it first uses one) and
+        # for its index build; beyond, PostgreSQL writes them to disk.
+        cur.execute(f"SET temp_buffers = '{TEMP_MEMORY}'")
+        cur.execute(f"SET LOCAL maintenance_work_mem = '{TEMP_MEMORY}'")
     names = [c.name for c in fact.table.columns]
-    preview.run(sa.insert(overlay.table).from_select(
+    _create(preview, overlay.table, sa.insert(overlay.table).from_select(
         names, sa.select(*[fact.table.c[n] for n in names]).where(sa.true(), *selected(fact.table))))
     for load in pending_loads(db, flow):
         present, replace_all, chunks = kept_chunks(db, load.load_id)
@@ -175,8 +183,14 @@ def _build(preview: Preview, flow: Flow, query: DataQuery) -> None:
         cur.execute(f"ANALYZE {OVERLAY}")  # a temporary table has no statistics
 
 
-def _create(preview: Preview, table: sa.Table) -> None:
-    preview.cursor.execute(str(sa.schema.CreateTable(table).compile(dialect=preview.db.dialect)))
+def _create(preview: Preview, table: sa.Table, fill: sa.Insert | None = None) -> None:
+    """CREATE the table, run `fill`, then index the key."""
+    dialect = preview.db.dialect
+    preview.cursor.execute(str(sa.schema.CreateTable(table).compile(dialect=dialect)))
+    if fill is not None:
+        preview.run(fill)
+    for index in table.indexes:
+        preview.cursor.execute(str(sa.schema.CreateIndex(index).compile(dialect=dialect)))
 
 
 def _write(preview: Preview, rows: pa.Table, replace_values: bool, selected, keys: sa.Table | None) -> None:
