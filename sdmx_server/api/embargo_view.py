@@ -7,7 +7,9 @@ exists: then nobody reads embargoed values). The principal is starlette's `reque
 by the identity middleware; a request without one is anonymous.
 
 The answer goes to the services as a predicate on dataflows (service/preview.py), or None for
-a principal who reads no embargoed values anywhere (the services then read nothing more).
+a principal who reads no embargoed values anywhere (the services then read nothing more). It is
+true only where `read-embargoed` covers the whole dataflow: previews narrowed to a cube region
+are not built (a regional grant reads no embargoed values).
 """
 
 from __future__ import annotations
@@ -34,4 +36,6 @@ def reads_embargoed(request: Request) -> ReadsEmbargoed | None:
     permissions = Permissions(request.scope.get("user") or ANONYMOUS, grants)
     if not permissions.grants:
         return None
-    return lambda flow: permissions.may("read-embargoed", flow)
+    # Only a grant on the whole dataflow: the overlay applies every pending row, so a grant
+    # narrowed to a region (PROVINCE=IR-23) must not open the others' embargoed values.
+    return lambda flow: permissions.allowance("read-embargoed", flow).whole
