@@ -370,34 +370,77 @@ def test_a_pending_replace_all_and_two_loads_in_release_order(backend, tmp_path,
         db.dispose()
 
 
-def test_the_overlay_is_the_released_state_in_the_store(tmp_path):
-    """The store level, without HTTP: the preview of B equals the fact table after B's release,
-    row for row, bookkeeping aside (the same apply semantics, not only the same answers)."""
+def _fact(db):
     from sdmx_server.cli import _registry
-    from sdmx_server.ingest.load import release_embargoed
-    from sdmx_server.query.model import DataQuery
     from sdmx_server.registry.shape import data_shape
-    from sdmx_server.store.preview import open_preview
     from sdmx_server.store.tables import find_fact_table
 
-    with fresh_database("sqlite", tmp_path) as url:
+    return find_fact_table(db, FLOW_A, data_shape(_registry(db).get("dataflow", *FLOW_A).structure))
+
+
+def _overlaid(db, fact) -> pd.DataFrame:
+    from sdmx_server.query.model import DataQuery
+    from sdmx_server.store.preview import open_preview
+
+    columns = ", ".join(f'"{fact.columns[c]}"' for c in COLUMNS)
+    preview = open_preview(db, FLOW_A, fact, DataQuery())
+    try:
+        preview.cursor.execute(f"SELECT {columns} FROM {preview.overlay.table.name} ORDER BY {columns}")
+        return preview.cursor.fetch_arrow_table().to_pandas()
+    finally:
+        preview.close()
+
+
+def _stored(db, fact) -> pd.DataFrame:
+    columns = [fact.table.c[fact.columns[c]] for c in COLUMNS]
+    with db.engine.connect() as conn:
+        return pd.read_sql(sa.select(*columns).order_by(*columns), conn)
+
+
+def _release_offline(db, load_id: int) -> None:
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import release_embargoed
+
+    _due(db, load_id, datetime.now(timezone.utc) - timedelta(seconds=1))
+    assert release_embargoed(db, _registry(db)) == [load_id]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_overlay_is_the_released_state_in_the_store(backend, tmp_path):
+    """The store level, without HTTP: the preview of B equals the fact table after B's release,
+    row for row, bookkeeping aside (the same apply semantics, not only the same answers)."""
+    with fresh_database(backend, tmp_path) as url:
         settings, db, a = _setup(url, tmp_path)
         b, actions = load_b(a)
         load_id = _embargo(db, settings, tmp_path, b, actions)
-        fact = find_fact_table(db, FLOW_A, data_shape(_registry(db).get("dataflow", *FLOW_A).structure))
-        names = [fact.columns[c] for c in COLUMNS]
-        preview = open_preview(db, FLOW_A, fact, DataQuery())
-        try:
-            columns = ", ".join(f'"{n}"' for n in names)
-            preview.cursor.execute(f"SELECT {columns} FROM {preview.overlay.table.name} ORDER BY {columns}")
-            overlaid = preview.cursor.fetch_arrow_table().to_pandas()
-        finally:
-            preview.close()
-        _due(db, load_id, datetime.now(timezone.utc) - timedelta(seconds=1))
-        assert release_embargoed(db, _registry(db)) == [load_id]
-        with db.engine.connect() as conn:
-            stored = pd.read_sql(sa.select(*[fact.table.c[n] for n in names]).order_by(
-                *[fact.table.c[n] for n in names]), conn)
-        pd.testing.assert_frame_equal(overlaid, stored, check_dtype=False)
+        fact = _fact(db)
+        overlaid = _overlaid(db, fact)
+        _release_offline(db, load_id)
+        pd.testing.assert_frame_equal(overlaid, _stored(db, fact), check_dtype=False)
         db.dispose()
 
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_release_under_a_preview_makes_it_start_again(backend, tmp_path, monkeypatch):
+    """A load released after the preview listed it as pending (its kept rows gone): the
+    preview starts again from the new current rows, and shows the load once."""
+    from sdmx_server.store import preview
+    from sdmx_server.store.embargo import pending_loads
+
+    with fresh_database(backend, tmp_path) as url:
+        settings, db, a = _setup(url, tmp_path)
+        b, actions = load_b(a)
+        load_id = _embargo(db, settings, tmp_path, b, actions)
+        stale = pending_loads(db, FLOW_A)
+        _release_offline(db, load_id)
+        calls = []
+
+        def listed(db, flow):
+            calls.append(flow)
+            return stale if len(calls) == 1 else pending_loads(db, flow)
+
+        monkeypatch.setattr(preview, "pending_loads", listed)
+        fact = _fact(db)
+        pd.testing.assert_frame_equal(_overlaid(db, fact), _stored(db, fact), check_dtype=False)
+        assert len(calls) == 2
+        db.dispose()

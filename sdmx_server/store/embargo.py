@@ -138,7 +138,9 @@ def kept_chunks(db: Database, load_id: int) -> tuple[frozenset[str], bool, Itera
     at a time in load order): a reader holds one chunk (CHUNK_ROWS rows), not the load."""
     meta = Embargo.__table__
     with db.engine.connect() as conn:
-        head = conn.execute(sa.select(meta.c.present).where(meta.c.load_id == load_id)).one()
+        head = conn.execute(sa.select(meta.c.present).where(meta.c.load_id == load_id)).first()
+    if head is None:
+        raise Released(load_id)
     return frozenset(json.loads(head.present)), _replaces_all(db, load_id), _chunks(db, load_id)
 
 

@@ -113,7 +113,7 @@ class Preview:
 def open_preview(db: Database, flow: Flow, fact: FactTable, query: DataQuery | None = None) -> Preview:
     """The dataflow after its pending loads, restricted to what `query`'s keys and periods
     select (None: all of it)."""
-    for attempt in range(ATTEMPTS):
+    for _ in range(ATTEMPTS):
         conn = db.adbc_connect()
         try:
             preview = Preview(db, conn, conn.cursor(), Overlay(fact))
