@@ -160,7 +160,7 @@ def base_headers(validators: Validators, vary: str, max_age: int) -> dict[str, s
     return {
         **validators.headers(),
         "Vary": vary,
-        "Cache-Control": f"public, max-age={max_age}, must-revalidate",
+        "Cache-Control": f"{'private' if validators.private else 'public'}, max-age={max_age}, must-revalidate",
     }
 
 

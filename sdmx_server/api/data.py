@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from sdmx_server.api.answers import close_batches, closing_chunks, data_answer
 from sdmx_server.api.conditional import data_validators
+from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
 from sdmx_server.errors import NoResults, NotAcceptable
@@ -24,6 +25,8 @@ from sdmx_server.formats.data_message import carries_actions
 from sdmx_server.formats.media import Choice, negotiate
 from sdmx_server.query.model import DataQuery
 from sdmx_server.service.data import execute, resolve
+from sdmx_server.service.history import is_history
+from sdmx_server.service.preview import previewed
 from sdmx_server.types import ApiVersion
 
 VARY = "Accept, Accept-Encoding, Accept-Language"
@@ -54,8 +57,11 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
             f"{row.content_type} cannot mark deleted observations or data set validity, which updatedAfter and "
             "includeHistory answers need: ask for SDMX-ML, SDMX-JSON or SDMX-CSV 2.0/2.1", list(ACTION_FORMATS))
 
+    # Embargoed values shown to those who may read them (service/preview.py); None for others.
+    embargoed = None if is_history(query) else reads_embargoed(request)
+
     def produce():
-        message = replace(execute(state, plan), languages=languages, parameters=dict(choice.parameters))
+        message = replace(execute(state, plan, embargoed), languages=languages, parameters=dict(choice.parameters))
         try:
             chunks = row.load()(message, **row.options)
         except Exception:
@@ -70,7 +76,8 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
             lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice)))
         validators = await run_in_threadpool(
             lambda: data_validators(state, request, row, languages, list(plan.flows), query.as_of,
-                                    parameters=dict(choice.parameters)))
+                                    parameters=dict(choice.parameters),
+                                    pending=previewed(state.db, plan.flows, embargoed)))
         return await data_answer(request, validators, row.content_type, VARY, produce)
     except NoResults:
         if api == "v2" and state.settings.no_data_status == 204:

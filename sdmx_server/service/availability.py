@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
 from sdmx_server.query.model import AvailabilityQuery, DataQuery
 from sdmx_server.registry.shape import DataShape
+from sdmx_server.service import preview
 from sdmx_server.service.data import DataPlan, DataState, resolve
 from sdmx_server.store.history_sql import View, epoch_us
 from sdmx_server.store.series import OBS_COUNT, all_series, matching_observations
@@ -78,15 +79,20 @@ def plan_of(state: DataState, query: AvailabilityQuery) -> DataPlan:
     return resolve(state, data)
 
 
-def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | None = None) -> list[FlowAvailability]:
+def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | None = None,
+                 reads_embargoed: Callable[[tuple[str, str, str]], bool] | None = None) -> list[FlowAvailability]:
     """One answer per matching dataflow that has matching data; NoResults when none has.
-    Dataflows, structures and keys are resolved as for data (service/data.py `resolve`)."""
+    Dataflows, structures and keys are resolved as for data (service/data.py `resolve`).
+    `reads_embargoed` (the access gate's): a dataflow whose embargoed values the principal
+    reads is counted as it will be after its pending loads (service/preview.py)."""
     plan = plan_of(state, query) if plan is None else plan
     registry = state.registry()
     found = []
+    embargoed = {} if query.data.updated_after is not None else preview.previewed(state.db, plan.flows,
+                                                                                   reads_embargoed)
     for planned in plan.sets:
         dataflow = registry.get("dataflow", *planned.flow)
-        answer = _one(state, query, planned, dataflow) if dataflow is not None else None
+        answer = _one(state, query, planned, dataflow, planned.flow in embargoed) if dataflow is not None else None
         if answer is not None:
             found.append(answer)
     if not found:
@@ -95,7 +101,8 @@ def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | No
     return found
 
 
-def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowAvailability | None:
+def _one(state: DataState, query: AvailabilityQuery, planned, dataflow, embargoed: bool = False
+         ) -> FlowAvailability | None:
     shape, fact, data = planned.shape, planned.fact, planned.query
     time_id = shape.time.id if shape.time is not None else None
     if query.component is not None and query.component not in (*shape.dimension_ids, time_id):
@@ -106,6 +113,10 @@ def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowA
     dims = shape.dimension_ids
     if data.updated_after is not None:
         rows = changed_series(state.db, fact, data, relax)
+        if rows.num_rows == 0:
+            return None
+    elif embargoed:
+        rows = preview.series_counts(state, planned, lambda overlay: _where(overlay, data, relax))
         if rows.num_rows == 0:
             return None
     elif _needs_observations(shape, data):

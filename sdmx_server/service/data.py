@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import sqlalchemy as sa
 
@@ -33,7 +33,7 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery, Key
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.shape import DataShape
-from sdmx_server.service import history
+from sdmx_server.service import history, preview
 from sdmx_server.service.labels import labels_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
@@ -260,15 +260,23 @@ def _labels(registry, dataflow, shape: DataShape, flow: Flow) -> Labels:
 # -- execute -------------------------------------------------------------------------------------
 
 
-def execute(state: DataState, plan: DataPlan) -> DataMessage:
+def execute(state: DataState, plan: DataPlan, reads_embargoed: Callable[[Flow], bool] | None = None) -> DataMessage:
     """The message: one data set per planned set that has matching data. NoResults when
     none has, raised before any byte is written. Queries of the past (asOf, updatedAfter,
-    includeHistory) are answered by service/history.py."""
+    includeHistory) are answered by service/history.py. `reads_embargoed` (the access gate's):
+    whether the principal reads a dataflow's embargoed values, which service/preview.py
+    overlays on its data then."""
     if history.is_history(plan.query):
         return history.execute_history(state, plan)
     parts: list[DataSetPart] = []
     found = False
+    embargoed = preview.previewed(state.db, plan.flows, reads_embargoed)
     for planned in plan.sets:
+        if planned.flow in embargoed:
+            part = preview.overlay_part(state, planned)
+            found = found or part is not None
+            parts += [part] if part is not None else []
+            continue
         layout = truthful_layout(state, planned)
         if not found:
             batches = select_batches(state.db, planned.fact, planned.query, layout, state.settings.batch_rows)

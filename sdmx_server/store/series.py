@@ -271,7 +271,7 @@ def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
     return table.combine_chunks()
 
 
-def matching_observations(db: Database, fact: FactTable, where) -> pa.Table:
+def matching_observations(db: Database, fact: FactTable, where, conn=None) -> pa.Table:
     """The fact table's observations that meet `where` (a condition, see store/sql.py),
     counted per series: the same columns as `all_series`."""
     shape, f = fact.shape, fact.table
@@ -282,7 +282,7 @@ def matching_observations(db: Database, fact: FactTable, where) -> pa.Table:
         sa.func.coalesce(sa.func.max(f.c[PERIOD_END]), 0).label(PERIOD_END),
     ).where(where)
     statement = statement.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0)
-    return _fetch(db, statement).combine_chunks()
+    return _fetch(db, statement, conn).combine_chunks()
 
 
 def _fetch(db: Database, statement: sa.Select, conn=None) -> pa.Table:
