@@ -175,6 +175,10 @@ def _release_in_process(url: str, barrier, results) -> None:
     results.put(release_embargoed(db, _registry(db)))
 
 
+def _sleep_until(when: datetime) -> None:
+    time.sleep(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_processes_release_once_in_release_order(backend, tmp_path):
     from sdmx_server.store.tables import find_fact_table
@@ -182,11 +186,14 @@ def test_two_processes_release_once_in_release_order(backend, tmp_path):
 
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        soon = datetime.now(timezone.utc) + timedelta(milliseconds=300)
+        # Far enough ahead that both loads are still pending on a busy machine (a load whose
+        # release time has passed by its end is released at once), then wait until both are due.
+        soon = datetime.now(timezone.utc) + timedelta(seconds=3)
         # Submitted in the other order than they are due: the earlier release applies first.
         later, _ = _embargoed(db, settings, tmp_path, soon + timedelta(milliseconds=1), 2.0, "later")
         earlier, count = _embargoed(db, settings, tmp_path, soon, 1.0, "earlier")
-        time.sleep(0.5)
+        assert _status(db, earlier) == _status(db, later) == "pending"
+        _sleep_until(soon + timedelta(milliseconds=200))
         context = multiprocessing.get_context("spawn")
         barrier, results = context.Barrier(2), context.Queue()
         workers = [context.Process(target=_release_in_process, args=(url, barrier, results)) for _ in range(2)]
@@ -322,9 +329,10 @@ def test_a_load_releases_what_came_due_first(backend, tmp_path):
 
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        embargoed, count = _embargoed(db, settings, tmp_path, datetime.now(timezone.utc) + timedelta(milliseconds=200),
-                                      3.0)
-        time.sleep(0.4)
+        due = datetime.now(timezone.utc) + timedelta(seconds=3)  # still pending after a slow load
+        embargoed, count = _embargoed(db, settings, tmp_path, due, 3.0)
+        assert _status(db, embargoed) == "pending"
+        _sleep_until(due + timedelta(milliseconds=200))
         rows = first[first.TIME_PERIOD == "2020-01"].copy()
         rows["OBS_VALUE"] = 9.0
         path = tmp_path / "later.csv"
