@@ -10,8 +10,7 @@ the viewer and of A for the anonymous public; their ETags differ and never valid
 the two. After the release (moved to the past: the running server publishes it) both get
 A∘B. A `replace-all` pending load is overlaid too.
 
-Until the identity and gate helpers are merged, the principal comes from a test-only
-middleware here (the app has no such backdoor) and the grants from a patched grants reader.
+The principals are real users with real bearer tokens and grants in the store (access/).
 """
 
 from __future__ import annotations
@@ -39,50 +38,38 @@ PATH = "/rest/v2/data/dataflow/TEST/DF_A/1.0"
 AVAILABILITY = "/rest/v2/availability/dataflow/TEST/DF_A/1.0"
 VALUES = ["OBS_VALUE"] + ATTRIBUTES
 STAFF = "staff"
-#: The test middleware's header: only in this file's app, never in the real one.
-WHO = "x-test-principal"
 
 
-# -- the principal and its grants, until identity and gate land -----------------------------------
+# -- the principals: real users, tokens and grants (access/) --------------------------------------
 
-
-class PrincipalFromHeader:
-    """Sets starlette's `request.user` as identity's middleware will: from a header that only
-    this test's app reads."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        from sdmx_server.access.principal import ANONYMOUS, Principal
-
-        if scope["type"] == "http":
-            name = dict(scope["headers"]).get(WHO.encode())
-            scope["user"] = Principal(name=name.decode()) if name else ANONYMOUS
-        await self.app(scope, receive, send)
+#: Bearer tokens of the principals, by user name (filled by server_with_principals).
+TOKENS: dict[str, str] = {}
 
 
 @contextmanager
 def server_with_principals(settings, monkeypatch):
+    from sdmx_server.access.accounts import add_user
+    from sdmx_server.access.grants import add_grant
     from sdmx_server.access.rules import Grant, Scope
-    from sdmx_server.api import app as app_module
-    from sdmx_server.api import embargo_view
+    from sdmx_server.access.tokens import create_token
+    from sdmx_server.store.database import Database
 
-    original = app_module.create_app
-
-    def create_app(s):
-        app = original(s)
-        app.add_middleware(PrincipalFromHeader)
-        return app
-
-    monkeypatch.setattr(app_module, "create_app", create_app)
-    monkeypatch.setattr(embargo_view, "current_grants", lambda db: (
+    db = Database(settings.database_url)
+    grants = (
         Grant(f"user:{STAFF}", "read-embargoed", Scope.parse("TEST:*")),
         Grant("user:reader", "read", Scope.parse("TEST:*")),  # reads, but no embargoed values
         # Embargoed values of one region only: previews are not built for regions (the overlay
         # would show every region's), so this principal reads what is published.
         Grant("user:provincial", "read-embargoed", Scope.parse("TEST:*"), where=(("AREA", ("IR-23",)),)),
-    ))
+    )
+    try:
+        for grant in grants:
+            name = grant.subject.removeprefix("user:")
+            add_user(db, name)
+            TOKENS[name] = create_token(db, name)[0]
+            add_grant(db, grant, "test")
+    finally:
+        db.dispose()
     with running_server(settings) as server:
         yield server
 
@@ -90,7 +77,7 @@ def server_with_principals(settings, monkeypatch):
 def get(server, path: str, who: str | None = None, accept: str = CSV20, etag: str | None = None, **params):
     headers = {"Accept": accept}
     if who:
-        headers[WHO] = who
+        headers["Authorization"] = f"Bearer {TOKENS[who]}"
     if etag:
         headers["If-None-Match"] = etag
     query = "&".join(f"{k}={v}" for k, v in params.items())  # c[] filters: '+' and ',' written as they are
