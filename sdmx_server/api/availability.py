@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.access import gate_of
 from sdmx_server.api.conditional import data_validators, not_modified, not_modified_response
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of, write_selection
@@ -61,12 +62,12 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
     state = state_of(request)
 
     def prepare():
-        plan = plan_of(state, query)
-        return plan, data_validators(state, request, row, languages, list(plan.flows))
+        plan = plan_of(state, query, gate_of(request))
+        return plan, data_validators(state, request, row, languages, list(plan.flows), regions=plan.regions)
 
     def body(plan) -> bytes:
         answers = availability(state, query, plan)
-        selected = selection(state.registry(), answers, query.references)
+        selected = selection(state.registry(), answers, query.references)  # a visible dataflow's own
         return write_selection(row, selected, Header(sender=state.settings.sender_id), languages, answer="structure")
 
     vary = "Accept, Accept-Language"
@@ -74,7 +75,8 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
         plan, validators = await run_in_threadpool(prepare)
         # no-cache: a cache may keep the answer but asks again each time (a 304 while the
         # data and structures are as they were).
-        headers = {"Vary": vary, "Cache-Control": "no-cache", **validators.headers()}
+        headers = {"Vary": vary, "Cache-Control": "private, no-cache" if plan.private else "no-cache",
+                   **validators.headers()}
         if not_modified(request, validators):
             return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
         content = await run_in_threadpool(body, plan)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sdmx_server.api.access import gate_of
 from sdmx_server.api.answers import close_batches, closing_chunks, data_answer
 from sdmx_server.api.conditional import data_validators
 from sdmx_server.api.language import accept_languages
@@ -66,12 +67,13 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
     try:
         # The plan names the dataflows before any data is read: validators first, so that a
         # 304 or a kept answer costs no data read (api/answers.py).
+        gate = await run_in_threadpool(gate_of, request)
         plan = await run_in_threadpool(
-            lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice)))
+            lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice), gate=gate))
         validators = await run_in_threadpool(
             lambda: data_validators(state, request, row, languages, list(plan.flows), query.as_of,
-                                    parameters=dict(choice.parameters)))
-        return await data_answer(request, validators, row.content_type, VARY, produce)
+                                    parameters=dict(choice.parameters), regions=plan.regions))
+        return await data_answer(request, validators, row.content_type, VARY, produce, private=plan.private)
     except NoResults:
         if api == "v2" and state.settings.no_data_status == 204:
             return Response(status_code=204, headers={"Vary": VARY})
