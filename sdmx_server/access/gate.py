@@ -58,7 +58,7 @@ class Gate:
 
     @property
     def is_admin(self) -> bool:
-        return self.principal == COMMAND_LINE or self.permissions.is_admin
+        return self.principal.method == "cli" or self.permissions.is_admin
 
     @property
     def fingerprint(self) -> tuple:
@@ -120,14 +120,26 @@ class Gate:
         """Whether it sees the dataflow's embargoed values before their release."""
         return self.allowance("read-embargoed", "dataflow", flow).allowed
 
-    def require(self, action: AccessAction, kind: str, key: ArtefactKey, not_found: str | None = None) -> Allowance:
-        """The allowance of the action on an artefact, or the refusal: an artefact this
-        principal cannot see is "not found" (404, `not_found` the message, as for one that does
-        not exist); 401 for the anonymous; 403 naming the rule that is missing."""
+    def require(self, action: AccessAction, kind: str, key: ArtefactKey, not_found: str | None = None, *,
+                new: bool = False, access: str | None = None) -> Allowance:
+        """The allowance of the action on an artefact, or the refusal:
+        - a write by the anonymous: 401, whatever the artefact (nothing said of it);
+        - an artefact this principal cannot see: "not found" (404, `not_found` the message),
+          exactly as for one that does not exist; `new`: one that does not exist yet may be
+          created (structure maintenance), with the `access` level it comes with;
+        - else 403 naming the rule that is missing."""
+        if action != "read" and not self.principal.is_authenticated and not self.is_admin:
+            raise Unauthorized(f"{action} needs credentials: send Authorization: Bearer TOKEN")
         entry = self.registry.entry(kind, *key)
-        if entry is None or not self.view(entry):
+        if (entry is not None and not self.view(entry)) or (entry is None and not new):
             raise NoResults(not_found or f"{kind} {ref(key)} not found")
-        allowance = self._allowance(action, entry)
+        if entry is not None:
+            allowance = self._allowance(action, entry)
+        elif self.is_admin:
+            allowance = EVERYWHERE
+        else:
+            level = access if kind == "dataflow" and access else "public"
+            allowance = self.permissions.allowance(action, key, level)  # type: ignore[arg-type]
         if not allowance.allowed:
             if not self.principal.is_authenticated:
                 raise Unauthorized(f"{action} on {kind} {ref(key)} needs credentials: send Authorization: Bearer TOKEN")
