@@ -110,7 +110,7 @@ async def post(request: Request) -> Response:
 
 
 async def put(request: Request) -> Response:
-    gate = await _gate(request)
+    await _gate(request)
     kind = _kind(request.path_params["type"])
     agency, artefact_id, version = (request.path_params[p] for p in ("agency", "id", "version"))
     candidates = _candidates(await _body(request), "http")

@@ -90,7 +90,7 @@ async def metadata_response(request: Request, query: MetadataQuery) -> Response:
 
 
 def metadata_body(state: ServerState, query: MetadataQuery, row: MediaType, languages, gate: Gate) -> bytes:
-    registry = state.registry()
+    registry = gate.registry
     view = gate.view
     if query.as_of is not None:
         registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)

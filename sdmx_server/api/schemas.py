@@ -56,7 +56,7 @@ async def schema_response(request: Request, query: SchemaQuery) -> Response:
 
 
 def _schema_body(state, query: SchemaQuery, row: MediaType, languages, gate: Gate) -> bytes:
-    registry = state.registry()
+    registry = gate.registry
     view = gate.view
     if query.as_of is not None:
         registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)

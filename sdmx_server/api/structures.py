@@ -56,7 +56,7 @@ def viewed_validators(state: ServerState, request: Request, row: MediaType, lang
 
 
 def structure_body(state: ServerState, query: StructureQuery, row: MediaType, languages, gate: Gate) -> bytes:
-    registry = state.registry()
+    registry = gate.registry  # the registry the view was made of, even if a newer one came meanwhile
     view = gate.view
     if query.as_of is not None:
         registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)

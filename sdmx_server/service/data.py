@@ -125,7 +125,8 @@ def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, la
             "data are stored per dataflow: provision agreements hold no data of their own yet; "
             "ask /data/dataflow/{agencyID}/{resourceID}/{version} for the dataflow's data"
         )
-    registry = state.registry()
+    # The gate's registry: the one its view was made of, even if a newer one came meanwhile.
+    registry = gate.registry if gate is not None else state.registry()
     gate = gate if gate is not None else public_gate(registry)
     flows = _matching_flows(registry, query, gate.view)
     wanted = (f"{query.context} {'+'.join(query.agencies or ('*',))}:{'+'.join(query.ids or ('*',))}"
