@@ -2,8 +2,8 @@
 
 `as_principal(app, pick)` wraps the app's router (innermost, after every middleware, the
 authentication one included): `pick(scope)` gives the request's principal, or None to leave
-the one the app's middleware found. Tests that predate permissions write as `WRITER`, who may
-do anything, as the command line may; tests of access choose a principal per request by the
+the one the app's middleware found. Tests that predate permissions write as `WRITER` (`writes`),
+who may do anything, as the command line may, and read as the public; tests of access choose a principal per request by the
 `X-Test-Principal` header with `by_header`. Grants are set with `granting`.
 """
 
@@ -16,6 +16,11 @@ from sdmx_server.access.principal import Principal
 #: Everything, as the command line: for tests of writes that are not about permissions.
 WRITER = Principal(name="test-writer", method="cli")
 HEADER = b"x-test-principal"
+
+
+def writes(scope):
+    """WRITER for requests that write (POST, PUT, DELETE); reads stay the public's."""
+    return WRITER if scope.get("method") not in ("GET", "HEAD", "OPTIONS") else None
 
 
 class _AsPrincipal:

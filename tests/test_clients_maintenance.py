@@ -18,7 +18,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.principals import WRITER
+from tests.principals import writes
 from tests.conftest import BACKENDS, fresh_database, running_server
 from tests.datasets import CONTENT
 from tests.xsd import assert_valid
@@ -45,7 +45,7 @@ def server(request, tmp_path_factory):
         outcome = load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings)
         assert outcome.ok, outcome.errors
         db.dispose()
-        with running_server(settings, WRITER) as running:
+        with running_server(settings, writes) as running:
             with httpx.Client(base_url=running.url + "/rest/v2", timeout=30) as client:
                 client.settings = settings
                 yield client

@@ -22,7 +22,7 @@ from sdmx_server.boot import create_schema
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from tests.principals import WRITER
+from tests.principals import writes
 from tests.conftest import BACKENDS, fresh_database, running_server
 from tests.datasets import CONTENT, frame, sdmx_csv
 
@@ -38,7 +38,7 @@ def server(request, tmp_path):
         create_schema(db)
         assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
         db.dispose()
-        with running_server(settings, WRITER) as running:
+        with running_server(settings, writes) as running:
             with httpx.Client(base_url=running.url, timeout=60) as client:
                 running.client = client
                 yield running

@@ -67,9 +67,8 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
     try:
         # The plan names the dataflows before any data is read: validators first, so that a
         # 304 or a kept answer costs no data read (api/answers.py).
-        gate = await run_in_threadpool(gate_of, request)
         plan = await run_in_threadpool(
-            lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice), gate=gate))
+            lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice), gate=gate_of(request)))
         validators = await run_in_threadpool(
             lambda: data_validators(state, request, row, languages, list(plan.flows), query.as_of,
                                     parameters=dict(choice.parameters), regions=plan.regions))

@@ -81,8 +81,8 @@ routes = [
 async def metadata_response(request: Request, query: MetadataQuery) -> Response:
     row = negotiate("metadata", "v2", request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
-    gate = await run_in_threadpool(gate_of, request)
-    body = await run_in_threadpool(metadata_body, request.app.state.server, query, row, languages, gate)
+    gate, body = await run_in_threadpool(
+        lambda: (g := gate_of(request), metadata_body(request.app.state.server, query, row, languages, g)))
     headers = {"Vary": "Accept, Accept-Language"}
     if gate.view.key:
         headers["Cache-Control"] = "private"  # a view with non-public artefacts: for this principal only

@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sdmx_server.access.gate import Gate
-from sdmx_server.api.access import gate_of
 from sdmx_server.api.conditional import not_modified, not_modified_response
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of, viewed_validators
@@ -47,8 +46,7 @@ async def schema_response(request: Request, query: SchemaQuery) -> Response:
     row = negotiate("schema", query.api, request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)
-    gate = await run_in_threadpool(gate_of, request)
-    validators, headers = await run_in_threadpool(viewed_validators, state, request, row, languages, gate)
+    gate, validators, headers = await run_in_threadpool(viewed_validators, state, request, row, languages)
     if not_modified(request, validators):
         return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
     body = await run_in_threadpool(_schema_body, state, query, row, languages, gate)

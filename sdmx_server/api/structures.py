@@ -37,22 +37,23 @@ async def structure_response(request: Request, query: StructureQuery, api: ApiVe
     row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)
-    gate = await run_in_threadpool(gate_of, request)
-    validators, headers = await run_in_threadpool(viewed_validators, state, request, row, languages, gate)
+    gate, validators, headers = await run_in_threadpool(viewed_validators, state, request, row, languages)
     if not_modified(request, validators):
         return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
     body = await run_in_threadpool(structure_body, state, query, row, languages, gate)
     return Response(body, media_type=row.content_type, headers=headers)
 
 
-def viewed_validators(state: ServerState, request: Request, row: MediaType, languages, gate: Gate):
-    """Validators and headers of a structure answer as this principal sees the registry: a
-    view other than the public's has tags of its own and is private."""
+def viewed_validators(state: ServerState, request: Request, row: MediaType, languages):
+    """The request's gate, and the validators and headers of a structure answer as its principal
+    sees the registry: a view other than the public's has tags of its own and is private. (One
+    worker-thread hop for all three: a hop costs as much as the gate.)"""
+    gate = gate_of(request)
     key = gate.view.key
     validators = structure_validators(state, request, row, languages, key)
     headers = base_headers(validators, "Accept, Accept-Encoding, Accept-Language", state.settings.max_age,
                            private=bool(key))
-    return validators, headers
+    return gate, validators, headers
 
 
 def structure_body(state: ServerState, query: StructureQuery, row: MediaType, languages, gate: Gate) -> bytes:
