@@ -297,6 +297,10 @@ def test_data_is_cut_to_the_region_in_every_context(served):
         if path.endswith("EMP"):
             expected = {w for w in expected if w[1] == "EMP"}
         assert got == expected, path
+    # the past and what changed are cut alike (service/history.py reads through the same SQL)
+    for past in ("updatedAfter=2000-01-01T00:00:00Z", "includeHistory=true", "asOf=2999-01-01T00:00:00Z"):
+        areas = {r["AREA"] for r in csv_rows(served.get(f"/rest/v2/data/dataflow/TEST/DF_CONTRIB/1.0?{past}", "tabriz"))}
+        assert areas == {"IR-03"}, past
     office = {(r["AREA"], r["CONTRIB_TYPE"], r["TIME_PERIOD"], float(r["OBS_VALUE"]))
               for r in csv_rows(served.get("/rest/v2/data/dataflow/TEST/DF_CONTRIB/1.0", "office"))}
     assert office == want
