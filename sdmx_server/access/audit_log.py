@@ -138,9 +138,9 @@ def entries(db: Database, *, subject: str | None = None, dataflow: str | None = 
         query = query.where(table.c.action.like(_escape(prefix) + "%", escape="\\") if action.endswith(("*", "."))
                             else table.c.action == action)
     if since is not None:
-        query = query.where(table.c.at >= _naive_utc(since))
+        query = query.where(table.c.at >= _utc(since))
     if until is not None:
-        query = query.where(table.c.at <= _naive_utc(until))
+        query = query.where(table.c.at <= _utc(until))
     query = query.order_by(table.c.id.desc())
     if limit is not None:
         query = query.limit(max(limit, 0))
@@ -168,8 +168,8 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _escape(text: str) -> str:

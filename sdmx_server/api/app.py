@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sdmx_server import __version__
-from sdmx_server.api import availability, maintenance, rest_v1, rest_v2
+from sdmx_server.api import admin_audit, availability, maintenance, rest_v1, rest_v2
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.release_db.dispose()
         app.state.server.close()
 
-    routes = [Route("/", index), *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes]
+    routes = [Route("/", index), *admin_audit.routes, *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.admin_audit import record_changes
 from sdmx_server.api.structures import state_of
 from sdmx_server.api.writers import require_local_writer
 from sdmx_server.errors import PayloadTooLarge, SyntaxError_, UnsupportedMediaType, Unprocessable
@@ -84,6 +85,7 @@ async def post(request: Request) -> Response:
     state = state_of(request)
     outcome = await run_in_threadpool(apply_changes, state.db, candidates, partial_success=True)
     state.invalidate()
+    await record_changes(request, outcome)
     return _answer(request, outcome)
 
 
@@ -98,9 +100,12 @@ async def put(request: Request) -> Response:
         raise Unprocessable(f"PUT on this path takes exactly {kind.name} {agency}:{artefact_id}({version}); found {found}")
     state = state_of(request)
     if _stored_entry(state, key) is None:
-        return _answer(request, ChangeOutcome([ArtefactResult(*key, "Replace", "Failure", 404, "not found")]))
+        outcome = ChangeOutcome([ArtefactResult(*key, "Replace", "Failure", 404, "not found")])
+        await record_changes(request, outcome)
+        return _answer(request, outcome)
     outcome = await run_in_threadpool(apply_changes, state.db, candidates)
     state.invalidate()
+    await record_changes(request, outcome)
     return _answer(request, outcome)
 
 
@@ -115,6 +120,7 @@ async def delete(request: Request) -> Response:
     else:
         outcome = await run_in_threadpool(_delete_item, state, key, item)
     state.invalidate()
+    await record_changes(request, outcome)
     return _answer(request, outcome)
 
 

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.admin_audit import address_of, principal_of
 from sdmx_server.api.structures import state_of
 from sdmx_server.api.writers import require_local_writer
 from sdmx_server.errors import (NoResults, PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
@@ -157,7 +158,8 @@ async def upload(request: Request) -> Response:
         if reader is None:
             raise UnsupportedMediaType(f"the body is {NOT_DATA}")
         load = LoadRequest(flow, "upload", action, origin="upload", submitted_by=request.client.host
-                           if request.client else None, dry_run=dry_run, release_at=release_at)
+                           if request.client else None, dry_run=dry_run, release_at=release_at,
+                           principal=principal_of(request), address=address_of(request))
 
         def read(shape, report):
             f.seek(0)  # detection read the head

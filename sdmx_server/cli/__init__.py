@@ -8,6 +8,7 @@
     sdmx-server loads [--flow F] [--limit N] [--json]
     sdmx-server sync [SOURCE...]
     sdmx-server sources
+    sdmx-server audit verify | list [--subject S] [--dataflow F] [--action A] [--since T] [--until T] [--json]
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from sdmx_server.cli.commands import (
     cmd_check, cmd_demo_data, cmd_load_data, cmd_load_structures, cmd_loads, cmd_serve,
 )
+from sdmx_server.cli import audit as audit_commands
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
 from sdmx_server.cli.demo import seed_demo
 from sdmx_server.cli.sources import cmd_sources, cmd_sync
@@ -106,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(run=cmd_demo_data)
     _source_parsers(sub)
+    audit_commands.add_parsers(sub)
     return parser
 
 
