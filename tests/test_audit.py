@@ -36,19 +36,11 @@ from sdmx_server.cli import main
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
-from tests.conftest import ROOT, fresh_database, running_server
+from tests.conftest import ROOT, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
 
 ALI = Principal(name="ali", groups=frozenset({"tehran"}), method="token", credential="7")
 SARA = Principal(name="sara", method="session")
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    create_schema(database)
-    yield database
-    database.dispose()
 
 
 def _all(db: Database) -> list[AuditEntry]:
@@ -413,36 +405,61 @@ def test_a_cli_load_a_release_and_a_structure_load_are_audited(db, cli, tmp_path
     assert verify(db) is None
 
 
-def test_a_sync_is_audited(db, tmp_path):
+def test_syncs_are_audited(db, tmp_path):
+    from sdmx_server.sources.schedule import Scheduler
     from sdmx_server.sources.sync import current_registry, sync_source
     from tests.sources_support import write_spec
 
     assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"]).ok
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "a.csv").write_text(
-        "area,sex,period,value\n" + "".join(f"IR-23,{sex},2024-0{m},{m}.5\n" for sex in "MF" for m in (1, 2, 3)),
-        encoding="utf-8")
+    data = tmp_path / "data" / "a.csv"
+    data.parent.mkdir()
+    data.write_text("area,sex,period,value\n" + "".join(f"IR-23,{sex},2024-0{m},{m}.5\n" for sex in "MF"
+                                                       for m in (1, 2, 3)), encoding="utf-8")
     spec = write_spec(tmp_path, "unit_a", """
         dataflow: TEST:DF_A(1.0)
         kind: csv
         path: data/a.csv
+        schedule: {every: 1h}
         columns: {area: AREA, sex: SEX, value: OBS_VALUE}
         fixed: {FREQ: M, OBS_STATUS: A}
         period: {column: period}
     """)
-    outcome = sync_source(db, current_registry(db), spec)
-    assert outcome.status == "applied", outcome.lines
+    # The scheduler's syncs are the server's own doing.
+    scheduler = Scheduler(Settings(database_url=db.url.render_as_string(hide_password=False), data_dir=tmp_path),
+                          tmp_path)
+    try:
+        scheduled = scheduler.run_once()
+    finally:
+        scheduler.stop()
+    assert [o.status for o in scheduled] == ["applied"], [o.lines for o in scheduled]
     entry = _only(db, action="data.sync")
-    assert (entry.actor, entry.outcome, entry.target) == ("cli", "applied", "TEST:DF_A(1.0)")
     details = json.loads(entry.details)
-    assert details["source"] == "unit_a" and details["load"] == outcome.load_id and details["counts"]["added"] == 6
+    assert (entry.actor, entry.method, entry.outcome, entry.target) == ("system", "system", "applied",
+                                                                         "TEST:DF_A(1.0)")
+    assert details["source"] == "unit_a" and details["load"] == scheduled[0].load_id
+    assert details["counts"]["added"] == 6
+
+    # `sdmx-server sync`: the command line's.
+    data.write_text("area,sex,period,value\nIR-10,M,2024-04,1\n", encoding="utf-8")
+    outcome = sync_source(db, current_registry(db), spec)
+    entry = entries(db, action="data.sync", limit=1)[0]
+    assert (outcome.status, entry.actor, entry.outcome) == ("applied", "cli", "applied")
+    assert json.loads(entry.details)["load"] == outcome.load_id
 
     # A pull that brings nothing (the file is gone) is a failed sync, in its record and its entry.
-    (tmp_path / "data" / "a.csv").unlink()
+    data.unlink()
     failed = sync_source(db, current_registry(db), spec)
     entry = entries(db, action="data.sync", limit=1)[0]
     assert (failed.status, entry.outcome) == ("failed", "failed")
     assert json.loads(entry.details)["load"] == failed.load_id
+    assert loads_status(db, failed.load_id) == "failed"
+    assert verify(db) is None
+
+
+def loads_status(db: Database, load_id: int) -> str:
+    from sdmx_server.sources.sync import last_load_status
+
+    return last_load_status(db, load_id)
 
 
 def test_an_audit_that_cannot_be_written_never_undoes_the_write(db, tmp_path, caplog):
