@@ -72,7 +72,7 @@ def _status(db, load_id: int) -> str:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_released_one_second_ahead_invisible_until_then_visible_after(backend, tmp_path):
+def test_released_seconds_ahead_invisible_until_then_visible_after(backend, tmp_path):
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
         with running_server(settings) as server:
@@ -83,7 +83,7 @@ def test_released_one_second_ahead_invisible_until_then_visible_after(backend, t
                                      headers={"Accept": "application/vnd.sdmx.structure+json;version=2.0.0"})
             assert availability.status_code == 200
             submitted = datetime.now(timezone.utc)
-            release_at = submitted + timedelta(seconds=1)
+            release_at = submitted + timedelta(seconds=2)  # the load and three requests before it, on a busy machine
             load_id, count = _embargoed(db, settings, tmp_path, release_at, 424242.0)
 
             # Pending: nothing of it shows, the validators stay, updatedAfter sees nothing new.
@@ -182,11 +182,12 @@ def test_two_processes_release_once_in_release_order(backend, tmp_path):
 
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        soon = datetime.now(timezone.utc) + timedelta(milliseconds=300)
+        # Both loads must be kept before the time comes: a margin for a busy machine.
+        soon = datetime.now(timezone.utc) + timedelta(seconds=2)
         # Submitted in the other order than they are due: the earlier release applies first.
         later, _ = _embargoed(db, settings, tmp_path, soon + timedelta(milliseconds=1), 2.0, "later")
         earlier, count = _embargoed(db, settings, tmp_path, soon, 1.0, "earlier")
-        time.sleep(0.5)
+        time.sleep(max(0.0, (soon - datetime.now(timezone.utc)).total_seconds()) + 0.2)
         context = multiprocessing.get_context("spawn")
         barrier, results = context.Barrier(2), context.Queue()
         workers = [context.Process(target=_release_in_process, args=(url, barrier, results)) for _ in range(2)]
@@ -322,9 +323,9 @@ def test_a_load_releases_what_came_due_first(backend, tmp_path):
 
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        embargoed, count = _embargoed(db, settings, tmp_path, datetime.now(timezone.utc) + timedelta(milliseconds=200),
-                                      3.0)
-        time.sleep(0.4)
+        due = datetime.now(timezone.utc) + timedelta(seconds=1)  # a margin for the load on a busy machine
+        embargoed, count = _embargoed(db, settings, tmp_path, due, 3.0)
+        time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 0.2)
         rows = first[first.TIME_PERIOD == "2020-01"].copy()
         rows["OBS_VALUE"] = 9.0
         path = tmp_path / "later.csv"
