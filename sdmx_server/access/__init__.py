@@ -7,7 +7,8 @@
   it, the data region it may read or upload, whether it sees embargoed values.
 - `identity.py`, `tokens.py`, `passwords.py`, `oidc.py`, `accounts.py`: users, groups, tokens,
   sessions and JWTs, stored in the database; `middleware.py` turns a request into a principal.
-- `audit.py`: the append-only, hash-chained log of every write.
+- `audit.py`: the append-only, hash-chained log of every write (`record`); `audit_log.py` reads it
+  (filtered listings, `verify`); `audited.py` says what each kind of write's entry holds.
 
 The access package sits beside the registry and the store: it imports them, never the API.
 """
