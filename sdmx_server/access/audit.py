@@ -233,25 +233,34 @@ def record(db: Database, *, actor: Principal, action: str, target: str, outcome:
 
 
 def _append(db: Database, entry: AuditEntry) -> int:
-    head = AuditHead.__table__
     with db.engine.connect() as conn:
-        if db.is_sqlite:
-            # Wait as long as a queued load does (a load holds the write lock while it applies),
-            # then write first: the write lock is taken before the head is read. (No commit
-            # between the two, unlike store/locks.patient: each commit costs a sync to disk.)
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_LOAD_WAIT_MS}")
-            conn.exec_driver_sql("UPDATE sdmx_audit_head SET seq = seq WHERE 0")
-        # (FOR UPDATE: PostgreSQL's row lock; SQLite's compiler leaves it out.)
-        seq, prev = conn.execute(sa.select(head.c.seq, head.c.hash).where(head.c.id == HEAD_ID)
-                                 .with_for_update()).one()
-        entry.id = seq + 1
-        entry.prev_hash = prev
-        entry.hash = entry_hash(entry)
-        conn.execute(sa.insert(AuditEntry.__table__).values(**{c.name: getattr(entry, c.name)
-                                                              for c in AuditEntry.__table__.columns}))
-        conn.execute(sa.update(head).where(head.c.id == HEAD_ID).values(seq=entry.id, hash=entry.hash))
-        conn.commit()
-        if db.is_sqlite:
+        if not db.is_sqlite:
+            return _append_on(conn, entry)
+        # Wait as long as a queued load does (a load holds the write lock while it applies),
+        # set inside the append's transaction rather than with commits of its own as
+        # store/locks.patient does (each commit costs a sync to disk), and always set back.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_LOAD_WAIT_MS}")
+        try:
+            return _append_on(conn, entry)
+        finally:
+            conn.rollback()
             conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             conn.rollback()
+
+
+def _append_on(conn: sa.Connection, entry: AuditEntry) -> int:
+    head = AuditHead.__table__
+    if conn.dialect.name == "sqlite":
+        # Write first: the database's write lock is taken (waited for) before the head is read.
+        conn.exec_driver_sql("UPDATE sdmx_audit_head SET seq = seq WHERE 0")
+    # (FOR UPDATE: PostgreSQL's row lock; SQLite's compiler leaves it out.)
+    seq, prev = conn.execute(sa.select(head.c.seq, head.c.hash).where(head.c.id == HEAD_ID)
+                             .with_for_update()).one()
+    entry.id = seq + 1
+    entry.prev_hash = prev
+    entry.hash = entry_hash(entry)
+    conn.execute(sa.insert(AuditEntry.__table__).values(**{c.name: getattr(entry, c.name)
+                                                          for c in AuditEntry.__table__.columns}))
+    conn.execute(sa.update(head).where(head.c.id == HEAD_ID).values(seq=entry.id, hash=entry.hash))
+    conn.commit()
     return entry.id
