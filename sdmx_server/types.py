@@ -60,5 +60,6 @@ ACCESS_ACTIONS: tuple[AccessAction, ...] = ("read", "read-embargoed", "upload", 
 
 #: How a request proved who it is: not at all (the public), an API token, a password session
 #: (the portal's cookie), a bearer JWT of the organisation's identity provider, or the command
-#: line (whoever runs it on the server's machine).
-AuthMethod = Literal["anonymous", "token", "session", "oidc", "cli"]
+#: line (whoever runs it on the server's machine), or the server itself (a scheduled sync, an
+#: embargoed release: nobody asked at that moment).
+AuthMethod = Literal["anonymous", "token", "session", "oidc", "cli", "system"]

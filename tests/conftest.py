@@ -82,6 +82,18 @@ def database_url(request, tmp_path):
         yield url
 
 
+@pytest.fixture
+def db(database_url):
+    """A store with every table, on each backend in turn."""
+    from sdmx_server.boot import create_schema
+    from sdmx_server.store.database import Database
+
+    database = Database(database_url)
+    create_schema(database)
+    yield database
+    database.dispose()
+
+
 # -- a real server ---------------------------------------------------------------------------
 
 

@@ -178,7 +178,11 @@ def test_two_loads_of_one_dataflow_queue(store):
     b = write(tmp_path / "b.csv", sdmx_csv(second))
     # The first holds its dataflow's lock for 3 s; the second starts meanwhile and must wait.
     proc_a = _load(url, tmp_path, a, **{PAUSE_AT: "locked:3"})
-    time.sleep(1.0)
+    # b starts once a's record is open (a's own start may take a while on a busy machine); a
+    # takes the lock right after, long before b's process gets there.
+    deadline = time.monotonic() + 30
+    while not _records(url, tmp_path):
+        assert time.monotonic() < deadline, "the first load never opened its record"
     proc_b = _load(url, tmp_path, b)
     (code_a, _, err_a), (code_b, _, err_b) = _run(proc_a), _run(proc_b)
     assert code_a == 0, err_a

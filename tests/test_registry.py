@@ -59,14 +59,6 @@ def concept_scheme(codelist_ref: tuple[str, str, str] | None = None) -> str:
     )
 
 
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    create_schema(database)
-    yield database
-    database.dispose()
-
-
 def _load(db, tmp_path: Path, name: str, xml: str, **options):
     path = tmp_path / name
     path.write_text(xml, encoding="utf-8")

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from sdmx_server.boot import create_schema
 from sdmx_server.ingest.load import stub_references
 from sdmx_server.registry import codec
 from sdmx_server.registry.index import Registry
 from sdmx_server.registry.load import load_structures
 from sdmx_server.registry.store import read_all
 from sdmx_server.settings import Settings
-from sdmx_server.store.database import Database
 from tests.test_registry import message
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -67,14 +65,6 @@ def dsd() -> str:
         '</str:PrimaryMeasure></str:MeasureList>'
         '</str:DataStructureComponents></str:DataStructure></str:DataStructures>'
     )
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    create_schema(database)
-    yield database
-    database.dispose()
 
 
 def _load(db, tmp_path: Path, name: str, structures: str, **options):

@@ -8,7 +8,8 @@
 - `tables.py`, `accounts.py`, `tokens.py`, `passwords.py`, `oidc.py`, `grants.py`: users, groups,
   tokens, sessions, JWTs and grants, stored in the database; `store.py` caches what requests read
   of them (`current_grants`); `middleware.py` turns a request into a principal.
-- `audit.py`: the append-only, hash-chained log of every write.
+- `audit.py`: the append-only, hash-chained log of every write (`record`); `audit_log.py` reads it
+  (filtered listings, `verify`); `audited.py` says what each kind of write's entry holds.
 
 The access package sits beside the registry and the store: it imports them, never the API.
 """

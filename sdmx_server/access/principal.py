@@ -46,3 +46,5 @@ class Principal(BaseUser):
 ANONYMOUS = Principal()
 #: Whoever runs the command line on the server's machine: every action (as the database's owner).
 COMMAND_LINE = Principal(name="cli", method="cli")
+#: The server's own work that nobody asked for at that moment: scheduled syncs, embargoed releases.
+SYSTEM = Principal(name="system", method="system")

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
-from sdmx_server.api import admin, auth, availability, maintenance, rest_v1, rest_v2
+from sdmx_server.api import admin, admin_audit, auth, availability, maintenance, rest_v1, rest_v2
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
@@ -103,8 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.release_db.dispose()
         app.state.server.close()
 
-    routes = [Route("/", index), *auth.routes, *admin.routes, *maintenance.routes, *availability.routes,
-              *rest_v2.routes, *rest_v1.routes]
+    routes = [Route("/", index), *auth.routes, *admin.routes, *admin_audit.routes, *maintenance.routes,
+              *availability.routes, *rest_v2.routes, *rest_v1.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,

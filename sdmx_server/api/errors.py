@@ -38,6 +38,9 @@ def error_response(request: Request | None, error: SdmxError) -> Response:
 
 
 async def sdmx_error_handler(request: Request, exc: Exception) -> Response:
+    from sdmx_server.api.admin_audit import record_denied
+
+    await record_denied(request, exc)  # type: ignore[arg-type]  # a refused write is audited
     return error_response(request, exc)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.admin_audit import record_changes
 from sdmx_server.api.structures import state_of
 from sdmx_server.access.gate import Gate, ref
 from sdmx_server.api.access import gate_of
@@ -106,6 +107,7 @@ async def post(request: Request) -> Response:
     state = state_of(request)
     outcome = await run_in_threadpool(apply_changes, state.db, candidates, partial_success=True)
     state.invalidate()
+    await record_changes(request, outcome)
     return _answer(request, outcome)
 
 
@@ -120,10 +122,13 @@ async def put(request: Request) -> Response:
         raise Unprocessable(f"PUT on this path takes exactly {kind.name} {agency}:{artefact_id}({version}); found {found}")
     state = state_of(request)
     if _stored_entry(state, key) is None or not _visible(request, key):
-        return _answer(request, ChangeOutcome([ArtefactResult(*key, "Replace", "Failure", 404, "not found")]))
+        outcome = ChangeOutcome([ArtefactResult(*key, "Replace", "Failure", 404, "not found")])
+        await record_changes(request, outcome)
+        return _answer(request, outcome)
     _may_maintain(gate_of(request), candidates)
     outcome = await run_in_threadpool(apply_changes, state.db, candidates)
     state.invalidate()
+    await record_changes(request, outcome)
     return _answer(request, outcome)
 
 
@@ -143,6 +148,7 @@ async def delete(request: Request) -> Response:
     else:
         outcome = await run_in_threadpool(_delete_item, state, key, item)
     state.invalidate()
+    await record_changes(request, outcome)
     return _answer(request, outcome)
 
 

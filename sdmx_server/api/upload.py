@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.admin_audit import address_of, principal_of
 from sdmx_server.api.structures import state_of
 from sdmx_server.access.gate import as_region
 from sdmx_server.api.access import gate_of
@@ -162,7 +163,8 @@ async def upload(request: Request) -> Response:
         if reader is None:
             raise UnsupportedMediaType(f"the body is {NOT_DATA}")
         load = LoadRequest(flow, "upload", action, origin="upload", submitted_by=gate.principal.identity,
-                           dry_run=dry_run, release_at=release_at, region=as_region(allowed))
+                           dry_run=dry_run, release_at=release_at, region=as_region(allowed),
+                           principal=principal_of(request), address=address_of(request))
 
         def read(shape, report):
             f.seek(0)  # detection read the head

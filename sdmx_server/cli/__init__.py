@@ -10,6 +10,7 @@
     sdmx-server sources
     sdmx-server users add|list|remove|disable|enable ... / tokens create|revoke|list ...
     sdmx-server grant SUBJECT ACTION SCOPE [--where DIM=CODE[+CODE]]... / revoke ... / access list
+    sdmx-server audit verify | list [--subject S] [--dataflow F] [--action A] [--since T] [--until T] [--json]
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -24,6 +25,7 @@ from sdmx_server.cli.commands import (
     cmd_check, cmd_demo_data, cmd_load_data, cmd_load_structures, cmd_loads, cmd_serve,
 )
 from sdmx_server.cli.access import access_parsers
+from sdmx_server.cli import audit as audit_commands
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
 from sdmx_server.cli.demo import seed_demo
 from sdmx_server.cli.sources import cmd_sources, cmd_sync
@@ -110,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo_data)
     _source_parsers(sub)
     access_parsers(sub)
+    audit_commands.add_parsers(sub)
     return parser
 
 

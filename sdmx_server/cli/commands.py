@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from sdmx_server.cli.common import _database, _load_one, _resolve_flow, parse_flow
+from sdmx_server.cli.common import _database, _load_one, _resolve_flow, load_structures_audited, parse_flow
 from sdmx_server.cli.sources import check_sources, start_scheduler
 from sdmx_server.settings import Settings
 
@@ -32,11 +32,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_load_structures(args) -> int:
-    from sdmx_server.registry.load import load_structures
-
     settings = Settings.from_env()
     db = _database(settings)
-    outcome = load_structures(db, args.paths, settings, allow_missing_references=args.allow_missing_references)
+    outcome = load_structures_audited(db, args.paths, settings, allow_missing_references=args.allow_missing_references)
     for error in outcome.errors:
         print(error)
     if not outcome.ok:

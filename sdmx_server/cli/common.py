@@ -39,6 +39,21 @@ def _database(settings: Settings):
     return db
 
 
+def load_structures_audited(db, paths: list[Path], settings: Settings, **options):
+    """`registry.load.load_structures`, with an audit entry per artefact it changed or refused
+    (the command line's: whoever runs it on this machine)."""
+    from sdmx_server.access import audited
+    from sdmx_server.access.principal import COMMAND_LINE
+    from sdmx_server.registry.load import load_structures
+
+    outcome = load_structures(db, paths, settings, **options)
+    # Errors found before any artefact was judged (unreadable files) are the submission's own;
+    # after, each is an artefact's, in its own entry.
+    errors = [] if outcome.results else outcome.errors
+    audited.structure_changes(db, COMMAND_LINE, outcome.results, errors=errors, stubs=outcome.stubs, via="cli")
+    return outcome
+
+
 def _registry(db):
     from sdmx_server.registry.index import Registry
     from sdmx_server.registry.store import read_all

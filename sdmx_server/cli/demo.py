@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
-from sdmx_server.cli.common import REPO_ROOT, _database, _load_one, parse_flow
+from sdmx_server.cli.common import REPO_ROOT, _database, _load_one, load_structures_audited, parse_flow
 from sdmx_server.settings import Settings
 
 
 def seed_demo(settings: Settings) -> None:
     """Load the demo structures and data into an empty store (a store with structures is left alone)."""
     from sdmx_server.demo.generator import write_demo_data
-    from sdmx_server.registry.load import load_structures
     from sdmx_server.registry.store import read_all
 
     db = _database(settings)
@@ -22,7 +21,7 @@ def seed_demo(settings: Settings) -> None:
         return
     content = [REPO_ROOT / "codelists", REPO_ROOT / "dsd"]
     print("first start: loading the demo structures ...", file=sys.stderr, flush=True)
-    outcome = load_structures(db, content, settings)
+    outcome = load_structures_audited(db, content, settings)
     if not outcome.ok:
         for error in outcome.errors:
             print(error, file=sys.stderr)

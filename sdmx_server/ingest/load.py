@@ -15,6 +15,8 @@ from typing import Callable
 
 from sqlmodel import Session
 
+from sdmx_server.access import audited
+from sdmx_server.access.principal import Principal
 from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.progress import CountingFile, Progress, safe
 from sdmx_server.ingest.readers import IncomingData, detect, reader_for
@@ -30,7 +32,7 @@ from sdmx_server.store.liveness import OpenRecord, fail_running, open_record
 from sdmx_server.store.locks import FACT_TABLES, lock_in_session, patient
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
-from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin
+from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin, LoadStatus
 
 ACTIONS = LOAD_ACTIONS
 
@@ -52,6 +54,12 @@ class LoadRequest:
     action: LoadAction = "merge"  # for records that carry no action of their own
     origin: LoadOrigin = "cli"
     submitted_by: str | None = None
+    #: Who asked (the audit trail's actor; None: the command line) and from where.
+    principal: Principal | None = None
+    address: str | None = None
+    #: What a load whose source gave no data at all is marked: a file that is no data message
+    #: is rejected; a source whose pull brought nothing failed (sources/sync.py).
+    unread_status: LoadStatus = "rejected"
     dry_run: bool = False  # validate and report, apply nothing
     release_at: datetime | None = None  # embargo: publish at this time (UTC)
     #: Where the submitter may upload (access/gate.py, as DataQuery.region): a row outside
@@ -165,11 +173,13 @@ def load_incoming(
     except BaseException as exc:
         # An error the steps did not report themselves: the record must not stay running.
         fail_running(db, record.id, f"the load stopped: {type(exc).__name__}: {exc}")
+        audited.load(db, request, error=exc, record_id=record.id)
         raise
     finally:
         record.release()  # the record is closed: a start may judge it now
     if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow):
         outcome.status = "released"  # its release time had already come
+    audited.load(db, request, outcome)
     return outcome
 
 
@@ -191,8 +201,9 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
                            fmt, notes)
 
     if validated is None:
-        _close_record(db, record_id, "rejected", report, fmt)
-        return outcome("rejected")
+        status = request.unread_status if incoming is None and report.file_errors else "rejected"
+        _close_record(db, record_id, status, report, fmt)
+        return outcome(status)
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
@@ -240,12 +251,15 @@ def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, st
         return ensure_fact_table(db, flow_, data_shape(dataflow.structure))
 
     released = embargo.release_due(db, fact_for, apply_load, flow)
+    audited.releases(db, released)
     if flow is not None:
         # Another process may be releasing one of this dataflow's due loads: a load must come
         # after it (and after the due loads behind it), as loads of one dataflow queue.
         while embargo.pending_loads(db, flow, due_by=datetime.now(timezone.utc)):
             time.sleep(RELEASE_POLL_SECONDS)
-            released += embargo.release_due(db, fact_for, apply_load, flow)
+            more = embargo.release_due(db, fact_for, apply_load, flow)
+            audited.releases(db, more)
+            released += more
     return released
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from sdmx_server.kinds import kind_of
 from sdmx_server.registry import codec
 from sdmx_server.registry.authoring import find_authoring_files, read_authoring
-from sdmx_server.registry.change import ChangeOutcome, apply_changes
+from sdmx_server.registry.change import ArtefactResult, ChangeOutcome, apply_changes
 from sdmx_server.registry.index import Registry, artefact_key
 from sdmx_server.registry.messages import Candidate, read_message, sniff
 from sdmx_server.registry.sdmxml import StructureFileError
@@ -31,6 +31,8 @@ class StructureLoad:
     stubs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     generation: int | None = None
+    #: What became of each artefact (registry/change.py), for the audit trail.
+    results: list[ArtefactResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,7 @@ def load_structures(
         db, candidates, allow_missing_references=allow_missing_references, registry=registry
     )
     outcome.errors += changed.problems()
+    outcome.results = changed.results
     if changed.ok:
         outcome.generation = changed.generation
         outcome.loaded = sorted(r.ref for r in changed.saved)

@@ -119,6 +119,7 @@ class Scheduler:
 
     def run_once(self, now: datetime | None = None) -> list:
         """Sync the sources due now; [] when another scheduler holds the lease."""
+        from sdmx_server.access.principal import SYSTEM
         from sdmx_server.sources.sync import current_registry, sync_source
 
         db = self.db
@@ -132,7 +133,7 @@ class Scheduler:
             if self._stop.is_set() or not states.take_lease(db, LEASE, self.holder, self.lease_seconds):
                 break
             with self._lease_kept():
-                outcome = sync_source(db, current_registry(db), spec, self.settings)
+                outcome = sync_source(db, current_registry(db), spec, self.settings, actor=SYSTEM)
             (log.info if outcome.ok else log.warning)("source %s: %s: %s", spec.id, outcome.status, outcome.message)
             outcomes.append(outcome)
         return outcomes

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from sdmx_server.access.principal import Principal
 from sdmx_server.ingest.load import LoadError, LoadRequest, load_incoming
 from sdmx_server.ingest.progress import Progress, safe
 from sdmx_server.registry.index import Registry
@@ -57,14 +58,16 @@ def pull(spec: SourceSpec, environ: dict[str, str] | None = None) -> RawData:
 
 
 def sync_source(db: Database, registry: Registry, spec: SourceSpec, settings: Settings | None = None,
-                environ: dict[str, str] | None = None, progress: Progress | None = None) -> SyncOutcome:
+                environ: dict[str, str] | None = None, progress: Progress | None = None,
+                actor: Principal | None = None) -> SyncOutcome:
     """Pull the source and load what it holds; `progress` is told of the pull (as reading),
-    validation and apply (the command line draws it)."""
+    validation and apply (the command line draws it); `actor`: who syncs, for the audit trail
+    (None: the command line; the scheduler is the server itself)."""
     settings = settings or Settings()
     states.ensure_state_tables(db)
     started = time.perf_counter()
     request = LoadRequest(spec.dataflow, spec.id, spec.action, origin="sync", release_at=spec.release_at,
-                          progress=progress)
+                          progress=progress, principal=actor, unread_status="failed")
     told = safe(progress)
 
     def done(outcome: SyncOutcome) -> SyncOutcome:
