@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.language import accept_languages
+from sdmx_server.api.limits import checked
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import NoResults, NotAcceptable
 from sdmx_server.formats.media import MediaType, negotiate, offered
@@ -65,7 +66,7 @@ _PROVIDER_SCHEMES = (("metadataproviderscheme", "metadataProviders"), ("agencysc
 
 async def metadata(request: Request) -> Response:
     path = request.path_params.get("path", "")
-    query = parse_metadata_query(path.split("/") if path else [], request.query_params)
+    query = checked(request, parse_metadata_query(path.split("/") if path else [], request.query_params))
     return await metadata_response(request, query)
 
 
