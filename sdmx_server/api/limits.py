@@ -206,8 +206,7 @@ class LoginThrottle:
         """Seconds before the next attempt on `account` from `address` is heard (0: now)."""
         now = self.clock()
         with self.lock:
-            return max((f.not_before - now for f in map(self.failures.get, self._keys(account, address)) if f),
-                       default=0.0)
+            return max([0.0, *(f.not_before - now for f in map(self.failures.get, self._keys(account, address)) if f)])
 
     def check(self, account: str, address: str | None) -> None:
         wait = self.wait(account, address)
