@@ -12,6 +12,7 @@ the CLI's. Until users and permissions exist, only clients on this machine may w
 
 from __future__ import annotations
 
+import re
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -25,11 +26,14 @@ from sdmx_server.errors import PayloadTooLarge, SyntaxError_, UnsupportedMediaTy
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.submission_ml30 import MEDIA_TYPE, submission_response
 from sdmx_server.kinds import BY_NAME, BY_V2, JSON_ITEMS, JSON_NESTED_ITEMS, Kind
+from sdmx_server.query.params import ID, NESTED_NCNAME
 from sdmx_server.registry.change import ArtefactResult, ChangeOutcome, apply_changes, delete_artefact
 from sdmx_server.registry.messages import Candidate, read_message
 from sdmx_server.registry.sdmxml import StructureFileError
 
 ACCEPTED_BODIES = ("xml", "json")
+VERSION = re.compile(r"[0-9A-Za-z.+\-_~*]+")
+ITEM = re.compile(r"[^\x00-\x1f\x7f,]+")  # value list items may be any text
 
 
 def _writer_allowed(request: Request) -> None:
@@ -91,6 +95,7 @@ async def put(request: Request) -> Response:
     _writer_allowed(request)
     kind = _kind(request.path_params["type"])
     agency, artefact_id, version = (request.path_params[p] for p in ("agency", "id", "version"))
+    _check_ids(agency, artefact_id, version)
     candidates = _candidates(await _body(request), "http")
     key = (kind.name, agency, artefact_id, version)
     if len(candidates) != 1 or candidates[0].key != key:
@@ -109,6 +114,7 @@ async def delete(request: Request) -> Response:
     kind = _kind(request.path_params["type"])
     key = (kind.name, *(request.path_params[p] for p in ("agency", "id", "version")))
     item = request.path_params.get("item")
+    _check_ids(*key[1:], item)
     state = state_of(request)
     if item is None:
         outcome = await run_in_threadpool(delete_artefact, state.db, key)
@@ -116,6 +122,15 @@ async def delete(request: Request) -> Response:
         outcome = await run_in_threadpool(_delete_item, state, key, item)
     state.invalidate()
     return _answer(request, outcome)
+
+
+def _check_ids(agency: str, artefact_id: str, version: str, item: str | None = None) -> None:
+    """A 400 for what no artefact can be named (`../`, control characters) before it is looked up
+    or written back into the answer."""
+    for name, value, pattern in (("agencyID", agency, NESTED_NCNAME), ("resourceID", artefact_id, ID),
+                                 ("version", version, VERSION), ("itemID", item, ITEM)):
+        if value is not None and not pattern.fullmatch(value):
+            raise SyntaxError_(f"{name}={value!r} is not an SDMX {name}")
 
 
 def _stored_entry(state, key):
