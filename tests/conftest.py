@@ -95,8 +95,9 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(settings):
-    """The real ASGI app under uvicorn, on a free port, in a background thread."""
+def running_server(settings, extra_routes=()):
+    """The real ASGI app under uvicorn, on a free port, in a background thread; `extra_routes`
+    (routes of the kind other parts add: a form, a body-reading route) after the app's own."""
     import socket
     import threading
     import time
@@ -108,7 +109,9 @@ def running_server(settings):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    app = create_app(settings)
+    app.router.routes.extend(extra_routes)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -125,6 +128,32 @@ def running_server(settings):
 
 
 # -- a server holding the test content --------------------------------------------------------
+
+
+@contextmanager
+def serving_content(backend: str, directory: Path, months: int = 6, **settings):
+    """A running server on a fresh database holding tests/content, DF_A's data (`months` months,
+    two quarters) and Settings(**settings)."""
+    from sdmx_server.boot import create_schema
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.registry.load import load_structures
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+    from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
+
+    with fresh_database(backend, directory) as url:
+        config = Settings(database_url=url, data_dir=directory, **settings)
+        db = Database(url)
+        create_schema(db)
+        assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], config).ok
+        if months:
+            path = directory / "a.csv"
+            path.write_text(sdmx_csv(frame(seed=1, months=months, quarters=2)), encoding="utf-8")
+            assert load_data(db, _registry(db), FLOW_A, path, "merge", config).applied
+        db.dispose()
+        with running_server(config) as server:
+            yield server
 
 
 class ServedContent(RunningServer):

@@ -18,14 +18,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from sdmx_server.boot import create_schema
-from sdmx_server.cli import _registry
-from sdmx_server.ingest.load import load_data
-from sdmx_server.registry.load import load_structures
-from sdmx_server.settings import Settings
-from sdmx_server.store.database import Database
-from tests.conftest import BACKENDS, fresh_database, running_server
-from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
+from tests.conftest import BACKENDS, serving_content
+from tests.datasets import frame, sdmx_csv
 
 LIMIT = 2 * 1024 * 1024
 SECRET = "TOP-SECRET-b41e"
@@ -38,24 +32,14 @@ UPLOAD = "/rest/v2/data/dataflow/TEST/DF_A/1.0"
 def server(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp(f"attacks-{request.param}")
     (directory / "secret.txt").write_text(SECRET + "\n", encoding="utf-8")
-    with fresh_database(request.param, directory) as url:
-        settings = Settings(database_url=url, data_dir=directory, max_structure_bytes=LIMIT, max_load_bytes=LIMIT,
-                            answer_cache_bytes=0)
-        db = Database(url)
-        create_schema(db)
-        assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
-        path = directory / "a.csv"
-        path.write_text(sdmx_csv(frame(seed=1, months=6, quarters=2)), encoding="utf-8")
-        assert load_data(db, _registry(db), FLOW_A, path, "merge", settings).applied
-        db.dispose()
-        with running_server(settings) as running:
-            with httpx.Client(base_url=running.url, timeout=60) as client:
-                running.client = client
-                running.directory = directory
-                running.tables = tables(url)
-                running.data = client.get("/rest/data/DF_A", headers=CSV).content
-                running.codelists = client.get("/rest/codelist", headers={"Accept": "application/xml"}).status_code
-                yield running
+    with serving_content(request.param, directory, max_structure_bytes=LIMIT, max_load_bytes=LIMIT,
+                         answer_cache_bytes=0) as running:
+        with httpx.Client(base_url=running.url, timeout=60) as client:
+            running.client = client
+            running.directory = directory
+            running.tables = tables(running.settings.database_url)
+            running.data = client.get("/rest/data/DF_A", headers=CSV).content
+            yield running
 
 
 def tables(url: str) -> list[str]:

@@ -47,39 +47,9 @@ from sdmx_server.query.parse_data_v2 import (parse_availability_query, parse_ava
 from sdmx_server.query.parse_v1 import parse_data_query as parse_data_v1, parse_flow_ref
 from sdmx_server.query.periods import PeriodError, parse_period, parse_query_period
 from sdmx_server.settings import Settings
-from tests.conftest import ROOT, RunningServer, fresh_database
-from tests.conftest import running_server as _running_server
+from tests.conftest import ROOT, fresh_database, running_server, serving_content
 
 NS_ML21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message}"
-
-
-@contextmanager
-def running_server(settings: Settings, extra_routes=()):
-    """conftest's running server, or the app with `extra_routes` (routes of the kind other parts
-    add: a form, a body-reading route) under uvicorn in a thread."""
-    if not extra_routes:
-        with _running_server(settings) as server:
-            yield server
-        return
-    import uvicorn
-
-    from sdmx_server.api.app import create_app
-
-    app = create_app(settings)
-    app.router.routes.extend(extra_routes)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield RunningServer(f"http://127.0.0.1:{port}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 # -- a real `sdmx-server serve` process -----------------------------------------------------------
@@ -492,20 +462,8 @@ FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(A
 
 @pytest.fixture(scope="module")
 def content_server(tmp_path_factory):
-    from sdmx_server.boot import create_schema
-    from sdmx_server.registry.load import load_structures
-    from sdmx_server.store.database import Database
-    from tests.datasets import CONTENT
-
-    directory = tmp_path_factory.mktemp("content")
-    with fresh_database("sqlite", directory) as url:
-        settings = Settings(database_url=url, data_dir=directory)
-        db = Database(url)
-        create_schema(db)
-        assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
-        db.dispose()
-        with running_server(settings) as server:
-            yield server
+    with serving_content("sqlite", tmp_path_factory.mktemp("content"), months=0) as server:
+        yield server
 
 
 def test_excel_cells_that_look_like_formulas_are_text_and_csv_keeps_them_exact(content_server):

@@ -20,8 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sdmx_server.api.openapi import LEFT_OUT, SHAPES, _openapi_path, document
-from sdmx_server.settings import Settings
-from tests.conftest import fresh_database, running_server
+from tests.conftest import serving_content
 
 #: Examples per operation: about 60 operations stay within a minute or so.
 EXAMPLES = 12
@@ -37,25 +36,8 @@ def openapi_validator() -> jsonschema.Draft202012Validator:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from sdmx_server.boot import create_schema
-    from sdmx_server.cli import _registry
-    from sdmx_server.ingest.load import load_data
-    from sdmx_server.registry.load import load_structures
-    from sdmx_server.store.database import Database
-    from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
-
-    directory = tmp_path_factory.mktemp("openapi")
-    with fresh_database("sqlite", directory) as url:
-        settings = Settings(database_url=url, data_dir=directory)
-        db = Database(url)
-        create_schema(db)
-        assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
-        path = directory / "a.csv"
-        path.write_text(sdmx_csv(frame(seed=1, months=6, quarters=2)), encoding="utf-8")
-        assert load_data(db, _registry(db), FLOW_A, path, "merge", settings).applied
-        db.dispose()
-        with running_server(settings) as running:
-            yield running
+    with serving_content("sqlite", tmp_path_factory.mktemp("openapi")) as running:
+        yield running
 
 
 def test_the_document_is_valid_openapi_and_names_every_route(server):
