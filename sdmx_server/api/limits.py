@@ -128,7 +128,8 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = self._refusal(scope)
+        limit = body_limit(self.settings, scope["method"], scope["path"])
+        error = self._refusal(scope, limit)
         if error is not None:
             request = Request(scope)
             response = error_response(request, error)
@@ -136,20 +137,18 @@ class LimitsMiddleware:
                 response.body = b""
             await response(scope, receive, send)
             return
-        limit = body_limit(self.settings, scope["method"], scope["path"])
         try:
             await self.app(scope, _counted(receive, limit), send)
         except ClientDisconnect:  # the client went away mid-body (or was cut off): no one to answer
             return
 
-    def _refusal(self, scope: Scope) -> SdmxError | None:
+    def _refusal(self, scope: Scope, limit: int) -> SdmxError | None:
         if self.buckets is not None:
             client = scope.get("client")
             if self.settings.rate_limit_loopback or not is_loopback(client[0] if client else None):
                 wait = self.buckets.take(consumer_of(scope))
                 if wait:
                     return too_many(wait)
-        limit = body_limit(self.settings, scope["method"], scope["path"])
         declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             return PayloadTooLarge(f"the body ({int(declared):,} bytes) is larger than the limit of {limit:,} "
