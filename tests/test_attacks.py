@@ -4,7 +4,7 @@ nothing, and the server stays healthy.
 XXE and entity expansion (billion laughs) in structure submissions and data uploads; oversized
 and deeply nested XML and JSON bodies; path traversal in ids; SQL injection in data keys, `c[]`
 filters and availability queries (the tables and the data stay as they were); NUL bytes; URLs
-over the limit. (Files through the command line: tests/test_hostile_input.py; tokens and JWTs:
+over the limit; uploads mutated at random (hypothesis). (Files through the command line: tests/test_hostile_input.py; tokens and JWTs:
 the access tests.)
 """
 
@@ -17,6 +17,9 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.conftest import BACKENDS, serving_content
 from tests.datasets import frame, sdmx_csv
@@ -285,3 +288,36 @@ def test_urls_over_the_limit_are_414(server):
         status, _ = raw(server, "GET", target)
         assert status == 414
     assert_unharmed(server)
+
+
+# -- uploads mutated at random --------------------------------------------------------------------
+
+
+@st.composite
+def mutated_upload(draw) -> bytes:
+    """A valid data message (SDMX-CSV, SDMX-ML generic, or its start) with bytes replaced,
+    inserted or cut at random."""
+    body = bytearray(draw(st.sampled_from([
+        sdmx_csv(frame(seed=3, months=2, quarters=0)).encode(),
+        sdmx_csv(frame(seed=3, months=2, quarters=0), version="2.0").encode(),
+        data_message(),
+    ])))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(body)))
+        piece = draw(st.one_of(st.binary(max_size=8), st.sampled_from(
+            [b",", b"\n", b'"', b"<", b"&", b"\x00", b"\xff", b"=", b";", b"'", b"NaN", b"1e999", b"<!DOCTYPE"])))
+        cut = draw(st.integers(0, 8))
+        body[at:at + cut] = piece
+    return bytes(body)
+
+
+@hypothesis_settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                     suppress_health_check=list(HealthCheck))
+@given(body=mutated_upload())
+def test_mutated_uploads_never_fail_the_server(server, body):
+    """A dry run (nothing changes, the whole validation runs): an outcome or an SDMX error."""
+    response = server.client.post(UPLOAD, content=body, params={"dryRun": "true"},
+                                  headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code in (200, 400, 413, 415, 422), (response.status_code, response.text[:300])
+    if response.status_code in (200, 422) and response.headers["content-type"] == "application/json":
+        assert response.json()["dryRun"] is True
