@@ -49,6 +49,27 @@ class PayloadTooLarge(SdmxError):
     code, status, title = 413, 413, "Request entity too large"
 
 
+class QueryTooComplex(SdmxError):
+    """A query asking for more keys, codes, filter values or list items than the server's
+    limits (query/limits.py): a 400 that names the limit, so that the client splits the query."""
+
+    code, status, title = 140, 400, "Query too complex"
+
+
+class HeadersTooLarge(SdmxError):
+    code, status, title = 431, 431, "Request header fields too large"
+
+
+class TooManyRequests(SdmxError):
+    """Over a rate limit (api/limits.py); `retry_after` (seconds) becomes the Retry-After header."""
+
+    code, status, title = 429, 429, "Too many requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class UnsupportedMediaType(SdmxError):
     code, status, title = 415, 415, "Unsupported media type"
 

@@ -64,6 +64,33 @@ class Settings:
     oidc_username_claim: str = "preferred_username"
     #: How long a portal session (POST /auth/login) lasts, in seconds.
     session_seconds: int = 8 * 3600
+    # -- hardening (api/limits.py, api/protocol.py, query/limits.py) --------------------------
+    #: Largest body of a route without a limit of its own (forms, admin JSON); uploads and
+    #: structure submissions have max_load_bytes and max_structure_bytes. Larger: 413.
+    max_body_bytes: int = 1024**2
+    #: Largest request head (request line and headers) in bytes; larger: 431, connection closed.
+    max_header_bytes: int = 64 * 1024
+    #: A connection that does not finish its request head within this many seconds is closed.
+    header_timeout_seconds: float = 10.0
+    #: A request body that stops arriving for this many seconds closes the connection.
+    body_idle_seconds: float = 30.0
+    #: Query complexity: keys of a data query (v2 ',' lists), codes across its keys, values
+    #: across its c[] filters, items of an id list (agencies, ids, versions, items, providers).
+    max_query_keys: int = 100
+    max_key_codes: int = 1000
+    max_filter_values: int = 200
+    max_list_items: int = 200
+    #: Requests per second per consumer (token or user when authenticated, else address), with
+    #: bursts up to rate_limit_burst; 0 turns the limit off. Per server process.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 200
+    #: Whether clients on this machine are limited too (off: tests and local tools run free).
+    rate_limit_loopback: bool = False
+    #: Failed logins per account and address before each further attempt must wait (doubling
+    #: from login_delay_seconds up to login_max_delay_seconds).
+    login_free_attempts: int = 5
+    login_delay_seconds: float = 1.0
+    login_max_delay_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -88,6 +115,11 @@ class Settings:
             ("read_wait_seconds", "SDMX_READ_WAIT_SECONDS"),
             ("send_stall_seconds", "SDMX_SEND_STALL_SECONDS"),
             ("statement_timeout_seconds", "SDMX_STATEMENT_TIMEOUT_SECONDS"),
+            ("header_timeout_seconds", "SDMX_HEADER_TIMEOUT_SECONDS"),
+            ("body_idle_seconds", "SDMX_BODY_IDLE_SECONDS"),
+            ("rate_limit_per_second", "SDMX_RATE_LIMIT_PER_SECOND"),
+            ("login_delay_seconds", "SDMX_LOGIN_DELAY_SECONDS"),
+            ("login_max_delay_seconds", "SDMX_LOGIN_MAX_DELAY_SECONDS"),
         ):
             if env.get(var):
                 kwargs[name] = float(env[var])
@@ -103,7 +135,17 @@ class Settings:
             ("read_connections", "SDMX_READ_CONNECTIONS"),
             ("no_data_status", "SDMX_NO_DATA_STATUS"),
             ("session_seconds", "SDMX_SESSION_SECONDS"),
+            ("max_body_bytes", "SDMX_MAX_BODY_BYTES"),
+            ("max_header_bytes", "SDMX_MAX_HEADER_BYTES"),
+            ("max_query_keys", "SDMX_MAX_QUERY_KEYS"),
+            ("max_key_codes", "SDMX_MAX_KEY_CODES"),
+            ("max_filter_values", "SDMX_MAX_FILTER_VALUES"),
+            ("max_list_items", "SDMX_MAX_LIST_ITEMS"),
+            ("rate_limit_burst", "SDMX_RATE_LIMIT_BURST"),
+            ("login_free_attempts", "SDMX_LOGIN_FREE_ATTEMPTS"),
         ):
             if env.get(var):
                 kwargs[name] = int(env[var])
+        if env.get("SDMX_RATE_LIMIT_LOOPBACK"):
+            kwargs["rate_limit_loopback"] = env["SDMX_RATE_LIMIT_LOOPBACK"].strip().lower() in ("1", "true", "yes")
         return cls(**kwargs)

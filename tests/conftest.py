@@ -107,9 +107,11 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(settings, principal=None):
+def running_server(settings, principal=None, extra_routes=()):
     """The real ASGI app under uvicorn, on a free port, in a background thread; `principal`:
-    who every request is (tests/principals.py), or a function of the request's scope."""
+    who every request is (tests/principals.py), or a function of the request's scope;
+    `extra_routes` (routes of the kind other parts add: a form, a body-reading route) after
+    the app's own."""
     import socket
     import threading
     import time
@@ -122,6 +124,7 @@ def running_server(settings, principal=None):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = create_app(settings)
+    app.router.routes.extend(extra_routes)
     if principal is not None:
         from tests.principals import as_principal
 
@@ -143,6 +146,32 @@ def running_server(settings, principal=None):
 
 
 # -- a server holding the test content --------------------------------------------------------
+
+
+@contextmanager
+def serving_content(backend: str, directory: Path, months: int = 6, **settings):
+    """A running server on a fresh database holding tests/content, DF_A's data (`months` months,
+    two quarters) and Settings(**settings)."""
+    from sdmx_server.boot import create_schema
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.registry.load import load_structures
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+    from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
+
+    with fresh_database(backend, directory) as url:
+        config = Settings(database_url=url, data_dir=directory, **settings)
+        db = Database(url)
+        create_schema(db)
+        assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], config).ok
+        if months:
+            path = directory / "a.csv"
+            path.write_text(sdmx_csv(frame(seed=1, months=months, quarters=2)), encoding="utf-8")
+            assert load_data(db, _registry(db), FLOW_A, path, "merge", config).applied
+        db.dispose()
+        with running_server(config) as server:
+            yield server
 
 
 class ServedContent(RunningServer):

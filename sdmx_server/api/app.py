@@ -17,13 +17,14 @@ from starlette.routing import Route
 
 from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
-from sdmx_server.api import admin, admin_audit, auth, availability, maintenance, rest_v1, rest_v2
+from sdmx_server.api import admin, admin_audit, auth, availability, maintenance, openapi, rest_v1, rest_v2
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
+from sdmx_server.api.limits import LimitsMiddleware
 from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexpected_error_handler
 from sdmx_server.api.state import ServerState
-from sdmx_server.errors import SdmxError
+from sdmx_server.errors import SdmxError, ServiceUnavailable
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 
@@ -38,6 +39,16 @@ async def index(request: Request) -> JSONResponse:
             "examples": [f"{base}/rest/dataflow", f"{base}/rest/codelist/all/all/latest?detail=allstubs"],
         }
     )
+
+
+async def health(request: Request) -> JSONResponse:
+    """Whether this server process answers and reads its store (for probes and load balancers)."""
+    try:
+        await run_in_threadpool(request.app.state.server.registry)
+    except Exception:  # noqa: BLE001 - a probe wants a status, the log the reason
+        log.exception("health check: the store cannot be read")
+        raise ServiceUnavailable("the store cannot be read") from None
+    return JSONResponse({"status": "ok", "version": __version__}, headers={"Cache-Control": "no-store"})
 
 
 def _bound_malloc() -> None:
@@ -103,15 +114,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.release_db.dispose()
         app.state.server.close()
 
-    routes = [Route("/", index), *auth.routes, *admin.routes, *admin_audit.routes, *maintenance.routes,
-              *availability.routes, *rest_v2.routes, *rest_v1.routes]
+    routes = [Route("/", index), Route("/health", health), *openapi.routes, *auth.routes, *admin.routes,
+              *admin_audit.routes, *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,
         # HEAD, compression, kept answers and flow control for every route (api/http.py).
         middleware=[Middleware(HttpMiddleware, settings=settings, routes=routes),
                     # request.user: the principal of every request (access/middleware.py)
-                    Middleware(AuthenticationMiddleware, backend=AccessBackend(settings), on_error=auth.refused)],
+                    Middleware(AuthenticationMiddleware, backend=AccessBackend(settings), on_error=auth.refused),
+                    # Rate and body limits (api/limits.py): inside authentication, so that a
+                    # token's requests draw from the token's bucket.
+                    Middleware(LimitsMiddleware, settings=settings)],
         exception_handlers={
             SdmxError: sdmx_error_handler,
             HTTPException: http_error_handler,

@@ -26,6 +26,7 @@ from sdmx_server.api.access import gate_of
 from sdmx_server.api.conditional import data_validators, not_modified, not_modified_response
 from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.api.language import accept_languages
+from sdmx_server.api.limits import checked
 from sdmx_server.api.structures import state_of, write_selection
 from sdmx_server.errors import NoResults, SyntaxError_
 from sdmx_server.formats.media import negotiate
@@ -59,6 +60,7 @@ async def available_v2(request: Request) -> Response:
 
 
 async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -> Response:
+    checked(request, query)
     row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)

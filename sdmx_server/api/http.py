@@ -1,6 +1,7 @@
 """HTTP done once for every route: an ASGI middleware around the whole application.
 
 Before the routes:
+- security headers on every answer (api/security.py);
 - 414 for a request target longer than `max_url_bytes` (an SDMX error, like every failure);
 - CORS: preflights are answered here; answers to other origins carry Allow-Origin and expose
   the validators and languages;
@@ -30,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sdmx_server.api import encoding
 from sdmx_server.api.answer_cache import AnswerCache
 from sdmx_server.api.errors import error_response
+from sdmx_server.api.security import secured
 from sdmx_server.errors import SdmxError
 from sdmx_server.settings import Settings
 
@@ -75,6 +77,7 @@ class HttpMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = secured(send, scope.get("scheme") == "https")  # on every answer (api/security.py)
         request = Request(scope)
         method = scope["method"]
         target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string") or b"")

@@ -14,6 +14,7 @@ not see is "not found" to PUT and DELETE, as one that does not exist.
 
 from __future__ import annotations
 
+import re
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -30,11 +31,14 @@ from sdmx_server.errors import (Forbidden, NoResults, PayloadTooLarge, SyntaxErr
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.submission_ml30 import MEDIA_TYPE, submission_response
 from sdmx_server.kinds import BY_NAME, BY_V2, JSON_ITEMS, JSON_NESTED_ITEMS, Kind
+from sdmx_server.query.params import ID, NESTED_NCNAME
 from sdmx_server.registry.change import ArtefactResult, ChangeOutcome, apply_changes, delete_artefact
 from sdmx_server.registry.messages import Candidate, read_message
 from sdmx_server.registry.sdmxml import StructureFileError
 
 ACCEPTED_BODIES = ("xml", "json")
+VERSION = re.compile(r"[0-9A-Za-z.+\-_~*]+")
+ITEM = re.compile(r"[^\x00-\x1f\x7f,]+")  # value list items may be any text
 
 
 async def _gate(request: Request) -> Gate:
@@ -115,6 +119,7 @@ async def put(request: Request) -> Response:
     await _gate(request)
     kind = _kind(request.path_params["type"])
     agency, artefact_id, version = (request.path_params[p] for p in ("agency", "id", "version"))
+    _check_ids(agency, artefact_id, version)
     candidates = _candidates(await _body(request), "http")
     key = (kind.name, agency, artefact_id, version)
     if len(candidates) != 1 or candidates[0].key != key:
@@ -137,6 +142,7 @@ async def delete(request: Request) -> Response:
     kind = _kind(request.path_params["type"])
     key = (kind.name, *(request.path_params[p] for p in ("agency", "id", "version")))
     item = request.path_params.get("item")
+    _check_ids(*key[1:], item)
     state = state_of(request)
     if _stored_entry(state, key) is None or not _visible(request, key):
         # Not there, or not for this principal to know of: the same answer.
@@ -150,6 +156,15 @@ async def delete(request: Request) -> Response:
     state.invalidate()
     await record_changes(request, outcome)
     return _answer(request, outcome)
+
+
+def _check_ids(agency: str, artefact_id: str, version: str, item: str | None = None) -> None:
+    """A 400 for what no artefact can be named (`../`, control characters) before it is looked up
+    or written back into the answer."""
+    for name, value, pattern in (("agencyID", agency, NESTED_NCNAME), ("resourceID", artefact_id, ID),
+                                 ("version", version, VERSION), ("itemID", item, ITEM)):
+        if value is not None and not pattern.fullmatch(value):
+            raise SyntaxError_(f"{name}={value!r} is not an SDMX {name}")
 
 
 def _stored_entry(state, key):

@@ -41,6 +41,7 @@ from starlette.routing import Route
 from sdmx_server.access.gate import Gate
 from sdmx_server.api.access import gate_of
 from sdmx_server.api.language import accept_languages
+from sdmx_server.api.limits import checked
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import NoResults, NotAcceptable
 from sdmx_server.formats.media import MediaType, negotiate, offered
@@ -67,7 +68,7 @@ _PROVIDER_SCHEMES = (("metadataproviderscheme", "metadataProviders"), ("agencysc
 
 async def metadata(request: Request) -> Response:
     path = request.path_params.get("path", "")
-    query = parse_metadata_query(path.split("/") if path else [], request.query_params)
+    query = checked(request, parse_metadata_query(path.split("/") if path else [], request.query_params))
     return await metadata_response(request, query)
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.data import data_response
+from sdmx_server.api.limits import checked
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
 from sdmx_server.errors import NotImplemented_, SyntaxError_
@@ -35,8 +36,8 @@ async def data(request: Request) -> Response:
     parts = _segments(request.path_params["path"])
     if not parts or not parts[0] or len(parts) > 3:
         raise SyntaxError_("expected /data/{flowRef}/{key}/{providerRef}")
-    query = parse_data_query(parts[0], parts[1] if len(parts) > 1 else None,
-                             parts[2] if len(parts) > 2 else None, request.query_params)
+    query = checked(request, parse_data_query(parts[0], parts[1] if len(parts) > 1 else None,
+                                              parts[2] if len(parts) > 2 else None, request.query_params))
     return await data_response(request, query, "v1")
 
 
@@ -48,12 +49,12 @@ async def structure(request: Request) -> Response:
     if len(parts) > 4:
         raise SyntaxError_(f"expected /{resource}/{{agencyID}}/{{resourceID}}/{{version}}/{{itemID}}")
     parts += [None] * (4 - len(parts))
-    query = parse_structure_query(resource, *parts, request.query_params)
+    query = checked(request, parse_structure_query(resource, *parts, request.query_params))
     return await structure_response(request, query, "v1")
 
 
 async def schema(request: Request) -> Response:
-    query = parse_schema_query_v1(_segments(request.path_params["path"]), request.query_params)
+    query = checked(request, parse_schema_query_v1(_segments(request.path_params["path"]), request.query_params))
     return await schema_response(request, query)
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.data import data_response
+from sdmx_server.api.limits import checked
 from sdmx_server.api.metadata import routes as metadata_routes
 from sdmx_server.api.schemas import schema_response
 from sdmx_server.api.structures import structure_response
@@ -27,18 +28,18 @@ def _segments(path: str) -> list[str]:
 
 
 async def structure(request: Request) -> Response:
-    query = parse_structure_query(_segments(request.path_params.get("path", "")), request.query_params)
+    query = checked(request, parse_structure_query(_segments(request.path_params.get("path", "")), request.query_params))
     return await structure_response(request, query, "v2")
 
 
 async def schema(request: Request) -> Response:
-    query = parse_schema_query(_segments(request.path_params.get("path", "")), request.query_params)
+    query = checked(request, parse_schema_query(_segments(request.path_params.get("path", "")), request.query_params))
     return await schema_response(request, query)
 
 
 async def data(request: Request) -> Response:
     raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
-    query = parse_data_query(_segments(request.path_params.get("path", "")), request.query_params, raw)
+    query = checked(request, parse_data_query(_segments(request.path_params.get("path", "")), request.query_params, raw))
     return await data_response(request, query, "v2")
 
 

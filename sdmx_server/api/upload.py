@@ -72,6 +72,8 @@ def _parameters(request: Request) -> tuple[str, bool, datetime | None]:
     release_at = None
     if release is not None:
         try:
+            if not release.strip().isprintable():  # fromisoformat stops at a NUL
+                raise ValueError(release)
             release_at = datetime.fromisoformat(release.strip().replace("Z", "+00:00"))
         except ValueError:
             raise SyntaxError_(f"releaseAt={release!r} is not an ISO 8601 time like 2026-12-24T08:00:00Z") from None

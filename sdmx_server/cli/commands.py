@@ -127,6 +127,9 @@ def cmd_serve(args) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            # Head size, head time and body idle limits on every connection (api/protocol.py).
+            http="sdmx_server.api.protocol:GuardedHttpToolsProtocol",
+            h11_max_incomplete_event_size=settings.max_header_bytes,  # should h11 ever be chosen
         )
     finally:
         if scheduler is not None:

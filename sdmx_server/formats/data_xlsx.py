@@ -13,6 +13,11 @@ measure as a number. A sheet holds at most 1,048,576 rows (Excel's limit); the r
 answer continue on the next sheet, as the row count is not known before the rows are read.
 Each data set starts its own sheet. The last sheet, "About", says what the data are. The sheets
 read right to left when the client's first language is written right to left (Persian, ...).
+
+No cell is ever a formula: every text is an inline string, and a text that a spreadsheet would
+take for a formula once edited or re-saved as CSV (starting with =, +, -, @, tab or carriage
+return: "formula injection") carries Excel's quote prefix (style 2, or 3 in the header), as
+if typed after an apostrophe, so that it stays the text it is. Numbers are numbers.
 """
 
 from __future__ import annotations
@@ -36,6 +41,27 @@ MAX_ROWS = 1_048_576
 RTL = frozenset({"fa", "ar", "he", "ur", "ps", "ckb", "dv", "yi", "sd", "ug"})
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_REGEX = "^[=+\\-@\t\r]"
+
+
+def text_cell(text: str, bold: bool = False) -> str:
+    """An inline-string cell of `text`, quote-prefixed when it would start a formula."""
+    style = (3 if bold else 2) if text.startswith(FORMULA_START) else (1 if bold else None)
+    attribute = f' s="{style}"' if style is not None else ""
+    return f'<c t="inlineStr"{attribute}><is><t>{escape(text)}</t></is></c>'
+
+
+def _text_cells(raw: pa.Array, text: pa.Array) -> pa.Array:
+    """Cells of a text column: `text` (already escaped) in inline strings; those whose `raw` text
+    would start a formula quote-prefixed."""
+    plain = pc.binary_join_element_wise('<c t="inlineStr"><is><t>', text, "</t></is></c>", "")
+    risky = pc.fill_null(pc.match_substring_regex(raw, _FORMULA_START_REGEX), False)
+    if not pc.any(risky).as_py():
+        return plain
+    quoted = pc.binary_join_element_wise('<c t="inlineStr" s="2"><is><t>', text, "</t></is></c>", "")
+    return pc.if_else(risky, quoted, plain)
 
 
 class _Sink(io.RawIOBase):
@@ -138,7 +164,7 @@ class _Workbook:
         for component_id in ids:
             name = labels.component_name(component_id, self.languages) if labels else component_id
             text = component_id if name == component_id else f"{component_id}: {name}"
-            cells.append(f'<c t="inlineStr" s="1"><is><t>{escape(text)}</t></is></c>')
+            cells.append(text_cell(text, bold=True))
         return ('<row r="1">' + "".join(cells) + "</row>").encode()
 
     def rows(self, part: DataSetPart, batch: pa.RecordBatch, ids: list[str], first_row: int) -> pa.Array:
@@ -166,9 +192,10 @@ class _Workbook:
         text = pc.cast(values, pa.string()) if not pa.types.is_string(values.type) else values
         if component.coded:
             return self.coded_cells(part, component_id, text)
-        if component.role != "time":  # periods are checked on load: nothing in them to escape
-            text = xml_escape(text)
-        return pc.fill_null(pc.binary_join_element_wise('<c t="inlineStr"><is><t>', text, "</t></is></c>", ""), "<c/>")
+        if component.role == "time":  # periods are checked on load: nothing to escape, no formula
+            return pc.fill_null(pc.binary_join_element_wise('<c t="inlineStr"><is><t>', text, "</t></is></c>", ""),
+                                "<c/>")
+        return pc.fill_null(_text_cells(text, xml_escape(text)), "<c/>")
 
     def coded_cells(self, part: DataSetPart, component_id: str, codes: pa.Array) -> pa.Array:
         """Cells of a coded column: each distinct code's cell ("code: name") is written once,
@@ -184,13 +211,13 @@ class _Workbook:
             for code in every:
                 name = labels.code_name(component_id, code, self.languages) if labels else None
                 text = code if not name or name == code else f"{code}: {name}"
-                cells.append(f'<c t="inlineStr"><is><t>{escape(text)}</t></is></c>')
+                cells.append(text_cell(text))
             table = self.cell_tables[key] = (pa.array(every, pa.string()), pa.array(cells, pa.string()))
         keys, cells = table
         found = pc.take(cells, pc.index_in(codes, value_set=keys))
         # A code outside the code list (none should be stored) is still shown, as it is.
         if pc.any(pc.and_(pc.is_null(found), pc.is_valid(codes))).as_py():
-            fallback = pc.binary_join_element_wise('<c t="inlineStr"><is><t>', xml_escape(codes), "</t></is></c>", "")
+            fallback = _text_cells(codes, xml_escape(codes))
             found = pc.coalesce(found, fallback)
         return pc.fill_null(found, "<c/>")
 
@@ -208,8 +235,7 @@ class _Workbook:
                      ("Dimension at observation", part.layout.dimension_at_observation),
                      ("Detail", part.layout.detail), ("Rows", str(count))]
         body = "".join(
-            f'<row r="{i}"><c t="inlineStr" s="1"><is><t>{escape(k)}</t></is></c>'
-            f'<c t="inlineStr"><is><t>{escape(v)}</t></is></c></row>' for i, (k, v) in enumerate(rows, 1))
+            f'<row r="{i}">{text_cell(k, bold=True)}{text_cell(v)}</row>' for i, (k, v) in enumerate(rows, 1))
         self.sheets.append("About")
         self.zip.writestr(f"xl/worksheets/sheet{len(self.sheets)}.xml",
                           self.sheet_head(frozen=False) + body.encode() + b"</sheetData></worksheet>")
@@ -251,7 +277,9 @@ _STYLES = (
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'  # formula-like text
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>")

@@ -97,6 +97,8 @@ def as_of(p: Mapping[str, str], name: str = "asOf") -> datetime | None:
     if text is None or text == "":
         return None
     candidate = text.strip()
+    if not candidate.isprintable():  # fromisoformat stops at a NUL: '2020-01-01\x00junk' would pass
+        raise SyntaxError_(f"{name}={text!r}: control characters are not allowed in a time")
     if match := _SPACE_OFFSET.fullmatch(candidate):
         candidate = f"{match.group(1)}+{match.group(2)}"
     try:
