@@ -5,9 +5,12 @@ or an Attributes element, at the level they are given: the data set (Attributes)
 Series, Obs. The observation dimension is ObsDimension, whose id may be left out (it is the
 header's dimensionAtObservation, TIME_PERIOD for time series); the measure is ObsValue.
 
-Each Obs is read when it ends: its few children give a small dict, and each component read on
-observations takes its value from it. A series' key and attributes (parsed before its first
-observation) are read once, as the context of its observations (see sdmx_ml.Columns).
+Each Obs is read when it ends (sdmx_ml.Reading runs the loop). Writers give every observation
+the same few children, so the first one read the general way (its children into a small dict)
+teaches a `_Layout`, and the observations written like it are then read by position, with no
+dict and no walk over tag names; any other goes the general way again. A series' key and
+attributes (parsed before its first observation) are read once, as the context of its
+observations (see sdmx_ml.Columns).
 """
 
 from __future__ import annotations
