@@ -10,7 +10,9 @@ Each file is then loaded into a fresh SQLite store through the same code path as
 to IncomingData) is timed too, since that is what differs between formats. `pandas.read_csv`
 of the CSV is measured in the same run, as the yardstick.
 
-Target (issue 7): SDMX-ML data loads >= 200,000 observations per second.
+Target (issue 7): SDMX-ML data loads >= 200,000 observations per second; printed beside each
+SDMX-ML load figure, and beside SDMX-JSON's (held to the same rate). SDMX-CSV's own target
+(>= 400,000 on SQLite, 5 million observations) is bench_load.py's.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def main() -> None:
             column_types={c: pa.string() for c in ("FREQ", "AREA", "SCHEME", "SEX", "AGE", "TIME_PERIOD",
                                                    "OBS_STATUS", "CONF_STATUS")})).drop_columns(["DATAFLOW"])
 
-        print(f"{'format':34} {'MB':>7} {'read obs/s':>12} {'load obs/s':>12} {'x read_csv':>10}")
+        print(f"{'format':34} {'MB':>7} {'read obs/s':>12} {'load obs/s':>12} {'target':>10} {'':5} {'x read_csv':>10}")
         for name in names:
             directory = root / name
             directory.mkdir()
@@ -130,11 +132,12 @@ def main() -> None:
             assert outcome.applied, outcome.report.text()
             db.dispose()
             rate = n / seconds
-            flag = ""
-            if name != "csv" and not name.startswith("json"):
-                flag = "  ok" if rate >= TARGET_ML else f"  below the {TARGET_ML:,} target"
+            target, verdict = ("", "")
+            if name != "csv":
+                target, verdict = f">={TARGET_ML:,}", "ok" if rate >= TARGET_ML else "BELOW"
             size = path.stat().st_size / 1e6
-            print(f"{FORMATS[name]:34} {size:7.1f} {read_rate:12,.0f} {rate:12,.0f} {rate / pandas_rate:10.2f}{flag}")
+            print(f"{FORMATS[name]:34} {size:7.1f} {read_rate:12,.0f} {rate:12,.0f} {target:>10} {verdict:5} "
+                  f"{rate / pandas_rate:10.2f}")
 
 
 if __name__ == "__main__":

@@ -295,6 +295,46 @@ def test_group_attributes_reach_the_series_they_match(shape, generic):
     assert t["OBS_VALUE"] == ["1.5", "2"]
 
 
+
+def test_generic_observations_written_in_other_ways_than_the_first_are_read_exactly(shape):
+    """The first Obs teaches the reader a layout read by position; every other shape (fewer or
+    more attributes, another order, an id on ObsDimension, a comment, no value) must read as
+    the general way reads it, each on its own line."""
+    key = '<g:SeriesKey><g:Value id="FREQ" value="M"/><g:Value id="AREA" value="IR"/><g:Value id="SEX" value="F"/></g:SeriesKey>'
+    obs = [
+        '<g:Obs><g:ObsDimension value="2020-01"/><g:ObsValue value="1"/><g:Attributes><g:Value id="OBS_STATUS" value="A"/>'
+        '<g:Value id="COMMENT" value="c1"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-02"/><g:ObsValue value="2"/><g:Attributes><g:Value id="OBS_STATUS" value="B"/>'
+        '<g:Value id="COMMENT" value="c2"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-03"/><g:ObsValue value="3"/><g:Attributes><g:Value id="COMMENT" value="c3"/>'
+        '<g:Value id="OBS_STATUS" value="C"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension id="TIME_PERIOD" value="2020-04"/><g:ObsValue value="4"/><g:Attributes>'
+        '<g:Value id="OBS_STATUS" value="D"/><g:Value id="COMMENT" value="c4"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-05"/><g:ObsValue value="5"/><g:Attributes><g:Value id="OBS_STATUS" value="E"/>'
+        '</g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-06"/><g:ObsValue value="6"/><g:Attributes><g:Value id="OBS_STATUS" value="F"/>'
+        '<g:Value id="COMMENT" value="c6"/><g:Value id="UNIT_MULT" value="3"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-07"/><!-- a note --><g:ObsValue value="7"/><g:Attributes>'
+        '<g:Value id="OBS_STATUS" value="G"/><g:Value id="COMMENT" value="c7"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-08"/><g:Attributes><g:Value id="OBS_STATUS" value="H"/>'
+        '<g:Value id="COMMENT" value="c8"/></g:Attributes></g:Obs>',
+        '<g:Obs><g:ObsDimension value="2020-09"/><g:ObsValue value="9"/><g:Attributes><g:Value id="OBS_STATUS" value="I"/>'
+        '<g:Value id="COMMENT" value="c9"/></g:Attributes></g:Obs>',
+    ]
+    data = generic_message('<mes:DataSet structureRef="S1">\n<g:Series>' + key + "\n" + "\n".join(obs)
+                           + "</g:Series>\n</mes:DataSet>")
+    incoming, report = read(data, shape)
+    assert incoming is not None, report.text()
+    t = incoming.table.to_pydict()
+    first = data.decode().splitlines().index(obs[0]) + 1
+    assert t[ROW] == list(range(first, first + len(obs)))
+    assert t["TIME_PERIOD"] == [f"2020-{m:02d}" for m in range(1, 10)]
+    assert t["OBS_VALUE"] == ["1", "2", "3", "4", "5", "6", "7", None, "9"]
+    assert t["OBS_STATUS"] == list("ABCDEFGHI")
+    assert t["COMMENT"] == ["c1", "c2", "c3", "c4", None, "c6", "c7", "c8", "c9"]
+    assert t["UNIT_MULT"] == [None] * 5 + ["3"] + [None] * 3
+    assert t["AREA"] == ["IR"] * 9
+
 def generic_message(body: str, dao: str = "TIME_PERIOD") -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <mes:GenericData xmlns:mes="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"

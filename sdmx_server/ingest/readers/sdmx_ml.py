@@ -13,6 +13,11 @@ Arrow arrays.
 Group elements may come before or after the series they describe, so their attributes are
 applied at the end, by a join of the whole table with each group type's keys.
 
+`Reading` is the loop both readers run over the message's elements (one iterparse, Obs and
+what holds them): the bookkeeping of each observation (its line, its context, chunks, freeing
+what has been read), series without observations, groups, data sets and the header. What an
+element means is the format's: each reader implements the hooks.
+
 A data set's action becomes the ACTION of its observations: Append and Merge are M, Replace
 R, Delete D. Information (the default SDMX writers use for plain data) is taken as M, a merge:
 the message claims nothing stronger. A data set without an action leaves ACTION null, so the
@@ -29,10 +34,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
+from sdmx_server.ingest.readers.xml_safe import OpenXML, release
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
 CHUNK = 65_536
+#: The elements the readers are given (at their end), whatever their namespace.
+TAGS = ("{*}Header", "{*}DataSet", "{*}Group", "{*}Series", "{*}Obs")
+#: Observations in a series read before the ones read are freed (a long series stays small).
+FREE_EVERY = 1024
 #: The dataset each row comes from (internal; dropped before the hand-over).
 DATASET = "__dataset"
 ACTIONS = {"append": "M", "merge": "M", "replace": "R", "delete": "D", "information": "M"}
@@ -227,6 +237,94 @@ class Columns:
         self.report.rows_read = table.num_rows
         order = [c.id for c in self.shape.components if c.id in table.column_names]
         return IncomingData(table.select([*order, ROW, ACTION]), fmt, row_label="line")
+
+
+class Reading:
+    """The loop over a message's elements that both SDMX-ML readers share. A reader gives the
+    hooks: `open` (the context of a series' or flat data set's observations), `observation`
+    (an Obs's values into `self.wanted`), `enter_series`, `enter_dataset` and `group`."""
+
+    def __init__(self, shape: DataShape, flow, report: ValidationReport, columns: Columns):
+        self.shape, self.flow, self.report, self.columns = shape, flow, report, columns
+        self.structures: dict = {}
+        self.dataset = None  # the DataSet element being read
+        self.dataset_number = -1
+        self.dataset_context: dict = {}
+        #: The components read on each observation; `wanted` their lists (Columns.observation_lists).
+        self.observation_ids: list[str] = []
+        self.wanted: list[tuple[str, list]] = []
+        self.series = None  # the element whose observations are being read (Series or flat DataSet)
+        self.series_rows = 0
+        self.context = 0  # the index of the context of the observations being read
+
+    def run(self, xml: OpenXML) -> None:
+        columns = self.columns
+        rows, context_of_row = columns.rows, columns.context_of_row
+        observation = self.observation
+        for _, element in xml.events(TAGS):
+            tag = element.tag
+            if tag == "Obs" or tag.endswith("}Obs"):
+                parent = element.getparent()
+                if parent is not self.series:
+                    self.context = self.open(parent, element)
+                    self.set_wanted()
+                observation(element, parent)
+                rows.append(element.sourceline)
+                context_of_row.append(self.context)
+                self.series_rows += 1
+                if len(rows) >= CHUNK:
+                    columns.flush()
+                    self.context = 0  # the chunk's contexts start again from the current one
+                    self.set_wanted()
+                if self.series_rows % FREE_EVERY == 0:
+                    # Only the observations before this one: iterparse may already have
+                    # parsed (and queued events for) the ones after it.
+                    del parent[:parent.index(element)]
+            elif (tag := local(tag)) == "Series":
+                if element is not self.series:  # a series without observations
+                    self.context = self.enter_series(element)
+                    self.set_wanted()
+                if self.series_rows == 0 and self.dataset_context.get(ACTION) == "D":
+                    # A Delete data set's series without observations deletes the whole series.
+                    for _, values in self.wanted:
+                        values.append(None)
+                    rows.append(element.sourceline)
+                    context_of_row.append(self.context)
+                release(element)
+                self.series = None
+            elif tag == "Group":
+                self.group(element)
+                release(element)
+            elif tag == "DataSet":
+                if element is not self.dataset:
+                    self.enter_dataset(element)
+                release(element)
+                self.dataset, self.series = None, None
+            elif tag == "Header" and element.getparent() is not None and element.getparent().getparent() is None:
+                self.structures = header_structures(element, self.report)
+
+    def set_wanted(self) -> None:
+        """`wanted` again from `observation_ids` (after a new context, a chunk, a wider list)."""
+        self.wanted = self.columns.observation_lists(self.observation_ids)
+
+    def open(self, parent, element) -> int:
+        """The context of the observations of `parent` (a Series or a flat DataSet), read on
+        its first observation `element`; sets `series` (and the data set when it is new)."""
+        raise NotImplementedError
+
+    def observation(self, element, parent) -> None:
+        """Append one Obs's value of each component of `wanted` (None where it has none)."""
+        raise NotImplementedError
+
+    def enter_series(self, element) -> int:
+        """The context of a Series element (one without observations, read at its end)."""
+        raise NotImplementedError
+
+    def enter_dataset(self, element) -> None:
+        raise NotImplementedError
+
+    def group(self, element) -> None:
+        raise NotImplementedError
 
 
 def apply_groups(table: pa.Table, groups: list[tuple[int, dict, dict]], report: ValidationReport) -> pa.Table:

@@ -22,9 +22,9 @@ from typing import BinaryIO
 
 from sdmx_server.ingest.readers import ACTION, IncomingData
 from sdmx_server.ingest.readers.sdmx_ml import (
-    CHUNK, DATASET, Columns, ReadFailed, action_code, check_structure, header_structures, local,
+    DATASET, Columns, Reading, ReadFailed, action_code, check_structure, local,
 )
-from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed, release
+from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -33,11 +33,8 @@ ROOTS = {
     "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message": ("3.0", {"StructureSpecificData"}),
     "http://www.sdmx.org/resources/sdmxml/schemas/v3_1/message": ("3.1", {"StructureSpecificData"}),
 }
-_TAGS = ("{*}Header", "{*}DataSet", "{*}Group", "{*}Series", "{*}Obs")
 #: Flat data sets: how many first observations are checked for unexpected components.
 _CHECKED = 256
-#: Observations in a series read before the ones read are freed (a long series stays small).
-_FREE_EVERY = 1024
 
 
 def read_structure_specific(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
@@ -66,80 +63,32 @@ def _version(root, report: ValidationReport) -> str:
     return found[0]
 
 
-class _Reading:
-    def __init__(self, shape: DataShape, flow, report: ValidationReport, columns: Columns):
-        self.shape, self.flow, self.report, self.columns = shape, flow, report, columns
-        self.structures: dict = {}
-        self.dataset = None  # the DataSet element being read
-        self.dataset_number = -1
-        self.dataset_context: dict = {}
-        self.observation_ids: list[str] = []
-        self.series = None
-        self.series_rows = 0
+class _Reading(Reading):
+    """Structure-specific data: components are XML attributes (sdmx_ml.Reading runs the loop)."""
 
-    def run(self, xml: OpenXML) -> None:
-        columns = self.columns
-        rows, context_of_row = columns.rows, columns.context_of_row
-        wanted: list = []
-        context = 0
-        flat_checked = 0
-        for _, element in xml.events(_TAGS):
-            tag = element.tag
-            if tag == "Obs" or local(tag) == "Obs":
-                parent = element.getparent()
-                if parent is not self.series:
-                    if parent is not self.dataset and local(parent.tag) == "Series":
-                        context = self._enter_series(parent)
-                        self._check(element, "Obs")
-                    else:  # an observation of a flat (AllDimensions) data set
-                        if parent is not self.dataset:
-                            self._enter_dataset(parent)
-                        context = columns.enter(self.dataset_context)
-                        self.series = parent
-                        self._check(element, "Obs")
-                    wanted = columns.observation_lists(self.observation_ids)
-                elif parent is self.dataset and flat_checked < _CHECKED:
-                    flat_checked += 1
-                    if self._check(element, "Obs"):
-                        wanted = columns.observation_lists(self.observation_ids)
-                get = element.get
-                for name, values in wanted:
-                    values.append(get(name))
-                rows.append(element.sourceline)
-                context_of_row.append(context)
-                self.series_rows += 1
-                if len(rows) >= CHUNK:
-                    columns.flush()
-                    context = 0
-                    wanted = columns.observation_lists(self.observation_ids)
-                if self.series_rows % _FREE_EVERY == 0:
-                    # Only the observations before this one: iterparse may already have
-                    # parsed (and queued events for) the ones after it.
-                    del parent[:parent.index(element)]
-            elif (tag := local(tag)) == "Series":
-                if element is not self.series:  # a series without observations
-                    context = self._enter_series(element)
-                    wanted = columns.observation_lists(self.observation_ids)
-                if self.series_rows == 0 and self.dataset_context.get(ACTION) == "D":
-                    # A Delete data set's series without observations deletes the whole series.
-                    for _, values in wanted:
-                        values.append(None)
-                    rows.append(element.sourceline)
-                    context_of_row.append(context)
-                release(element)
-                self.series = None
-            elif tag == "Group":
-                self._group(element)
-                release(element)
-            elif tag == "DataSet":
-                if element is not self.dataset:
-                    self._enter_dataset(element)
-                release(element)
-                self.dataset, self.series, flat_checked = None, None, 0
-            elif tag == "Header" and element.getparent() is not None and element.getparent().getparent() is None:
-                self.structures = header_structures(element, self.report)
+    flat_checked = 0
 
-    def _enter_dataset(self, element) -> None:
+    def open(self, parent, element) -> int:
+        if parent is not self.dataset and local(parent.tag) == "Series":
+            context = self.enter_series(parent)
+        else:  # an observation of a flat (AllDimensions) data set
+            if parent is not self.dataset:
+                self.enter_dataset(parent)
+            context = self.columns.enter(self.dataset_context)
+            self.series, self.flat_checked = parent, 0
+        self._check(element, "Obs")
+        return context
+
+    def observation(self, element, parent) -> None:
+        if parent is self.dataset and self.flat_checked < _CHECKED:
+            self.flat_checked += 1
+            if self._check(element, "Obs"):
+                self.set_wanted()
+        get = element.get
+        for name, values in self.wanted:
+            values.append(get(name))
+
+    def enter_dataset(self, element) -> None:
         """Read a data set's own properties and attributes; check which structure it is for."""
         self.dataset = element
         self.dataset_number += 1
@@ -172,10 +121,10 @@ class _Reading:
                       if shape.attribute_level(a, None if flat else at_observation) == "observation"]
         return [*dims, shape.measure.id, *attributes]
 
-    def _enter_series(self, element) -> int:
+    def enter_series(self, element) -> int:
         dataset = element.getparent()
         if dataset is not self.dataset:
-            self._enter_dataset(dataset)
+            self.enter_dataset(dataset)
         context = dict(self.dataset_context)
         known = self.columns.known
         for name, value in element.attrib.items():
@@ -203,10 +152,10 @@ class _Reading:
                 self.columns.unknown(name, f"line {element.sourceline}")
         return changed
 
-    def _group(self, element) -> None:
+    def group(self, element) -> None:
         dataset = element.getparent()
         if dataset is not self.dataset:
-            self._enter_dataset(dataset)
+            self.enter_dataset(dataset)
         key, attributes = {}, {}
         dims = set(self.shape.dimension_ids)
         for name, value in element.attrib.items():
