@@ -59,6 +59,8 @@ GRANTS = (
     ("group:province-ir-07", "read", f"{AGENCY}:DF_INTERNAL(1.0)", "--where", f"PROVINCE={OWN_PROVINCE}"),
     ("group:province-ir-07", "upload", f"{AGENCY}:DF_INTERNAL(1.0)", "--where", f"PROVINCE={OWN_PROVINCE}"),
 )
+#: Only the office user has a password (the others sign in with tokens alone): made per run.
+PASSWORDS = {"office": secrets.token_urlsafe(12)}
 GROUPS = {"provincial": ["province-ir-07"], "office": ["office"], "admin": [],
           "expired": ["office"], "revoked": ["office"]}
 
@@ -135,7 +137,8 @@ def _identity(env: dict[str, str], missing: list[str]) -> dict[str, str]:
     tokens = {"wrong": "sdmx_" + secrets.token_urlsafe(32)}
     for who, name in USER_NAMES.items():
         groups = [a for g in GROUPS[who] for a in ("--group", g)]
-        done = cli(env, "users", "add", name, *groups)
+        password = ["--password-stdin"] if who in PASSWORDS else []
+        done = cli(env, "users", "add", name, *groups, *password, stdin=PASSWORDS.get(who, "") + "\n")
         if done.returncode != 0:
             missing.append(f"users add {name}: {done.stderr.strip()[-300:]}")
     for grant in GRANTS:
