@@ -50,7 +50,7 @@ TEST_REFS = [
     "dataflow TEST:DF_A(1.0)", "dataflow TEST:DF_B(1.0)", "dataflow TEST:DF_SECRET(1.0)",
     "datastructure TEST:DSD_TEST(1.0)",
 ]
-PUBLIC_DEMO_FLOWS = sorted(f for f in DEMO_FLOWS if f != "DF_CONTRIBUTIONS")
+PUBLIC_DEMO_FLOWS = sorted(f for f in DEMO_FLOWS if f not in ("DF_CONTRIBUTIONS", "DF_KPI_NORMS"))  # internal, restricted
 
 
 # -- helpers -----------------------------------------------------------------------------------
