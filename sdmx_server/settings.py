@@ -52,6 +52,18 @@ class Settings:
     #: What REST v2 answers when a data query matches no data: 404 (default) or 204 (status.md
     #: prefers it, as "an empty but still healthy state"; some clients take it for success).
     no_data_status: int = 404
+    #: OIDC (access/oidc.py): bearer JWTs of the organisation's identity provider, verified
+    #: offline against the public keys of this JWKS file; None: JWTs are not accepted.
+    oidc_jwks_file: Path | None = None
+    #: The `iss` and `aud` a JWT must carry (both required when a JWKS file is set).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    #: The claim holding the user's groups (a list, or a space-separated string; a dotted
+    #: path such as realm_access.roles reaches into objects), and the one naming the user.
+    oidc_groups_claim: str = "groups"
+    oidc_username_claim: str = "preferred_username"
+    #: How long a portal session (POST /auth/login) lasts, in seconds.
+    session_seconds: int = 8 * 3600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -63,6 +75,13 @@ class Settings:
             kwargs["data_dir"] = Path(env["SDMX_DATA_DIR"]).absolute()
         if env.get("SDMX_SENDER_ID"):
             kwargs["sender_id"] = env["SDMX_SENDER_ID"]
+        if env.get("SDMX_OIDC_JWKS_FILE"):
+            kwargs["oidc_jwks_file"] = Path(env["SDMX_OIDC_JWKS_FILE"]).absolute()
+        for name, var in (("oidc_issuer", "SDMX_OIDC_ISSUER"), ("oidc_audience", "SDMX_OIDC_AUDIENCE"),
+                          ("oidc_groups_claim", "SDMX_OIDC_GROUPS_CLAIM"),
+                          ("oidc_username_claim", "SDMX_OIDC_USERNAME_CLAIM")):
+            if env.get(var):
+                kwargs[name] = env[var]
         if env.get("SDMX_CORS_ORIGINS"):
             kwargs["cors_origins"] = env["SDMX_CORS_ORIGINS"]
         for name, var in (
@@ -83,6 +102,7 @@ class Settings:
             ("answer_cache_min_bytes", "SDMX_ANSWER_CACHE_MIN_BYTES"),
             ("read_connections", "SDMX_READ_CONNECTIONS"),
             ("no_data_status", "SDMX_NO_DATA_STATUS"),
+            ("session_seconds", "SDMX_SESSION_SECONDS"),
         ):
             if env.get(var):
                 kwargs[name] = int(env[var])

@@ -95,8 +95,9 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(settings):
-    """The real ASGI app under uvicorn, on a free port, in a background thread."""
+def running_server(settings, principal=None):
+    """The real ASGI app under uvicorn, on a free port, in a background thread; `principal`:
+    who every request is (tests/principals.py), or a function of the request's scope."""
     import socket
     import threading
     import time
@@ -108,7 +109,12 @@ def running_server(settings):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    app = create_app(settings)
+    if principal is not None:
+        from tests.principals import as_principal
+
+        as_principal(app, principal)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

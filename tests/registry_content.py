@@ -260,11 +260,48 @@ class RegistryServer:
         self.stored = stored
 
     def urns(self, kind: str, *, stubs: bool = True, internal: bool = False) -> set[str]:
+        hidden = set() if internal else self.hidden
         return {urn for urn, row in self.stored.items()
-                if row.kind == kind and (stubs or not row.is_stub) and (internal or row.access == "public")}
+                if row.kind == kind and (stubs or not row.is_stub) and urn not in hidden}
+
+    @property
+    def hidden(self) -> set[str]:
+        if not hasattr(self, "_hidden"):
+            self._hidden = hidden_from_public(self.stored)
+        return self._hidden
 
     def rest(self, path: str) -> str:
         return f"{self.url}/rest/{path.lstrip('/')}"
+
+
+def hidden_from_public(stored: dict) -> set[str]:
+    """The URNs the public may not see, by issue 8's rule said again here from the stored
+    references: non-public dataflows, what only they use (through references, at any depth),
+    and whatever refers to something hidden (a constraint, a categorisation...) unless a public
+    dataflow uses it."""
+    import json
+
+    refs = {urn: [t for t in json.loads(row.refs or "[]") if t in stored] for urn, row in stored.items()}
+
+    def reach(start: list[str]) -> set[str]:
+        found, todo = set(start), list(start)
+        while todo:
+            for target in refs[todo.pop()]:
+                if target not in found:
+                    found.add(target)
+                    todo.append(target)
+        return found
+
+    flows = [urn for urn, row in stored.items() if row.kind == "dataflow"]
+    public_uses = reach([u for u in flows if stored[u].access == "public"])
+    hidden = reach([u for u in flows if stored[u].access != "public"]) - public_uses
+    grew = True
+    while grew:
+        more = {u for u, targets in refs.items()
+                if u not in hidden and u not in public_uses and any(t in hidden for t in targets)}
+        hidden |= more
+        grew = bool(more)
+    return hidden
 
 
 def load_registry(url: str, directory: Path, settings) -> dict:

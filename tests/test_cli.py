@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from lxml import etree
 from sqlmodel import Session, select
 
-from sdmx_server.cli import _registry, main, seed_demo
+from sdmx_server.cli import _registry, seed_demo
 from sdmx_server.demo.generator import FLOWS as DEMO_FLOWS
 from sdmx_server.registry.shape import data_shape
 from sdmx_server.registry.store import read_all
@@ -34,6 +34,7 @@ from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import find_fact_table
+from tests.cli_support import run_cli
 from tests.conftest import ROOT, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv, write
 
@@ -73,21 +74,7 @@ def cli(capsys):
     stderr; that is what the user sees, so that is what this returns.
     """
 
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            if isinstance(exc.code, str):
-                print(exc.code, file=sys.stderr)
-                code = 1
-            else:
-                code = exc.code or 0
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return lambda *argv: run_cli(capsys, *argv)
 
 
 def script(*argv: str, cwd: Path, env_vars: dict[str, str] | None = None, timeout: float = 60):
@@ -506,8 +493,9 @@ def test_the_demo_from_an_empty_store_to_http(tmp_path, capsys):
 # -- serve ---------------------------------------------------------------------------------------
 
 
-def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60) -> tuple[int, str]:
-    """Start `sdmx-server serve`, wait for /rest/dataflow to answer 200, stop it; (port, its output)."""
+def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60, started: int = 1) -> tuple[int, str]:
+    """Start `sdmx-server serve`, wait for /rest/dataflow to answer 200 and for `started`
+    workers to have started (one answers before the others), stop it; (port, its output)."""
     port = free_port()
     log = directory / f"serve-{port}.log"
     with log.open("w") as out:
@@ -523,7 +511,8 @@ def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60)
             assert process.poll() is None, f"the server ended with {process.returncode}:\n{log.read_text()}"
             assert time.monotonic() < stop, f"no answer from {url} after {deadline} s:\n{log.read_text()}"
             try:
-                if httpx.get(url, timeout=5).status_code == 200:
+                if (httpx.get(url, timeout=5).status_code == 200
+                        and log.read_text().count("Application startup complete") >= started):
                     break
             except httpx.TransportError:
                 pass
@@ -545,7 +534,7 @@ def test_serve_the_demo(tmp_path):
     assert "Traceback" not in output
 
     # several workers (uvicorn with an import string and factory=True), on the store just seeded
-    port, output = serve_until_it_answers(tmp_path, "--demo", "--workers", "2")
+    port, output = serve_until_it_answers(tmp_path, "--demo", "--workers", "2", started=2)
     assert f"http://127.0.0.1:{port}/rest/" in output
     assert "already holds structures" in output
     assert output.count("Application startup complete") == 2

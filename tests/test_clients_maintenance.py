@@ -3,8 +3,8 @@
 POST, PUT and DELETE on /rest/v2/structure with SDMX-ML 2.1, SDMX-ML 3.0 and SDMX-JSON bodies:
 every status code of the spec's summary (annex IV) that this registry can produce, every answer
 a SubmitStructureResponse valid against the SDMX-ML 3.0 schema with one result per artefact, and
-every change visible to the next GET at once. Writes from other machines are refused (403) until
-users and permissions exist; that gate is tested by calling the app with another client address.
+every change visible to the next GET at once. Requests here are a principal that may do anything
+(tests/principals.py WRITER); anonymous writes are refused (401), from any address.
 
 Each test writes artefacts of its own (agency MAINT, ids per test), so that the tests do not
 depend on one another's order.
@@ -18,6 +18,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from tests.principals import writes
 from tests.conftest import BACKENDS, fresh_database, running_server
 from tests.datasets import CONTENT
 from tests.xsd import assert_valid
@@ -44,7 +45,7 @@ def server(request, tmp_path_factory):
         outcome = load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings)
         assert outcome.ok, outcome.errors
         db.dispose()
-        with running_server(settings) as running:
+        with running_server(settings, writes) as running:
             with httpx.Client(base_url=running.url + "/rest/v2", timeout=30) as client:
                 client.settings = settings
                 yield client
@@ -366,8 +367,9 @@ def test_delete_of_a_nested_item_takes_its_children(server):
 # -- who may write -------------------------------------------------------------------------------
 
 
-def test_writes_from_another_machine_are_refused(server):
-    """Until users and permissions exist, only loopback clients write; others still read."""
+def test_anonymous_writes_are_refused_from_anywhere(server):
+    """Writes need a principal granted `maintain` (access/gate.py): the anonymous is a 401,
+    from this machine too (loopback is no longer special); reads stay open."""
     import asyncio
 
     from sdmx_server.api.app import create_app
@@ -376,8 +378,8 @@ def test_writes_from_another_machine_are_refused(server):
     body = ml21("<str:Codelists>" + codelist_21("CL_REMOTE", {"R": "Red"}) + "</str:Codelists>")
     headers = {"Content-Type": XML21}
 
-    async def from_elsewhere() -> list[int]:
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1234))
+    async def anonymous(client: tuple[str, int]) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://sdmx.example/rest/v2") as remote:
             return [
                 (await remote.post("/structure", content=body, headers=headers)).status_code,
@@ -387,7 +389,8 @@ def test_writes_from_another_machine_are_refused(server):
             ]
 
     try:
-        assert asyncio.run(from_elsewhere()) == [403, 403, 403, 200]
+        assert asyncio.run(anonymous(("10.0.0.1", 1234))) == [401, 401, 401, 200]
+        assert asyncio.run(anonymous(("127.0.0.1", 1234))) == [401, 401, 401, 200]
     finally:
         app.state.server.close()
     assert codes_of(server, "CL_REMOTE", "1.0") is None

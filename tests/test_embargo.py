@@ -14,6 +14,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from tests.principals import writes
 from tests.conftest import BACKENDS, fresh_database, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
 
@@ -75,7 +76,7 @@ def _status(db, load_id: int) -> str:
 def test_released_one_second_ahead_invisible_until_then_visible_after(backend, tmp_path):
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        with running_server(settings) as server:
+        with running_server(settings, writes) as server:
             get = lambda path, **p: httpx.get(f"{server.url}/rest/{path}", params=p, timeout=30,  # noqa: E731
                                               headers={"Accept": CSV20})
             before = get(f"v2/{V2}")
@@ -133,7 +134,7 @@ def test_an_embargoed_new_series_shows_in_availability_only_after_release(backen
         release_at = datetime.now(timezone.utc) + timedelta(seconds=2)
         outcome = load_data(db, _registry(db), FLOW_A, path, "merge", settings, release_at=release_at)
         assert outcome.status == "pending"
-        with running_server(settings) as server:
+        with running_server(settings, writes) as server:
             def periods():
                 r = httpx.get(f"{server.url}/rest/v2/availability/dataflow/TEST/DF_A/1.0/*/TIME_PERIOD",
                               headers={"Accept": "application/vnd.sdmx.structure+json;version=2.0.0"}, timeout=30)
@@ -155,7 +156,7 @@ def test_a_restart_while_pending_keeps_it_pending(backend, tmp_path):
         settings, db, first = _setup(url, tmp_path)
         load_id, _ = _embargoed(db, settings, tmp_path, datetime.now(timezone.utc) + timedelta(days=30), 77.0)
         for _ in range(2):  # start, stop, start again: the rows stay kept, the record pending
-            with running_server(settings) as server:
+            with running_server(settings, writes) as server:
                 assert (_values(server) != 77.0).all()
             assert _status(db, load_id) == "pending"
         from sdmx_server.store.embargo import pending_loads, pending_rows
@@ -175,6 +176,10 @@ def _release_in_process(url: str, barrier, results) -> None:
     results.put(release_embargoed(db, _registry(db)))
 
 
+def _sleep_until(when: datetime) -> None:
+    time.sleep(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_processes_release_once_in_release_order(backend, tmp_path):
     from sdmx_server.store.tables import find_fact_table
@@ -182,11 +187,14 @@ def test_two_processes_release_once_in_release_order(backend, tmp_path):
 
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        soon = datetime.now(timezone.utc) + timedelta(milliseconds=300)
+        # Far enough ahead that both loads are still pending on a busy machine (a load whose
+        # release time has passed by its end is released at once), then wait until both are due.
+        soon = datetime.now(timezone.utc) + timedelta(seconds=3)
         # Submitted in the other order than they are due: the earlier release applies first.
         later, _ = _embargoed(db, settings, tmp_path, soon + timedelta(milliseconds=1), 2.0, "later")
         earlier, count = _embargoed(db, settings, tmp_path, soon, 1.0, "earlier")
-        time.sleep(0.5)
+        assert _status(db, earlier) == _status(db, later) == "pending"
+        _sleep_until(soon + timedelta(milliseconds=200))
         context = multiprocessing.get_context("spawn")
         barrier, results = context.Barrier(2), context.Queue()
         workers = [context.Process(target=_release_in_process, args=(url, barrier, results)) for _ in range(2)]
@@ -231,7 +239,7 @@ def test_as_of_a_settled_time_keeps_its_etag_updated_after_follows_the_stamp(bac
         between = datetime.now(timezone.utc)
         time.sleep(0.01)
         load(11.0, "second")  # commits after `between`: the state then is settled
-        with running_server(settings) as server:
+        with running_server(settings, writes) as server:
             def get(**params):
                 r = httpx.get(f"{server.url}/rest/v2/{V2}", params=params, headers={"Accept": CSV20}, timeout=30)
                 assert r.status_code == 200, r.text
@@ -322,9 +330,10 @@ def test_a_load_releases_what_came_due_first(backend, tmp_path):
 
     with fresh_database(backend, tmp_path) as url:
         settings, db, first = _setup(url, tmp_path)
-        embargoed, count = _embargoed(db, settings, tmp_path, datetime.now(timezone.utc) + timedelta(milliseconds=200),
-                                      3.0)
-        time.sleep(0.4)
+        due = datetime.now(timezone.utc) + timedelta(seconds=3)  # still pending after a slow load
+        embargoed, count = _embargoed(db, settings, tmp_path, due, 3.0)
+        assert _status(db, embargoed) == "pending"
+        _sleep_until(due + timedelta(milliseconds=200))
         rows = first[first.TIME_PERIOD == "2020-01"].copy()
         rows["OBS_VALUE"] = 9.0
         path = tmp_path / "later.csv"
@@ -334,7 +343,7 @@ def test_a_load_releases_what_came_due_first(backend, tmp_path):
         with Session(db.engine) as session:
             released = session.get(LoadRecord, embargoed)
             assert released.status == "released" and released.tx_time < later.result.tx_time
-        with running_server(settings) as server:
+        with running_server(settings, writes) as server:
             assert (_values(server) == 9.0).all()
             before = _values(server, asOf=datetime.fromtimestamp(later.result.tx_time / 1e6 - 1e-6,
                                                                    timezone.utc).isoformat())

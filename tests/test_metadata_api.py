@@ -26,6 +26,7 @@ import pytest
 
 from sdmx_server.kinds import BY_NAME
 from sdmx_server.registry import codec
+from tests.principals import writes
 from tests.conftest import BACKENDS, fresh_database, running_server
 from tests.test_metadata_content import (
     ALL_FORMATS,
@@ -127,7 +128,7 @@ def server(request, tmp_path_factory):
         again = load_structures(db, [directory / "changes.json"], settings)
         assert again.ok, again.errors
         db.dispose()
-        with running_server(settings) as running:
+        with running_server(settings, writes) as running:
             yield Served(running.url, before)
 
 

@@ -118,6 +118,35 @@ def _one_scheduler(store, tmp_path):
         second.stop()
 
 
+def test_a_long_sync_keeps_the_lease(tmp_path, monkeypatch):
+    """A pull that outlasts the lease keeps it: no second worker starts the same source."""
+    from sdmx_server.sources import sync
+
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+    folder = tmp_path / "loaders"
+    write_spec(folder, "tehran", SOURCE.format(db=unit_db(tmp_path / "unit.db"), every="1s"))
+    first = Scheduler(store.settings, folder, tick=0.2, lease_seconds=0.6)
+    second = Scheduler(store.settings, folder, tick=0.2, lease_seconds=0.6)
+    real = sync.sync_source
+    taken_meanwhile = []
+
+    def slow_sync(*args, **kwargs):
+        for _ in range(8):  # 1.6 s: well past the 0.6 s lease
+            time.sleep(0.2)
+            taken_meanwhile.append(take_lease(second.db, "scheduler", second.holder, 0.6))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "sync_source", slow_sync)
+    try:
+        assert [o.status for o in first.run_once()] == ["applied"]
+        assert taken_meanwhile and not any(taken_meanwhile)
+        time.sleep(0.7)  # no sync running: the lease runs out as before
+        assert take_lease(second.db, "scheduler", second.holder, 0.6)
+    finally:
+        first.stop()
+        second.stop()
+
+
 def test_serve_runs_the_scheduler(tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
     folder = tmp_path / "loaders"

@@ -48,7 +48,7 @@ from sdmx_server.registry.codec import supported
 from sdmx_server.types import STRUCTURE_DETAILS
 from sdmx_server.versions import version_key
 from tests.conftest import ROOT
-from tests.registry_content import registry_server
+from tests.registry_content import hidden_from_public, registry_server
 from tests.xsd import assert_valid
 
 DOCUMENT = ROOT / "docs" / "support-matrix.md"
@@ -114,7 +114,9 @@ class Registry:
         return self.server.stored
 
     def visible(self, urn: str) -> bool:
-        return urn in self.stored and self.stored[urn].access == "public"
+        if not hasattr(self, "_hidden"):
+            self._hidden = hidden_from_public(self.stored)
+        return urn in self.stored and urn not in self._hidden
 
     def alone_status(self, api: str, row: MediaType, urn: str) -> int:
         """The status of asking for one artefact alone in this format (406: it cannot be written)."""

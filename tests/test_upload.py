@@ -22,6 +22,7 @@ from sdmx_server.boot import create_schema
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
+from tests.principals import writes
 from tests.conftest import BACKENDS, fresh_database, running_server
 from tests.datasets import CONTENT, frame, sdmx_csv
 
@@ -37,7 +38,7 @@ def server(request, tmp_path):
         create_schema(db)
         assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
         db.dispose()
-        with running_server(settings) as running:
+        with running_server(settings, writes) as running:
             with httpx.Client(base_url=running.url, timeout=60) as client:
                 running.client = client
                 yield running
@@ -196,14 +197,15 @@ def test_a_gzip_bomb_is_cut_off_without_memory_growing(server):
     assert not list((server.settings.data_dir / "uploads").iterdir())  # the spooled body is gone
 
 
-def test_uploads_from_another_machine_are_refused(server):
+def test_anonymous_uploads_are_refused_from_anywhere(server):
+    """Uploads need a principal granted `upload`: the anonymous is a 401, loopback or not."""
     from sdmx_server.api.app import create_app
 
     app = create_app(server.settings)
     body = sdmx_csv(frame(months=1, quarters=0)).encode()
 
-    async def from_elsewhere() -> list[int]:
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1234))
+    async def anonymous(client: tuple[str, int]) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://sdmx.example") as remote:
             return [
                 (await remote.post(PATH, content=body, headers={"Content-Type": "text/csv"})).status_code,
@@ -211,7 +213,8 @@ def test_uploads_from_another_machine_are_refused(server):
             ]
 
     try:
-        assert asyncio.run(from_elsewhere()) == [403, 200]
+        assert asyncio.run(anonymous(("10.0.0.1", 1234))) == [401, 200]
+        assert asyncio.run(anonymous(("127.0.0.1", 1234))) == [401, 200]
     finally:
         app.state.server.close()
     assert served(server) is None

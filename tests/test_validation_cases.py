@@ -19,6 +19,7 @@ import pytest
 from sdmx_server.cli import _registry, main
 from sdmx_server.ingest.load import load_data
 from sdmx_server.settings import Settings
+from tests.principals import writes
 from tests.conftest import running_server
 from tests.datasets import FLOW_A, write
 from tests.test_validation_load import load, store  # noqa: F401 (the fixture)
@@ -119,7 +120,7 @@ def test_nan_is_kept_and_served_as_nan_in_every_format(store):
     text = (HEADER + row("2020-01", "NaN") + row("2020-02", "") + row("2020-03", "INF")
             + row("2020-04", "-INF") + row("2020-05", "1.5"))
     served_settings = Settings(database_url=settings.database_url, data_dir=tmp_path, answer_cache_bytes=0)
-    with running_server(served_settings) as server:
+    with running_server(served_settings, writes) as server:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             answer = client.post("/rest/v2/data/dataflow/TEST/DF_A/1.0", content=text.encode(),
                                  headers={"Content-Type": "text/csv"})
@@ -233,7 +234,7 @@ def test_nan_revises_and_is_revised_like_any_value(store):
     served_settings = Settings(database_url=settings.database_url, data_dir=tmp_path, answer_cache_bytes=0)
     steps = [("1.5", "merge", "1.5"), ("NaN", "merge", "NaN"), ("", "merge", "NaN"), ("2", "merge", "2"),
              ("NaN", "replace", "NaN"), ("", "replace", "")]
-    with running_server(served_settings) as server:
+    with running_server(served_settings, writes) as server:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             for value, action, expected in steps:
                 answer = client.post("/rest/v2/data/dataflow/TEST/DF_A/1.0", params={"action": action},

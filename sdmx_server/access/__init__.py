@@ -5,8 +5,9 @@
   evaluation: what one principal may do on one dataflow or artefact, and where.
 - `gate.py`: the one gate every route passes through: the registry as this principal may see
   it, the data region it may read or upload, whether it sees embargoed values.
-- `identity.py`, `tokens.py`, `passwords.py`, `oidc.py`, `accounts.py`: users, groups, tokens,
-  sessions and JWTs, stored in the database; `middleware.py` turns a request into a principal.
+- `tables.py`, `accounts.py`, `tokens.py`, `passwords.py`, `oidc.py`, `grants.py`: users, groups,
+  tokens, sessions, JWTs and grants, stored in the database; `store.py` caches what requests read
+  of them (`current_grants`); `middleware.py` turns a request into a principal.
 - `audit.py`: the append-only, hash-chained log of every write.
 
 The access package sits beside the registry and the store: it imports them, never the API.

@@ -156,11 +156,13 @@ class FileAnswer(Response):
             self.handle.close()
 
 
-def base_headers(validators: Validators, vary: str, max_age: int) -> dict[str, str]:
+def base_headers(validators: Validators, vary: str, max_age: int, private: bool = False) -> dict[str, str]:
+    """`private`: an answer for this principal only (a part of a dataflow, a view with
+    non-public artefacts): no shared cache may keep it for others."""
     return {
         **validators.headers(),
         "Vary": vary,
-        "Cache-Control": f"public, max-age={max_age}, must-revalidate",
+        "Cache-Control": f"{'private' if private or validators.private else 'public'}, max-age={max_age}, must-revalidate",
     }
 
 
@@ -184,11 +186,11 @@ def cached_answer(request: Request, validators: Validators, media_type: str, hea
 
 
 async def data_answer(request: Request, validators: Validators, media_type: str, vary: str,
-                      produce: Callable[[], Iterator[bytes]]) -> Response:
+                      produce: Callable[[], Iterator[bytes]], private: bool = False) -> Response:
     """The answer of a data route; `produce` runs in a worker thread and may raise SdmxErrors
-    (no results, ...) before the first byte."""
+    (no results, ...) before the first byte; `private`: see base_headers."""
     settings = request.app.state.server.settings
-    headers = base_headers(validators, vary, settings.max_age)
+    headers = base_headers(validators, vary, settings.max_age, private)
     if not_modified(request, validators):
         return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
     kept = cached_answer(request, validators, media_type, headers)

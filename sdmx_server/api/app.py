@@ -10,12 +10,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sdmx_server import __version__
-from sdmx_server.api import availability, maintenance, rest_v1, rest_v2
+from sdmx_server.access.middleware import AccessBackend
+from sdmx_server.api import admin, auth, availability, maintenance, rest_v1, rest_v2
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
@@ -101,12 +103,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.release_db.dispose()
         app.state.server.close()
 
-    routes = [Route("/", index), *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes]
+    routes = [Route("/", index), *auth.routes, *admin.routes, *maintenance.routes, *availability.routes,
+              *rest_v2.routes, *rest_v1.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,
         # HEAD, compression, kept answers and flow control for every route (api/http.py).
-        middleware=[Middleware(HttpMiddleware, settings=settings, routes=routes)],
+        middleware=[Middleware(HttpMiddleware, settings=settings, routes=routes),
+                    # request.user: the principal of every request (access/middleware.py)
+                    Middleware(AuthenticationMiddleware, backend=AccessBackend(settings), on_error=auth.refused)],
         exception_handlers={
             SdmxError: sdmx_error_handler,
             HTTPException: http_error_handler,

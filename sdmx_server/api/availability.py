@@ -22,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.api.access import gate_of
 from sdmx_server.api.conditional import data_validators, not_modified, not_modified_response
+from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of, write_selection
 from sdmx_server.errors import NoResults, SyntaxError_
@@ -33,6 +35,7 @@ from sdmx_server.query.params import path_segments
 from sdmx_server.query.parse_data_v2 import parse_availability_query, parse_availability_query_v1
 from sdmx_server.service.availability import availability, plan_of
 from sdmx_server.service.availability_answer import selection
+from sdmx_server.service.preview import previewed
 from sdmx_server.types import ApiVersion
 
 V1_SHAPE = "/availableconstraint/{flowRef}/{key}/{providerRef}/{componentID}"
@@ -60,13 +63,21 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)
 
+    embargoed = None
+
     def prepare():
-        plan = plan_of(state, query)
-        return plan, data_validators(state, request, row, languages, list(plan.flows))
+        nonlocal embargoed
+        gate = gate_of(request)
+        plan = plan_of(state, query, gate)
+        # Embargoed values counted for those who may read them (service/preview.py); None for others.
+        embargoed = None if query.data.updated_after is not None else reads_embargoed(gate)
+        pending = previewed(state.db, plan.flows, embargoed)
+        return plan, data_validators(state, request, row, languages, list(plan.flows), pending=pending,
+                                     regions=plan.regions)
 
     def body(plan) -> bytes:
-        answers = availability(state, query, plan)
-        selected = selection(state.registry(), answers, query.references)
+        answers = availability(state, query, plan, embargoed)
+        selected = selection(state.registry(), answers, query.references)  # a visible dataflow's own
         return write_selection(row, selected, Header(sender=state.settings.sender_id), languages, answer="structure")
 
     vary = "Accept, Accept-Language"
@@ -74,7 +85,8 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
         plan, validators = await run_in_threadpool(prepare)
         # no-cache: a cache may keep the answer but asks again each time (a 304 while the
         # data and structures are as they were).
-        headers = {"Vary": vary, "Cache-Control": "no-cache", **validators.headers()}
+        headers = {"Vary": vary, "Cache-Control": "private, no-cache" if plan.private or validators.private else "no-cache",
+                   **validators.headers()}
         if not_modified(request, validators):
             return not_modified_response(validators, headers, request.scope.get("state", {}).get("coding", "identity"))
         content = await run_in_threadpool(body, plan)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -49,6 +49,8 @@ CODING_SUFFIXES = ("-gzip", "-zstd", "-br")
 class Validators:
     etag: str  # quoted, strong: '"0f3a..."'
     last_modified: datetime | None
+    #: The answer shows what not everyone may see (embargoed values): `Cache-Control: private`.
+    private: bool = False
 
     def headers(self) -> dict[str, str]:
         headers = {"ETag": self.etag}
@@ -73,17 +75,27 @@ def make(parts: list[str], last_modified: datetime | None) -> Validators:
     return Validators(f'"{digest}"', last_modified)
 
 
-def structure_validators(state, request: Request, row: MediaType, languages) -> Validators:
+def structure_validators(state, request: Request, row: MediaType, languages, view: str = "") -> Validators:
+    """`view`: the asker's view of the registry (registry/visibility.py View.key; "" for the
+    public's): who sees other artefacts gets other tags, and other kept answers."""
     registry = state.registry()
     parts = representation(request, row, languages) + [f"g{registry.generation}"]
+    if view:
+        parts.append(f"view={view}")
     return make(parts, generation_time(state.db, registry.generation))
 
 
 def data_validators(state, request: Request, row: MediaType, languages,
                     flows: list[tuple[str, str, str]], as_of: datetime | None = None,
-                    parameters: dict[str, str] | None = None) -> Validators:
+                    parameters: dict[str, str] | None = None, pending: dict[tuple, str] | None = None,
+                    regions: dict[tuple[str, str, str], str] | None = None) -> Validators:
     """For an answer that reads these dataflows (their data and their structures); `as_of`:
-    the answer is the data as of that time (asOf); `parameters`: of the negotiated media type."""
+    the answer is the data as of that time (asOf); `parameters`: of the negotiated media type;
+    `pending`: dataflows whose pending embargoed loads the answer shows, with their ids
+    (service/preview.py): its tag is one nobody else's answer has, and moves at each release;
+    `regions`: per dataflow read within cube regions only, the allowance's fingerprint
+    (access/rules.py): principals reading different parts get different tags and kept
+    answers, while a whole read keeps the tag it always had."""
     registry = state.registry()
     stamps = read_stamps(state.db, flows)
     parts = representation(request, row, languages, parameters)
@@ -98,16 +110,22 @@ def data_validators(state, request: Request, row: MediaType, languages,
             # The data as of a settled past time never change: the tag outlives later loads,
             # and so does the kept answer (api/answer_cache.py).
             parts.append(f"{flow}=as-of")
+            if regions and flow in regions:
+                parts.append(f"{flow}@{regions[flow]}")
             times.append(as_of)
             continue
         parts.append(f"{flow}={stamp}")
+        if regions and flow in regions:
+            parts.append(f"{flow}@{regions[flow]}")
         if changed is not None:
             times.append(changed)
     parts.append(f"s{generation}")
     structures_time = generation_time(state.db, generation)
     if structures_time is not None:
         times.append(structures_time)
-    return make(parts, max(times) if times else None)
+    parts += [f"{flow}~embargoed={ids}" for flow, ids in sorted((pending or {}).items())]
+    validators = make(parts, max(times) if times else None)
+    return replace(validators, private=True) if pending else validators
 
 
 def not_modified(request: Request, validators: Validators) -> bool:

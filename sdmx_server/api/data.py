@@ -15,8 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sdmx_server.api.access import gate_of
 from sdmx_server.api.answers import close_batches, closing_chunks, data_answer
 from sdmx_server.api.conditional import data_validators
+from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.structures import state_of
 from sdmx_server.errors import NoResults, NotAcceptable
@@ -24,6 +26,8 @@ from sdmx_server.formats.data_message import carries_actions
 from sdmx_server.formats.media import Choice, negotiate
 from sdmx_server.query.model import DataQuery
 from sdmx_server.service.data import execute, resolve
+from sdmx_server.service.history import is_history
+from sdmx_server.service.preview import previewed
 from sdmx_server.types import ApiVersion
 
 VARY = "Accept, Accept-Encoding, Accept-Language"
@@ -54,8 +58,10 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
             f"{row.content_type} cannot mark deleted observations or data set validity, which updatedAfter and "
             "includeHistory answers need: ask for SDMX-ML, SDMX-JSON or SDMX-CSV 2.0/2.1", list(ACTION_FORMATS))
 
+    embargoed = None  # the asker's, once the plan has its gate
+
     def produce():
-        message = replace(execute(state, plan), languages=languages, parameters=dict(choice.parameters))
+        message = replace(execute(state, plan, embargoed), languages=languages, parameters=dict(choice.parameters))
         try:
             chunks = row.load()(message, **row.options)
         except Exception:
@@ -67,11 +73,14 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
         # The plan names the dataflows before any data is read: validators first, so that a
         # 304 or a kept answer costs no data read (api/answers.py).
         plan = await run_in_threadpool(
-            lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice)))
+            lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice), gate=gate_of(request)))
+        # Embargoed values shown to those who may read them (service/preview.py); None for others.
+        embargoed = None if is_history(query) else reads_embargoed(plan.gate)
         validators = await run_in_threadpool(
             lambda: data_validators(state, request, row, languages, list(plan.flows), query.as_of,
-                                    parameters=dict(choice.parameters)))
-        return await data_answer(request, validators, row.content_type, VARY, produce)
+                                    parameters=dict(choice.parameters), regions=plan.regions,
+                                    pending=previewed(state.db, plan.flows, embargoed)))
+        return await data_answer(request, validators, row.content_type, VARY, produce, private=plan.private)
     except NoResults:
         if api == "v2" and state.settings.no_data_status == 204:
             return Response(status_code=204, headers={"Vary": VARY})

@@ -11,10 +11,12 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sdmx_server.errors import NotAcceptable, SdmxError
+from sdmx_server.errors import NotAcceptable, SdmxError, Unauthorized
 from sdmx_server.formats.media import error_row
 
 log = logging.getLogger("sdmx_server.api")
+#: Paths of JSON APIs beside SDMX REST: their errors are REST v2's, in SDMX-JSON by default.
+JSON_APIS = ("/admin/", "/auth/")
 
 
 def error_response(request: Request | None, error: SdmxError) -> Response:
@@ -24,8 +26,14 @@ def error_response(request: Request | None, error: SdmxError) -> Response:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    api = "v2" if request is not None and request.url.path.startswith("/rest/v2") else "v1"
-    row = error_row(api, request.headers.get("accept") if request is not None else None)
+    if isinstance(error, Unauthorized):  # RFC 7235: a 401 names how to authenticate
+        headers["WWW-Authenticate"] = 'Bearer realm="sdmx-server"'
+    path = request.url.path if request is not None else ""
+    accept = request.headers.get("accept") if request is not None else None
+    api = "v2" if path.startswith(("/rest/v2", *JSON_APIS)) else "v1"
+    if path.startswith(JSON_APIS) and (not accept or accept.strip() == "*/*"):
+        accept = "application/json"  # the admin API and /auth/ speak JSON: SDMX-JSON errors
+    row = error_row(api, accept)
     return Response(row.load()(error), status_code=error.status, media_type=row.content_type, headers=headers)
 
 

@@ -7,7 +7,9 @@
   (404) and match the path (422).
 - DELETE /structure/{type}/{agency}/{id}/{version}[/{itemID}]: one artefact or one item.
 Every answer is a SubmitStructureResponse. The checks are registry/change.py's, the same as
-the CLI's. Until users and permissions exist, only clients on this machine may write.
+the CLI's. Writes need credentials (401) and `maintain` on each artefact, by its
+agency:id(version) (403 naming the missing rule, access/gate.py); an artefact the principal may
+not see is "not found" to PUT and DELETE, as one that does not exist.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.structures import state_of
-from sdmx_server.api.writers import require_local_writer
-from sdmx_server.errors import PayloadTooLarge, SyntaxError_, UnsupportedMediaType, Unprocessable
+from sdmx_server.access.gate import Gate, ref
+from sdmx_server.api.access import gate_of
+from sdmx_server.errors import (Forbidden, NoResults, PayloadTooLarge, SyntaxError_, Unauthorized,
+                                UnsupportedMediaType, Unprocessable)
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.submission_ml30 import MEDIA_TYPE, submission_response
 from sdmx_server.kinds import BY_NAME, BY_V2, JSON_ITEMS, JSON_NESTED_ITEMS, Kind
@@ -32,8 +36,25 @@ from sdmx_server.registry.sdmxml import StructureFileError
 ACCEPTED_BODIES = ("xml", "json")
 
 
-def _writer_allowed(request: Request) -> None:
-    require_local_writer(request, "structure maintenance")
+async def _gate(request: Request) -> Gate:
+    """The request's gate, after refusing the anonymous (401): maintenance is for principals
+    granted `maintain` (or `admin`)."""
+    gate = await run_in_threadpool(gate_of, request)
+    if not gate.principal.is_authenticated and not gate.is_admin:
+        raise Unauthorized("structure maintenance needs credentials: send Authorization: Bearer TOKEN")
+    return gate
+
+
+def _may_maintain(gate: Gate, candidates: list[Candidate]) -> None:
+    """Every artefact of the message needs `maintain` on it: one that is not granted refuses
+    the whole message (403), before anything changes. An artefact that exists but that the
+    principal may not see is refused alike: what the message holds says nothing more."""
+    for candidate in candidates:
+        kind, *key = candidate.key
+        try:
+            gate.require("maintain", kind, tuple(key), new=True, access=candidate.access)
+        except NoResults:
+            raise Forbidden(f"no rule grants maintain on {ref(tuple(key))}") from None
 
 
 async def _body(request: Request) -> bytes:
@@ -71,7 +92,7 @@ def _candidates(data: bytes, origin: str) -> list[Candidate]:
 
 
 async def post(request: Request) -> Response:
-    _writer_allowed(request)
+    gate = await _gate(request)
     type_name = request.path_params.get("type")
     kind = _kind(type_name) if type_name else None
     candidates = _candidates(await _body(request), "http")
@@ -81,6 +102,7 @@ async def post(request: Request) -> Response:
         wrong = [c.ref for c in candidates if c.kind is not kind]
         if wrong:
             raise Unprocessable(f"under /structure/{type_name} only {kind.urn_class} artefacts: not {', '.join(wrong)}")
+    _may_maintain(gate, candidates)
     state = state_of(request)
     outcome = await run_in_threadpool(apply_changes, state.db, candidates, partial_success=True)
     state.invalidate()
@@ -88,7 +110,7 @@ async def post(request: Request) -> Response:
 
 
 async def put(request: Request) -> Response:
-    _writer_allowed(request)
+    await _gate(request)
     kind = _kind(request.path_params["type"])
     agency, artefact_id, version = (request.path_params[p] for p in ("agency", "id", "version"))
     candidates = _candidates(await _body(request), "http")
@@ -97,19 +119,25 @@ async def put(request: Request) -> Response:
         found = ", ".join(c.ref for c in candidates) or "nothing"
         raise Unprocessable(f"PUT on this path takes exactly {kind.name} {agency}:{artefact_id}({version}); found {found}")
     state = state_of(request)
-    if _stored_entry(state, key) is None:
+    if _stored_entry(state, key) is None or not _visible(request, key):
         return _answer(request, ChangeOutcome([ArtefactResult(*key, "Replace", "Failure", 404, "not found")]))
+    _may_maintain(gate_of(request), candidates)
     outcome = await run_in_threadpool(apply_changes, state.db, candidates)
     state.invalidate()
     return _answer(request, outcome)
 
 
 async def delete(request: Request) -> Response:
-    _writer_allowed(request)
+    await _gate(request)
     kind = _kind(request.path_params["type"])
     key = (kind.name, *(request.path_params[p] for p in ("agency", "id", "version")))
     item = request.path_params.get("item")
     state = state_of(request)
+    if _stored_entry(state, key) is None or not _visible(request, key):
+        # Not there, or not for this principal to know of: the same answer.
+        action = "Delete"
+        return _answer(request, ChangeOutcome([ArtefactResult(*key, action, "Failure", 404, "not found")]))
+    gate_of(request).require("maintain", key[0], key[1:])
     if item is None:
         outcome = await run_in_threadpool(delete_artefact, state.db, key)
     else:
@@ -122,6 +150,13 @@ def _stored_entry(state, key):
     """The entry as the database holds it now (another process may have just changed it)."""
     state.invalidate()
     return state.registry().entry(*key)
+
+
+def _visible(request: Request, key) -> bool:
+    """Whether the principal may see the artefact, in the registry as it is now."""
+    gate = gate_of(request)
+    entry = gate.registry.entry(*key)
+    return entry is not None and gate.view(entry)
 
 
 def _delete_item(state, key, item_id: str) -> ChangeOutcome:

@@ -27,8 +27,8 @@ class for them), so the second cannot follow one to its metadataflow.
 
 `detail=allstubs` writes stubs (identification and names); `asOf` answers from the registry's
 history as structure queries do; `Accept-Language` keeps the languages asked for. Nothing found
-is 404 (never 204: clients fail on an empty answer). Sets that target an internal dataflow are
-as invisible as the dataflow itself.
+is 404 (never 204: clients fail on an empty answer). Sets that target a dataflow the asker may
+not read (or anything hidden with it, access/gate.py) are as invisible as the dataflow itself.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sdmx_server.access.gate import Gate
+from sdmx_server.api.access import gate_of
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.state import ServerState
 from sdmx_server.errors import NoResults, NotAcceptable
@@ -53,7 +55,7 @@ from sdmx_server.query.model import (
 )
 from sdmx_server.query.parse_v2 import parse_metadata_query
 from sdmx_server.registry.codec.base import CodecError, parse_urn
-from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.index import Entry, Registry, Visible
 from sdmx_server.registry.select import QUERYABLE
 from sdmx_server.registry.store import read_as_of
 from sdmx_server.versions import LATEST
@@ -79,15 +81,21 @@ routes = [
 async def metadata_response(request: Request, query: MetadataQuery) -> Response:
     row = negotiate("metadata", "v2", request.headers.get("accept"), request.query_params.get("format")).row
     languages = accept_languages(request.headers.get("accept-language"))
-    body = await run_in_threadpool(metadata_body, request.app.state.server, query, row, languages)
-    return Response(body, media_type=row.content_type, headers={"Vary": "Accept, Accept-Language"})
+    gate, body = await run_in_threadpool(
+        lambda: (g := gate_of(request), metadata_body(request.app.state.server, query, row, languages, g)))
+    headers = {"Vary": "Accept, Accept-Language"}
+    if gate.view.key:
+        headers["Cache-Control"] = "private"  # a view with non-public artefacts: for this principal only
+    return Response(body, media_type=row.content_type, headers=headers)
 
 
-def metadata_body(state: ServerState, query: MetadataQuery, row: MediaType, languages) -> bytes:
-    registry = state.registry()
+def metadata_body(state: ServerState, query: MetadataQuery, row: MediaType, languages, gate: Gate) -> bytes:
+    registry = gate.registry
+    view = gate.view
     if query.as_of is not None:
         registry = Registry.build(read_as_of(state.db, query.as_of), registry.generation)
-    entries = select_metadata(registry, query)
+        view = gate.view_of(registry)
+    entries = select_metadata(registry, query, view)
     detail = "stub" if query.detail == "allstubs" else "full"
     selected = [(registry.model(e), detail) for e in entries]
     try:
@@ -99,19 +107,20 @@ def metadata_body(state: ServerState, query: MetadataQuery, row: MediaType, lang
 # -- selection --------------------------------------------------------------------------------
 
 
-def select_metadata(registry: Registry, query: MetadataQuery) -> list[Entry]:
-    """The metadata sets answering the query, sorted by agency, id and version; NoResults when
-    there are none."""
+def select_metadata(registry: Registry, query: MetadataQuery, view: Visible | None = None) -> list[Entry]:
+    """The metadata sets answering the query that `view` shows (None: the public's view),
+    sorted by agency, id and version; NoResults when there are none."""
+    view = view if view is not None else registry.public()
     if isinstance(query, MetadataSetQuery):
-        found = [e for e in registry.select_entries(METADATASET, None, query.ids, query.versions)
+        found = [e for e in registry.select_entries(METADATASET, None, query.ids, query.versions, view)
                  if provided_by(registry, e.agency, query.providers)]
         nothing = "no metadata set matches the query"
     elif isinstance(query, MetadataByFlowQuery):
-        flows = registry.select_entries("metadataflow", query.agencies, query.ids, query.versions)
+        flows = registry.select_entries("metadataflow", query.agencies, query.ids, query.versions, view)
         if not flows:
             raise NoResults(f"no metadataflow matches {_named(query.agencies, query.ids)}")
         keys = {f.key for f in flows}
-        found = [e for e in _latest_sets(registry)
+        found = [e for e in _latest_sets(registry, view)
                  if (flow := _flow_of(registry, e)) is not None and flow.key in keys
                  and provided_by(registry, e.agency, query.providers)]
         nothing = f"no metadata set is reported for the {_counted(len(flows), 'matching metadataflow')}" + (
@@ -119,15 +128,15 @@ def select_metadata(registry: Registry, query: MetadataQuery) -> list[Entry]:
     elif isinstance(query, MetadataByStructureQuery):
         kinds = query.kinds if query.kinds is not None else QUERYABLE
         structures = [e for kind in kinds if kind != METADATASET
-                      for e in registry.select_entries(kind, query.agencies, query.ids, query.versions)]
+                      for e in registry.select_entries(kind, query.agencies, query.ids, query.versions, view)]
         if not structures:
             raise NoResults(f"no {query.resource} matches {_named(query.agencies, query.ids)}")
         keys = {s.key for s in structures}
-        found = [e for e in _latest_sets(registry) if any(t.key in keys for t in targets_of(registry, e))]
+        found = [e for e in _latest_sets(registry, view) if any(t.key in keys for t in targets_of(registry, e))]
         nothing = f"no metadata set targets the {_counted(len(structures), 'matching ' + query.resource)}"
     else:  # pragma: no cover - the parser makes only the three
         raise TypeError(f"not a metadata query: {query!r}")
-    found = [e for e in found if _visible(registry, e)]
+    found = [e for e in found if _visible(registry, e, view)]
     if not found:
         raise NoResults(nothing)
     return found
@@ -159,8 +168,8 @@ def _organisations_of(registry: Registry, maintainer: str) -> set[str]:
     return found
 
 
-def _latest_sets(registry: Registry) -> list[Entry]:
-    return registry.select_entries(METADATASET, versions=LATEST)
+def _latest_sets(registry: Registry, view: Visible) -> list[Entry]:
+    return registry.select_entries(METADATASET, versions=LATEST, visible=view)
 
 
 def _flow_of(registry: Registry, entry: Entry) -> Entry | None:
@@ -185,9 +194,10 @@ def targets_of(registry: Registry, entry: Entry) -> list[Entry]:
     return found
 
 
-def _visible(registry: Registry, entry: Entry) -> bool:
-    """A set about an internal dataflow is as invisible as the dataflow (until users exist)."""
-    return all(registry.visible(t.kind, t.artefact_key) for t in targets_of(registry, entry))
+def _visible(registry: Registry, entry: Entry, view: Visible) -> bool:
+    """A set about an artefact the asker may not see is as invisible as the artefact (the view
+    hides what names a hidden artefact already; its targets are checked all the same)."""
+    return view(entry) and all(view(t) for t in targets_of(registry, entry))
 
 
 def _named(agencies, ids) -> str:

@@ -16,9 +16,15 @@ Query parameters: `action` (merge, replace, delete, replace-all; default merge),
 
 Answers (docs/loading.md): 200 applied, or valid with dryRun; 202 kept for release
 (releaseAt); 422 rejected by validation, with the report; all three carry the outcome as JSON.
-Errors in the SDMX error format: 400 bad parameters or empty body, 403 not from this machine
-(until users and permissions exist), 404 unknown dataflow, 413 too large, 415 not a data
-format, 422 a dataflow whose structures cannot check data.
+Errors in the SDMX error format: 400 bad parameters or empty body, 401 without credentials,
+403 without an `upload` grant on the dataflow (access/gate.py), 404 a dataflow that is not
+loaded or that the uploader may not read, 413 too large, 415 not a data format, 422 a dataflow
+whose structures cannot check data.
+
+An uploader granted `upload` on a part of the dataflow only (`--where PROVINCE=IR-07`) sends
+rows of that part only: a file with one row outside it is refused whole (422), the report
+naming the row and the value ("no rule grants upload on ... for PROVINCE=IR-24"), like every
+other validation error (ingest/permitted.py).
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sdmx_server.api.structures import state_of
-from sdmx_server.api.writers import require_local_writer
-from sdmx_server.errors import (NoResults, PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
+from sdmx_server.access.gate import as_region
+from sdmx_server.api.access import gate_of
+from sdmx_server.errors import (PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
                                 Unprocessable)
 from sdmx_server.ingest.load import NOT_DATA, LoadError, LoadRequest, load_incoming
 from sdmx_server.ingest.readers import detect, reader_for
@@ -47,10 +54,6 @@ _NOT_DATA_TYPES = ("image/", "audio/", "video/", "multipart/", "application/x-ww
                    "application/pdf", "application/zip", "text/html")
 _STATUS = {"applied": 200, "released": 200, "validated": 200, "pending": 202, "rejected": 422}
 HEAD_BYTES = 64 * 1024
-
-
-def _uploader_allowed(request: Request) -> None:
-    require_local_writer(request, "data uploads")
 
 
 def _parameters(request: Request) -> tuple[str, bool, datetime | None]:
@@ -140,14 +143,16 @@ async def _spool(request: Request, limit: int):
 
 
 async def upload(request: Request) -> Response:
-    _uploader_allowed(request)
-    action, dry_run, release_at = _parameters(request)
-    _check_content_type(request)
     state = state_of(request)
     flow = (request.path_params["agency"], request.path_params["id"], request.path_params["version"])
-    registry = state.registry()
-    if registry.get("dataflow", *flow) is None:
-        raise NoResults(f"dataflow {flow[0]}:{flow[1]}({flow[2]}) is not loaded; load its structures first")
+    gate = await run_in_threadpool(gate_of, request)
+    # 401 for the anonymous; a dataflow the uploader may not read is not loaded, as far as it
+    # can tell; 403 naming the missing rule; else where it may upload (a region, or all).
+    allowed = gate.require("upload", "dataflow", flow,
+                           f"dataflow {flow[0]}:{flow[1]}({flow[2]}) is not loaded; load its structures first")
+    action, dry_run, release_at = _parameters(request)
+    _check_content_type(request)
+    registry = gate.registry
     f, size = await _spool(request, state.settings.max_load_bytes)
     try:
         if not size:
@@ -156,8 +161,8 @@ async def upload(request: Request) -> Response:
         reader = reader_for(fmt) if fmt else None
         if reader is None:
             raise UnsupportedMediaType(f"the body is {NOT_DATA}")
-        load = LoadRequest(flow, "upload", action, origin="upload", submitted_by=request.client.host
-                           if request.client else None, dry_run=dry_run, release_at=release_at)
+        load = LoadRequest(flow, "upload", action, origin="upload", submitted_by=gate.principal.identity,
+                           dry_run=dry_run, release_at=release_at, region=as_region(allowed))
 
         def read(shape, report):
             f.seek(0)  # detection read the head

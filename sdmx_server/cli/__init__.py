@@ -8,6 +8,8 @@
     sdmx-server loads [--flow F] [--limit N] [--json]
     sdmx-server sync [SOURCE...]
     sdmx-server sources
+    sdmx-server users add|list|remove|disable|enable ... / tokens create|revoke|list ...
+    sdmx-server grant SUBJECT ACTION SCOPE [--where DIM=CODE[+CODE]]... / revoke ... / access list
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 from sdmx_server.cli.commands import (
     cmd_check, cmd_demo_data, cmd_load_data, cmd_load_structures, cmd_loads, cmd_serve,
 )
+from sdmx_server.cli.access import access_parsers
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
 from sdmx_server.cli.demo import seed_demo
 from sdmx_server.cli.sources import cmd_sources, cmd_sync
@@ -106,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(run=cmd_demo_data)
     _source_parsers(sub)
+    access_parsers(sub)
     return parser
 
 

@@ -52,8 +52,9 @@ def _resolve_flow(db, flow: tuple[str, str, str | None]) -> tuple[str, str, str]
     if version is not None:
         return agency, flow_id, version
     from sdmx_server.registry.index import artefact_key
+    from sdmx_server.registry.visibility import EVERYTHING
 
-    found = _registry(db).select("dataflow", [agency], [flow_id], "latest", include_internal=True)
+    found = _registry(db).select("dataflow", [agency], [flow_id], "latest", EVERYTHING)  # the CLI sees all
     if not found:
         raise SystemExit(f"sdmx-server: dataflow {agency}:{flow_id} is not loaded")
     return artefact_key(found[0])

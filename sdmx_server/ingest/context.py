@@ -1,5 +1,5 @@
-"""What validation needs to know beyond the DSD: the dataflow's content constraints and what
-the store already holds (for attribute conflicts).
+"""What validation needs to know beyond the DSD: the dataflow's content constraints, what
+the store already holds (for attribute conflicts) and where the submitter may upload.
 
 `ValidationContext.build` reads them once per load (load_incoming does it); `validate` works
 without one (then only the DSD's own rules apply), which is what the readers' tests use.
@@ -55,6 +55,10 @@ class ValidationContext:
     stored_keys: StoredKeys | None = None
     #: replace-all swaps the whole dataflow: what is stored cannot conflict with the file.
     replaces_everything: bool = False
+    #: Where the submitter may upload (DataQuery.region's form; None: everywhere): every row
+    #: must lie inside (ingest/permitted.py).
+    region: tuple | None = None
+    scope: str = ""  # the dataflow, as the region's refusals name it
     _cache: dict = field(default_factory=dict, repr=False)
 
     def stored(self, attribute_id: str, attach_dims: tuple[str, ...], within: dict | None = None) -> pa.Table | None:

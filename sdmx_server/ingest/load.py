@@ -54,6 +54,9 @@ class LoadRequest:
     submitted_by: str | None = None
     dry_run: bool = False  # validate and report, apply nothing
     release_at: datetime | None = None  # embargo: publish at this time (UTC)
+    #: Where the submitter may upload (access/gate.py, as DataQuery.region): a row outside
+    #: refuses the whole file (ingest/permitted.py). None: everywhere.
+    region: tuple | None = None
     #: Told how far each stage is (ingest/progress.py); the CLI draws it, others pass nothing.
     progress: Progress | None = field(default=None, compare=False, repr=False)
 
@@ -221,6 +224,7 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     report.rows_read = report.rows_read or rows
     progress("validate", 0, rows)
     context = ValidationContext.build(db, registry, request.flow, shape, request.action)
+    context.region, context.scope = request.region, request.flow_ref
     validated = validate(incoming, shape, _default_action(request.action), report, context)
     progress("validate", rows, rows)
     return validated, incoming

@@ -17,6 +17,7 @@ from sdmx_server.store.ordering import KeyOrder
 from sdmx_server.ingest.checks import NUMBER, check_codes, check_float_range, check_text, empty_to_null, report_by_value
 from sdmx_server.ingest.consistency import check_attribute_conflicts, check_constraints
 from sdmx_server.ingest.context import ValidationContext
+from sdmx_server.ingest.permitted import check_region
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.query.periods import parse_period, period_bounds
@@ -84,6 +85,8 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
 
     if context is not None and context.constraints:
         check_constraints(report, shape, context, out, writes, rows)
+    if context is not None and context.region is not None:
+        check_region(report, shape, context.region, context.scope, out, rows)
     check_attribute_conflicts(report, shape, context, out, writes, rows)
     ordering = _check_duplicates(report, shape, out, writes, rows)
     if not report.ok:

@@ -40,6 +40,10 @@ DataContext = Literal["dataflow", "datastructure", "provisionagreement", "*"]
 Key = tuple[tuple[str, ...] | None, ...]
 
 
+#: Cube regions as a hashable value: per region, (dimension id, codes) pairs.
+Region = tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]
+
+
 @dataclass(frozen=True)
 class Condition:
     operator: Operator
@@ -92,6 +96,10 @@ class DataQuery:
     updated_after: datetime | None = None
     include_history: bool = False
     as_of: datetime | None = None
+    #: The cube regions the asker may read (the gate's read allowance, access/gate.py), each
+    #: ((dimension, codes), ...); a row is read when it lies in one of them. None: everywhere.
+    #: No client sets it: the data service does, and store/sql.py makes it a condition.
+    region: Region | None = None
 
 
 AvailabilityMode = Literal["exact", "available"]

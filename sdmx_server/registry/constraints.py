@@ -12,15 +12,17 @@ applies it in full).
 
 from __future__ import annotations
 
-from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.index import Entry, Registry, Visible
 
 #: component id -> the codes allowed; a component not in the mapping is not constrained.
 Allowed = dict[str, set[str]]
 
 
-def attached_constraints(registry: Registry, context: Entry, role: str = "Allowed") -> list[Entry]:
+def attached_constraints(registry: Registry, context: Entry, role: str = "Allowed",
+                         visible: Visible | None = None) -> list[Entry]:
     """The constraints of `role` attached to the context or to what it is built on: a
-    provision agreement's dataflow, a dataflow's DSD."""
+    provision agreement's dataflow, a dataflow's DSD; those `visible` shows (None: all: a
+    constraint hidden from the asker, attached to a dataflow it may not see, still applies)."""
     targets = {context.urn}
     for child in registry.children_of(context):
         if child.kind in ("dataflow", "datastructure"):
@@ -30,6 +32,8 @@ def attached_constraints(registry: Registry, context: Entry, role: str = "Allowe
                     targets.add(grandchild.urn)
     found = []
     for entry in registry.entries("dataconstraint"):
+        if visible is not None and not visible(entry):
+            continue
         obj = entry.json()
         if str(obj.get("role", "")).lower() != role.lower():
             continue
@@ -43,10 +47,11 @@ def attached_constraints(registry: Registry, context: Entry, role: str = "Allowe
     return found
 
 
-def allowed_codes(registry: Registry, context: Entry) -> Allowed:
-    """Per component, the codes the allowed constraints of the context leave."""
+def allowed_codes(registry: Registry, context: Entry, visible: Visible | None = None) -> Allowed:
+    """Per component, the codes the allowed constraints of the context leave (those `visible`
+    shows: what is written for an asker says nothing of what it may not see)."""
     allowed: Allowed = {}
-    for constraint in attached_constraints(registry, context):
+    for constraint in attached_constraints(registry, context, visible=visible):
         for component, values in _one_constraint(constraint.json()).items():
             allowed[component] = values if component not in allowed else allowed[component] & values
     return allowed

@@ -107,6 +107,9 @@ class Entry:
                      self.body, self.refs, self.generation, None, self._json)
 
 
+#: Whether an entry may be seen by whoever asks (registry/visibility.py View).
+Visible = Callable[[Entry], bool]
+
 #: Builds a model from an entry's stored JSON; `resolve` gives referenced models by URN.
 ModelBuilder = Callable[[Kind, dict, Callable[[str], MaintainableArtefact | None]], MaintainableArtefact]
 
@@ -195,9 +198,12 @@ class Registry:
 
     # -- selection ---------------------------------------------------------------------------
 
-    def visible(self, kind: str, key: ArtefactKey) -> bool:
-        entry = self._by_kind.get(kind, {}).get(key)
-        return kind != "dataflow" or entry is None or entry.access == "public"
+    def public(self) -> Visible:
+        """The public's view (registry/visibility.py): what selection shows when no view is
+        given. Every route passes its request's view (access/gate.py) instead."""
+        from sdmx_server.registry.visibility import public_view
+
+        return public_view(self)
 
     def select_entries(
         self,
@@ -205,10 +211,13 @@ class Registry:
         agencies: Iterable[str] | None = None,
         ids: Iterable[str] | None = None,
         versions: VersionQuery | Iterable[str] | str = LATEST,
-        include_internal: bool = False,
+        visible: Visible | None = None,
     ) -> list[Entry]:
-        """Entries of one kind; None means any agency / any id. Sorted by agency, id, version."""
+        """Entries of one kind that `visible` shows (None: the public's view); None means any
+        agency / any id. Sorted by agency, id, version. Invisible versions are not there at
+        all: `latest` is the latest the viewer may see."""
         versions = _version_query(versions)
+        visible = visible if visible is not None else self.public()
         agencies = set(agencies) if agencies is not None else None
         ids = set(ids) if ids is not None else None
         candidates: dict[tuple[str, str], dict[str, Entry]] = {}
@@ -217,7 +226,7 @@ class Registry:
                 continue
             if ids is not None and artefact_id not in ids:
                 continue
-            if not include_internal and not self.visible(kind, entry.artefact_key):
+            if not visible(entry):
                 continue
             candidates.setdefault((agency, artefact_id), {})[version] = entry
         chosen: list[Entry] = []
@@ -227,9 +236,9 @@ class Registry:
         chosen.sort(key=lambda e: (e.agency, e.id, version_key(e.version)))
         return chosen
 
-    def select(self, kind: str, agencies=None, ids=None, versions=LATEST, include_internal: bool = False):
+    def select(self, kind: str, agencies=None, ids=None, versions=LATEST, visible: Visible | None = None):
         """Like select_entries, as models."""
-        return [self.model(e) for e in self.select_entries(kind, agencies, ids, versions, include_internal)]
+        return [self.model(e) for e in self.select_entries(kind, agencies, ids, versions, visible)]
 
     # -- models ------------------------------------------------------------------------------
 
@@ -254,10 +263,12 @@ class Registry:
     def contains(self, artefact: MaintainableArtefact, kind: str) -> bool:
         return artefact_key(artefact) in self._by_kind.get(kind, {})
 
-    def all(self, include_internal: bool = False) -> Iterator[tuple[str, MaintainableArtefact]]:
-        """Every artefact as (kind, model); builds every model."""
+    def all(self, visible: Visible | None = None) -> Iterator[tuple[str, MaintainableArtefact]]:
+        """Every artefact `visible` shows (None: the public's view) as (kind, model); builds
+        every model."""
+        visible = visible if visible is not None else self.public()
         for entry in list(self.entries()):
-            if include_internal or self.visible(entry.kind, entry.artefact_key):
+            if visible(entry):
                 yield entry.kind, self.model(entry)
 
     @property

@@ -15,7 +15,7 @@ from sdmx.model import common
 from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.registry.constraints import allowed_codes
-from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.index import Entry, Registry, Visible
 
 
 class Parts:
@@ -37,13 +37,14 @@ class Parts:
         return keep_items(scheme, self.keep[key])
 
 
-def used_parts(registry: Registry, contexts: list[Entry]) -> Parts:
+def used_parts(registry: Registry, contexts: list[Entry], visible: Visible | None = None) -> Parts:
+    """What the contexts use, codelists cut by the constraints `visible` shows (None: all)."""
     parts = Parts()
     for context in contexts:
         dsd_entry = dsd_of(registry, context)
         if dsd_entry is None:
             continue
-        allowed = allowed_codes(registry, context) if context.kind != "datastructure" else {}
+        allowed = allowed_codes(registry, context, visible) if context.kind != "datastructure" else {}
         dsd = registry.model(dsd_entry)
         for component in components(dsd):
             concept = component.concept_identity

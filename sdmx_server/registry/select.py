@@ -19,7 +19,7 @@ from sdmx_server.kinds import BY_NAME, KINDS, Kind
 from sdmx_server.query.model import StructureQuery
 from sdmx_server.registry.codec import supported
 from sdmx_server.registry.extensions import resolved
-from sdmx_server.registry.index import Entry, Registry
+from sdmx_server.registry.index import Entry, Registry, Visible
 from sdmx_server.registry.partial import used_parts
 from sdmx_server.types import ArtefactDetail
 from sdmx_server.versions import Exactly, Latest
@@ -58,10 +58,14 @@ def select_structures(
     query: StructureQuery,
     expressible: Callable[[Kind], bool] = lambda kind: True,
     format_name: str = "this format",
+    visible: Visible | None = None,
 ) -> Selection:
     """The artefacts answering the query; `expressible` says which kinds the chosen format can
     write: asked for explicitly, another kind is a 406; met on the way (any kind, references)
-    it is left out. Kinds not served (not QUERYABLE) are a 501 when they are all the query asks for."""
+    it is left out. Kinds not served (not QUERYABLE) are a 501 when they are all the query asks for.
+    `visible`: the asker's view (access/gate.py; None: the public's): nothing else is
+    selected, reached through references, or named."""
+    visible = visible if visible is not None else registry.public()
     if query.kinds is not None:
         kinds = tuple(k for k in query.kinds if k in QUERYABLE)
         if not kinds:
@@ -77,7 +81,7 @@ def select_structures(
         kinds = tuple(k for k in QUERYABLE if expressible(BY_NAME[k]))
     matched: list[Entry] = []
     for kind in kinds:
-        matched += registry.select_entries(kind, query.agencies, query.ids, query.versions)
+        matched += registry.select_entries(kind, query.agencies, query.ids, query.versions, visible)
     matched = [e for e in matched if _role_matches(registry, e, query.resource)]
     if not matched:
         raise NoResults(f"no {query.resource} matches the query")
@@ -99,9 +103,10 @@ def select_structures(
 
     seen = {e.key for e in matched}
     referenced = [
-        e for e in walk(registry, matched, query.references) if e.key not in seen and expressible(BY_NAME[e.kind])
+        e for e in walk(registry, matched, query.references, visible)
+        if e.key not in seen and expressible(BY_NAME[e.kind])
     ]
-    parts = used_parts(registry, [e for e in matched if e.kind in PARTIAL_CONTEXTS])
+    parts = used_parts(registry, [e for e in matched if e.kind in PARTIAL_CONTEXTS], visible)
     for entry in referenced:
         original = registry.model(entry)
         artefact = resolved(original) if query.detail != "raw" else original
@@ -120,13 +125,16 @@ def _names_each(query: StructureQuery) -> bool:
     )
 
 
-def walk(registry: Registry, start: list[Entry], references: Iterable[str]) -> list[Entry]:
-    """The entries `references` names (walks and kinds), in a stable order, without `start`."""
+def walk(registry: Registry, start: list[Entry], references: Iterable[str],
+         view: Visible | None = None) -> list[Entry]:
+    """The entries `references` names (walks and kinds), in a stable order, without `start`;
+    only what `view` shows (None: the public's view), and nothing reached through what it hides."""
     found: dict[tuple, Entry] = {}
+    view = view if view is not None else registry.public()
 
     def visible(entries: Iterable[Entry]) -> list[Entry]:
         # Artefacts of kinds not served are no part of the graph: nothing is reached through them.
-        return [e for e in entries if e.kind in QUERYABLE and registry.visible(e.kind, e.artefact_key)]
+        return [e for e in entries if e.kind in QUERYABLE and view(e)]
 
     def children(entries: Iterable[Entry], deep: bool) -> list[Entry]:
         result: dict[tuple, Entry] = {}

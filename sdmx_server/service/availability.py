@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -40,8 +40,9 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sdmx_server.errors import NoResults, SyntaxError_, Unprocessable
-from sdmx_server.query.model import AvailabilityQuery, DataQuery
+from sdmx_server.query.model import AvailabilityQuery, DataQuery, Region
 from sdmx_server.registry.shape import DataShape
+from sdmx_server.service import preview
 from sdmx_server.service.data import DataPlan, DataState, resolve
 from sdmx_server.store.history_sql import View, epoch_us
 from sdmx_server.store.series import OBS_COUNT, all_series, matching_observations
@@ -66,27 +67,33 @@ class FlowAvailability:
     series_count: int
 
 
-def plan_of(state: DataState, query: AvailabilityQuery) -> DataPlan:
-    """The dataflows the query reads (service/data.py `resolve`), after refusing what
-    availability does not define: the HTTP layer derives validators from it before answering."""
+def plan_of(state: DataState, query: AvailabilityQuery, gate=None) -> DataPlan:
+    """The dataflows the query reads (service/data.py `resolve`, as `gate`'s principal may read
+    them: None the public), after refusing what availability does not define: the HTTP layer
+    derives validators from it before answering."""
     data = query.data
     for name, given in (("asOf", data.as_of is not None), ("includeHistory", data.include_history)):
         if given:
             raise SyntaxError_(f"{name} is not a parameter of availability queries (availability.md and REST v1.5 "
                                f"availableconstraint define updatedAfter only): ask data queries for the data as "
                                f"of a time or for every version")
-    return resolve(state, data)
+    return resolve(state, data, gate=gate)
 
 
-def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | None = None) -> list[FlowAvailability]:
+def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | None = None,
+                 reads_embargoed: Callable[[tuple[str, str, str]], bool] | None = None) -> list[FlowAvailability]:
     """One answer per matching dataflow that has matching data; NoResults when none has.
-    Dataflows, structures and keys are resolved as for data (service/data.py `resolve`)."""
+    Dataflows, structures and keys are resolved as for data (service/data.py `resolve`).
+    `reads_embargoed` (the access gate's): a dataflow whose embargoed values the principal
+    reads is counted as it will be after its pending loads (service/preview.py)."""
     plan = plan_of(state, query) if plan is None else plan
     registry = state.registry()
     found = []
+    embargoed = {} if query.data.updated_after is not None else preview.previewed(state.db, plan.flows,
+                                                                                   reads_embargoed)
     for planned in plan.sets:
         dataflow = registry.get("dataflow", *planned.flow)
-        answer = _one(state, query, planned, dataflow) if dataflow is not None else None
+        answer = _one(state, query, planned, dataflow, planned.flow in embargoed) if dataflow is not None else None
         if answer is not None:
             found.append(answer)
     if not found:
@@ -95,7 +102,8 @@ def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | No
     return found
 
 
-def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowAvailability | None:
+def _one(state: DataState, query: AvailabilityQuery, planned, dataflow, embargoed: bool = False
+         ) -> FlowAvailability | None:
     shape, fact, data = planned.shape, planned.fact, planned.query
     time_id = shape.time.id if shape.time is not None else None
     if query.component is not None and query.component not in (*shape.dimension_ids, time_id):
@@ -108,12 +116,17 @@ def _one(state: DataState, query: AvailabilityQuery, planned, dataflow) -> FlowA
         rows = changed_series(state.db, fact, data, relax)
         if rows.num_rows == 0:
             return None
+    elif embargoed:
+        rows = preview.series_counts(state, planned, lambda overlay: _where(overlay, data, relax))
+        if rows.num_rows == 0:
+            return None
     elif _needs_observations(shape, data):
         rows = matching_observations(state.db, fact, _where(fact, data, relax))
         if rows.num_rows == 0:
             return None
     else:
-        rows = SERIES.get(state.db, fact, planned.flow)
+        # The series table, cut in SQL to the part the asker may read (DataQuery.region).
+        rows = SERIES.get(state.db, fact, planned.flow, data.region)
     keys, filters = dimension_masks(shape, data, rows)
     matched = rows.filter(_meets(rows, keys, filters, None))
     if matched.num_rows == 0:
@@ -255,8 +268,10 @@ class SeriesCache:
         self._held: OrderedDict[str, tuple[str | None, pa.Table]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, db, fact: FactTable, flow: tuple[str, str, str]) -> pa.Table:
-        key = f"{db.url}|{fact.name}|{','.join(fact.shape.dimension_ids)}"
+    def get(self, db, fact: FactTable, flow: tuple[str, str, str], region: Region | None = None) -> pa.Table:
+        """The series of the dataflow; `region`: only those inside these cube regions (kept
+        apart from the whole table: what one principal may read never answers another)."""
+        key = f"{db.url}|{fact.name}|{','.join(fact.shape.dimension_ids)}|{region!r}"
         # The stamp goes through SQLAlchemy's pool; on PostgreSQL ADBC connects only when the
         # rows must be read (opening it takes longer than a whole answer), on SQLite at once.
         conn = db.adbc_connect() if db.is_sqlite else None
@@ -267,7 +282,7 @@ class SeriesCache:
                 if held is not None and held[0] == stamp:
                     self._held.move_to_end(key)
                     return held[1]
-            rows = all_series(db, fact, conn)
+            rows = all_series(db, fact, conn, region)
         finally:
             if conn is not None:
                 conn.rollback()  # a read: nothing to keep, and no snapshot held open

@@ -22,10 +22,12 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import sqlalchemy as sa
 
+from sdmx_server.access.gate import Gate, as_region, public_gate
+from sdmx_server.access.rules import EVERYWHERE, Allowance
 from sdmx_server.errors import NoResults, NotImplemented_, SyntaxError_, Unprocessable
 from sdmx_server.formats.data_message import DataMessage, DataSetPart, Labels
 from sdmx_server.formats.ml21 import Header
@@ -33,7 +35,7 @@ from sdmx_server.query.layout import DataLayout
 from sdmx_server.query.model import DataQuery, Key
 from sdmx_server.registry.index import artefact_key
 from sdmx_server.registry.shape import DataShape
-from sdmx_server.service import history
+from sdmx_server.service import history, preview
 from sdmx_server.service.labels import labels_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
@@ -70,12 +72,29 @@ class PlannedSet:
     fact: FactTable
     query: DataQuery
     labels: Labels | None = field(default=None, compare=False, repr=False)
+    #: The asker's read allowance on this dataflow (access/rules.py), already in `query.region`.
+    read: Allowance = field(default=EVERYWHERE, compare=False)
+    #: Whether the dataflow is public (its answers may be kept by shared caches).
+    public: bool = True
 
 
 @dataclass(frozen=True)
 class DataPlan:
     query: DataQuery
     sets: tuple[PlannedSet, ...]
+    #: The asker's gate (access/gate.py), for what the execution asks of it (embargoed values).
+    gate: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def regions(self) -> dict[Flow, str]:
+        """Per dataflow read within cube regions only, the allowance's fingerprint: what
+        validators and kept answers are keyed by (api/conditional.py)."""
+        return {s.flow: s.read.fingerprint for s in self.sets if not s.read.whole}
+
+    @property
+    def private(self) -> bool:
+        """Whether the answer is for this asker only (a non-public dataflow, or a part of one)."""
+        return any(not s.public or not s.read.whole for s in self.sets)
 
     @property
     def flows(self) -> tuple[Flow, ...]:
@@ -91,9 +110,13 @@ class DataPlan:
 # -- resolve -------------------------------------------------------------------------------------
 
 
-def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, labels: bool = False) -> DataPlan:
+def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, labels: bool = False,
+            gate: Gate | None = None) -> DataPlan:
     """The plan for a query; `time_series`: the writer puts the time dimension at the
-    observation level; `labels`: the writer shows names (DataSetPart.labels is filled)."""
+    observation level; `labels`: the writer shows names (DataSetPart.labels is filled);
+    `gate`: the asker's (None: the anonymous public's): dataflows it may not read are not
+    found, exactly as dataflows that do not exist, and those it may read in part are read in
+    that part only (DataQuery.region, a condition of the SQL)."""
     history.check(query)
     if query.providers is not None:
         raise NotImplemented_("data providers are not modelled yet: use providerRef 'all' (v1) or no provider")
@@ -102,8 +125,10 @@ def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, la
             "data are stored per dataflow: provision agreements hold no data of their own yet; "
             "ask /data/dataflow/{agencyID}/{resourceID}/{version} for the dataflow's data"
         )
-    registry = state.registry()
-    flows = _matching_flows(registry, query)
+    # The gate's registry: the one its view was made of, even if a newer one came meanwhile.
+    registry = gate.registry if gate is not None else state.registry()
+    gate = gate if gate is not None else public_gate(registry)
+    flows = _matching_flows(registry, query, gate.view)
     wanted = (f"{query.context} {'+'.join(query.agencies or ('*',))}:{'+'.join(query.ids or ('*',))}"
               f"({query.versions})")
     if not flows:
@@ -120,14 +145,16 @@ def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, la
             continue
         shape = state.shape(dataflow.structure)
         try:
-            planned = _plan(state, registry, dataflow, flow, shape, query, time_series, labels)
+            planned = _plan(state, registry, dataflow, flow, shape, _within(query, gate.read(flow)), time_series,
+                            labels)
         except (SyntaxError_, Unprocessable, NoResults) as exc:
             if len(flows) == 1:
                 raise
             refusals.append(exc)  # a structure the query does not fit: the others still answer
             continue
         if planned is not None:
-            sets.append(planned)
+            entry = registry.entry("dataflow", *flow)
+            sets.append(replace(planned, read=gate.read(flow), public=entry is not None and entry.access == "public"))
     if not sets:
         faults = [r for r in refusals if not isinstance(r, NoResults)]
         if faults:
@@ -135,20 +162,25 @@ def resolve(state: DataState, query: DataQuery, *, time_series: bool = False, la
         if len(flows) == 1:
             raise NoResults(f"dataflow {_ref(artefact_key(flows[0]))} has no data yet")
         raise NoResults(f"no data for {wanted}")
-    return DataPlan(query, tuple(sets))
+    return DataPlan(query, tuple(sets), gate)
 
 
-def _matching_flows(registry, query: DataQuery) -> list:
+def _within(query: DataQuery, read: Allowance) -> DataQuery:
+    """The query narrowed to where the asker may read."""
+    return query if read.whole else replace(query, region=as_region(read))
+
+
+def _matching_flows(registry, query: DataQuery, view) -> list:
     if query.context == "dataflow":
-        return registry.select("dataflow", query.agencies, query.ids, query.versions)
+        return registry.select("dataflow", query.agencies, query.ids, query.versions, view)
     by_dsd = []
-    for dsd in registry.select("datastructure", query.agencies, query.ids, query.versions):
+    for dsd in registry.select("datastructure", query.agencies, query.ids, query.versions, view):
         key = artefact_key(dsd)
-        by_dsd += [f for f in registry.select("dataflow", None, None, "all")
+        by_dsd += [f for f in registry.select("dataflow", None, None, "all", view)
                    if f.structure is not None and artefact_key(f.structure) == key]
     if query.context == "datastructure":
         return by_dsd
-    direct = registry.select("dataflow", query.agencies, query.ids, query.versions)  # context `*`
+    direct = registry.select("dataflow", query.agencies, query.ids, query.versions, view)  # context `*`
     unique = {artefact_key(f): f for f in direct + by_dsd}
     return [unique[k] for k in sorted(unique)]
 
@@ -260,15 +292,23 @@ def _labels(registry, dataflow, shape: DataShape, flow: Flow) -> Labels:
 # -- execute -------------------------------------------------------------------------------------
 
 
-def execute(state: DataState, plan: DataPlan) -> DataMessage:
+def execute(state: DataState, plan: DataPlan, reads_embargoed: Callable[[Flow], bool] | None = None) -> DataMessage:
     """The message: one data set per planned set that has matching data. NoResults when
     none has, raised before any byte is written. Queries of the past (asOf, updatedAfter,
-    includeHistory) are answered by service/history.py."""
+    includeHistory) are answered by service/history.py. `reads_embargoed` (the access gate's):
+    whether the principal reads a dataflow's embargoed values, which service/preview.py
+    overlays on its data then."""
     if history.is_history(plan.query):
         return history.execute_history(state, plan)
     parts: list[DataSetPart] = []
     found = False
+    embargoed = preview.previewed(state.db, plan.flows, reads_embargoed)
     for planned in plan.sets:
+        if planned.flow in embargoed:
+            part = preview.overlay_part(state, planned)
+            found = found or part is not None
+            parts += [part] if part is not None else []
+            continue
         layout = truthful_layout(state, planned)
         if not found:
             batches = select_batches(state.db, planned.fact, planned.query, layout, state.settings.batch_rows)
@@ -346,7 +386,7 @@ def truthful_layout(state: DataState, planned: PlannedSet) -> DataLayout:
             # each slice asked for is checked once per data stamp.
             q = planned.query
             key = ("slice", planned.fact.name, stamp, tuple(group), tuple(several), q.keys, q.filters, q.start,
-                   q.end, q.reporting_year_start_day)
+                   q.end, q.reporting_year_start_day, q.region)
             several = _cached(key, lambda: _several(state.db, planned.fact, q, tuple(several), group))
         demote |= several
     return layout.demote(demote) if demote else layout
@@ -355,7 +395,7 @@ def truthful_layout(state: DataState, planned: PlannedSet) -> DataLayout:
 def _narrower(query: DataQuery) -> bool:
     # first/lastN and paging narrow further, but a check on the rows before them only errs
     # towards writing values on each observation, which is always true.
-    return bool(query.keys or query.filters or query.start or query.end)
+    return bool(query.keys or query.filters or query.start or query.end or query.region is not None)
 
 
 def _cached(key: tuple, compute) -> frozenset[str]:

@@ -8,8 +8,9 @@ is the same rule. Source files are read again at each tick, so a new or edited f
 
 Only one scheduler runs sources against one database: each tick first takes (or renews) the
 "scheduler" lease of state.py, so with `serve --workers N`, or two servers sharing PostgreSQL,
-the others wait. The lease outlives a tick by a margin and is renewed before each source, so a
-stopped holder's lease runs out and another takes over.
+the others wait. The lease outlives a tick by a margin and is renewed before each source and,
+while a source syncs, every third of its length, so a stopped holder's lease runs out and
+another takes over, but a long pull keeps it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -129,10 +131,32 @@ class Scheduler:
         for spec in due:
             if self._stop.is_set() or not states.take_lease(db, LEASE, self.holder, self.lease_seconds):
                 break
-            outcome = sync_source(db, current_registry(db), spec, self.settings)
+            with self._lease_kept():
+                outcome = sync_source(db, current_registry(db), spec, self.settings)
             (log.info if outcome.ok else log.warning)("source %s: %s: %s", spec.id, outcome.status, outcome.message)
             outcomes.append(outcome)
         return outcomes
+
+    @contextmanager
+    def _lease_kept(self):
+        """Renew the lease while one sync runs: a pull of a large unit database can outlast
+        the lease, and another worker would then take it and pull the same source again."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.lease_seconds / 3):
+                try:
+                    states.take_lease(self.db, LEASE, self.holder, self.lease_seconds)
+                except Exception as exc:  # the next renewal (or the next tick) tries again
+                    log.warning("the scheduler's lease was not renewed: %s: %s", type(exc).__name__, exc)
+
+        thread = threading.Thread(target=renew, name="sdmx-sources-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def due(self, specs: list[SourceSpec], now: datetime | None = None) -> list[SourceSpec]:
         now = now or states.utcnow()

@@ -109,7 +109,7 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
             was_empty = _is_empty(db, cur, fact)
             if replace_all and not was_empty:
                 _create_key_table(load)
-            for action, part in _runs(data.table):
+            for action, part in runs(data.table):
                 if action == "D":
                     _delete(load, part, data.present)
                 else:
@@ -153,7 +153,7 @@ def _crash_point(name: str) -> None:
         time.sleep(float(pause.split(":", 1)[1]))
 
 
-def _runs(table: pa.Table):
+def runs(table: pa.Table):
     """Consecutive rows with the same action."""
     actions = table.column(ACTION).to_numpy(zero_copy_only=False)
     if len(actions) == 0:
@@ -166,8 +166,13 @@ def _runs(table: pa.Table):
 
 
 def _fact_columns(load: _Load, part: pa.Table, data: ValidatedData) -> pa.Table:
-    """The part as the fact table's columns, sorted by key (rows then land in index order)."""
-    fact, present = load.fact, data.present
+    return fact_columns(load.fact, part, data, load.load_id, load.tx_time)
+
+
+def fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id: int, tx_time: int) -> pa.Table:
+    """The part as the fact table's columns, sorted by key (rows then land in index order).
+    (store/preview.py writes embargoed rows with it too.)"""
+    present = data.present
     arrays, names = [], []
     for component in fact.shape.components:
         if component.id not in present:
@@ -180,9 +185,9 @@ def _fact_columns(load: _Load, part: pa.Table, data: ValidatedData) -> pa.Table:
     for name in (PERIOD_START, PERIOD_END):
         arrays.append(part.column(name).cast(pa.int64()))
         names.append(name)
-    arrays.append(pa.array(np.full(part.num_rows, load.load_id, dtype=np.int64)))
+    arrays.append(pa.array(np.full(part.num_rows, load_id, dtype=np.int64)))
     names.append(LOAD_ID)
-    arrays.append(pa.array(np.full(part.num_rows, load.tx_time, dtype=np.int64)))
+    arrays.append(pa.array(np.full(part.num_rows, tx_time, dtype=np.int64)))
     names.append(UPDATED)
     table = pa.table(arrays, names=names)
     if data.sorted:
@@ -389,30 +394,17 @@ def _delete(load: _Load, part: pa.Table, present: frozenset[str]) -> None:
     """Delete rows: empty dimensions are wildcards; named values are emptied, else whole rows go.
     The versions deleted or emptied go to history first."""
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
-    dims = [k for k in fact.key_ids if k in present]
-    others = [c.id for c in fact.shape.components if c.role in ("measure", "attribute") and c.id in present]
-    arrays = {fact.columns[k]: part.column(k).cast(pa.string()) for k in dims}
-    for c in others:
-        arrays[fact.columns[c]] = pc.is_valid(part.column(c))
-    staging_rows = pa.table(arrays) if arrays else pa.table({"_all": pa.array([True] * part.num_rows)})
+    staging_rows, dims = delete_staging(fact, part, present)
     cur.adbc_ingest(STAGING, staging_rows, mode="create", temporary=True)
     staging = sa.table(STAGING, *[sa.column(n) for n in staging_rows.column_names]).alias("s")
     target = fact.table
-    match = sa.and_(sa.true(), *[
-        sa.or_(staging.c[fact.columns[k]].is_(None), staging.c[fact.columns[k]] == target.c[fact.columns[k]])
-        for k in dims
-    ])
-    value_flags = [staging.c[fact.columns[c]] for c in others]
-    whole_row = sa.and_(sa.true(), *[sa.not_(flag) for flag in value_flags])
-    gone = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, whole_row))
+    gone, hits = delete_conditions(fact, staging, target, present)
     key = fact.key_columns
     # A row this load wrote and now deletes: the version it replaced was deleted, net.
     _run(load, history.mark_deleted_in_load(fact.history, target, key, gone, load.tx_time))
     _run(load, history.copy_to_history(fact.history, target, gone, load.tx_time, load.load_id, "D"))
     result.deleted += _delete_counted(load, sa.delete(target).where(gone))
-    if others:
-        hits = [(fact.columns[c], sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, flag)))
-                for c, flag in zip(others, value_flags)]
+    if hits:
         # Only values that are there change anything.
         emptied = sa.or_(*[sa.and_(hit, target.c[column].is_not(None)) for column, hit in hits])
         execute_compiled(cur, sa.select(sa.func.count()).select_from(target).where(emptied), db.dialect)
@@ -423,6 +415,41 @@ def _delete(load: _Load, part: pa.Table, present: frozenset[str]) -> None:
                 {column: None, LOAD_ID: load.load_id, UPDATED: load.tx_time}))
     series.after_delete(db, cur, fact, staging, [fact.columns[k] for k in dims])
     cur.execute(f"DROP TABLE {STAGING}")
+
+
+def delete_staging(fact: FactTable, part: pa.Table, present: frozenset[str]) -> tuple[pa.Table, list[str]]:
+    """A run of delete rows as the table to stage: the dimensions the load carries (as text,
+    empty = any code), and per measure or attribute it carries a flag: this row names a value
+    of it (only such values are emptied). The dimensions, by id."""
+    dims = [k for k in fact.key_ids if k in present]
+    arrays = {fact.columns[k]: part.column(k).cast(pa.string()) for k in dims}
+    for c in _valued(fact, present):
+        arrays[fact.columns[c]] = pc.is_valid(part.column(c))
+    staged = pa.table(arrays) if arrays else pa.table({"_all": pa.array([True] * part.num_rows)})
+    return staged, dims
+
+
+def delete_conditions(fact: FactTable, staging, target, present: frozenset[str]):
+    """(the condition on `target` rows that a staged delete row removes whole, [(column, the
+    condition that a staged row empties that column's value)]): `staging` as delete_staging
+    made it, `target` any table with the fact table's columns (store/preview.py uses it on
+    its overlay)."""
+    dims = [k for k in fact.key_ids if k in present]
+    others = _valued(fact, present)
+    match = sa.and_(sa.true(), *[
+        sa.or_(staging.c[fact.columns[k]].is_(None), staging.c[fact.columns[k]] == target.c[fact.columns[k]])
+        for k in dims
+    ])
+    value_flags = [staging.c[fact.columns[c]] for c in others]
+    whole_row = sa.and_(sa.true(), *[sa.not_(flag) for flag in value_flags])
+    gone = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, whole_row))
+    hits = [(fact.columns[c], sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, flag)))
+            for c, flag in zip(others, value_flags)]
+    return gone, hits
+
+
+def _valued(fact: FactTable, present: frozenset[str]) -> list[str]:
+    return [c.id for c in fact.shape.components if c.role in ("measure", "attribute") and c.id in present]
 
 
 def _finish_record(db: Database, cur, load_id: int, observations: int, result: ApplyResult) -> None:

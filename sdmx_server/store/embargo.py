@@ -2,9 +2,10 @@
 
 A load given a release time (`load-data ... --release-at TIME`) is validated as any other;
 instead of being applied, its validated rows are kept here (`keep`) and its record becomes
-`pending`. Nothing reads these tables to answer data queries: until the release nobody sees
-the rows through the API. (The access issue's `read-embargoed` permission will read them
-through `pending_loads` and `pending_rows`, the seam left for it.)
+`pending`. Until the release only principals with the `read-embargoed` permission see the
+rows through the API: store/preview.py overlays a dataflow's pending loads (`pending_loads`,
+then each one's chunks through `kept_chunks`) on its current rows for them; everyone else's
+answers never read these tables.
 
 At the release time `release_due` applies them with the normal apply (store/apply.py); the
 load's transaction time is when it is applied (at or after the release time), so
@@ -132,6 +133,34 @@ def pending_rows(db: Database, load_id: int) -> ValidatedData:
     return ValidatedData(pa.concat_tables(tables), frozenset(json.loads(head.present)), bool(head.sorted))
 
 
+def kept_chunks(db: Database, load_id: int) -> tuple[frozenset[str], bool, Iterator[pa.Table]]:
+    """A kept load as (the components it carries, whether it replaces all, its rows one chunk
+    at a time in load order): a reader holds one chunk (CHUNK_ROWS rows), not the load."""
+    meta = Embargo.__table__
+    with db.engine.connect() as conn:
+        head = conn.execute(sa.select(meta.c.present).where(meta.c.load_id == load_id)).first()
+    if head is None:
+        raise Released(load_id)
+    return frozenset(json.loads(head.present)), _replaces_all(db, load_id), _chunks(db, load_id)
+
+
+def _chunks(db: Database, load_id: int) -> Iterator[pa.Table]:
+    rows = EmbargoRows.__table__
+    with db.engine.connect() as conn:
+        numbers = conn.execute(sa.select(rows.c.chunk).where(rows.c.load_id == load_id)
+                               .order_by(rows.c.chunk)).scalars().all()
+    for number in numbers:
+        with db.engine.connect() as conn:
+            ipc = conn.execute(sa.select(rows.c.ipc).where(rows.c.load_id == load_id, rows.c.chunk == number)).scalar()
+        if ipc is None:
+            raise Released(load_id)
+        yield pa.ipc.open_stream(pa.py_buffer(bytes(ipc))).read_all()
+
+
+class Released(Exception):
+    """The kept load was released (its rows applied, then removed from here) while being read."""
+
+
 @dataclass(frozen=True)
 class PendingLoad:
     load_id: int
@@ -156,6 +185,18 @@ def pending_loads(db: Database, flow: Flow | None = None, due_by: datetime | Non
         rows = conn.execute(statement).all()
     return [PendingLoad(r.load_id, (r.flow_agency, r.flow_id, r.flow_version), utc(r.release_at), r.status)
             for r in rows]
+
+
+def pending_stamps(db: Database, flows) -> dict[Flow, str]:
+    """The dataflows among `flows` with pending loads, each with the ids of those loads in
+    release order: what an answer showing them depends on (ETags, kept answers), beside the
+    dataflow's data stamp."""
+    wanted = set(flows)
+    found: dict[Flow, list[str]] = {}
+    for p in pending_loads(db):
+        if p.flow in wanted:
+            found.setdefault(p.flow, []).append(str(p.load_id))
+    return {flow: "+".join(ids) for flow, ids in found.items()}
 
 
 def pending_before(db: Database, flows: list[Flow], moment: datetime) -> bool:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sdmx_server.registry.shape import DataShape
 from sdmx_server.store.database import Database
 from sdmx_server.store.history import CHANGE, REPLACED, UPDATED
-from sdmx_server.store.tables import FactTable
+from sdmx_server.store.tables import FactStandIn, FactTable
 
 #: Stands for "no upper bound" in comparisons of transaction times (BIGINT on both databases).
 NOW = 2**62
@@ -61,7 +61,7 @@ def history_table(fact: FactTable) -> sa.Table:
 
 
 @dataclass(frozen=True)
-class View:
+class View(FactStandIn):
     """A FactTable's stand-in for store/sql.py: the rows of one read of the past."""
 
     fact: FactTable
@@ -74,28 +74,9 @@ class View:
     def name(self) -> str:
         return f"{self.fact.name}@{self.kind}:{self.after}:{self.as_of}:{self.version}"
 
-    @property
-    def shape(self) -> DataShape:
-        return self.fact.shape
-
-    @property
-    def columns(self) -> dict[str, str]:
-        return self.fact.columns
-
-    @property
-    def key_ids(self) -> tuple[str, ...]:
-        return self.fact.key_ids
-
-    @property
-    def measure_numeric(self) -> bool:
-        return self.fact.measure_numeric
-
     @cached_property
     def table(self) -> sa.Subquery:
         return _view(self).subquery("v")
-
-    def column(self, component_id: str):
-        return self.table.c[self.fact.columns[component_id]]
 
     def __hash__(self) -> int:
         return hash(self.name)

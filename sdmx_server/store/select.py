@@ -74,7 +74,7 @@ def _read(db: Database, sql: str, batch_rows: int, set_cancel, in_key_order: boo
         reader = cursor.fetch_record_batch()
         for batch in reader:
             if batch.num_rows:
-                yield _restore_nulls(batch) if db.is_sqlite else batch
+                yield restore_nulls(batch) if db.is_sqlite else batch
         finished = True
     finally:
         # set_cancel(None) says (prefetch.py) whether the consumer stopped: then a cancel may
@@ -126,7 +126,7 @@ def _close(cursor) -> None:
         pass
 
 
-def _restore_nulls(batch: pa.RecordBatch) -> pa.RecordBatch:
+def restore_nulls(batch: pa.RecordBatch) -> pa.RecordBatch:
     names, arrays = [], []
     flags = {n[len(NULL_FLAG):]: batch.column(n) for n in batch.schema.names if n.startswith(NULL_FLAG)}
     for name, column in zip(batch.schema.names, batch.columns):

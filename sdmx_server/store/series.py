@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sdmx_server.store.database import Database, execute_compiled
+from sdmx_server.store.sql import region_condition
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable, FactTableRow, _text
 
 OBS_COUNT = "sdmx_obs_count"
@@ -256,14 +257,16 @@ def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None
 # -- reading ------------------------------------------------------------------------------------
 
 
-def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
+def all_series(db: Database, fact: FactTable, conn=None, region=None) -> pa.Table:
     """The whole series table: a column per dimension (by id), OBS_COUNT, PERIOD_START,
-    PERIOD_END, in one chunk per column."""
+    PERIOD_END, in one chunk per column; `region` (DataQuery.region): only the series inside it."""
     t = SeriesTable.of(fact).table
     dims = fact.shape.dimension_ids
     statement = sa.select(*[t.c[fact.columns[d]].label(d) for d in dims], t.c[OBS_COUNT],
                           sa.func.coalesce(t.c[PERIOD_START], 0).label(PERIOD_START),
                           sa.func.coalesce(t.c[PERIOD_END], 0).label(PERIOD_END))
+    if region is not None:
+        statement = statement.where(region_condition(lambda d: t.c[fact.columns[d]], fact.shape, region))
     table = _fetch(db, statement, conn)
     if table.num_rows == 0:  # SQLite gives no types to an empty answer
         table = pa.table({**{d: pa.array([], pa.string()) for d in dims},
@@ -271,7 +274,7 @@ def all_series(db: Database, fact: FactTable, conn=None) -> pa.Table:
     return table.combine_chunks()
 
 
-def matching_observations(db: Database, fact: FactTable, where) -> pa.Table:
+def matching_observations(db: Database, fact: FactTable, where, conn=None) -> pa.Table:
     """The fact table's observations that meet `where` (a condition, see store/sql.py),
     counted per series: the same columns as `all_series`."""
     shape, f = fact.shape, fact.table
@@ -282,7 +285,7 @@ def matching_observations(db: Database, fact: FactTable, where) -> pa.Table:
         sa.func.coalesce(sa.func.max(f.c[PERIOD_END]), 0).label(PERIOD_END),
     ).where(where)
     statement = statement.group_by(*[fact.column(d) for d in dims]).having(sa.func.count() > 0)
-    return _fetch(db, statement).combine_chunks()
+    return _fetch(db, statement, conn).combine_chunks()
 
 
 def _fetch(db: Database, statement: sa.Select, conn=None) -> pa.Table:

@@ -4,7 +4,7 @@ PostgreSQL's float8 holds NaN. SQLite does not: a NaN double bound to a statemen
 NULL, indistinguishable from a value nobody sent. So on SQLite a NaN measure is stored as the
 text 'NaN' in the measure's REAL column (SQLite keeps text that is no number as text, whatever
 the column's affinity), written by `keep_nan` right after the rows it belongs to, in the same
-transaction. The read side (store/sql.py `_output`, store/select.py `_restore_nulls`) turns it
+transaction. The read side (store/sql.py `_output`, store/select.py `restore_nulls`) turns it
 back into a NaN double: the value column reads 0.0 there and the null flag says 2.
 """
 

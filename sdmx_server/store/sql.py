@@ -32,7 +32,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from sdmx_server.errors import SyntaxError_, Unprocessable
 from sdmx_server.query.layout import DataLayout
-from sdmx_server.query.model import ComponentFilter, Condition, DataQuery
+from sdmx_server.query.model import ComponentFilter, Condition, DataQuery, Region
 from sdmx_server.query.periods import PeriodError, epoch_us, parse_query_period
 from sdmx_server.registry.shape import DataShape
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START, FactTable
@@ -119,7 +119,23 @@ def dimension_where(column: Callable[[str], ColumnElement], shape: DataShape, qu
         if component is not None and component.role == "dimension":
             conditions.append(sa.or_(*[sa.and_(*[_text_condition(column(component.id), component, c) for c in conj])
                                        for conj in f.alternatives]))
+    if query.region is not None:
+        conditions.append(region_condition(column, shape, query.region))
     return conditions
+
+
+def region_condition(column: Callable[[str], ColumnElement], shape: DataShape, region: Region) -> ColumnElement:
+    """The rows inside the cube regions an asker may read (DataQuery.region): an OR of the
+    regions, each an AND of IN lists. A region that names a component which is not a dimension
+    of this structure holds no row: a grant narrowed to provinces never opens the whole of a
+    dataflow without them."""
+    dimensions = set(shape.dimension_ids)
+    alternatives = []
+    for part in region:
+        if any(d not in dimensions for d, _ in part):
+            continue
+        alternatives.append(sa.and_(sa.true(), *[column(d).in_(sorted(codes)) for d, codes in part]))
+    return sa.or_(sa.false(), *alternatives)
 
 
 def _filter(fact: FactTable, f: ComponentFilter, start_day: str) -> ColumnElement:

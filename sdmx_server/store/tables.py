@@ -120,6 +120,33 @@ class FactTable:
         )
 
 
+class FactStandIn:
+    """What stands where a FactTable stands in store/sql.py over other rows of one (its
+    `fact`): a read of the past (store/history_sql.View), an embargo preview
+    (store/preview.Overlay). Subclasses give `fact`, `name` and `table`."""
+
+    fact: FactTable
+
+    @property
+    def shape(self) -> DataShape:
+        return self.fact.shape
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return self.fact.columns
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return self.fact.key_ids
+
+    @property
+    def measure_numeric(self) -> bool:
+        return self.fact.measure_numeric
+
+    def column(self, component_id: str):
+        return self.table.c[self.fact.columns[component_id]]  # type: ignore[attr-defined]
+
+
 def table_name_for(flow: tuple[str, str, str]) -> str:
     readable = re.sub(r"[^a-z0-9]+", "_", "_".join(flow).lower()).strip("_")[:40]
     digest = hashlib.sha1("\x1f".join(flow).encode()).hexdigest()[:8]

@@ -1,0 +1,209 @@
+"""Portal sign-in: POST /auth/login, POST /auth/logout, GET /auth/me.
+
+Login takes JSON (`{"name": ..., "password": ...}`) or an HTML form, sets the session cookie
+(HttpOnly, SameSite=Strict, Secure over https) and answers who signed in with the session's
+CSRF token, which every change made with the cookie must send back (access/middleware.py).
+Attempts are throttled in process by a sliding window, per name (failures) and per client
+address (attempts): 429 with Retry-After. A wrong name and a wrong password are the same 401.
+
+`refused` is the AuthenticationMiddleware's error answer: 401 (with the RFC 6750 challenge) or
+403 in the SDMX error format of the request's API.
+"""
+
+from __future__ import annotations
+
+import collections
+import hmac
+import threading
+import time
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sdmx_server.access import audit
+from sdmx_server.access.accounts import check_password, close_session, open_session
+from sdmx_server.access.middleware import (
+    CSRF_HEADER, INVALID_TOKEN_CHALLENGE, SESSION_COOKIE, clear_session_cookie, set_session_cookie,
+)
+from sdmx_server.access.principal import Principal
+from sdmx_server.access.rules import Permissions
+from sdmx_server.access.store import current_grants, forget_credentials
+from sdmx_server.api.errors import error_response
+from sdmx_server.errors import Forbidden, PayloadTooLarge, SdmxError, SyntaxError_, Unauthorized
+
+#: Largest body of a login or logout.
+MAX_FORM_BYTES = 16 * 1024
+#: Failed sign-ins per name within the window before further attempts wait.
+NAME_FAILURES, NAME_WINDOW = 5, 300.0
+#: Sign-in attempts per client address within the window.
+ADDRESS_ATTEMPTS, ADDRESS_WINDOW = 30, 60.0
+
+
+class TooManyRequests(SdmxError):
+    code, status, title = 429, 429, "Too many requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SlidingWindow:
+    """At most `limit` events per key within `window` seconds (this process's count)."""
+
+    def __init__(self, limit: int, window: float):
+        self.limit, self.window = limit, window
+        self._events: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key: str) -> int:
+        """Seconds until another event is allowed (0: now)."""
+        with self._lock:
+            events = self._recent(key)
+            return 0 if len(events) < self.limit else int(events[0] + self.window - time.monotonic()) + 1
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._recent(key).append(time.monotonic())
+            if len(self._events) > 100_000:  # a flood of names: forget the quiet ones
+                for quiet in [k for k, e in self._events.items() if not e]:
+                    del self._events[quiet]
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._events.pop(key, None)
+
+    def _recent(self, key: str) -> collections.deque[float]:
+        events = self._events.setdefault(key, collections.deque())
+        horizon = time.monotonic() - self.window
+        while events and events[0] <= horizon:
+            events.popleft()
+        return events
+
+
+name_failures = SlidingWindow(NAME_FAILURES, NAME_WINDOW)
+address_attempts = SlidingWindow(ADDRESS_ATTEMPTS, ADDRESS_WINDOW)
+
+
+def refused(conn: HTTPConnection, exc: Exception) -> Response:
+    status = getattr(exc, "status", 401)
+    error = Unauthorized(str(exc)) if status == 401 else Forbidden(str(exc))
+    response = error_response(conn, error)  # type: ignore[arg-type]
+    if status == 401:
+        response.headers["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
+    if getattr(exc, "clear_cookie", False):
+        clear_session_cookie(response, conn.url.scheme == "https")
+    return response
+
+
+def client_address(request: HTTPConnection) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def read_small_body(request: Request, limit: int) -> bytes:
+    """The whole body of a small request (a form, a JSON object); 413 beyond `limit` bytes."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    return body
+
+
+async def read_fields(request: Request) -> dict[str, str]:
+    """The body as fields: JSON object or an urlencoded form (a login needs no multipart)."""
+    body = await read_small_body(request, MAX_FORM_BYTES)
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if not body:
+        return {}
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise SyntaxError_("the form is not UTF-8") from None
+    try:
+        fields = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise SyntaxError_("send a JSON object or an application/x-www-form-urlencoded form") from None
+    if not isinstance(fields, dict):
+        raise SyntaxError_("send a JSON object")
+    return {k: v for k, v in fields.items() if isinstance(v, str)}
+
+
+def is_admin(request: HTTPConnection, principal: Principal) -> bool:
+    if not principal.is_authenticated:
+        return False
+    return Permissions(principal, current_grants(request.app.state.server.db)).is_admin
+
+
+def _who(request: Request, principal: Principal, csrf: str | None) -> dict:
+    return {"authenticated": principal.is_authenticated, "name": principal.name,
+            "display_name": principal.display_name, "groups": sorted(principal.groups),
+            "method": principal.method, "is_admin": is_admin(request, principal), "csrf_token": csrf}
+
+
+async def login(request: Request) -> Response:
+    fields = await read_fields(request)
+    name, password = fields.get("name", ""), fields.get("password", "")
+    if not name or not password:
+        raise SyntaxError_("send name and password")
+    address = client_address(request) or "unknown"
+    wait = max(address_attempts.wait(address), name_failures.wait(name))
+    if wait:
+        raise TooManyRequests("too many sign-in attempts; wait before trying again", wait)
+    address_attempts.add(address)
+    state = request.app.state.server
+    user = await run_in_threadpool(check_password, state.db, name, password)
+    if user is None:
+        name_failures.add(name)
+        await run_in_threadpool(audit.record, state.db, actor=Principal(), action="session.login",
+                                target=f"user:{name[:100]}", outcome="denied", address=address)
+        raise Unauthorized("wrong name or password")
+    name_failures.clear(name)
+    lifetime = state.settings.session_seconds
+    value, row = await run_in_threadpool(open_session, state.db, user.name, lifetime, address)
+    principal = Principal(name=user.name, groups=frozenset(user.groups), method="session")
+    await run_in_threadpool(audit.record, state.db, actor=principal, action="session.login",
+                            target=f"user:{user.name}", outcome="ok", address=address)
+    answer = {**await run_in_threadpool(_who, request, principal, row.csrf_token),
+              "display_name": user.display_name, "expires_at": row.expires_at}
+    response = JSONResponse(answer, headers={"Cache-Control": "no-store"})
+    set_session_cookie(response, value, lifetime, request.url.scheme == "https")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """Ends the session of the cookie (its CSRF token in X-CSRF-Token or a csrf_token field);
+    without a live session it only clears the cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    csrf = request.scope.get("state", {}).get("csrf_token")
+    principal: Principal = request.user
+    if cookie and csrf and principal.method == "session":
+        sent = request.headers.get(CSRF_HEADER) or (await read_fields(request)).get("csrf_token", "")
+        if not hmac.compare_digest(sent.encode(), csrf.encode()):
+            raise Forbidden(f"signing out needs the session's CSRF token ({CSRF_HEADER} or a csrf_token field)")
+        db = request.app.state.server.db
+        await run_in_threadpool(close_session, db, cookie)
+        forget_credentials()
+        await run_in_threadpool(audit.record, db, actor=principal, action="session.logout",
+                                target=principal.identity, outcome="ok", address=client_address(request))
+    response = JSONResponse({"signed_out": True}, headers={"Cache-Control": "no-store"})
+    clear_session_cookie(response, request.url.scheme == "https")
+    return response
+
+
+async def me(request: Request) -> Response:
+    principal: Principal = request.user
+    csrf = request.scope.get("state", {}).get("csrf_token") if principal.method == "session" else None
+    answer = await run_in_threadpool(_who, request, principal, csrf)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Vary": "Authorization, Cookie"})
+
+
+routes = [
+    Route("/auth/login", login, methods=["POST"]),
+    Route("/auth/logout", logout, methods=["POST"]),
+    Route("/auth/me", me, methods=["GET"]),
+]

@@ -1,0 +1,29 @@
+"""What the access tests share: a running server on an empty store of its own, bearer headers."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from sdmx_server.settings import Settings
+from sdmx_server.store.database import Database
+from tests.conftest import fresh_database, running_server
+
+
+@contextmanager
+def empty_server(backend: str, directory: Path, **settings):
+    """(the running server, a Database handle on its store) on a fresh database."""
+    from sdmx_server.boot import create_schema
+
+    with fresh_database(backend, directory) as url:
+        db = Database(url)
+        create_schema(db)
+        try:
+            with running_server(Settings(database_url=url, data_dir=directory, **settings)) as server:
+                yield server, db
+        finally:
+            db.dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
