@@ -26,6 +26,7 @@ import httpx
 import pandas as pd
 
 from tests.conftest import ROOT
+from tests.serve_support import wait_until_it_answers
 
 CONTENT = ROOT / "tests" / "content_access"
 SCRIPT = Path(sys.executable).parent / "sdmx-server"
@@ -206,7 +207,7 @@ def build_world(database_url: str, directory: Path):
                                        start_new_session=True)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_for(process, f"{url}/rest/dataflow", log)
+            wait_until_it_answers(process, f"{url}/rest/dataflow", log)
             time.sleep(max(0.0, expires_at - time.monotonic()))  # the 2-second token is expired
             yield World(url, env, tokens, frames, pending, missing)
         finally:
@@ -219,16 +220,3 @@ def build_world(database_url: str, directory: Path):
             assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
 
     return world()
-
-
-def _wait_for(process: subprocess.Popen, url: str, log: Path, deadline: float = 60) -> None:
-    stop = time.monotonic() + deadline
-    while True:
-        assert process.poll() is None, f"the server ended with {process.returncode}:\n{log.read_text()}"
-        assert time.monotonic() < stop, f"no answer from {url} after {deadline} s:\n{log.read_text()}"
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
