@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -117,9 +117,6 @@ class World:
     #: what each flow holds as the public sees it; and the embargoed release, pending
     frames: dict[str, pd.DataFrame]
     pending: pd.DataFrame
-    #: what could not be set up through the CLI (identity not built yet): the principals are
-    #: then sent with a token the server does not know
-    missing: list[str] = field(default_factory=list)
 
     def headers(self, who: str, **extra: str) -> dict[str, str]:
         token = self.tokens.get(who)
@@ -133,31 +130,24 @@ class World:
         return self.request("GET", who, path, **kw)
 
 
-def _identity(env: dict[str, str], missing: list[str]) -> dict[str, str]:
+def _identity(env: dict[str, str]) -> dict[str, str]:
     """Users, groups, grants and tokens through the CLI verbs of issue 8; the tokens by principal."""
+    def run(*args: str, stdin: str | None = None) -> str:
+        done = cli(env, *args, stdin=stdin)
+        assert done.returncode == 0, f"sdmx-server {' '.join(args)}: {done.stderr}"
+        return done.stdout
+
     tokens = {"wrong": "sdmx_" + secrets.token_urlsafe(32)}
     for who, name in USER_NAMES.items():
         groups = [a for g in GROUPS[who] for a in ("--group", g)]
         password = ["--password-stdin"] if who in PASSWORDS else []
-        done = cli(env, "users", "add", name, *groups, *password, stdin=PASSWORDS.get(who, "") + "\n")
-        if done.returncode != 0:
-            missing.append(f"users add {name}: {done.stderr.strip()[-300:]}")
+        run("users", "add", name, *groups, *password, stdin=PASSWORDS.get(who, "") + "\n")
     for grant in GRANTS:
-        done = cli(env, "grant", *grant)
-        if done.returncode != 0:
-            missing.append(f"grant {' '.join(grant)}: {done.stderr.strip()[-300:]}")
+        run("grant", *grant)
     for who, name in USER_NAMES.items():
         options = ["--expires", "2s"] if who == "expired" else []
-        done = cli(env, "tokens", "create", name, *options)
-        lines = done.stdout.strip().splitlines()
-        if done.returncode == 0 and lines:
-            tokens[who] = lines[-1].strip()
-        else:
-            missing.append(f"tokens create {name}: {done.stderr.strip()[-300:]}")
-            tokens[who] = f"sdmx_unknown_{who}_" + secrets.token_urlsafe(16)
-    done = cli(env, "tokens", "revoke", USER_NAMES["revoked"])
-    if done.returncode != 0:
-        missing.append(f"tokens revoke: {done.stderr.strip()[-300:]}")
+        tokens[who] = run("tokens", "create", name, *options).strip().splitlines()[-1].strip()  # alone on the last line
+    run("tokens", "revoke", USER_NAMES["revoked"])
     return tokens
 
 
@@ -196,8 +186,7 @@ def build_world(database_url: str, directory: Path):
         db.dispose()
 
         env = {**os.environ, "SDMX_DATABASE_URL": database_url, "SDMX_DATA_DIR": str(settings.data_dir)}
-        missing: list[str] = []
-        tokens = _identity(env, missing)
+        tokens = _identity(env)
         expires_at = time.monotonic() + 2.5
         port = free_port()
         log = directory / "serve.log"
@@ -209,7 +198,7 @@ def build_world(database_url: str, directory: Path):
             url = f"http://127.0.0.1:{port}"
             wait_until_it_answers(process, f"{url}/rest/dataflow", log)
             time.sleep(max(0.0, expires_at - time.monotonic()))  # the 2-second token is expired
-            yield World(url, env, tokens, frames, pending, missing)
+            yield World(url, env, tokens, frames, pending)
         finally:
             process.terminate()
             try:
