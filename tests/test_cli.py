@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -37,6 +36,7 @@ from sdmx_server.store.tables import find_fact_table
 from tests.cli_support import run_cli
 from tests.conftest import ROOT, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv, write
+from tests.serve_support import wait_until_it_answers
 
 SCRIPT = Path(sys.executable).parent / "sdmx-server"
 CSV = "application/vnd.sdmx.data+csv;version=1.0.0"
@@ -51,7 +51,7 @@ TEST_REFS = [
     "dataflow TEST:DF_A(1.0)", "dataflow TEST:DF_B(1.0)", "dataflow TEST:DF_SECRET(1.0)",
     "datastructure TEST:DSD_TEST(1.0)",
 ]
-PUBLIC_DEMO_FLOWS = sorted(f for f in DEMO_FLOWS if f != "DF_CONTRIBUTIONS")
+PUBLIC_DEMO_FLOWS = sorted(f for f in DEMO_FLOWS if f not in ("DF_CONTRIBUTIONS", "DF_KPI_NORMS"))  # internal, restricted
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -505,18 +505,8 @@ def serve_until_it_answers(directory: Path, *options: str, deadline: float = 60,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
-        url = f"http://127.0.0.1:{port}/rest/dataflow"
-        stop = time.monotonic() + deadline
-        while True:
-            assert process.poll() is None, f"the server ended with {process.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < stop, f"no answer from {url} after {deadline} s:\n{log.read_text()}"
-            try:
-                if (httpx.get(url, timeout=5).status_code == 200
-                        and log.read_text().count("Application startup complete") >= started):
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        wait_until_it_answers(process, f"http://127.0.0.1:{port}/rest/dataflow", log, deadline,
+                              lambda: log.read_text().count("Application startup complete") >= started)
     finally:
         process.terminate()
         try:

@@ -1,4 +1,5 @@
-"""The demo's first start: structures, data, one embargoed release and the sources of loaders/."""
+"""The demo's first start: structures, data, one embargoed release, the sources of loaders/ and
+the demo's users (an administrator, a statistics-office user, a provincial user)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def seed_demo(settings: Settings) -> None:
     stored, _ = read_all(db)
     if stored:
         print("the store already holds structures: demo content not loaded again", file=sys.stderr)
+        if demo_users_file(settings).exists():
+            print(f"demo users, their passwords and tokens: {demo_users_file(settings)}", file=sys.stderr)
         return
     content = [REPO_ROOT / "codelists", REPO_ROOT / "dsd"]
     print("first start: loading the demo structures ...", file=sys.stderr, flush=True)
@@ -32,6 +35,7 @@ def seed_demo(settings: Settings) -> None:
             raise SystemExit(f"the demo data for {demo_file.flow} do not load; see above")
     _seed_embargoed_release(db, settings)
     _seed_demo_sources(db, settings)
+    _seed_demo_users(db, settings)
 
 
 #: The demo's embargoed release: the final figures of the dashboard's last quarter, published
@@ -82,3 +86,72 @@ def _seed_demo_sources(db, settings: Settings) -> None:
         print(f"source {spec.id}: {outcome.status}: {outcome.message}", file=sys.stderr)
         for line in outcome.lines[:20]:
             print(f"{spec.path}: {line}", file=sys.stderr)
+
+
+#: The demo's principals (README "Users, tokens and grants"): name, groups, what they are.
+DEMO_USERS = (
+    ("admin", (), "administrator: every action, users, tokens and grants"),
+    ("office", ("office",), "statistics office: reads internal and restricted flows and embargoed values, "
+                            "uploads, maintains structures"),
+    ("isfahan", ("province-ir-10",), "Isfahan directorate: reads its own province (IR-10) of the internal "
+                                     "DF_CONTRIBUTIONS, uploads only rows of IR-10"),
+)
+#: Their grants, as `sdmx-server grant` takes them. DF_KPI_NORMS is restricted: only a grant that
+#: names it opens it (SSO:* does not).
+DEMO_GRANTS = (
+    ("user:admin", "admin", "*"),
+    ("group:office", "read", "SSO:*"),
+    ("group:office", "read", "SSO:DF_KPI_NORMS"),
+    ("group:office", "read-embargoed", "SSO:*"),
+    ("group:office", "read-embargoed", "SSO:DF_KPI_NORMS"),
+    ("group:office", "upload", "SSO:*"),
+    ("group:office", "maintain", "SSO:*"),
+    ("group:province-ir-10", "read", "SSO:DF_CONTRIBUTIONS(1.0)", "--where", "PROVINCE=IR-10"),
+    ("group:province-ir-10", "upload", "SSO:DF_CONTRIBUTIONS(1.0)", "--where", "PROVINCE=IR-10"),
+    ("group:province-ir-10", "upload", "SSO:DF_INSURED(1.0)", "--where", "PROVINCE=IR-10"),
+)
+DEMO_USERS_FILE = "demo-users.txt"
+
+
+def _seed_demo_users(db, settings: Settings) -> None:
+    """The demo's users, grants and one API token each, audited as the command line's, as the
+    CLI verbs make them. Their passwords are made here, at random, and written with the tokens to
+    DEMO_USERS_FILE in the data dir (readable by its owner only): the repository holds no secret."""
+    import secrets
+    import socket
+
+    from sdmx_server.access import audit
+    from sdmx_server.access.accounts import add_user
+    from sdmx_server.access.grants import add_grant
+    from sdmx_server.access.principal import COMMAND_LINE
+    from sdmx_server.access.rules import Grant, Scope, parse_where
+    from sdmx_server.access.tokens import create_token
+
+    def audited(action: str, target: str, details: dict) -> None:
+        audit.record(db, actor=COMMAND_LINE, action=action, target=target, outcome="ok",
+                     address=socket.gethostname(), details=details)
+
+    lines = ["# The demo's users (demo only: made at random when the demo store was made).",
+             "# Try: curl -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8000/rest/dataflow",
+             "# or log in at /auth/login with the name and password.", ""]
+    for name, groups, what in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        add_user(db, name, groups=list(groups), password=password)
+        audited("user.add", f"user:{name}", {"groups": list(groups)})
+        token, row = create_token(db, name, description="demo", created_by=COMMAND_LINE.identity)
+        audited("token.create", f"user:{name}", {"token": row.id, "expires": None})
+        lines += [f"{name}: {what}", f"  groups:   {', '.join(groups) or '-'}", f"  password: {password}",
+                  f"  token:    {token}", ""]
+    for subject, action, scope, *where in DEMO_GRANTS:
+        grant = Grant(subject, action, Scope.parse(scope), parse_where(where[1::2]))
+        row, _ = add_grant(db, grant, COMMAND_LINE.identity)
+        audited("grant.add", str(grant), {"id": row.id})
+    path = demo_users_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(f"demo users (admin, office, isfahan), their passwords and tokens: {path}", file=sys.stderr)
+
+
+def demo_users_file(settings: Settings):
+    return settings.data_dir / DEMO_USERS_FILE
