@@ -217,12 +217,11 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     incoming = read(shape, report)
     if incoming is None:
         return None, None
-    rows = incoming.table.num_rows
-    report.rows_read = report.rows_read or rows
+    rows = incoming.table.num_rows if incoming.table is not None else None
     progress("validate", 0, rows)
     context = ValidationContext.build(db, registry, request.flow, shape, request.action)
-    validated = validate(incoming, shape, _default_action(request.action), report, context)
-    progress("validate", rows, rows)
+    validated = validate(incoming, shape, _default_action(request.action), report, context, progress=progress)
+    progress("validate", report.rows_read, report.rows_read)
     return validated, incoming
 
 
