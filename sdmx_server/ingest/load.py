@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.progress import CountingFile, Progress, safe
-from sdmx_server.ingest.readers import IncomingData, detect, reader_for
+from sdmx_server.ingest.readers import IncomingData, closing, detect, reader_for
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
@@ -128,9 +128,10 @@ def load_data(
             return None
     else:
         def read(shape, report):
-            with open(path, "rb") as raw:
-                # Through a counting file, so that reading reports its progress in bytes.
-                return reader(CountingFile(raw, size, safe(request.progress)), shape, request.flow, report)
+            raw = open(path, "rb")
+            # Through a counting file, so that reading reports its progress in bytes; open until
+            # the rows are read (a reader may hand them over as a stream).
+            return closing(reader(CountingFile(raw, size, safe(request.progress)), shape, request.flow, report), raw)
     return load_incoming(db, registry, request, read, settings)
 
 

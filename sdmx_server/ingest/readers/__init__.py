@@ -65,6 +65,23 @@ class IncomingData:
         yield from _slices(self.table, rows)
 
 
+def closing(incoming: "IncomingData | None", f) -> "IncomingData | None":
+    """`incoming`, with the file `f` it reads closed once its rows are read (at once when it
+    has no stream left to read, or none at all)."""
+    if incoming is None or incoming.stream is None:
+        f.close()
+        return incoming
+
+    def stream(rows):
+        try:
+            yield from rows
+        finally:
+            f.close()
+
+    incoming.stream = stream(incoming.stream)
+    return incoming
+
+
 def _slices(table: pa.Table, rows: int) -> Iterator[pa.Table]:
     yield table.slice(0, rows)  # (at least one, empty or not: it carries the columns)
     for start in range(rows, table.num_rows, rows):
