@@ -65,6 +65,10 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
                 progress("validate", spool.rows, None)
         spool.finish()
         report.rows_read = report.rows_read or spool.rows  # (a streaming reader counts as it goes)
+        if report.file_errors:  # the file could not be read as it meant: nothing else is said
+            report.only_file_errors()
+            spool.close()
+            return None
         rescan = partial(_rescan, spool)
         check_attribute_conflicts(report, shape, context, series, rescan)
         keys.finish(rescan)
