@@ -41,21 +41,22 @@ class Spool:
             if self._bytes > self._memory_bytes:
                 self._to_file()
         else:
-            self._writer.write_table(batch.cast(self._writer.schema) if batch.schema != self._writer.schema
-                                     else batch)
+            self._write(batch)
 
     def _to_file(self) -> None:
         fd, self._path = tempfile.mkstemp(prefix="sdmx-load-", suffix=".arrow", dir=self._directory)
         os.close(fd)
         weakref.finalize(self, _remove, self._path)
         self._sink = pa.OSFile(self._path, "wb")
-        self._writer = pa.ipc.new_file(self._sink, self._batches[0].schema)
+        self._schema = self._batches[0].schema
+        self._writer = pa.ipc.new_file(self._sink, self._schema)
         for batch in self._batches:
-            self.add_written(batch)
+            self._write(batch)
         self._batches, self._bytes = [], 0
 
-    def add_written(self, batch: pa.Table) -> None:
-        self._writer.write_table(batch.cast(self._writer.schema) if batch.schema != self._writer.schema else batch)
+    def _write(self, batch: pa.Table) -> None:
+        # (one schema in a file: a column typed null in one batch takes the first batch's type)
+        self._writer.write_table(batch if batch.schema == self._schema else batch.cast(self._schema))
 
     def finish(self) -> None:
         """No more batches: the file (if any) is complete and may be read."""

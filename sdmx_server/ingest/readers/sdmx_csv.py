@@ -71,8 +71,20 @@ def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> Incomin
     plan = _plan(header, version, shape, report)
     if plan is None:
         return None
-    line_ends, quotes = _count(f)
-    stream = _stream(f, header, version, plan, separator, (line_ends, quotes), flow, shape, report)
+    counts = _count(f)
+    if counts[1] % 2:
+        # A quote left open somewhere (an odd count): found before any row is handed over, so
+        # that the file is refused as unreadable, its rows unread.
+        first_look = ValidationReport(max_groups=report.max_groups)
+        for _ in _stream(f, header, version, plan, separator, counts, flow, shape, first_look):
+            pass
+        if first_look.file_errors:
+            for group in first_look.groups:
+                if group.message in first_look.file_errors:
+                    report.file_error(group.message, rule=group.rule, column=group.column,
+                                      row=group.rows[0] if group.rows else None, value=group.value)
+            return None
+    stream = _stream(f, header, version, plan, separator, counts, flow, shape, report)
     return IncomingData(None, f"SDMX-CSV {version}", stream=stream)
 
 
