@@ -23,9 +23,9 @@ MEMORY_BYTES = 64 << 20
 
 
 class Spool:
-    def __init__(self, directory: str | os.PathLike | None = None, memory_bytes: int = MEMORY_BYTES):
+    def __init__(self, directory: str | os.PathLike | None = None, memory_bytes: int | None = None):
         self._directory = directory
-        self._memory_bytes = memory_bytes
+        self._memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes
         self._batches: list[pa.Table] = []
         self._bytes = 0
         self._path: str | None = None
