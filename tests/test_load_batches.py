@@ -26,15 +26,17 @@ from tests.datasets import DIMENSIONS, FLOW_A, frame, sdmx_csv, write
 from tests.test_revisions_aligned import _drop_all, _store
 from tests.test_revisions_store import _counts, _fact, _normal, _read
 
-#: A parser block this size holds a few rows of these files.
+#: A parser block this size holds a few rows of these files; a batch, a few blocks.
 SMALL_BLOCK = 700
+SMALL_BATCH = 15
 
 
 def _small(monkeypatch, small: bool) -> list:
     """Small blocks and a spool in a file (or the defaults); the spool files made, to check."""
     made = []
     if small:
-        monkeypatch.setattr(csv_reader, "MAX_ROW_BYTES", SMALL_BLOCK)
+        monkeypatch.setattr(csv_reader, "READ_BLOCK", SMALL_BLOCK)
+        monkeypatch.setattr(csv_reader, "BATCH_ROWS", SMALL_BATCH)
         monkeypatch.setattr(spool, "MEMORY_BYTES", 0)
         original = spool.Spool._to_file
 
@@ -115,7 +117,8 @@ def test_loads_in_small_batches_equal_loads_in_one(database_url, tmp_path, monke
     assert whole[2] == []
     _same(small, whole)
     counts = small[0]
-    assert counts[1]["changed"] > 0 and counts[2]["added"] == 12 and counts[3]["changed"] >= 10  # (deletes naming values empty them)
+    # (the deletes of load 3 name values: they empty them)
+    assert counts[1]["changed"] > 0 and counts[2]["added"] == 12 and counts[3]["changed"] >= 10
     assert counts[4]["deleted"] > 0
 
 
@@ -157,3 +160,19 @@ def test_duplicates_and_conflicts_across_batches_are_reported_as_in_one(database
     assert small == whole
     rules = [p[0] for p in small]
     assert rules.count("duplicate") == 4 and rules.count("attribute-conflict") == 1
+
+
+def test_a_row_longer_than_a_read_block_is_read_on_in_longer_blocks(database_url, tmp_path, monkeypatch):
+    """Rows after it, and before it, are all read once: the file is read on from where it was."""
+    _small(monkeypatch, True)
+    df = _normal(frame(seed=13, months=6, quarters=2))
+    df.loc[df.index[50], "COMMENT"] = "x" * (3 * SMALL_BLOCK)
+    db, settings = _store(database_url, tmp_path)
+    try:
+        out = load_data(db, _registry(db), FLOW_A, write(tmp_path / "long.csv", sdmx_csv(df)), "merge", settings)
+        assert out.applied, out.report.lines()
+        assert out.result.added == len(df) == out.report.rows_read
+        fact = _fact(db)
+        pd.testing.assert_frame_equal(_normal(_read(db, fact.table, fact)), df)
+    finally:
+        db.dispose()

@@ -19,7 +19,7 @@ from typing import Iterator
 import pyarrow as pa
 
 #: Validated rows kept in memory before the spool moves to a file.
-MEMORY_BYTES = 64 << 20
+MEMORY_BYTES = 16 << 20
 
 
 class Spool:

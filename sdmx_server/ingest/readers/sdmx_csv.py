@@ -3,8 +3,8 @@
 The version is told by the first header field: DATAFLOW (1.0) or STRUCTURE (2.0); the
 separator is the character that follows it. Values stay text here; the validator decides what
 they mean. Columns that name no component of the DSD (custom columns, which both versions
-allow) are set aside with a warning. The rows are handed over a parser block at a time
-(MAX_ROW_BYTES): the file is never held whole.
+allow) are set aside with a warning. The rows are handed over a batch at a time: the file is
+never held whole.
 
 Nothing is read silently wrong: a quote that opens and does not close where it should swallows
 the following lines into one value, which is reported at the row where it opened; a row longer
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sdmx_server.ingest.readers import ACTION, ROW, IncomingData, Source, closing
+from sdmx_server.ingest.readers import ACTION, BATCH_ROWS, ROW, IncomingData, Source, closing
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -34,6 +34,8 @@ _HEADER_V2 = re.compile(r"^STRUCTURE(\[(?P<sub>[^\]]*)\])?(?P<sep>[^A-Za-z0-9_\[
 _ACTIONS = {"I": "M", "A": "M", "M": "M", "R": "R", "D": "D"}
 #: The parser's block: a row must fit in one (pyarrow cannot parse a row across two).
 MAX_ROW_BYTES = 1 << 22
+#: The block the parser reads rows in while they are shorter (it reads up to 32 ahead).
+READ_BLOCK = 1 << 20
 
 
 def read_sdmx_csv(
@@ -120,7 +122,7 @@ def _plan(header: list[str], version: str, shape: DataShape, report: ValidationR
 
 
 def _stream(f, header, version, plan, separator, counts, flow, shape: DataShape, report: ValidationReport):
-    """The file's rows a parser block at a time (MAX_ROW_BYTES), each as the columns validation
+    """The file's rows a batch at a time (`_tables`), each as the columns validation
     reads; the problems of the whole file (bad rows, open quotes) reported at the end."""
     names = [f"c{i}" for i in range(len(header))]
     bad_rows: list[tuple[int | None, str]] = []
@@ -132,8 +134,7 @@ def _stream(f, header, version, plan, separator, counts, flow, shape: DataShape,
     offset = 0
     suspect = _Suspect(separator, len(header))
     try:
-        for batch in _open(f, names, separator, on_invalid_row, threads=True):
-            table = pa.Table.from_batches([batch])
+        for table in _tables(f, names, separator, on_invalid_row, bad_rows):
             if not _check_rows(table, offset, suspect, report):
                 break
             yield _to_incoming(table, offset, header, version, plan, flow, shape, report)
@@ -167,15 +168,46 @@ def _stream(f, header, version, plan, separator, counts, flow, shape: DataShape,
         suspect.finish(report)
 
 
+def _tables(f, names, separator, on_invalid_row, bad_rows: list):
+    """The file's rows in tables of about BATCH_ROWS, parsed in blocks of READ_BLOCK (the parser
+    reads up to 32 blocks ahead: memory is bounded by the block). A row longer than a block
+    cannot be parsed across two: then the file is read again, on from the rows already handed
+    over, in blocks of MAX_ROW_BYTES, the longest a row may be."""
+    done, block = 0, READ_BLOCK
+    while True:
+        skip, pending, count = done, [], 0
+        try:
+            for batch in _open(f, names, separator, on_invalid_row, threads=True, block=block):
+                if skip:
+                    if batch.num_rows <= skip:
+                        skip -= batch.num_rows
+                        continue
+                    batch, skip = batch.slice(skip), 0
+                pending.append(batch)
+                count += batch.num_rows
+                if count >= BATCH_ROWS:
+                    yield pa.Table.from_batches(pending)
+                    done, pending, count = done + count, [], 0
+            if pending:
+                yield pa.Table.from_batches(pending)
+            return
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= MAX_ROW_BYTES:
+                raise
+            block = MAX_ROW_BYTES
+            bad_rows.clear()  # (read again from the start: said again)
+
+
 def _empty(names) -> pa.Table:
     return pa.table({n: pa.array([], pa.string()) for n in names})
 
 
-def _open(f, names, separator, on_invalid_row, threads: bool):
+def _open(f, names, separator, on_invalid_row, threads: bool, block: int | None = None):
     f.seek(0)
     return pacsv.open_csv(
         f,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=MAX_ROW_BYTES),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads,
+                                       block_size=block or MAX_ROW_BYTES),
         parse_options=pacsv.ParseOptions(
             delimiter=separator, newlines_in_values=True, invalid_row_handler=on_invalid_row
         ),
