@@ -164,14 +164,19 @@ def test_duplicates_and_conflicts_across_batches_are_reported_as_in_one(database
 
 def test_a_row_longer_than_a_read_block_is_read_on_in_longer_blocks(database_url, tmp_path, monkeypatch):
     """Rows after it, and before it, are all read once: the file is read on from where it was."""
+    longest = []
+    original = csv_reader._open
+    monkeypatch.setattr(csv_reader, "_open", lambda *a, **k: longest.append(k.get("block")) or original(*a, **k))
     _small(monkeypatch, True)
+    monkeypatch.setattr(csv_reader, "READ_BLOCK", 100)
     df = _normal(frame(seed=13, months=6, quarters=2))
-    df.loc[df.index[50], "COMMENT"] = "x" * (3 * SMALL_BLOCK)
+    df.loc[df.index[50], "COMMENT"] = "x" * 100  # (the longest COMMENT the DSD allows)
     db, settings = _store(database_url, tmp_path)
     try:
         out = load_data(db, _registry(db), FLOW_A, write(tmp_path / "long.csv", sdmx_csv(df)), "merge", settings)
         assert out.applied, out.report.lines()
         assert out.result.added == len(df) == out.report.rows_read
+        assert longest == [100, csv_reader.MAX_ROW_BYTES]
         fact = _fact(db)
         pd.testing.assert_frame_equal(_normal(_read(db, fact.table, fact)), df)
     finally:
