@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+from typing import Callable, Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -136,36 +138,113 @@ def attachment_dims(shape: DataShape, attribute: Component) -> tuple[str, ...] |
     return attribute.attach_dims
 
 
+class SeriesValues:
+    """What the attribute checks keep of the batches they have seen: per series-attached (or
+    data-set) attribute, its distinct (series, value) pairs with the first row of each. Its
+    memory is the number of series, not of observations; the rows of a series in conflict are
+    looked up again at the end (`check_attribute_conflicts`), in the spooled batches."""
+
+    def __init__(self, shape: DataShape):
+        self.shape = shape
+        self.distinct: dict[str, list[pa.Table]] = {}
+        self._rows: dict[str, int] = {}
+
+    def add(self, columns: dict[str, pa.Array], writes: pa.Array, rows: np.ndarray) -> None:
+        writes = pc.fill_null(writes, False)
+        for attribute, dims in self.attached(columns):
+            table = _rows_holding(columns, attribute, dims, writes, rows)
+            if table is None:
+                continue
+            parts = self.distinct.setdefault(attribute.id, [])
+            parts.append(_first_rows(table, dims))
+            self._rows[attribute.id] = self._rows.get(attribute.id, 0) + parts[-1].num_rows
+            if len(parts) > 1 and self._rows[attribute.id] > COMPACT_ROWS:
+                parts[:] = [_distinct(parts, dims)]
+                self._rows[attribute.id] = parts[0].num_rows
+
+    def attached(self, columns):
+        """(attribute, attachment dims) of the attributes held per series or data set."""
+        for attribute in self.shape.attributes:
+            dims = attachment_dims(self.shape, attribute)
+            if dims is None or attribute.id not in columns or any(d not in columns for d in dims):
+                continue
+            yield attribute, dims
+
+
+#: Distinct (series, value) rows an attribute gathers before they are merged again.
+COMPACT_ROWS = 200_000
+
+
+def _distinct(parts: list[pa.Table], dims) -> pa.Table:
+    return _first_rows(pa.concat_tables(parts), dims)
+
+
+def _first_rows(table: pa.Table, dims) -> pa.Table:
+    """(dims..., value, row): each distinct (series, value) with its first row."""
+    out = table.group_by([*dims, _VALUE]).aggregate([(_ROW, "min")])
+    return out.rename_columns({f"{_ROW}_min": _ROW}).select([*dims, _VALUE, _ROW])
+
+
+def _rows_holding(columns, attribute: Component, dims, writes: pa.Array, rows: np.ndarray) -> pa.Table | None:
+    """The written rows of a batch that give the attribute a value: (dims..., value, row)."""
+    value = columns[attribute.id]
+    keep = pc.and_(writes, pc.is_valid(value))
+    if not pc.any(keep).as_py():
+        return None
+    return pa.table({**{d: columns[d] for d in dims}, _VALUE: value, _ROW: pa.array(rows)}).filter(keep)
+
+
+#: Reads the validated batches again: each as {component id: column}, writes mask, rows.
+Rescan = Callable[[], Iterator[tuple[dict, pa.Array, np.ndarray]]]
+
+
 def check_attribute_conflicts(report: ValidationReport, shape: DataShape, context: ValidationContext | None,
-                              columns: dict[str, pa.Array], writes: pa.Array, rows: np.ndarray) -> None:
-    writes = pc.fill_null(writes, False)
-    for attribute in shape.attributes:
+                              seen: SeriesValues, rescan: Rescan) -> None:
+    """Two values for one series in the file, or a value other than the store's (see above),
+    from what `seen` gathered; the rows of a series in question are read again by `rescan`."""
+    for attribute_id, parts in seen.distinct.items():
+        attribute = shape.component(attribute_id)
         dims = attachment_dims(shape, attribute)
-        if dims is None or attribute.id not in columns or any(d not in columns for d in dims):
-            continue
-        value = columns[attribute.id]
-        keep = pc.and_(writes, pc.is_valid(value))
-        if not pc.any(keep).as_py():
-            continue
-        table = pa.table({**{d: columns[d] for d in dims}, _VALUE: value, _ROW: pa.array(rows)}).filter(keep)
-        if not _in_file(report, attribute, dims, table):
+        distinct = _distinct(parts, dims)
+        if not _in_file(report, attribute, dims, distinct, rescan):
             continue  # two values in the file already: the store is not asked
         if context is not None:
-            _against_store(report, shape, attribute, dims, table, columns, keep, context)
+            _against_store(report, shape, attribute, dims, distinct, context, rescan)
+
+
+def _series_rows(rescan: Rescan, attribute: Component, dims, series: pa.Table | None,
+                 keys=()) -> pa.Table | None:
+    """The written rows giving the attribute a value, in the given series (dims columns; None:
+    all), read again from the batches: (dims..., value, row, and those of `keys` present)."""
+    wanted = _joined(series, dims) if dims and series is not None else None
+    parts = []
+    for columns, writes, rows in rescan():
+        value = columns[attribute.id]
+        keep = pc.and_(pc.fill_null(writes, False), pc.is_valid(value))
+        names = dict.fromkeys([*dims, *(k for k in keys if k in columns)])
+        table = pa.table({**{k: columns[k] for k in names}, _VALUE: value, _ROW: pa.array(rows)}).filter(keep)
+        if wanted is not None:
+            table = table.filter(pc.is_in(_joined(table, dims), value_set=wanted))
+        if table.num_rows:
+            parts.append(table)
+    return pa.concat_tables(parts) if parts else None
+
+
+def _joined(table: pa.Table, dims) -> pa.Array:
+    return pc.binary_join_element_wise(*[table.column(d) for d in dims], "\x1f")
 
 
 def _series_key(dims, row: dict) -> str:
     return ".".join(str(row[d]) for d in dims) if dims else "(data set)"
 
 
-def _in_file(report, attribute: Component, dims, table: pa.Table) -> bool:
-    distinct = table.group_by([*dims, _VALUE]).aggregate([(_ROW, "min")])
+def _in_file(report, attribute: Component, dims, distinct: pa.Table, rescan: Rescan) -> bool:
     if distinct.num_rows == (distinct.group_by(list(dims)).aggregate([]).num_rows if dims else 1):
         return True
     per_series = distinct.group_by(list(dims)).aggregate([(_VALUE, "count")]) if dims else \
         pa.table({f"{_VALUE}_count": [distinct.num_rows]})
     conflicting = per_series.filter(pc.greater(per_series.column(f"{_VALUE}_count"), 1))
-    subset = table.join(conflicting.select(list(dims)), list(dims)) if dims else table
+    subset = _series_rows(rescan, attribute, dims, conflicting.select(list(dims)) if dims else None)
     subset = subset.sort_by([(_ROW, "ascending")])
     first: dict[tuple, tuple[str, int]] = {}
     against: dict[tuple, list[int]] = {}
@@ -184,20 +263,20 @@ def _in_file(report, attribute: Component, dims, table: pa.Table) -> bool:
     return False
 
 
-def _against_store(report, shape: DataShape, attribute: Component, dims, table: pa.Table, columns, keep,
-                   context: ValidationContext) -> None:
-    stored = context.stored(attribute.id, dims, _narrowing(table, dims))
+def _against_store(report, shape: DataShape, attribute: Component, dims, distinct: pa.Table,
+                   context: ValidationContext, rescan: Rescan) -> None:
+    stored = context.stored(attribute.id, dims, _narrowing(distinct, dims))
     if stored is None or not stored.num_rows:
         return
-    mine = table.group_by([*dims, _VALUE]).aggregate([(_ROW, "min")])
     theirs = stored.rename_columns([*dims, "stored"])
-    joined = mine.join(theirs, list(dims)) if dims else _cross(mine, theirs)
+    joined = distinct.join(theirs, list(dims)) if dims else _cross(distinct, theirs)
     differing = joined.filter(pc.not_equal(joined.column(_VALUE), joined.column("stored")))
     if not differing.num_rows:
         return
     key_ids = shape.all_dimension_ids
-    written = pa.table({k: columns[k] for k in key_ids}).filter(keep) if all(k in columns for k in key_ids) else None
-    # The file's rows of each differing series, found once for all of them (not a scan per series).
+    # The file's rows of the differing series only, read again (with their keys).
+    table = _series_rows(rescan, attribute, dims, differing.select(list(dims)) if dims else None, key_ids)
+    written = table.select(key_ids) if all(k in table.column_names for k in key_ids) else None
     rows_of = _rows_by_series(table, differing, dims)
     for index, row in enumerate(differing.to_pylist()):
         series = {d: row[d] for d in dims}

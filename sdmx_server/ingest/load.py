@@ -19,7 +19,7 @@ from sdmx_server.access import audited
 from sdmx_server.access.principal import Principal
 from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.progress import CountingFile, Progress, safe
-from sdmx_server.ingest.readers import IncomingData, detect, reader_for
+from sdmx_server.ingest.readers import IncomingData, closing, detect, reader_for
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
@@ -139,9 +139,10 @@ def load_data(
             return None
     else:
         def read(shape, report):
-            with open(path, "rb") as raw:
-                # Through a counting file, so that reading reports its progress in bytes.
-                return reader(CountingFile(raw, size, safe(request.progress)), shape, request.flow, report)
+            raw = open(path, "rb")
+            # Through a counting file, so that reading reports its progress in bytes; open until
+            # the rows are read (a reader may hand them over as a stream).
+            return closing(reader(CountingFile(raw, size, safe(request.progress)), shape, request.flow, report), raw)
     return load_incoming(db, registry, request, read, settings)
 
 
@@ -231,13 +232,12 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     incoming = read(shape, report)
     if incoming is None:
         return None, None
-    rows = incoming.table.num_rows
-    report.rows_read = report.rows_read or rows
+    rows = incoming.table.num_rows if incoming.table is not None else None
     progress("validate", 0, rows)
     context = ValidationContext.build(db, registry, request.flow, shape, request.action)
     context.region, context.scope = request.region, request.flow_ref
-    validated = validate(incoming, shape, _default_action(request.action), report, context)
-    progress("validate", rows, rows)
+    validated = validate(incoming, shape, _default_action(request.action), report, context, progress=progress)
+    progress("validate", report.rows_read, report.rows_read)
     return validated, incoming
 
 

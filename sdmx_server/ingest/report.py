@@ -88,6 +88,14 @@ class ValidationReport:
         self.file_errors.append(message)
         self.add(column, message, [] if row is None else [row], rule=rule, value=value, whole_file=row is None)
 
+    def only_file_errors(self) -> None:
+        """Keep only the problems that stopped the file being read: the rows checked before one
+        was found (a reader that streams finds some at the end) were misread, not wrong."""
+        errors = set(self.file_errors)
+        self.groups = [g for g in self.groups if g.message in errors]
+        self._index = {k: g for k, g in self._index.items() if g.message in errors}
+        self.unlisted = 0
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 

@@ -1,21 +1,24 @@
-"""Validation of incoming data against its DSD, all rows at once.
+"""Validation of incoming data against its DSD, a batch at a time.
 
-Every check runs over whole columns (see checks.py) and adds to one report; the load is applied
-only when the report is clean. The output is the table the store writes: dimension and
+Every check runs over a batch's whole columns (see checks.py) and adds to one report; the checks
+across batches (duplicates, attribute values per series) gather compact state and settle at the
+end. The load is applied only when the report is clean. The output is the table the store writes: dimension and
 attribute columns as text, the measure as a number where the DSD says so, and the period
 bounds that let queries filter by time.
 """
 
 from __future__ import annotations
 
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdmx_server.store.ordering import KeyOrder
 from sdmx_server.ingest.checks import NUMBER, check_codes, check_float_range, check_text, empty_to_null, report_by_value
-from sdmx_server.ingest.consistency import check_attribute_conflicts, check_constraints
+from sdmx_server.ingest.consistency import SeriesValues, check_attribute_conflicts, check_constraints
+from sdmx_server.ingest.duplicates import KeyCheck
+from sdmx_server.ingest.spool import Spool
 from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.permitted import check_region
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
@@ -32,15 +35,68 @@ _FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D":
 
 
 def validate(incoming: IncomingData, shape: DataShape, default_action: str, report: ValidationReport,
-             context: ValidationContext | None = None) -> ValidatedData | None:
+             context: ValidationContext | None = None, spool_dir=None, progress=None) -> ValidatedData | None:
     """The store's input, or None when the report holds any error. `context` brings the
-    dataflow's content constraints and the store's attribute values (ingest/context.py)."""
-    table = incoming.table
+    dataflow's content constraints and the store's attribute values (ingest/context.py).
+
+    The reader's batches are checked one at a time as they come and spooled in their validated
+    form (ingest/spool.py); what must be seen across batches (duplicates, key order, attribute
+    values per series) is gathered in compact form and settled at the end."""
     report.row_label = incoming.row_label
     report.format = report.format or incoming.format
+    default = ACTION_CODES[default_action]
+    spool = Spool(spool_dir)
+    keys = KeyCheck(list(shape.all_dimension_ids), report)
+    series = SeriesValues(shape)
+    once: set[str] = set()
+    actions: set[str] = set()
+    present: frozenset[str] | None = None
+    try:
+        for batch in incoming.batches():
+            out = _validate_batch(batch, shape, default, report, context, once)
+            writes = pc.not_equal(out[ACTION], "D")
+            rows = out[ROW].to_numpy()
+            series.add(out, writes, rows)
+            keys.add(out, writes, rows)
+            actions.update(pc.unique(out[ACTION]).to_pylist())
+            if present is None:
+                present = frozenset(c.id for c in shape.components if c.id in out)
+            spool.add(pa.table(out))
+            if progress is not None:
+                progress("validate", spool.rows, None)
+        spool.finish()
+        report.rows_read = report.rows_read or spool.rows  # (a streaming reader counts as it goes)
+        if report.file_errors:  # the file could not be read as it meant: nothing else is said
+            report.only_file_errors()
+            spool.close()
+            return None
+        rescan = partial(_rescan, spool)
+        check_attribute_conflicts(report, shape, context, series, rescan)
+        keys.finish(rescan)
+    except BaseException:
+        spool.close()
+        raise
+    if not report.ok:
+        spool.close()
+        return None
+    # One action for the whole file, in key order: the rows go to the store as they are.
+    in_order = keys.complete and keys.sorted and len(actions) == 1
+    return ValidatedData(None, present or frozenset(), in_order, stream=spool.batches, count=spool.rows)
+
+
+def _rescan(spool: Spool):
+    """The spooled batches as the cross-batch checks read them again."""
+    for batch in spool.batches():
+        columns = {name: batch.column(name).combine_chunks() for name in batch.column_names}
+        yield columns, pc.not_equal(columns[ACTION], "D"), columns[ROW].to_numpy()
+
+
+def _validate_batch(table: pa.Table, shape: DataShape, default: str, report: ValidationReport,
+                    context: ValidationContext | None, once: set[str]) -> dict[str, pa.Array]:
+    """One batch's checks of each row on its own; its validated columns."""
     n = table.num_rows
     rows = table.column(ROW).to_numpy()
-    action = pc.fill_null(table.column(ACTION), ACTION_CODES[default_action]).combine_chunks()
+    action = pc.fill_null(table.column(ACTION), default).combine_chunks()
     writes = pc.not_equal(action, "D")  # rows that must be complete observations
     out: dict[str, pa.Array] = {}
 
@@ -68,7 +124,8 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
 
     for attribute in shape.attributes:
         if attribute.id not in table.column_names:
-            if attribute.mandatory and pc.any(writes).as_py():
+            if attribute.mandatory and attribute.id not in once and pc.any(writes).as_py():
+                once.add(attribute.id)  # (said once, at the first row that needs it)
                 report.add(attribute.id, f"the mandatory attribute {attribute.id} has no column",
                            rows[pc.indices_nonzero(writes).to_numpy()][:1], rule="mandatory-attribute")
             continue
@@ -87,24 +144,12 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
         check_constraints(report, shape, context, out, writes, rows)
     if context is not None and context.region is not None:
         check_region(report, shape, context.region, context.scope, out, rows)
-    check_attribute_conflicts(report, shape, context, out, writes, rows)
-    ordering = _check_duplicates(report, shape, out, writes, rows)
-    if not report.ok:
-        return None
     if PERIOD_START not in out:
         out[PERIOD_START] = pa.nulls(n, pa.int64())
         out[PERIOD_END] = pa.nulls(n, pa.int64())
     out[ACTION] = action
-    out[ROW] = table.column(ROW).combine_chunks()
-    present = frozenset(c.id for c in shape.components if c.id in out)
-    result = pa.table(out)
-    single_action = n > 0 and pc.all(pc.equal(action, action[0])).as_py()
-    if ordering is not None and single_action:
-        # One action for the whole file: hand the rows over in key order, the order they are stored in.
-        if not ordering.identity:
-            result = result.take(pa.array(ordering.order))
-        return ValidatedData(result, present, sorted=True)
-    return ValidatedData(result, present)
+    out[ROW] = table.column(ROW).combine_chunks().cast(pa.int64())
+    return out
 
 
 def _check_periods(report, component: Component, values: pa.Array, rows: np.ndarray):
@@ -150,32 +195,6 @@ def _measure(report, measure: Component, values: pa.Array, rows: np.ndarray) -> 
     bad = pc.and_(pc.is_valid(values), pc.invert(pc.match_substring_regex(values, NUMBER)))
     report_by_value(report, measure.id, values, bad, rows, lambda v: f"{v!r} is not a number", rule="number")
     if pc.any(bad).as_py():
-        return values
+        return pa.nulls(len(values), pa.float64())  # (rejected: only the column's type matters now)
     check_text(report, measure, values, rows)  # ranges, if the DSD sets any
     return check_float_range(report, measure, values, rows)
-
-
-def _check_duplicates(report, shape: DataShape, out: dict, writes: pa.Array, rows: np.ndarray):
-    """Two rows that write the same observation are an error. Returns the key order of all
-    rows (None when a key column is absent, as delete files may have it)."""
-    keys = [k for k in shape.all_dimension_ids if k in out]
-    if len(keys) != len(shape.all_dimension_ids) or not len(rows):
-        return None
-    ordering = KeyOrder([out[k] for k in keys])
-    order = ordering.order
-    same = ordering.repeats()
-    writing = pc.fill_null(writes, False).to_numpy(zero_copy_only=False)[order]
-    duplicate = same & writing & np.concatenate([[False], writing[:-1]])
-    if not duplicate.any():
-        return ordering
-    positions = np.flatnonzero(duplicate)
-    starts = positions[np.concatenate([[True], positions[1:] != positions[:-1] + 1])] - 1
-    for start in starts[:1000]:
-        end = start + 1
-        while end < len(order) and duplicate[end]:
-            end += 1
-        group_rows = np.sort(rows[order[start:end]])
-        key = ".".join(str(out[k][int(order[start])].as_py()) for k in keys)
-        report.add("", f"duplicate observation {key}: also in {report.row_label} {group_rows[0]}", group_rows[1:],
-                   rule="duplicate", value=key)
-    return ordering

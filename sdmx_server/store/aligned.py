@@ -19,6 +19,8 @@ compares them as stored.
 
 from __future__ import annotations
 
+from typing import Callable, Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,19 +48,19 @@ def stored_count(db: Database, cur, fact: FactTable) -> int:
     return int(cur.fetchone()[0])
 
 
-def classify_aligned(db: Database, cur, fact: FactTable, rows: pa.Table, replace: bool,
-                     stored_names: dict[str, str], is_new: str) -> pa.Table | None:
+def classify_aligned(db: Database, cur, fact: FactTable, parts: Callable[[], Iterator[pa.Table]], count: int,
+                     replace: bool, stored_names: dict[str, str], is_new: str) -> pa.Table | None:
     """The DIFF rows (as apply.py's `_classify` makes them: the values to store, IS_NEW = 0,
-    the stored values under `stored_names`) when `rows` (fact columns, in key order) carry
-    exactly the stored keys; None when they do not, or when SQLite holds a NaN among them."""
-    if rows.num_rows < MIN_ROWS or stored_count(db, cur, fact) != rows.num_rows:
+    the stored values under `stored_names`) when the `count` rows that `parts()` yields (fact
+    columns, in key order, a table at a time) carry exactly the stored keys; None when they do
+    not, or when SQLite holds a NaN among them. Memory: a batch of each side, and the changed
+    rows (they cannot go into the database while the stored rows stream out of it)."""
+    if count < MIN_ROWS or stored_count(db, cur, fact) != count:
         return None
     f = fact.table
     key = fact.key_columns
     measure = fact.columns[fact.shape.measure.id]
     nan_text = db.is_sqlite and fact.measure_numeric
-    if nan_text and _has_nan(rows.column(measure)):
-        return None
     select = _read_expressions(db, f, measure, nan_text)
     if nan_text:
         # A NaN is stored as the text 'NaN' in the REAL column (store/special.py): such loads
@@ -75,7 +77,8 @@ def classify_aligned(db: Database, cur, fact: FactTable, rows: pa.Table, replace
                     "set_config('enable_sort', 'off', true), set_config('jit', 'off', true)")
         sort_was, jit_was = cur.fetchone()[:2]
         cur.fetchall()
-    parts: list[pa.Table] = []
+    incoming = _Rows(parts())
+    changed: list[pa.Table] = []
     aligned = True
     try:
         cur.execute(sql)
@@ -83,13 +86,14 @@ def classify_aligned(db: Database, cur, fact: FactTable, rows: pa.Table, replace
         for batch in cur.fetch_record_batch():
             if not aligned or batch.num_rows == 0:
                 continue  # (the reader is drained either way)
-            if offset + batch.num_rows > rows.num_rows:
+            if offset + batch.num_rows > count:
                 aligned = False
                 continue
             stored = _restore(db, f, pa.Table.from_batches([batch]))
-            new = rows.slice(offset, batch.num_rows)
+            new = incoming.take(batch.num_rows)
             offset += batch.num_rows
-            if nan_text and pc.any(stored.column(_NAN_FLAG).cast(pa.bool_())).as_py():
+            if nan_text and (_has_nan(new.column(measure))
+                             or pc.any(stored.column(_NAN_FLAG).cast(pa.bool_())).as_py()):
                 aligned = False
                 continue
             if not _same_keys(stored, new, key):
@@ -97,15 +101,35 @@ def classify_aligned(db: Database, cur, fact: FactTable, rows: pa.Table, replace
                 continue
             diff = _changed(f, key, stored, new, replace, stored_names, is_new)
             if diff.num_rows:
-                parts.append(diff)
-        aligned = aligned and offset == rows.num_rows
+                changed.append(diff)
+        aligned = aligned and offset == count
     finally:
         if not db.is_sqlite:
             cur.execute(f"SELECT set_config('enable_sort', '{sort_was}', true), set_config('jit', '{jit_was}', true)")
             cur.fetchall()
     if not aligned:
         return None
-    return pa.concat_tables(parts) if parts else pa.table({})
+    return pa.concat_tables(changed) if changed else pa.table({})
+
+
+class _Rows:
+    """The load's rows as a stream of tables, taken n at a time (n: a stored batch's size)."""
+
+    def __init__(self, parts: Iterator[pa.Table]):
+        self._parts = parts
+        self._head: pa.Table | None = None
+
+    def take(self, n: int) -> pa.Table:
+        pieces, wanted = [], n
+        while wanted:
+            if self._head is None or not self._head.num_rows:
+                self._head = next(self._parts)
+                continue
+            piece = self._head.slice(0, wanted)
+            self._head = self._head.slice(piece.num_rows)
+            pieces.append(piece)
+            wanted -= piece.num_rows
+        return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces).combine_chunks()
 
 
 #: SQLite: the NULLs of the read-back, one bit per nullable column, 62 columns per mask column.

@@ -25,6 +25,7 @@ before anything is read: loads of one dataflow queue.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -88,6 +89,7 @@ class _Load:
     result: ApplyResult
     replace_all: bool = False
     keys: bool = False  # replace-all over stored rows: the LOAD_KEYS table collects the load's keys
+    covered: bool = False  # the load carried exactly the stored keys (store/aligned.py): none to delete
 
 
 def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int, *, tx_time: int | None = None,
@@ -109,13 +111,13 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
             was_empty = _is_empty(db, cur, fact)
             if replace_all and not was_empty:
                 _create_key_table(load)
-            for action, part in runs(data.table):
+            for action, parts in _runs(data):
                 if action == "D":
-                    _delete(load, part, data.present)
+                    _delete(load, parts, data.present)
                 else:
-                    _write(load, part, data, replace=action == "R")
+                    _write(load, parts, data, replace=action == "R")
                 _crash_point("written")
-            if replace_all and not was_empty:
+            if replace_all and not was_empty and not load.covered:
                 _delete_rest(load)
             _finish_record(db, cur, load_id, data.rows, result)
             if result.touched:
@@ -153,8 +155,20 @@ def _crash_point(name: str) -> None:
         time.sleep(float(pause.split(":", 1)[1]))
 
 
+def _runs(data: ValidatedData):
+    """(action, its parts) for each run of consecutive rows with the same action, in order:
+    the parts (tables) are read from the batches as the run is applied, never all at once."""
+    def parts():
+        for batch in data.batches():
+            yield from runs(batch)
+
+    for action, group in itertools.groupby(parts(), key=lambda item: item[0]):
+        yield action, (part for _, part in group)
+
+
 def runs(table: pa.Table):
-    """Consecutive rows with the same action."""
+    """Consecutive rows with the same action, in one table (a batch, or a kept chunk of an
+    embargoed load: store/preview.py)."""
     actions = table.column(ACTION).to_numpy(zero_copy_only=False)
     if len(actions) == 0:
         return
@@ -208,31 +222,36 @@ def _sql(load: _Load, statement) -> str:
     return str(statement.compile(dialect=load.db.dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _write(load: _Load, part, data: ValidatedData, replace: bool) -> None:
+def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
-    rows = _fact_columns(load, part, data)
-    if load.keys:
-        cur.adbc_ingest(LOAD_KEYS, rows.select(fact.key_columns), mode="append", temporary=True)
+    rows_of = (_fact_columns(load, part, data) for part in parts)
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
-        _ingest_into_empty(load, rows)
-        keep_nan(db, cur, fact, rows)  # SQLite stores a NaN double as NULL (store/special.py)
-        series.after_first_write(db, cur, fact, rows)
-        result.added += rows.num_rows
+        result.added += _ingest_into_empty(load, rows_of, data.sorted)
         return
     added_before, changed_before = result.added, result.changed
-    # A resend of every stored observation: compared in Arrow with the rows read back, only
-    # the changed ones go in (store/aligned.py). Else the rows are staged and compared in SQL.
-    changed_rows = aligned.classify_aligned(db, cur, fact, rows, replace, history.stored_columns(fact.table, fact.key_columns),
-                                            IS_NEW)
+    # A resend of every stored observation, in key order: compared in Arrow with the rows read
+    # back, only the changed ones go in (store/aligned.py). Else the rows are staged and
+    # compared in SQL. (One action for the whole load: this run is all of its rows.)
+    changed_rows = None
+    if data.sorted:
+        changed_rows = aligned.classify_aligned(
+            db, cur, fact, lambda: (_fact_columns(load, part, data) for part in data.batches()), data.rows, replace,
+            history.stored_columns(fact.table, fact.key_columns), IS_NEW)
     if changed_rows is not None:
-        written = _take_changed(load, changed_rows, rows.num_rows)
+        load.covered = True
+        written = _take_changed(load, changed_rows, data.rows)
     else:
-        cur.adbc_ingest(STAGING, rows, mode="create", temporary=True)
-        keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
+        staged, names = 0, None
+        for rows in rows_of:
+            if load.keys:
+                cur.adbc_ingest(LOAD_KEYS, rows.select(fact.key_columns), mode="append", temporary=True)
+            cur.adbc_ingest(STAGING, rows, mode="append" if names else "create", temporary=True)
+            keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
+            staged, names = staged + rows.num_rows, rows.column_names
         if not db.is_sqlite:
             cur.execute(f"ANALYZE {STAGING}")  # (a temporary table has no statistics)
-        written = _classify(load, rows.column_names, rows.num_rows, replace)
+        written = _classify(load, names, staged, replace)
     if written:
         key = fact.key_columns
         f = fact.table
@@ -286,20 +305,38 @@ def _load_memory(db: Database, cur) -> None:
 INDEX_BUILD_MEMORY = "512MB"
 
 
-def _ingest_into_empty(load: _Load, rows: pa.Table) -> None:
-    """COPY into the empty fact table. On PostgreSQL the primary key is dropped for the COPY
-    and built after it in one sort, several times faster than growing the index row by row;
-    the table is empty and locked until commit, so no reader misses the index."""
-    cur, fact = load.cur, load.fact
-    if load.db.is_sqlite:  # (a WITHOUT ROWID table is its key: rows go in key order)
-        cur.adbc_ingest(fact.name, rows, mode="append")
-        return
+def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
+    """COPY into the empty fact table, a part at a time; how many rows. On PostgreSQL the
+    primary key is dropped for the COPY and built after it in one sort, several times faster
+    than growing the index row by row; the table is empty and locked until commit, so no
+    reader misses the index. SQLite's table is its key (WITHOUT ROWID): rows in key order go
+    straight in; others through a staging table, inserted from it in key order."""
+    db, cur, fact = load.db, load.cur, load.fact
+    staged = db.is_sqlite and not in_order
     constraint = f"{fact.name}_pk"
     key = ", ".join(f'"{k}"' for k in fact.key_columns)
-    cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{constraint}"')
-    cur.adbc_ingest(fact.name, rows, mode="append")
-    cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-    cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{constraint}" PRIMARY KEY ({key})')
+    if not db.is_sqlite:
+        cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{constraint}"')
+    found, count, names = [], 0, None
+    for rows in parts:
+        target = STAGING if staged else fact.name
+        cur.adbc_ingest(target, rows, mode="create" if staged and names is None else "append", temporary=staged)
+        keep_nan(db, cur, fact, rows, target)  # SQLite stores a NaN double as NULL (store/special.py)
+        if in_order:
+            found.append(series.series_of_part(fact, rows))
+        count, names = count + rows.num_rows, rows.column_names
+    if staged and names:
+        columns = ", ".join(f'"{n}"' for n in names)
+        cur.execute(f'INSERT INTO "{fact.name}" ({columns}) SELECT {columns} FROM {STAGING} ORDER BY {key}')
+        cur.execute(f"DROP TABLE {STAGING}")
+    if not db.is_sqlite:
+        cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+        cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{constraint}" PRIMARY KEY ({key})')
+    if in_order:
+        series.after_first_write(db, cur, fact, found)
+    else:
+        series.rebuild_from_layout(db, cur, fact.name, _layout(fact))
+    return count
 
 
 def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
@@ -390,13 +427,16 @@ def _delete_counted(load: _Load, delete: sa.Delete) -> int:
     return int(load.cur.fetchone()[0])
 
 
-def _delete(load: _Load, part: pa.Table, present: frozenset[str]) -> None:
+def _delete(load: _Load, parts, present: frozenset[str]) -> None:
     """Delete rows: empty dimensions are wildcards; named values are emptied, else whole rows go.
     The versions deleted or emptied go to history first."""
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
-    staging_rows, dims = delete_staging(fact, part, present)
-    cur.adbc_ingest(STAGING, staging_rows, mode="create", temporary=True)
-    staging = sa.table(STAGING, *[sa.column(n) for n in staging_rows.column_names]).alias("s")
+    names = dims = None
+    for part in parts:
+        staging_rows, dims = delete_staging(fact, part, present)
+        cur.adbc_ingest(STAGING, staging_rows, mode="append" if names else "create", temporary=True)
+        names = staging_rows.column_names
+    staging = sa.table(STAGING, *[sa.column(n) for n in names]).alias("s")
     target = fact.table
     gone, hits = delete_conditions(fact, staging, target, present)
     key = fact.key_columns

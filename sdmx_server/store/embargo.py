@@ -97,15 +97,17 @@ def _naive(moment: datetime) -> datetime:
 
 def keep(db: Database, load_id: int, flow: Flow, data: ValidatedData, release_at: datetime) -> None:
     """Keep a validated load until its release, and mark its record pending; one transaction."""
-    table = data.table
     records = LoadRecord.__table__
     with db.engine.begin() as conn:
         conn.execute(Embargo.__table__.insert().values(
             load_id=load_id, flow_agency=flow[0], flow_id=flow[1], flow_version=flow[2],
             release_at=_naive(release_at), present=json.dumps(sorted(data.present)), sorted=data.sorted))
-        for chunk, start in enumerate(range(0, max(table.num_rows, 1), CHUNK_ROWS)):
-            conn.execute(EmbargoRows.__table__.insert().values(
-                load_id=load_id, chunk=chunk, ipc=_to_ipc(table.slice(start, CHUNK_ROWS))))
+        chunk = 0
+        for batch in data.batches():  # (a batch at a time: the load is never held whole here)
+            for start in range(0, max(batch.num_rows, 1), CHUNK_ROWS):
+                conn.execute(EmbargoRows.__table__.insert().values(
+                    load_id=load_id, chunk=chunk, ipc=_to_ipc(batch.slice(start, CHUNK_ROWS))))
+                chunk += 1
         conn.execute(sa.update(records).where(records.c.id == load_id).values(
             status="pending", release_at=_naive(release_at), observations=data.rows,
             finished_at=_naive(datetime.now(timezone.utc))))

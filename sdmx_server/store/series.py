@@ -105,15 +105,31 @@ def _insert_aggregate(db: Database, cur, fact: FactTable, series: SeriesTable, s
     execute_compiled(cur, sa.insert(series.table).from_select(names, select), db.dialect)
 
 
-def after_first_write(db: Database, cur, fact: FactTable, rows: pa.Table) -> None:
-    """The fact table was empty and now holds exactly `rows` (in key order): the series come
-    from them, in Arrow, without reading the table back."""
+def series_of_part(fact: FactTable, rows: pa.Table) -> pa.Table:
+    """The series of one part of a first load (rows in key order), for after_first_write."""
+    return series_of_sorted(rows, list(SeriesTable.of(fact).dimension_columns))
+
+
+def after_first_write(db: Database, cur, fact: FactTable, found: list[pa.Table]) -> None:
+    """The fact table was empty and now holds exactly the rows whose series are `found`
+    (`series_of_part` of each part, the parts in key order one after the other): the series
+    come from them, in Arrow, without reading the table back. A series that goes on from one
+    part to the next is counted once."""
     series = SeriesTable.of(fact)
     ensure(db, cur, series)
     execute_compiled(cur, sa.delete(series.table), db.dialect)
-    if rows.num_rows == 0:
+    dims = list(series.dimension_columns)
+    found = [part for part in found if part.num_rows]
+    if not found:
         return
-    cur.adbc_ingest(series.name, series_of_sorted(rows, list(series.dimension_columns)), mode="append")
+    table = pa.concat_tables(found)
+    if len(found) > 1:
+        merged = table.group_by(dims, use_threads=False).aggregate(
+            [(OBS_COUNT, "sum"), (PERIOD_START, "min"), (PERIOD_END, "max")])
+        table = merged.rename_columns({f"{OBS_COUNT}_sum": OBS_COUNT, f"{PERIOD_START}_min": PERIOD_START,
+                                       f"{PERIOD_END}_max": PERIOD_END}).select([*dims, OBS_COUNT, PERIOD_START,
+                                                                                 PERIOD_END])
+    cur.adbc_ingest(series.name, table, mode="append")
 
 
 def series_of_sorted(rows: pa.Table, dims: list[str]) -> pa.Table:

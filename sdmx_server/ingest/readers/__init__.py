@@ -4,7 +4,9 @@ A reader is a `Reader`: given the file, the DSD's shape, the dataflow and the re
 returns the data as string columns named by component id, plus ROW (where each record is in
 the source, for the report) and ACTION (the record's own action, or null for the load's
 default), or None when the file cannot be read at all (the report says why). Values stay text:
-validation decides what they mean, the same way for every format.
+validation decides what they mean, the same way for every format. A reader hands its rows over
+as one table or as a stream of batches (SDMX-CSV: the file is never held whole);
+`IncomingData.batches` is what validation reads either way.
 
 `READERS` is the one table of formats that `load-data`, uploads and sources read; `detect`
 tells a file's format from its first bytes, never from its name.
@@ -14,11 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Literal, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator, Literal, Union
 
 import pyarrow as pa
 
-from sdmx_server.store.incoming import ACTION, ROW  # noqa: F401  (the column names readers write)
+from sdmx_server.store.incoming import ACTION, BATCH_ROWS, ROW  # noqa: F401  (the column names readers write)
 
 if TYPE_CHECKING:
     from sdmx_server.ingest.report import ValidationReport
@@ -40,7 +42,9 @@ Source = Union[Path, BinaryIO]
 
 @dataclass
 class IncomingData:
-    table: pa.Table  # one string column per component present, ROW, ACTION
+    #: One string column per component present, ROW, ACTION: all rows at once, or None when
+    #: the reader hands them over as `stream`.
+    table: pa.Table | None
     format: str  # as a person reads it: "SDMX-CSV 2.0", "SDMX-ML 2.1 generic", ...
     #: What ROW counts, as the report names it: "row" (CSV: as a spreadsheet shows it, the
     #: header is row 1), "line" (SDMX-ML: the line of the observation's element),
@@ -48,10 +52,40 @@ class IncomingData:
     row_label: str = "row"
     #: Data sets' or messages' own facts a load may need: e.g. a release time a message carries.
     notes: dict[str, str] = field(default_factory=dict)
+    #: The rows a batch at a time, as a reader that streams yields them (read once); the
+    #: columns as `table` would have them, the same in every batch, at least one batch.
+    stream: Iterable[pa.Table] | None = None
 
-    @property
-    def component_ids(self) -> list[str]:
-        return [n for n in self.table.column_names if n not in (ROW, ACTION)]
+    def batches(self, rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+        """The rows a batch at a time: the one place where a reader that returns a whole table
+        is handed over in batches (validation takes nothing else)."""
+        if self.stream is not None:
+            yield from self.stream
+            return
+        yield from _slices(self.table, rows)
+
+
+def closing(incoming: "IncomingData | None", f) -> "IncomingData | None":
+    """`incoming`, with the file `f` it reads closed once its rows are read (at once when it
+    has no stream left to read, or none at all)."""
+    if incoming is None or incoming.stream is None:
+        f.close()
+        return incoming
+
+    def stream(rows):
+        try:
+            yield from rows
+        finally:
+            f.close()
+
+    incoming.stream = stream(incoming.stream)
+    return incoming
+
+
+def _slices(table: pa.Table, rows: int) -> Iterator[pa.Table]:
+    yield table.slice(0, rows)  # (at least one, empty or not: it carries the columns)
+    for start in range(rows, table.num_rows, rows):
+        yield table.slice(start, rows)
 
 
 Reader = Callable[[Source, "DataShape", tuple[str, str, str], "ValidationReport"], "IncomingData | None"]

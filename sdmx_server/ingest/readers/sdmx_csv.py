@@ -3,7 +3,8 @@
 The version is told by the first header field: DATAFLOW (1.0) or STRUCTURE (2.0); the
 separator is the character that follows it. Values stay text here; the validator decides what
 they mean. Columns that name no component of the DSD (custom columns, which both versions
-allow) are set aside with a warning.
+allow) are set aside with a warning. The rows are handed over a batch at a time: the file is
+never held whole.
 
 Nothing is read silently wrong: a quote that opens and does not close where it should swallows
 the following lines into one value, which is reported at the row where it opened; a row longer
@@ -19,11 +20,12 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sdmx_server.ingest.readers import ACTION, ROW, IncomingData, Source
+from sdmx_server.ingest.readers import ACTION, BATCH_ROWS, ROW, IncomingData, Source, closing
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -32,6 +34,8 @@ _HEADER_V2 = re.compile(r"^STRUCTURE(\[(?P<sub>[^\]]*)\])?(?P<sep>[^A-Za-z0-9_\[
 _ACTIONS = {"I": "M", "A": "M", "M": "M", "R": "R", "D": "D"}
 #: The parser's block: a row must fit in one (pyarrow cannot parse a row across two).
 MAX_ROW_BYTES = 1 << 22
+#: The block the parser reads rows in while they are shorter (it reads up to 32 ahead).
+READ_BLOCK = 1 << 20
 
 
 def read_sdmx_csv(
@@ -42,8 +46,8 @@ def read_sdmx_csv(
 ) -> IncomingData | None:
     """Read the file; None when it cannot be read at all (the report says why)."""
     if isinstance(source, (str, Path)):
-        with open(source, "rb") as f:
-            return _read_source(f, shape, flow, report)
+        f = open(source, "rb")
+        return closing(_read_source(f, shape, flow, report), f)
     source.seek(0)
     return _read_source(source, shape, flow, report)
 
@@ -66,52 +70,144 @@ def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> Incomin
         return None
     separator = m.group("sep")
     header = next(csv.reader(io.StringIO(first_line), delimiter=separator))
-    names = [f"c{i}" for i in range(len(header))]
+    plan = _plan(header, version, shape, report)
+    if plan is None:
+        return None
+    counts = _count(f)
+    if counts[1] % 2:
+        # A quote left open somewhere (an odd count): found before any row is handed over, so
+        # that the file is refused as unreadable, its rows unread.
+        first_look = ValidationReport(max_groups=report.max_groups)
+        for _ in _stream(f, header, version, plan, separator, counts, flow, shape, first_look):
+            pass
+        if first_look.file_errors:
+            for group in first_look.groups:
+                if group.message in first_look.file_errors:
+                    report.file_error(group.message, rule=group.rule, column=group.column,
+                                      row=group.rows[0] if group.rows else None, value=group.value)
+            return None
+    stream = _stream(f, header, version, plan, separator, counts, flow, shape, report)
+    return IncomingData(None, f"SDMX-CSV {version}", stream=stream)
 
+
+def _plan(header: list[str], version: str, shape: DataShape, report: ValidationReport):
+    """From the header: (component id -> column index, whether labelled, the ACTION column's
+    index or None); None when the header alone makes the file unreadable (the report says why)."""
+    action = None
+    start = 1
+    if version == "2.0":
+        start = 2
+        if len(header) > 2 and header[2].strip() == "ACTION":
+            action = 2
+            start = 3
+    labelled = any(": " in h for h in header[start:])
+    columns: dict[str, int] = {}
+    for index in range(start, len(header)):
+        name = header[index].split(": ", 1)[0].strip()
+        component = shape.component(name)
+        if name in ("SERIES_KEY", "OBS_KEY") or component is None:
+            report.warn(f"column {header[index]!r} is not a component of {shape.dsd_ref}; ignored")
+            continue
+        if name in columns:
+            report.file_error(f"column {name} appears twice", rule="csv-header", column=name, row=1)
+            continue
+        columns[name] = index
+    missing = [dim for dim in shape.all_dimension_ids if dim not in columns]
+    if action is None:  # (with an ACTION column, a file of deletes only may leave them out)
+        for dim in missing:
+            report.file_error(f"the dimension column {dim} is missing", rule="missing-column", column=dim, row=1)
+    if report.file_errors:
+        return None
+    return columns, labelled, action, missing
+
+
+def _stream(f, header, version, plan, separator, counts, flow, shape: DataShape, report: ValidationReport):
+    """The file's rows a batch at a time (`_tables`), each as the columns validation
+    reads; the problems of the whole file (bad rows, open quotes) reported at the end."""
+    names = [f"c{i}" for i in range(len(header))]
     bad_rows: list[tuple[int | None, str]] = []
 
     def on_invalid_row(row) -> str:
         bad_rows.append((row.number, row.text))
         return "skip"
 
+    offset = 0
+    suspect = _Suspect(separator, len(header))
     try:
-        table = _read(f, names, separator, on_invalid_row, threads=True)
-        if bad_rows:
-            # Threads cannot tell where a bad row was: read again, in one thread, to say.
-            bad_rows.clear()
-            table = _read(f, names, separator, on_invalid_row, threads=False)
+        for table in _tables(f, names, separator, on_invalid_row, bad_rows):
+            if not _check_rows(table, offset, suspect, report):
+                break
+            yield _to_incoming(table, offset, header, version, plan, flow, shape, report)
+            offset += table.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         if "straddl" in str(exc):
             _report_long_row(f, report)
         else:
             report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}", rule="csv")
-        return None
-    for number, text in bad_rows[:50]:
-        if "\n" in text or "\r" in text or text.count('"') % 2:
-            lines = len(text.splitlines()) - 1
-            what = f"the next {lines:,} line(s) were read into this row" if lines else "the row ends inside it"
-            report.file_error(
-                f"a quote opens in this row and does not close at its end: {what}; close the quote, or write a "
-                "quote inside a value as two (\"\")", rule="csv-quote", row=number)
-        else:
-            report.file_error(f"expected {len(header)} fields as in the header, found {_fields(text, separator)}: "
-                              f"{text[:80]!r}", rule="csv-fields", row=number)
+    if offset == 0:
+        yield _to_incoming(_empty(names), 0, header, version, plan, flow, shape, report)
+    report.rows_read = offset
     if bad_rows:
-        if len(bad_rows) > 50:
-            report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields",
-                              rule="csv-fields")
-        return None
-    if not _check_rows(f, table, separator, report):
-        return None
-    report.rows_read = table.num_rows
-    return _to_incoming(table, header, version, shape, flow, report)
+        # Threads cannot tell where a bad row was: read again, in one thread, to say.
+        bad_rows.clear()
+        try:
+            for _ in _open(f, names, separator, on_invalid_row, threads=False):
+                pass
+        except (pa.ArrowInvalid, OSError):
+            pass
+        _report_bad_rows(bad_rows, header, separator, report)
+        return
+    line_ends, quotes = counts
+    if report.ok and (line_ends > offset + 1 or quotes % 2 == 1):
+        # Cheap signs that a value swallowed lines: look at the values again, only then.
+        suspect.unbalanced = quotes % 2 == 1
+        seen = 0
+        for batch in _open(f, names, separator, on_invalid_row, threads=True):
+            suspect.check(pa.Table.from_batches([batch]), seen, report)
+            seen += batch.num_rows
+        suspect.finish(report)
 
 
-def _read(f, names, separator, on_invalid_row, threads: bool) -> pa.Table:
+def _tables(f, names, separator, on_invalid_row, bad_rows: list):
+    """The file's rows in tables of about BATCH_ROWS, parsed in blocks of READ_BLOCK (the parser
+    reads up to 32 blocks ahead: memory is bounded by the block). A row longer than a block
+    cannot be parsed across two: then the file is read again, on from the rows already handed
+    over, in blocks of MAX_ROW_BYTES, the longest a row may be."""
+    done, block = 0, READ_BLOCK
+    while True:
+        skip, pending, count = done, [], 0
+        try:
+            for batch in _open(f, names, separator, on_invalid_row, threads=True, block=block):
+                if skip:
+                    if batch.num_rows <= skip:
+                        skip -= batch.num_rows
+                        continue
+                    batch, skip = batch.slice(skip), 0
+                pending.append(batch)
+                count += batch.num_rows
+                if count >= BATCH_ROWS:
+                    yield pa.Table.from_batches(pending)
+                    done, pending, count = done + count, [], 0
+            if pending:
+                yield pa.Table.from_batches(pending)
+            return
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= MAX_ROW_BYTES:
+                raise
+            block = MAX_ROW_BYTES
+            bad_rows.clear()  # (read again from the start: said again)
+
+
+def _empty(names) -> pa.Table:
+    return pa.table({n: pa.array([], pa.string()) for n in names})
+
+
+def _open(f, names, separator, on_invalid_row, threads: bool, block: int | None = None):
     f.seek(0)
-    return pacsv.read_csv(
+    return pacsv.open_csv(
         f,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=MAX_ROW_BYTES),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads,
+                                       block_size=block or MAX_ROW_BYTES),
         parse_options=pacsv.ParseOptions(
             delimiter=separator, newlines_in_values=True, invalid_row_handler=on_invalid_row
         ),
@@ -123,47 +219,49 @@ def _read(f, names, separator, on_invalid_row, threads: bool) -> pa.Table:
     )
 
 
-def _to_incoming(table, header, version, shape, flow, report) -> IncomingData | None:
+def _report_bad_rows(bad_rows, header, separator, report: ValidationReport) -> None:
+    for number, text in bad_rows[:50]:
+        if "\n" in text or "\r" in text or text.count('"') % 2:
+            lines = len(text.splitlines()) - 1
+            what = f"the next {lines:,} line(s) were read into this row" if lines else "the row ends inside it"
+            report.file_error(
+                f"a quote opens in this row and does not close at its end: {what}; close the quote, or write a "
+                "quote inside a value as two (\"\")", rule="csv-quote", row=number)
+        else:
+            report.file_error(f"expected {len(header)} fields as in the header, found {_fields(text, separator)}: "
+                              f"{text[:80]!r}", rule="csv-fields", row=number)
+    if len(bad_rows) > 50:
+        report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields",
+                          rule="csv-fields")
+
+
+def _to_incoming(table, offset, header, version, plan, flow, shape, report) -> pa.Table:
+    """One block of the file as validation reads it: component columns, ROW, ACTION."""
+    columns_at, labelled, action_at, missing = plan
     n = table.num_rows
-    rows = pa.array(range(2, n + 2), pa.int64())
-    columns: dict[str, pa.ChunkedArray] = {}
+    rows = pa.array(np.arange(offset + 2, offset + n + 2, dtype=np.int64))
     action = None
-    start = 1
     if version == "1.0":
-        _check_structure_ids(table.column(0), "DATAFLOW", flow, shape, report)
+        _check_structure_ids(table.column(0), "DATAFLOW", flow, shape, report, offset)
     else:
-        start = 2
-        _check_structure_kind(table.column(0), report)
+        _check_structure_kind(table.column(0), report, offset)
         if len(header) > 1:
-            _check_structure_ids(table.column(1), "STRUCTURE_ID", flow, shape, report)
-        if len(header) > 2 and header[2].strip() == "ACTION":
-            action = _actions(table.column(2), rows, report)
-            start = 3
-    labelled = any(": " in h for h in header[start:])
-    seen: set[str] = set()
-    for index in range(start, len(header)):
-        name = header[index].split(": ", 1)[0].strip()
-        component = shape.component(name)
-        if name in ("SERIES_KEY", "OBS_KEY") or component is None:
-            report.warn(f"column {header[index]!r} is not a component of {shape.dsd_ref}; ignored")
-            continue
-        if name in seen:
-            report.file_error(f"column {name} appears twice", rule="csv-header", column=name, row=1)
-            continue
-        seen.add(name)
+            _check_structure_ids(table.column(1), "STRUCTURE_ID", flow, shape, report, offset)
+        if action_at is not None:
+            action = _actions(table.column(action_at), report, offset)
+    if missing and action is not None and not _all_delete(action):
+        for dim in missing:
+            if f"the dimension column {dim} is missing" not in report.file_errors:
+                report.file_error(f"the dimension column {dim} is missing", rule="missing-column", column=dim, row=1)
+    arrays: dict[str, pa.Array] = {}
+    for name, index in columns_at.items():
         column = table.column(index)
-        if labelled and component.coded:
+        if labelled and shape.component(name).coded:
             column = _strip_labels(column)
-        columns[name] = column
-    for dim in shape.all_dimension_ids:
-        if dim not in columns and (action is None or not _all_delete(action)):
-            report.file_error(f"the dimension column {dim} is missing", rule="missing-column", column=dim, row=1)
-    if report.file_errors:
-        return None
-    arrays = dict(columns)
+        arrays[name] = column
     arrays[ROW] = rows
     arrays[ACTION] = action if action is not None else pa.nulls(n, pa.string())
-    return IncomingData(pa.table(arrays), f"SDMX-CSV {version}")
+    return pa.table(arrays)
 
 
 def _strip_labels(column: pa.ChunkedArray) -> pa.Array:
@@ -171,16 +269,16 @@ def _strip_labels(column: pa.ChunkedArray) -> pa.Array:
     return pc.replace_substring_regex(column, pattern=r": .*$", replacement="")
 
 
-def _check_structure_kind(column, report: ValidationReport) -> None:
+def _check_structure_kind(column, report: ValidationReport, offset: int) -> None:
     allowed = {"dataflow", "datastructure"}
     for value in pc.unique(column).to_pylist():
         if value.strip().lower() not in allowed:
-            rows = pc.indices_nonzero(pc.equal(column, value)).to_numpy() + 2
+            rows = pc.indices_nonzero(pc.equal(column, value)).to_numpy() + offset + 2
             report.add("STRUCTURE", f"{value!r}: only dataflow and datastructure rows can be loaded here", rows,
                        rule="structure", value=value)
 
 
-def _check_structure_ids(column, name: str, flow, shape: DataShape, report: ValidationReport) -> None:
+def _check_structure_ids(column, name: str, flow, shape: DataShape, report: ValidationReport, offset: int) -> None:
     agency, flow_id, version = flow
     accepted = {
         f"{agency}:{flow_id}({version})", f"{agency}:{flow_id}",
@@ -189,16 +287,16 @@ def _check_structure_ids(column, name: str, flow, shape: DataShape, report: Vali
     for value in pc.unique(column).to_pylist():
         if value.strip() in accepted:
             continue
-        rows = pc.indices_nonzero(pc.equal(column, value)).to_numpy() + 2
+        rows = pc.indices_nonzero(pc.equal(column, value)).to_numpy() + offset + 2
         report.add(name, f"{value!r} is not the dataflow being loaded ({agency}:{flow_id}({version}))", rows,
                    rule="structure", value=value)
 
 
-def _actions(column, rows, report: ValidationReport) -> pa.Array:
+def _actions(column, report: ValidationReport, offset: int) -> pa.Array:
     upper = pc.utf8_upper(pc.utf8_trim_whitespace(column.combine_chunks()))
     for value in pc.unique(upper).to_pylist():
         if value and value not in _ACTIONS:
-            bad = pc.indices_nonzero(pc.equal(upper, value)).to_numpy() + 2
+            bad = pc.indices_nonzero(pc.equal(upper, value)).to_numpy() + offset + 2
             report.add("ACTION", f"{value!r} is not an action (I, A, M, R or D)", bad, rule="action", value=value)
     keys = pa.array(list(_ACTIONS))
     mapped = pa.array(list(_ACTIONS.values()))
@@ -223,38 +321,12 @@ def _fields(text: str, separator: str) -> str:
         return "another number"
 
 
-def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) -> bool:
-    """Rows the parser read whole but that are not what the file meant: a value that swallowed
-    the following lines (an unbalanced quote), or a row longer than a block (whether the parser
-    takes one depends on where it falls, so it is refused wherever it falls). Both are looked
-    for only when cheap signs say they may be there: more line ends than rows, long values."""
+def _check_rows(table: pa.Table, offset: int, suspect: "_Suspect", report: ValidationReport) -> bool:
+    """A row longer than a block: whether the parser takes one depends on where it falls, so it
+    is refused wherever it falls (looked for only when the block's longest values say it may
+    be there)."""
     if not table.num_rows:
         return True
-    ok = True
-    line_ends, quotes = _count(f)
-    # Every quoted value holds an even number of quotes: an odd count is a quote left open.
-    unbalanced = quotes % 2 == 1
-    if line_ends > table.num_rows + 1 or unbalanced:
-        open_at = None
-        for column in table.columns:
-            multiline = pc.or_(pc.match_substring(column, "\n"), pc.match_substring(column, "\r"))
-            for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
-                value = column[position].as_py()
-                lines = value.splitlines()[1:]
-                swallowed = [line for line in lines if line.count(separator) >= table.num_columns - 1]
-                if swallowed:
-                    ok = False
-                    report.file_error(
-                        f"a quote opens in this row and does not close where the value ends: {len(lines):,} "
-                        f"following line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, "
-                        "or write a quote inside a value as two (\"\")", rule="csv-quote", row=position + 2)
-                elif open_at is None:
-                    open_at = position
-        if ok and unbalanced and open_at is not None:
-            ok = False
-            report.file_error("a quote opens in this row and never closes: the rest of the file was read into one "
-                              "value; close the quote, or write a quote inside a value as two (\"\")",
-                              rule="csv-quote", row=open_at + 2)
     widest = sum(pc.max(pc.binary_length(c)).as_py() or 0 for c in table.columns)
     if widest + table.num_columns > MAX_ROW_BYTES:
         lengths = None
@@ -265,9 +337,43 @@ def _check_rows(f, table: pa.Table, separator: str, report: ValidationReport) ->
         too_long = pc.greater(lengths, MAX_ROW_BYTES)
         if pc.any(too_long).as_py():
             position = pc.index(too_long, True).as_py()
-            _too_long(report, position + 2, lengths[position].as_py())
-            ok = False
-    return ok
+            _too_long(report, offset + position + 2, lengths[position].as_py())
+            return False
+    return True
+
+
+class _Suspect:
+    """Rows the parser read whole but that are not what the file meant: a value that swallowed
+    the following lines (an unbalanced quote). Looked for only when cheap signs say they may be
+    there: more line ends than rows, or an odd number of quotes in the file."""
+
+    def __init__(self, separator: str, width: int):
+        self.separator, self.width = separator, width
+        self.unbalanced = False
+        self.open_at: int | None = None
+        self.ok = True
+
+    def check(self, table: pa.Table, offset: int, report: ValidationReport) -> None:
+        for column in table.columns:
+            multiline = pc.or_(pc.match_substring(column, "\n"), pc.match_substring(column, "\r"))
+            for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
+                value = column[position].as_py()
+                lines = value.splitlines()[1:]
+                swallowed = [line for line in lines if line.count(self.separator) >= self.width - 1]
+                if swallowed:
+                    self.ok = False
+                    report.file_error(
+                        f"a quote opens in this row and does not close where the value ends: {len(lines):,} "
+                        f"following line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, "
+                        "or write a quote inside a value as two (\"\")", rule="csv-quote", row=offset + position + 2)
+                elif self.open_at is None:
+                    self.open_at = offset + position
+
+    def finish(self, report: ValidationReport) -> None:
+        if self.ok and self.unbalanced and self.open_at is not None:
+            report.file_error("a quote opens in this row and never closes: the rest of the file was read into one "
+                              "value; close the quote, or write a quote inside a value as two (\"\")",
+                              rule="csv-quote", row=self.open_at + 2)
 
 
 def _count(f) -> tuple[int, int]:

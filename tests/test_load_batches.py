@@ -1,0 +1,183 @@
+"""A load read, validated and applied a batch at a time gives exactly what one batch gives.
+
+The same loads run in two stores: once with SDMX-CSV read in blocks of a few rows, every
+validated batch spooled to a file and whole resends compared in Arrow batch by batch, and once
+with the defaults (these small files are one block, held in memory). Counts, the current state,
+the history, the series table and every report must be the same: the first load in key order
+and out of it, a whole resend (store/aligned.py across batches), a resend out of order with new
+rows (staged in SQL), a file of merges and deletes, a replace-all. Rejected files: duplicates
+and attribute conflicts whose rows fall in different blocks, out of key order, are reported
+with the same rows. Runs on SQLite and PostgreSQL (conftest.database_url).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from sdmx_server.cli import _registry
+from sdmx_server.ingest import spool
+from sdmx_server.ingest.load import load_data
+from sdmx_server.ingest.readers import sdmx_csv as csv_reader
+from sdmx_server.store import aligned
+from sdmx_server.store.series import SeriesTable
+from tests.datasets import DIMENSIONS, FLOW_A, frame, sdmx_csv, write
+from tests.test_revisions_aligned import _drop_all, _store
+from tests.test_revisions_store import _counts, _fact, _normal, _read
+
+#: A parser block this size holds a few rows of these files; a batch, a few blocks.
+SMALL_BLOCK = 700
+SMALL_BATCH = 15
+
+
+def _small(monkeypatch, small: bool) -> list:
+    """Small blocks and a spool in a file (or the defaults); the spool files made, to check."""
+    made = []
+    if small:
+        monkeypatch.setattr(csv_reader, "READ_BLOCK", SMALL_BLOCK)
+        monkeypatch.setattr(csv_reader, "BATCH_ROWS", SMALL_BATCH)
+        monkeypatch.setattr(spool, "MEMORY_BYTES", 0)
+        original = spool.Spool._to_file
+
+        def to_file(self):
+            original(self)
+            made.append(self._path)
+
+        monkeypatch.setattr(spool.Spool, "_to_file", to_file)
+    monkeypatch.setattr(aligned, "MIN_ROWS", 0)
+    return made
+
+
+def _shuffled(df: pd.DataFrame, seed: int) -> pd.DataFrame:
+    return df.iloc[np.random.default_rng(seed).permutation(len(df))].reset_index(drop=True)
+
+
+def _loads() -> list[tuple[str, str]]:
+    """(SDMX-CSV text, action) of each load, in order."""
+    f0 = _normal(frame(seed=11, months=6, quarters=2))
+    f1 = f0.copy()
+    f1.loc[f1.index[::5], "OBS_VALUE"] = f1["OBS_VALUE"].iloc[::5] + 1.5
+    f1.loc[f1.index[3::11], "OBS_STATUS"] = "E"
+    extra = f1[f1.FREQ == "M"].groupby(["AREA", "SEX"]).head(1).assign(TIME_PERIOD="2031-01")
+    f2 = _shuffled(pd.concat([f1, extra]), 3)
+    f2.loc[f2.index[::4], "OBS_VALUE"] = f2["OBS_VALUE"].iloc[::4] * 2
+    mixed = f2.iloc[:30]
+    actions = ["D" if i % 3 == 0 else "M" for i in range(len(mixed))]
+    subset = _shuffled(f2.iloc[40:], 4)
+    return [(sdmx_csv(f0), "merge"), (sdmx_csv(f1), "merge"), (sdmx_csv(f2), "replace"),
+            (sdmx_csv(mixed, version="2.0", actions=actions), "merge"), (sdmx_csv(subset), "replace-all"),
+            (sdmx_csv(_shuffled(f0, 5)), "replace-all")]
+
+
+def _state(db):
+    fact = _fact(db)
+    current = _normal(_read(db, fact.table, fact))
+    history = _read(db, fact.history, fact)
+    history = history.sort_values([*DIMENSIONS, "OBS_VALUE"]).reset_index(drop=True)
+    series = SeriesTable.of(fact).table
+    with db.engine.connect() as conn:
+        rows = sorted(tuple(r) for r in conn.execute(sa.select(series)).all())
+    return current, history, rows
+
+
+def _run(url, tmp_path, monkeypatch, small: bool, loads=None, first_shuffled=False):
+    made = _small(monkeypatch, small)
+    tmp_path.mkdir()
+    db, settings = _store(url, tmp_path)
+    try:
+        counts, states = [], []
+        loads = loads or _loads()
+        if first_shuffled:
+            loads = [(sdmx_csv(_shuffled(_normal(frame(seed=11, months=6, quarters=2)), 8)), "merge"), *loads[1:]]
+        for i, (text, action) in enumerate(loads):
+            out = load_data(db, _registry(db), FLOW_A, write(tmp_path / f"l{i}.csv", text), action, settings)
+            assert out.applied, out.report.lines()
+            counts.append(_counts(out))
+            states.append(_state(db))
+        return counts, states, made
+    finally:
+        db.dispose()
+
+
+def _same(a, b) -> None:
+    assert a[0] == b[0]
+    for (cur_a, hist_a, series_a), (cur_b, hist_b, series_b) in zip(a[1], b[1]):
+        pd.testing.assert_frame_equal(cur_a, cur_b)
+        pd.testing.assert_frame_equal(hist_a, hist_b)
+        assert series_a == series_b
+
+
+def test_loads_in_small_batches_equal_loads_in_one(database_url, tmp_path, monkeypatch):
+    small = _run(database_url, tmp_path / "a", monkeypatch, small=True)
+    assert len(small[2]) == len(_loads())  # every load went through a spool file
+    monkeypatch.undo()
+    _drop_all(database_url)
+    whole = _run(database_url.replace("store.db", "store-one.db"), tmp_path / "b", monkeypatch, small=False)
+    assert whole[2] == []
+    _same(small, whole)
+    counts = small[0]
+    # (the deletes of load 3 name values: they empty them)
+    assert counts[1]["changed"] > 0 and counts[2]["added"] == 12 and counts[3]["changed"] >= 10
+    assert counts[4]["deleted"] > 0
+
+
+def test_a_first_load_out_of_key_order_in_small_batches(database_url, tmp_path, monkeypatch):
+    small = _run(database_url, tmp_path / "a", monkeypatch, small=True, first_shuffled=True)
+    monkeypatch.undo()
+    _drop_all(database_url)
+    whole = _run(database_url.replace("store.db", "store-one.db"), tmp_path / "b", monkeypatch, small=False,
+                 first_shuffled=True)
+    _same(small, whole)
+
+
+def _rejected_report(url, tmp_path, monkeypatch, small: bool, text: str) -> list:
+    _small(monkeypatch, small)
+    tmp_path.mkdir()
+    db, settings = _store(url, tmp_path)
+    try:
+        out = load_data(db, _registry(db), FLOW_A, write(tmp_path / "bad.csv", text), "merge", settings)
+        assert out.status == "rejected"
+        return sorted(((g["rule"], g["column"], g["message"], tuple(g["rows"]), g["count"])
+                       for g in out.report.as_json()["errors"]), key=str)
+    finally:
+        db.dispose()
+
+
+def test_duplicates_and_conflicts_across_batches_are_reported_as_in_one(database_url, tmp_path, monkeypatch):
+    df = _normal(frame(seed=12, months=6, quarters=2))
+    again = df.iloc[[2, 40, 41, 77]].copy()  # duplicates of rows far apart
+    again.loc[again.index[1], "OBS_VALUE"] = 1.0
+    bad = _shuffled(pd.concat([df, again]), 6)
+    series = (bad.FREQ == "M") & (bad.AREA == "IR") & (bad.SEX == "F")
+    bad.loc[bad.index[series][-1], "TITLE"] = "another title"  # a series attribute with two values
+    text = sdmx_csv(bad)
+    small = _rejected_report(database_url, tmp_path / "a", monkeypatch, True, text)
+    monkeypatch.undo()
+    _drop_all(database_url)
+    whole = _rejected_report(database_url.replace("store.db", "store-one.db"), tmp_path / "b", monkeypatch, False,
+                             text)
+    assert small == whole
+    rules = [p[0] for p in small]
+    assert rules.count("duplicate") == 4 and rules.count("attribute-conflict") == 1
+
+
+def test_a_row_longer_than_a_read_block_is_read_on_in_longer_blocks(database_url, tmp_path, monkeypatch):
+    """Rows after it, and before it, are all read once: the file is read on from where it was."""
+    longest = []
+    original = csv_reader._open
+    monkeypatch.setattr(csv_reader, "_open", lambda *a, **k: longest.append(k.get("block")) or original(*a, **k))
+    _small(monkeypatch, True)
+    monkeypatch.setattr(csv_reader, "READ_BLOCK", 100)
+    df = _normal(frame(seed=13, months=6, quarters=2))
+    df.loc[df.index[50], "COMMENT"] = "x" * 100  # (the longest COMMENT the DSD allows)
+    db, settings = _store(database_url, tmp_path)
+    try:
+        out = load_data(db, _registry(db), FLOW_A, write(tmp_path / "long.csv", sdmx_csv(df)), "merge", settings)
+        assert out.applied, out.report.lines()
+        assert out.result.added == len(df) == out.report.rows_read
+        assert longest == [100, csv_reader.MAX_ROW_BYTES]
+        fact = _fact(db)
+        pd.testing.assert_frame_equal(_normal(_read(db, fact.table, fact)), df)
+    finally:
+        db.dispose()
