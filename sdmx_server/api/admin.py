@@ -30,8 +30,9 @@ from sdmx_server.access.principal import Principal
 from sdmx_server.access.rules import Grant, GrantError, Scope, parse_subject, parse_where
 from sdmx_server.access.store import forget_credentials, forget_grants
 from sdmx_server.access.tokens import TokenError, create_token, list_tokens, parse_duration, revoke_tokens, token_json
-from sdmx_server.api.auth import client_address, is_admin, read_small_body
-from sdmx_server.errors import Forbidden, NoResults, SdmxError, SyntaxError_, Unauthorized, Unprocessable
+from sdmx_server.api.access import address_of as client_address, require_admin
+from sdmx_server.api.auth import read_small_body
+from sdmx_server.errors import NoResults, SdmxError, SyntaxError_, Unprocessable
 
 
 MAX_BODY_BYTES = 64 * 1024
@@ -42,12 +43,7 @@ class Conflict(SdmxError):
 
 
 def _admin(request: Request) -> Principal:
-    principal: Principal = request.user
-    if not principal.is_authenticated:
-        raise Unauthorized("the admin API needs an administrator's credentials")
-    if not is_admin(request, principal):
-        raise Forbidden("the admin API is for administrators")
-    return principal
+    return require_admin(request, "the admin API")
 
 
 async def _body(request: Request) -> dict:

@@ -3,7 +3,6 @@
 - `GET /admin/api/audit?subject=&dataflow=&action=&since=&until=&limit=`: entries latest
   first, as JSON, for administrators only (anonymous: 401, anyone else: 403). The filters are
   `access.audit_log.entries`'s; a bad value is a 400.
-- `principal_of` / `address_of`: who sent a request and from where, as entries name them.
 - `record_denied`: a refused write (403), called by the error handler, so that every route's
   refusals are recorded in one place; `record_changes`: the entries of a structure change
   made through REST maintenance.
@@ -12,7 +11,7 @@
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -20,43 +19,14 @@ import orjson
 
 from sdmx_server.access import audited
 from sdmx_server.access.audit_log import entries, entry_json, parse_time
-from sdmx_server.access.principal import ANONYMOUS, Principal
-from sdmx_server.access.rules import Permissions
-from sdmx_server.errors import Forbidden, SdmxError, SyntaxError_, Unauthorized
+from sdmx_server.api.access import address_of, principal_of, require_admin
+from sdmx_server.errors import SdmxError, SyntaxError_
 
 PARAMETERS = ("subject", "dataflow", "action", "since", "until", "limit")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 #: Methods that write: a 403 on one of them is a denied write.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def principal_of(request: HTTPConnection) -> Principal:
-    """The request's principal (AuthenticationMiddleware's `request.user`), anonymous without."""
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else ANONYMOUS
-
-
-def address_of(request: HTTPConnection) -> str | None:
-    return request.client.host if request.client else None
-
-
-def _grants(db):
-    """Every grant, through identity's one reader (cached per process); none before it exists."""
-    try:
-        from sdmx_server.access.store import current_grants
-    except ImportError:
-        return ()
-    return current_grants(db)
-
-
-def require_admin(request: HTTPConnection) -> Principal:
-    principal = principal_of(request)
-    if not principal.is_authenticated:
-        raise Unauthorized("the audit log needs an administrator's credentials")
-    if not Permissions(principal, _grants(request.app.state.server.db)).is_admin:
-        raise Forbidden("the audit log is for administrators")
-    return principal
 
 
 def _filters(request: Request) -> dict:
@@ -79,7 +49,7 @@ def _filters(request: Request) -> dict:
 
 
 async def audit_log(request: Request) -> Response:
-    require_admin(request)
+    require_admin(request, "the audit log")
     filters = _filters(request)
     found = await run_in_threadpool(entries, request.app.state.server.db, **filters)
     body = {"entries": [entry_json(e) for e in found], "count": len(found)}

@@ -3,8 +3,9 @@
 Login takes JSON (`{"name": ..., "password": ...}`) or an HTML form, sets the session cookie
 (HttpOnly, SameSite=Strict, Secure over https) and answers who signed in with the session's
 CSRF token, which every change made with the cookie must send back (access/middleware.py).
-Attempts are throttled in process by a sliding window, per name (failures) and per client
-address (attempts): 429 with Retry-After. A wrong name and a wrong password are the same 401.
+Failed attempts are throttled per name and client address, and per address over all names
+(api/limits.py LoginThrottle: waits that double; 429 with Retry-After). A wrong name and a
+wrong password are the same 401.
 
 `refused` is the AuthenticationMiddleware's error answer: 401 (with the RFC 6750 challenge) or
 403 in the SDMX error format of the request's API.
@@ -12,10 +13,7 @@ address (attempts): 429 with Retry-After. A wrong name and a wrong password are 
 
 from __future__ import annotations
 
-import collections
 import hmac
-import threading
-import time
 from urllib.parse import parse_qsl
 
 import orjson
@@ -30,62 +28,14 @@ from sdmx_server.access.middleware import (
     CSRF_HEADER, INVALID_TOKEN_CHALLENGE, SESSION_COOKIE, clear_session_cookie, set_session_cookie,
 )
 from sdmx_server.access.principal import Principal
-from sdmx_server.access.rules import Permissions
-from sdmx_server.access.store import current_grants, forget_credentials
+from sdmx_server.access.store import forget_credentials
+from sdmx_server.api.access import address_of as client_address, is_admin
 from sdmx_server.api.errors import error_response
-from sdmx_server.errors import Forbidden, PayloadTooLarge, SdmxError, SyntaxError_, Unauthorized
+from sdmx_server.api.limits import login_throttle
+from sdmx_server.errors import Forbidden, PayloadTooLarge, SyntaxError_, Unauthorized
 
 #: Largest body of a login or logout.
 MAX_FORM_BYTES = 16 * 1024
-#: Failed sign-ins per name within the window before further attempts wait.
-NAME_FAILURES, NAME_WINDOW = 5, 300.0
-#: Sign-in attempts per client address within the window.
-ADDRESS_ATTEMPTS, ADDRESS_WINDOW = 30, 60.0
-
-
-class TooManyRequests(SdmxError):
-    code, status, title = 429, 429, "Too many requests"
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class SlidingWindow:
-    """At most `limit` events per key within `window` seconds (this process's count)."""
-
-    def __init__(self, limit: int, window: float):
-        self.limit, self.window = limit, window
-        self._events: dict[str, collections.deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, key: str) -> int:
-        """Seconds until another event is allowed (0: now)."""
-        with self._lock:
-            events = self._recent(key)
-            return 0 if len(events) < self.limit else int(events[0] + self.window - time.monotonic()) + 1
-
-    def add(self, key: str) -> None:
-        with self._lock:
-            self._recent(key).append(time.monotonic())
-            if len(self._events) > 100_000:  # a flood of names: forget the quiet ones
-                for quiet in [k for k, e in self._events.items() if not e]:
-                    del self._events[quiet]
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._events.pop(key, None)
-
-    def _recent(self, key: str) -> collections.deque[float]:
-        events = self._events.setdefault(key, collections.deque())
-        horizon = time.monotonic() - self.window
-        while events and events[0] <= horizon:
-            events.popleft()
-        return events
-
-
-name_failures = SlidingWindow(NAME_FAILURES, NAME_WINDOW)
-address_attempts = SlidingWindow(ADDRESS_ATTEMPTS, ADDRESS_WINDOW)
 
 
 def refused(conn: HTTPConnection, exc: Exception) -> Response:
@@ -97,10 +47,6 @@ def refused(conn: HTTPConnection, exc: Exception) -> Response:
     if getattr(exc, "clear_cookie", False):
         clear_session_cookie(response, conn.url.scheme == "https")
     return response
-
-
-def client_address(request: HTTPConnection) -> str | None:
-    return request.client.host if request.client else None
 
 
 async def read_small_body(request: Request, limit: int) -> bytes:
@@ -133,12 +79,6 @@ async def read_fields(request: Request) -> dict[str, str]:
     return {k: v for k, v in fields.items() if isinstance(v, str)}
 
 
-def is_admin(request: HTTPConnection, principal: Principal) -> bool:
-    if not principal.is_authenticated:
-        return False
-    return Permissions(principal, current_grants(request.app.state.server.db)).is_admin
-
-
 def _who(request: Request, principal: Principal, csrf: str | None) -> dict:
     return {"authenticated": principal.is_authenticated, "name": principal.name,
             "display_name": principal.display_name, "groups": sorted(principal.groups),
@@ -151,18 +91,16 @@ async def login(request: Request) -> Response:
     if not name or not password:
         raise SyntaxError_("send name and password")
     address = client_address(request) or "unknown"
-    wait = max(address_attempts.wait(address), name_failures.wait(name))
-    if wait:
-        raise TooManyRequests("too many sign-in attempts; wait before trying again", wait)
-    address_attempts.add(address)
+    throttle = login_throttle(request)
+    throttle.check(name, address)  # 429 with Retry-After while failures make it wait
     state = request.app.state.server
     user = await run_in_threadpool(check_password, state.db, name, password)
     if user is None:
-        name_failures.add(name)
+        throttle.failed(name, address)
         await run_in_threadpool(audit.record, state.db, actor=Principal(), action="session.login",
                                 target=f"user:{name[:100]}", outcome="denied", address=address)
         raise Unauthorized("wrong name or password")
-    name_failures.clear(name)
+    throttle.succeeded(name, address)
     lifetime = state.settings.session_seconds
     value, row = await run_in_threadpool(open_session, state.db, user.name, lifetime, address)
     principal = Principal(name=user.name, groups=frozenset(user.groups), method="session")

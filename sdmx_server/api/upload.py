@@ -39,10 +39,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sdmx_server.api.admin_audit import address_of, principal_of
 from sdmx_server.api.structures import state_of
 from sdmx_server.access.gate import as_region
-from sdmx_server.api.access import gate_of
+from sdmx_server.api.access import address_of, gate_of, principal_of
 from sdmx_server.errors import (PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
                                 Unprocessable)
 from sdmx_server.ingest.load import NOT_DATA, LoadError, LoadRequest, load_incoming
