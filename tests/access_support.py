@@ -27,3 +27,20 @@ def empty_server(backend: str, directory: Path, **settings):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def user_with_token(database_url: str, name: str, action: str = "admin", scope: str = "*") -> str:
+    """A real user granted `action` on `scope`, and a bearer token of theirs: the headers a
+    client sends to write as them (writes need credentials, from any address)."""
+    from sdmx_server.access.accounts import add_user
+    from sdmx_server.access.grants import add_grant
+    from sdmx_server.access.rules import Grant, Scope
+    from sdmx_server.access.tokens import create_token
+
+    db = Database(database_url)
+    try:
+        add_user(db, name)
+        add_grant(db, Grant(f"user:{name}", action, Scope.parse(scope)), "test")
+        return create_token(db, name)[0]
+    finally:
+        db.dispose()

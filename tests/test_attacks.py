@@ -21,6 +21,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from sdmx_server.store.database import Database
+from tests.access_support import bearer, user_with_token
 from tests.conftest import BACKENDS, serving_content
 from tests.datasets import frame, sdmx_csv
 
@@ -37,7 +39,10 @@ def server(request, tmp_path_factory):
     (directory / "secret.txt").write_text(SECRET + "\n", encoding="utf-8")
     with serving_content(request.param, directory, max_structure_bytes=LIMIT, max_load_bytes=LIMIT,
                          answer_cache_bytes=0) as running:
-        with httpx.Client(base_url=running.url, timeout=60) as client:
+        # The attacker holds a token (an insider, or a stolen one): every write below reaches
+        # the code that parses, limits and stores, which anonymous writes (401) never do.
+        running.auth = bearer(user_with_token(running.settings.database_url, "attacker"))
+        with httpx.Client(base_url=running.url, timeout=60, headers=running.auth) as client:
             running.client = client
             running.directory = directory
             running.tables = tables(running.settings.database_url)
@@ -46,11 +51,14 @@ def server(request, tmp_path_factory):
 
 
 def tables(url: str) -> list[str]:
-    engine = sa.create_engine(url)
+    # Through the store's own engine: on SQLite a plain create_engine would open the file with
+    # Python's sqlite3, a second SQLite library in this process beside the server's ADBC one,
+    # and the two release each other's locks ("disk I/O error", see store/sqlite_dbapi.py).
+    db = Database(url)
     try:
-        return sorted(sa.inspect(engine).get_table_names())
+        return sorted(sa.inspect(db.engine).get_table_names())
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def assert_unharmed(server) -> None:
@@ -190,7 +198,9 @@ def raw(server, method: str, target: str, body: bytes | None = None) -> tuple[in
     host, port = server.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        headers = {"Content-Type": "application/vnd.sdmx.structure+xml;version=2.1"} if body is not None else {}
+        headers = dict(server.auth)
+        if body is not None:
+            headers["Content-Type"] = "application/vnd.sdmx.structure+xml;version=2.1"
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
         return response.status, response.read()

@@ -36,6 +36,7 @@ from sdmx_server.cli import main
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
+from tests.access_support import bearer, user_with_token
 from tests.conftest import ROOT, running_server
 from tests.datasets import CONTENT, FLOW_A, frame, sdmx_csv
 
@@ -254,25 +255,21 @@ def test_cli_verify_and_list_with_filters(db, cli):
 # -- the admin endpoint over HTTP ----------------------------------------------------------------
 
 
+#: The server's users, what each is granted, over `*` or one agency; their tokens are made per server.
+USERS = {"root": ("admin", "*"), "ali": ("upload", "TEST:*"), "sara": ("maintain", "*"), "reza": ("read", "TEST:*")}
+
+
 @pytest.fixture
-def server(database_url, tmp_path, monkeypatch):
-    """A running server whose principals come from an X-Test-Principal header, and where
-    user:root is an administrator (until identity's tokens and grants are merged in)."""
-    from sdmx_server.access.rules import Grant, Scope
-    from sdmx_server.api import admin_audit
-
-    def principal_of(request):
-        name = request.headers.get("x-test-principal")
-        return Principal(name=name, method="token") if name else Principal()
-
-    monkeypatch.setattr(admin_audit, "principal_of", principal_of)
-    monkeypatch.setattr(admin_audit, "_grants", lambda db: (Grant("user:root", "admin", Scope()),
-                                                            Grant("user:ali", "upload", Scope("TEST", "*"))))
+def server(database_url, tmp_path):
+    """A running server with real users, grants and bearer tokens (`server.as_user[name]`: the
+    headers to send as them): root administers, ali uploads to TEST, sara maintains, reza reads."""
     settings = Settings(database_url=database_url, data_dir=tmp_path, answer_cache_bytes=0)
     database = Database(database_url)
     create_schema(database)
     assert load_structures(database, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
     with running_server(settings) as running:
+        running.as_user = {name: bearer(user_with_token(database_url, name, action, scope))
+                           for name, (action, scope) in USERS.items()}
         with httpx.Client(base_url=running.url, timeout=60) as client:
             running.client = client
             running.db = database
@@ -285,8 +282,9 @@ def test_admin_endpoint_answers_administrators_only(server):
     _write(server.db, 1, SARA, target="TEST:DF_B(1.0)")
     anonymous = server.client.get("/admin/api/audit")
     assert anonymous.status_code == 401
-    assert server.client.get("/admin/api/audit", headers={"X-Test-Principal": "ali"}).status_code == 403
-    admin = {"X-Test-Principal": "root"}
+    for name in ("ali", "sara", "reza"):  # authenticated, but not administrators
+        assert server.client.get("/admin/api/audit", headers=server.as_user[name]).status_code == 403, name
+    admin = server.as_user["root"]
     answer = server.client.get("/admin/api/audit", headers=admin)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     assert answer.headers["cache-control"] == "no-store"
@@ -318,26 +316,29 @@ def _only(db: Database, **filters) -> AuditEntry:
 def test_an_upload_and_a_refused_one_are_audited(server):
     df = frame(months=2, quarters=0)
     path = "/rest/v2/data/dataflow/TEST/DF_A/1.0"
-    answer = server.client.post(path, content=sdmx_csv(df).encode(), headers={"Content-Type": "text/csv"})
+    ali = {"Content-Type": "text/csv", **server.as_user["ali"]}
+    answer = server.client.post(path, content=sdmx_csv(df).encode(), headers=ali)
     assert answer.status_code == 200, answer.text
     entry = _only(server.db, action="data.upload")
     details = json.loads(entry.details)
     assert (entry.actor, entry.address, entry.target, entry.dataflow, entry.outcome) == (
-        "anonymous", "127.0.0.1", "TEST:DF_A(1.0)", "TEST:DF_A(1.0)", "applied")
+        "user:ali", "127.0.0.1", "TEST:DF_A(1.0)", "TEST:DF_A(1.0)", "applied")
     assert details["load"] == answer.json()["load"] and details["origin"] == "upload"
     assert sum(details["counts"].values()) == len(df) and details["rows"] == len(df)
 
     bad = sdmx_csv(df).replace("IR-23", "XX-99").encode()
-    assert server.client.post(path, content=bad, headers={"Content-Type": "text/csv"}).status_code == 422
-    assert entries(server.db, action="data.upload", limit=1)[0].outcome == "rejected"
+    assert server.client.post(path, content=bad, headers=ali).status_code == 422
+    rejected = entries(server.db, action="data.upload", limit=1)[0]
+    assert (rejected.actor, rejected.outcome) == ("user:ali", "rejected")
 
-    # From another machine (uvicorn takes the client's address from X-Forwarded-For of a local proxy).
-    refused = server.client.post(path, content=sdmx_csv(df).encode(),
-                                 headers={"Content-Type": "text/csv", "X-Forwarded-For": "203.0.113.5"})
+    # One who may read but not upload, from another machine (uvicorn takes the client's address
+    # from X-Forwarded-For of a local proxy).
+    refused = server.client.post(path, content=sdmx_csv(df).encode(), headers={
+        "Content-Type": "text/csv", "X-Forwarded-For": "203.0.113.5", **server.as_user["reza"]})
     assert refused.status_code == 403
     denied = entries(server.db, limit=1)[0]
-    assert (denied.action, denied.target, denied.outcome, denied.address) == (
-        "data.upload", "TEST:DF_A(1.0)", "denied", "203.0.113.5")
+    assert (denied.actor, denied.action, denied.target, denied.outcome, denied.address) == (
+        "user:reza", "data.upload", "TEST:DF_A(1.0)", "denied", "203.0.113.5")
     assert json.loads(denied.details)["status"] == 403
     assert verify(server.db) is None
 
@@ -345,24 +346,26 @@ def test_an_upload_and_a_refused_one_are_audited(server):
 def test_rest_maintenance_records_each_artefact(server):
     from tests.test_clients_maintenance import codelist_21, ml21
 
-    headers = {"Content-Type": "application/vnd.sdmx.structure+xml; version=2.1", "X-Test-Principal": "sara"}
+    sara = server.as_user["sara"]
+    headers = {"Content-Type": "application/vnd.sdmx.structure+xml; version=2.1", **sara}
     body = ml21("<str:Codelists>" + codelist_21("CL_AUDIT", {"A": "a"}) + codelist_21("CL_AUDIT2", {"B": "b"})
                 + "</str:Codelists>")
     assert server.client.post("/rest/v2/structure", content=body, headers=headers).status_code == 201
     urn = "urn:sdmx:org.sdmx.infomodel.codelist.Codelist=MAINT:CL_AUDIT(1.0)"
     made = entries(server.db, action="structure.append")
-    assert sorted((e.target, e.outcome, e.address) for e in made) == [
-        (urn, "ok", "127.0.0.1"), (urn.replace("CL_AUDIT(", "CL_AUDIT2("), "ok", "127.0.0.1")]
+    assert sorted((e.actor, e.target, e.outcome, e.address) for e in made) == [
+        ("user:sara", urn, "ok", "127.0.0.1"), ("user:sara", urn.replace("CL_AUDIT(", "CL_AUDIT2("), "ok", "127.0.0.1")]
     assert json.loads(made[0].details)["code"] == 201
     # The same again changes nothing: no entry.
     assert server.client.post("/rest/v2/structure", content=body, headers=headers).status_code == 200
     assert len(entries(server.db, action="structure.*")) == 2
-    assert server.client.delete("/rest/v2/structure/codelist/MAINT/CL_AUDIT/1.0").status_code == 200
-    assert server.client.delete("/rest/v2/structure/codelist/TEST/CL_AREA/1.0").status_code == 409  # referenced
+    assert server.client.delete("/rest/v2/structure/codelist/MAINT/CL_AUDIT/1.0", headers=sara).status_code == 200
+    referenced = server.client.delete("/rest/v2/structure/codelist/TEST/CL_AREA/1.0", headers=sara)
+    assert referenced.status_code == 409
     gone, kept = entries(server.db, action="structure.delete", limit=2)[::-1]
-    assert (gone.target, gone.outcome) == (urn, "ok")
-    assert (kept.target, kept.outcome) == ("urn:sdmx:org.sdmx.infomodel.codelist.Codelist=TEST:CL_AREA(1.0)",
-                                           "rejected")
+    assert (gone.actor, gone.target, gone.outcome) == ("user:sara", urn, "ok")
+    assert (kept.actor, kept.target, kept.outcome) == (
+        "user:sara", "urn:sdmx:org.sdmx.infomodel.codelist.Codelist=TEST:CL_AREA(1.0)", "rejected")
     assert "referenced" in json.loads(kept.details)["message"]
     assert verify(server.db) is None
 

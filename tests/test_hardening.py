@@ -47,7 +47,9 @@ from sdmx_server.query.parse_data_v2 import (parse_availability_query, parse_ava
 from sdmx_server.query.parse_v1 import parse_data_query as parse_data_v1, parse_flow_ref
 from sdmx_server.query.periods import PeriodError, parse_period, parse_query_period
 from sdmx_server.settings import Settings
+from tests.access_support import bearer, user_with_token
 from tests.conftest import ROOT, fresh_database, running_server, serving_content
+from tests.principals import writes
 
 NS_ML21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message}"
 
@@ -94,9 +96,12 @@ def serve_process(directory: Path, **env: str):
 
 @pytest.fixture(scope="module")
 def served_process(tmp_path_factory):
+    """(url, port, an administrator's Authorization header line): writes need credentials, and
+    the body clocks are only reached by a request the server means to read."""
     directory = tmp_path_factory.mktemp("serve-process")
-    with serve_process(directory, SDMX_HEADER_TIMEOUT_SECONDS="2", SDMX_BODY_IDLE_SECONDS="2") as running:
-        yield running
+    with serve_process(directory, SDMX_HEADER_TIMEOUT_SECONDS="2", SDMX_BODY_IDLE_SECONDS="2") as (url, port):
+        token = user_with_token(f"sqlite:///{directory / 'store.db'}", "writer")
+        yield url, port, b"Authorization: Bearer %s\r\n" % token.encode()
 
 
 class Bystander:
@@ -145,7 +150,7 @@ def read_all(sock: socket.socket, timeout: float) -> tuple[bytes, float]:
 
 
 def test_a_100_mb_header_is_refused_at_once_while_others_are_answered(served_process):
-    url, port = served_process
+    url, port, _ = served_process
     with Bystander(url) as bystander:
         time.sleep(0.3)
         started = time.monotonic()
@@ -174,7 +179,7 @@ def test_a_100_mb_header_is_refused_at_once_while_others_are_answered(served_pro
 
 
 def test_a_request_head_that_never_ends_is_closed_after_the_timeout(served_process):
-    url, port = served_process
+    url, port, _ = served_process
     with Bystander(url) as bystander:
         half = socket.create_connection(("127.0.0.1", port))
         half.sendall(b"GET /rest/dataflow HTTP/1.1\r\nHost: x\r\nX-Slow: ")
@@ -188,11 +193,11 @@ def test_a_request_head_that_never_ends_is_closed_after_the_timeout(served_proce
 
 
 def test_a_body_that_stops_arriving_closes_the_connection(served_process):
-    url, port = served_process
+    url, port, authorization = served_process
     with Bystander(url) as bystander:
         sock = socket.create_connection(("127.0.0.1", port))
         sock.sendall(b"POST /rest/v2/structure HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
-                     b"Content-Length: 100000\r\n\r\n<?xml version='1.0'?>")
+                     + authorization + b"Content-Length: 100000\r\n\r\n<?xml version='1.0'?>")
         answer, closed_after = read_all(sock, 10)
     assert answer == b"" and 1.5 < closed_after < 4, (answer[:100], closed_after)
     assert not bystander.failures and max(bystander.latencies) < 1.0
@@ -201,11 +206,11 @@ def test_a_body_that_stops_arriving_closes_the_connection(served_process):
 
 def test_a_slow_but_steady_body_is_not_cut_off(served_process):
     """The body clock is an idle clock: a body that keeps coming, however slowly, is read."""
-    _, port = served_process
+    _, port, authorization = served_process
     body = b'{"data": {}}'
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(b"POST /rest/v2/structure HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+                 + authorization + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
     for i in range(0, len(body), 4):  # 3 pieces over 3 s: longer than the 2 s idle limit in all
         sock.sendall(body[i:i + 4])
         time.sleep(1.0)
@@ -234,7 +239,7 @@ def small_limits(tmp_path_factory):
                             max_body_bytes=100, max_query_keys=3, max_key_codes=10, max_filter_values=4,
                             max_list_items=5)
         app_routes = [Route("/echo", _echo, methods=["POST"])]
-        with running_server(settings, extra_routes=app_routes) as server:
+        with running_server(settings, writes, extra_routes=app_routes) as server:
             yield server
 
 
@@ -463,6 +468,7 @@ FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(A
 @pytest.fixture(scope="module")
 def content_server(tmp_path_factory):
     with serving_content("sqlite", tmp_path_factory.mktemp("content"), months=0) as server:
+        server.auth = bearer(user_with_token(server.settings.database_url, "uploader", "upload", "TEST:*"))
         yield server
 
 
@@ -475,7 +481,8 @@ def test_excel_cells_that_look_like_formulas_are_text_and_csv_keeps_them_exact(c
     df = df[(df.AREA == "IR") & (df.SEX == "F")].reset_index(drop=True)
     df["COMMENT"] = FORMULAS[: len(df)]
     upload = httpx.post(f"{content_server.url}/rest/v2/data/dataflow/TEST/DF_A/1.0",
-                        content=sdmx_csv(df).encode(), headers={"Content-Type": "text/csv"}, timeout=60)
+                        content=sdmx_csv(df).encode(), headers={"Content-Type": "text/csv", **content_server.auth},
+                        timeout=60)
     assert upload.status_code == 200, upload.text[:500]
     xlsx = httpx.get(f"{content_server.url}/rest/data/DF_A/M.IR.F", timeout=60,
                      headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
