@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
 import socket
@@ -217,6 +218,41 @@ def test_a_slow_but_steady_body_is_not_cut_off(served_process):
     answer, _ = read_all(sock, 10)
     status = int(answer.split(b" ", 2)[1])
     assert status in (400, 422), answer[:300]  # read whole, and refused for what it says
+
+
+def test_a_body_arriving_with_its_head_in_one_read_is_not_counted_as_head(served_process):
+    """A client writing head and body at once: the server's first read holds both, and more
+    than the 64 KiB a head may have. Only the head is counted (this was a 431)."""
+    _, port, authorization = served_process
+    body = b"<" * 300_000
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(b"POST /rest/v2/structure HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+                 + authorization + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    answer, _ = read_all(sock, 10)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]  # read whole, and refused for what it says
+
+
+def test_a_write_refused_before_its_body_is_read_answers_and_keeps_the_connection(served_process):
+    """An anonymous upload is 401 before its body is read. A client that sends its whole body
+    and then reads gets the 401, not a broken pipe: the server discards the rest of the body,
+    and the connection answers the next request."""
+    url, port, _ = served_process
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        started = time.monotonic()
+        connection.request("POST", "/rest/v2/data/dataflow/TEST/DF_A/1.0", body=b"x" * (20 * 1024 * 1024),
+                           headers={"Content-Type": "text/csv"})
+        refused = connection.getresponse()
+        assert refused.status == 401 and refused.getheader("www-authenticate", "").startswith("Bearer")
+        assert etree.fromstring(refused.read()).tag.endswith("}Error")
+        connection.request("GET", "/health")
+        again = connection.getresponse()
+        assert again.status == 200 and again.read()
+        assert time.monotonic() - started < 20
+    finally:
+        connection.close()
+    assert httpx.get(f"{url}/health").status_code == 200
 
 
 # -- body limits ----------------------------------------------------------------------------------

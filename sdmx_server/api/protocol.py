@@ -6,13 +6,20 @@ so every other client, for 7 s), and waits forever for a body that stops arrivin
 (cli/commands.py) runs uvicorn with this protocol instead:
 
 - a request head (request line and headers) larger than `max_header_bytes` is answered 431
-  (an SDMX error) and the connection closed, counted before the bytes reach the parser;
+  (an SDMX error) and the connection closed, counted before the bytes reach the parser (a read
+  holding a head and the start of its body is split where the allowance ends: the body is not
+  counted as head);
 - a connection that does not finish its request head within `header_timeout_seconds` of being
   opened, or of the previous answer, is closed (a 408 is written first when some of the head
   came; a silent connection is just closed);
 - a body that stops arriving for `body_idle_seconds` closes the connection: the route reading it
   sees the client gone. The clock does not run while the server itself paused reading (an
   upload being written to disk more slowly than it arrives).
+
+A write refused before its body is read (401 without credentials, 403, 404) is answered at
+once; uvicorn then reads and discards the rest of the body (the idle clock still runs), so a
+client that sends its whole body before reading gets the answer rather than a broken pipe, and
+the connection stays usable. Closing instead would reset the connection under such a client.
 
 The limits come from Settings.from_env() once per process: uvicorn builds the protocol by
 class, in each worker process.
@@ -57,6 +64,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_seconds = settings.header_timeout_seconds
         self.body_seconds = settings.body_idle_seconds
         self.in_head = True  # waiting for (the rest of) a request head
+        self.heads = 0  # request heads parsed on this connection
         self.head_bytes = 0
         self.guard: asyncio.TimerHandle | None = None
         self.target = b""
@@ -73,11 +81,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.in_head:
-            self.head_bytes += len(data)
-            if self.head_bytes > self.max_head:
-                self._refuse(431, HeadersTooLarge(
-                    f"the request head is larger than {self.max_head:,} bytes: send smaller headers"))
+            room = self.max_head - self.head_bytes
+            if len(data) > room:
+                # One read may hold the head and the start of its body (a client sending both at
+                # once): the parser sees the head's allowance first, and only a head still
+                # unfinished there is refused. The rest, a body or the next request, goes on.
+                heads = self.heads
+                if room > 0:
+                    self.head_bytes = self.max_head
+                    super().data_received(data[:room])
+                if self.transport.is_closing():  # the parser refused what it saw
+                    return
+                if self.heads == heads:  # no head ended within the allowance
+                    self._refuse(431, HeadersTooLarge(
+                        f"the request head is larger than {self.max_head:,} bytes: send smaller headers"))
+                else:
+                    self.data_received(data[room:])
                 return
+            self.head_bytes += len(data)
         elif self.guard is not None:  # a body arriving: its idle clock starts again
             self._arm(self.body_seconds, self._body_timeout)
         super().data_received(data)
@@ -90,6 +111,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
+        self.heads += 1
         self.head_bytes = 0
         self._arm(self.body_seconds, self._body_timeout)
         super().on_headers_complete()
