@@ -245,3 +245,21 @@ def test_an_upload_region_reports_every_row_outside_by_value():
     check_region(inside, _Shape, ((("AREA", ("IR-03", "IR-24")), ("FREQ", ("M",))),), "TEST:DF_INT(1.0)",
                  {k: v[:3] for k, v in columns.items()}, np.array([2, 3, 4]))
     assert inside.ok, inside.lines()
+
+
+def test_a_refused_delete_names_only_the_referring_artefacts_the_asker_sees():
+    from sdmx_server.registry.change import delete_artefact
+
+    from dataclasses import replace
+
+    # A draft (final artefacts are never deleted), used by DSD_PUB and by DSD_PRIV.
+    registry = Registry([replace(e, is_final=False) if e.id == "CL_SHARED" else e for e in build().entries()],
+                        generation=7)
+    key = ("codelist", "TEST", "CL_SHARED", "1.0")
+    public = Gate.of(ANONYMOUS, GRANTS, registry)
+    [refused] = delete_artefact(None, key, registry, public.view).results
+    assert refused.code == 409
+    assert "DSD_PUB" in refused.message and "DSD_PRIV" not in refused.message
+    assert refused.message.endswith("1 other artefact")
+    [told] = delete_artefact(None, key, registry, Gate.of(ADMIN, GRANTS, registry).view).results
+    assert "DSD_PUB" in told.message and "DSD_PRIV" in told.message and "other" not in told.message

@@ -148,9 +148,14 @@ async def delete(request: Request) -> Response:
         # Not there, or not for this principal to know of: the same answer.
         action = "Delete"
         return _answer(request, ChangeOutcome([ArtefactResult(*key, action, "Failure", 404, "not found")]))
-    gate_of(request).require("maintain", key[0], key[1:])
+    gate = gate_of(request)
+    gate.require("maintain", key[0], key[1:])
     if item is None:
-        outcome = await run_in_threadpool(delete_artefact, state.db, key)
+        def visible(entry) -> bool:  # by key: the delete reads the registry afresh
+            known = gate.registry.entry(entry.kind, *entry.artefact_key)
+            return known is not None and gate.view(known)
+
+        outcome = await run_in_threadpool(delete_artefact, state.db, key, None, visible)
     else:
         outcome = await run_in_threadpool(_delete_item, state, key, item)
     state.invalidate()

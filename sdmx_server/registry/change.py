@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import orjson
 
 from sdmx_server.kinds import BY_NAME, JSON_ITEMS
 from sdmx_server.registry import codec
-from sdmx_server.registry.index import Registry, parse_urn
+from sdmx_server.registry.index import Entry, Registry, parse_urn
 from sdmx_server.registry.messages import Candidate
 from sdmx_server.registry.store import Key, Put, read_all, save
 from sdmx_server.store.database import Database
@@ -147,8 +147,11 @@ def apply_changes(
     return outcome
 
 
-def delete_artefact(db: Database, key: Key, registry: Registry | None = None) -> ChangeOutcome:
-    """Delete one artefact, unless something forbids it (404, 409)."""
+def delete_artefact(db: Database, key: Key, registry: Registry | None = None,
+                    visible: Callable[[Entry], bool] | None = None) -> ChangeOutcome:
+    """Delete one artefact, unless something forbids it (404, 409). `visible`: what the asker
+    may see (the access gate's view); a 409 names only those of the referring artefacts, and
+    counts the others, so that a refusal never names what the asker may not know exists."""
     outcome = ChangeOutcome()
     if registry is None:
         stored, generation = read_all(db)
@@ -161,8 +164,12 @@ def delete_artefact(db: Database, key: Key, registry: Registry | None = None) ->
     if entry.is_final and not entry.is_stub:
         reason = "it is final (stable); a final artefact is never deleted"
     elif parents := registry.parents_of(entry):
-        names = ", ".join(p.ref for p in parents[:5]) + (" ..." if len(parents) > 5 else "")
-        reason = f"it is referenced by {names}"
+        shown = [p for p in parents if visible is None or visible(p)]
+        names = [p.ref for p in shown[:5]] + (["..."] if len(shown) > 5 else [])
+        if len(shown) < len(parents):
+            hidden = len(parents) - len(shown)
+            names.append(f"{hidden} other artefact{'s' if hidden > 1 else ''}")
+        reason = f"it is referenced by {', '.join(names)}"
     elif entry.kind == "dataflow" and _holds_data(db, key):
         reason = "the dataflow holds data"
     if reason:
