@@ -182,13 +182,13 @@ def test_every_change_from_the_command_line_is_audited(cli, store):
     with Session(store.engine) as session:
         entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.actor, e.method, e.action, e.target, e.outcome) for e in entries] == [
-        ("user:cli", "cli", "user.add", "user:ali", "ok"),
-        ("user:cli", "cli", "token.create", "user:ali", "ok"),
-        ("user:cli", "cli", "token.revoke", "token 1", "ok"),
-        ("user:cli", "cli", "grant.add", "user:ali read SSO:*", "ok"),
-        ("user:cli", "cli", "grant.revoke", "user:ali read SSO:*", "ok"),
-        ("user:cli", "cli", "user.disable", "user:ali", "ok"),
-        ("user:cli", "cli", "user.remove", "user:ali", "ok"),
+        ("cli", "cli", "user.add", "user:ali", "ok"),
+        ("cli", "cli", "token.create", "user:ali", "ok"),
+        ("cli", "cli", "token.revoke", "token 1", "ok"),
+        ("cli", "cli", "grant.add", "user:ali read SSO:*", "ok"),
+        ("cli", "cli", "grant.revoke", "user:ali read SSO:*", "ok"),
+        ("cli", "cli", "user.disable", "user:ali", "ok"),
+        ("cli", "cli", "user.remove", "user:ali", "ok"),
     ]
     assert all(e.address for e in entries)  # the host the command ran on
 

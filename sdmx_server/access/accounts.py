@@ -48,7 +48,7 @@ class UserInfo:
                 "disabled": self.disabled, "has_password": self.has_password, "created_at": self.created_at}
 
 
-#: Names no user may take: the command line's own (the audit trail's actor `user:cli`).
+#: Names no user may take: the command line's own (the audit trail's actor `cli`).
 RESERVED = frozenset({"cli"})
 
 
