@@ -143,12 +143,12 @@ class Served:
             headers["Accept"] = accept
         return httpx.get(self.url + path, headers=headers, timeout=60)
 
-    def upload(self, flow, body: str, who: str | None) -> httpx.Response:
+    def upload(self, flow, body: str, who: str | None, action: str | None = None) -> httpx.Response:
         headers = {"Content-Type": "text/csv"}
         if who:
             headers["X-Test-Principal"] = who
         return httpx.post(f"{self.url}/rest/v2/data/dataflow/{flow[0]}/{flow[1]}/{flow[2]}", content=body.encode(),
-                          headers=headers, timeout=120)
+                          headers=headers, params={"action": action} if action else None, timeout=120)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -395,6 +395,13 @@ def test_uploads_need_a_grant_and_stay_inside_its_region(served):
     # nothing changed: the value of the IR-10 row is still the stored one
     rows = csv_rows(served.get("/rest/v2/data/dataflow/TEST/DF_CONTRIB/1.0/M.IR-10.EMP", "office"))
     assert "99.0" not in {r["OBS_VALUE"] for r in rows} and "99" not in {r["OBS_VALUE"] for r in rows}
+
+    # replace-all would empty the other regions' rows, which the file does not carry
+    whole = served.upload(FLOW, staff_csv(inside), "tabriz", action="replace-all")
+    assert whole.status_code == 403, whole.text
+    assert "replace-all replaces the whole dataflow" in error_text(whole)
+    rows = csv_rows(served.get("/rest/v2/data/dataflow/TEST/DF_CONTRIB/1.0/M.IR-10.EMP", "office"))
+    assert rows, "the other regions' rows are still there"
 
     accepted = served.upload(FLOW, staff_csv(inside), "tabriz")
     assert accepted.status_code == 200, accepted.text

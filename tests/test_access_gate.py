@@ -128,6 +128,8 @@ def test_restricted_flows_open_only_to_a_grant_naming_them():
     assert ("dataconstraint", "CON_INT") not in seen(gate)
     everything = Gate.of(PROVINCIAL, (grant("user:tabriz", "read", "*"),), build())
     assert ("dataflow", "DF_RES") not in seen(everything)
+    for pattern in ("TEST:DF_RE?", "TEST:DF_[R]ES", "T?ST:DF_RES", "TEST:DF_R*"):  # patterns never name one
+        assert ("dataflow", "DF_RES") not in seen(Gate.of(PROVINCIAL, (grant("user:tabriz", "read", pattern),), build()))
 
 
 def test_reference_walks_never_reach_what_is_hidden():

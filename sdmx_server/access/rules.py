@@ -59,8 +59,9 @@ class Scope:
                 and fnmatchcase(version, self.version))
 
     def names(self, key: tuple[str, str, str]) -> bool:
-        """Covers the key and names its agency and id without a wildcard (restricted flows)."""
-        return "*" not in self.agency + self.id and self.covers(key)
+        """Covers the key and names its agency and id without a pattern (restricted flows):
+        none of fnmatch's `*`, `?` or `[...]`."""
+        return not any(ch in self.agency + self.id for ch in "*?[") and self.covers(key)
 
     def __str__(self) -> str:
         if (self.agency, self.id, self.version) == ("*", "*", "*"):

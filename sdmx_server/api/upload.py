@@ -42,7 +42,7 @@ from starlette.routing import Route
 from sdmx_server.api.structures import state_of
 from sdmx_server.access.gate import as_region
 from sdmx_server.api.access import address_of, gate_of, principal_of
-from sdmx_server.errors import (PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
+from sdmx_server.errors import (Forbidden, PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
                                 Unprocessable)
 from sdmx_server.ingest.load import NOT_DATA, LoadError, LoadRequest, load_incoming
 from sdmx_server.ingest.readers import detect, reader_for
@@ -153,6 +153,11 @@ async def upload(request: Request) -> Response:
     allowed = gate.require("upload", "dataflow", flow,
                            f"dataflow {flow[0]}:{flow[1]}({flow[2]}) is not loaded; load its structures first")
     action, dry_run, release_at = _parameters(request)
+    if action == "replace-all" and not allowed.whole:
+        # The file's rows are checked against the region, but replace-all also empties every
+        # row the file does not carry: the other regions' too.
+        raise Forbidden(f"replace-all replaces the whole dataflow: no rule grants upload on "
+                        f"{flow[0]}:{flow[1]}({flow[2]}) outside your region; use merge, replace or delete")
     _check_content_type(request)
     registry = gate.registry
     f, size = await _spool(request, state.settings.max_load_bytes)
