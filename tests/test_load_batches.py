@@ -181,3 +181,46 @@ def test_a_row_longer_than_a_read_block_is_read_on_in_longer_blocks(database_url
         pd.testing.assert_frame_equal(_normal(_read(db, fact.table, fact)), df)
     finally:
         db.dispose()
+
+
+def _outcomes(url, tmp_path, loads) -> tuple[list, int]:
+    """(status, counts) of each load, and how many observations are stored after them."""
+    tmp_path.mkdir()
+    db, settings = _store(url, tmp_path)
+    try:
+        outs = []
+        for i, (text, action) in enumerate(loads):
+            out = load_data(db, _registry(db), FLOW_A, write(tmp_path / f"l{i}.csv", text), action, settings)
+            outs.append((out.status, _counts(out) if out.result else out.report.lines()))
+        fact = _fact(db)
+        return outs, len(_read(db, fact.table, fact))
+    finally:
+        db.dispose()
+
+
+def _deletes_of(df: pd.DataFrame) -> pd.DataFrame:
+    """Delete rows for df's keys (no values named: whole observations go)."""
+    return df.assign(**{c: None for c in df.columns if c not in DIMENSIONS})
+
+
+def test_a_replace_all_starting_with_deletes_keeps_the_rows_it_writes_after(database_url, tmp_path):
+    """The deletes empty the table; the writes after them are the load's keys all the same."""
+    f0 = _normal(frame(seed=11, months=2, quarters=1)).sort_values(DIMENSIONS).reset_index(drop=True)
+    both = pd.concat([_deletes_of(f0), f0])
+    actions = ["D"] * len(f0) + ["M"] * len(f0)
+    outs, stored = _outcomes(database_url, tmp_path / "s", [
+        (sdmx_csv(f0), "merge"), (sdmx_csv(both, version="2.0", actions=actions), "replace-all")])
+    assert outs[1][0] == "applied", outs
+    assert stored == len(f0)
+    assert (outs[1][1]["deleted"], outs[1][1]["added"]) == (len(f0), len(f0))
+
+
+def test_a_replace_all_writing_deleting_and_writing_one_key_applies(database_url, tmp_path):
+    f0 = _normal(frame(seed=11, months=2, quarters=1)).sort_values(DIMENSIONS).reset_index(drop=True)
+    k = f0.iloc[[0]]
+    body = pd.concat([k, _deletes_of(k), f0])
+    actions = ["M", "D"] + ["M"] * len(f0)
+    outs, stored = _outcomes(database_url, tmp_path / "s", [
+        (sdmx_csv(f0), "merge"), (sdmx_csv(body, version="2.0", actions=actions), "replace-all")])
+    assert outs[1][0] == "applied", outs
+    assert stored == len(f0)

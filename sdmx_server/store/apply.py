@@ -228,6 +228,8 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     if _is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
         result.added += _ingest_into_empty(load, rows_of, data.sorted)
+        if load.keys:  # (the table was emptied by this load's deletes: its rows are all this run's)
+            _record_keys(load, fact.name)
         return
     added_before, changed_before = result.added, result.changed
     # A resend of every stored observation, in key order: compared in Arrow with the rows read
@@ -244,11 +246,11 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     else:
         staged, names = 0, None
         for rows in rows_of:
-            if load.keys:
-                cur.adbc_ingest(LOAD_KEYS, rows.select(fact.key_columns), mode="append", temporary=True)
             cur.adbc_ingest(STAGING, rows, mode="append" if names else "create", temporary=True)
             keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
             staged, names = staged + rows.num_rows, rows.column_names
+        if load.keys:
+            _record_keys(load, STAGING)
         if not db.is_sqlite:
             cur.execute(f"ANALYZE {STAGING}")  # (a temporary table has no statistics)
         written = _classify(load, names, staged, replace)
@@ -394,6 +396,19 @@ def _create_key_table(load: _Load) -> None:
                     sa.PrimaryKeyConstraint(*load.fact.key_columns), prefixes=["TEMPORARY"])
     load.cur.execute(str(sa.schema.CreateTable(keys).compile(dialect=load.db.dialect)))
     load.keys = True
+
+
+def _record_keys(load: _Load, source: str) -> None:
+    """replace-all: the keys of `source` (the rows this run writes) join LOAD_KEYS, whichever
+    path wrote them. A key already there (written, deleted and written again by this load) is
+    skipped, not a conflict."""
+    key = load.fact.key_columns
+    keys = sa.table(LOAD_KEYS, *[sa.column(k) for k in key])
+    rows = sa.table(source, *[sa.column(k) for k in key])
+    insert_fn = sqlite.insert if load.db.is_sqlite else postgresql.insert
+    # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
+    select = sa.select(*[rows.c[k] for k in key]).where(sa.true())
+    _run(load, insert_fn(keys).from_select(key, select).on_conflict_do_nothing())
 
 
 def _delete_rest(load: _Load) -> None:
