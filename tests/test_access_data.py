@@ -10,13 +10,15 @@ access/store.py `current_grants`):
 - anonymous: the public;
 - `tabriz` (group province-03): reads and uploads DF_CONTRIB for AREA=IR-03 only;
 - `office` (group office): reads TEST:* (internal flows, never the restricted one);
-- `root`: admin.
+- `root`: admin;
+- `keeper`: maintains TEST:* and reads only what the public reads.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 
 import httpx
@@ -37,6 +39,7 @@ PRINCIPALS = {
     "office": Principal(name="office", groups=frozenset({"office"}), method="token"),
     "root": Principal(name="root", method="token"),
     "nobody": Principal(name="nobody", method="token"),  # authenticated, granted nothing
+    "keeper": Principal(name="keeper", method="token"),  # maintains TEST:*, reads as the public
 }
 
 
@@ -49,6 +52,7 @@ GRANTS = (
     grant("group:province-03", "upload", "TEST:DF_CONTRIB", "AREA=IR-03"),
     grant("group:office", "read", "TEST:*"),
     grant("user:root", "admin", "*"),
+    grant("user:keeper", "maintain", "TEST:*"),
 )
 
 STAFF_CODELISTS = """\
@@ -437,3 +441,31 @@ def test_structure_maintenance_needs_maintain(served):
     assert texts(hidden).replace("DSD_CONTRIB", "X") == texts(missing).replace("DSD_NOPE", "X")
     assert "not found" in texts(hidden)
     assert served.get("/rest/codelist/TEST/CL_FREQ/1.0", None, None).status_code == 200  # still there
+
+
+def test_a_maintainer_cannot_reach_hidden_structures_by_reference(served):
+    """A new public dataflow on an internal flow's DSD would make the DSD and its codelists
+    public (visibility follows the visible dataflows): the reference is to nothing, for the
+    maintainer who cannot see the DSD, and answers as a reference to a DSD that does not exist."""
+    urn = "urn:sdmx:org.sdmx.infomodel.datastructure."
+
+    def post(flow_id, dsd):
+        flow = {"id": flow_id, "agencyID": "TEST", "version": "1.0", "name": "Leak", "names": {"en": "Leak"},
+                "structure": f"{urn}DataStructure=TEST:{dsd}(1.0)"}
+        body = json.dumps({"meta": {"id": "M", "prepared": "2024-01-01T00:00:00Z", "sender": {"id": "T"}},
+                           "data": {"dataflows": [flow]}}).encode()
+        return httpx.post(served.url + "/rest/v2/structure", content=body, timeout=60,
+                          headers={"X-Test-Principal": "keeper", "Content-Type": JSON20})
+
+    hidden, missing = post("DF_LEAK", "DSD_CONTRIB"), post("DF_LEAK2", "DSD_NOPE")
+    assert hidden.status_code == missing.status_code == 409, hidden.text
+    assert texts(hidden).replace("DF_LEAK", "X").replace("DSD_CONTRIB", "Y") == \
+        texts(missing).replace("DF_LEAK2", "X").replace("DSD_NOPE", "Y")
+    assert "which is not loaded" in texts(hidden)
+    assert served.get("/rest/dataflow/TEST/DF_LEAK/1.0", "root", None).status_code == 404  # nothing saved
+    assert served.get("/rest/datastructure/TEST/DSD_CONTRIB/1.0", None, None).status_code == 404
+    assert served.get("/rest/codelist/TEST/CL_CONTRIB/1.0", None, None).status_code == 404
+    # what the maintainer sees it may refer to
+    seen = post("DF_SEEN", "DSD_TEST")
+    assert seen.status_code == 201, seen.text
+    assert served.get("/rest/dataflow/TEST/DF_SEEN/1.0", None, None).status_code == 200

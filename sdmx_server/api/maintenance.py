@@ -9,7 +9,8 @@
 Every answer is a SubmitStructureResponse. The checks are registry/change.py's, the same as
 the CLI's. Writes need credentials (401) and `maintain` on each artefact, by its
 agency:id(version) (403 naming the missing rule, access/gate.py); an artefact the principal may
-not see is "not found" to PUT and DELETE, as one that does not exist.
+not see is "not found" to PUT and DELETE, as one that does not exist, and a reference to one
+is a reference to nothing (409).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sdmx_server.formats.ml21 import Header
 from sdmx_server.formats.submission_ml30 import MEDIA_TYPE, submission_response
 from sdmx_server.kinds import BY_NAME, BY_V2, JSON_ITEMS, JSON_NESTED_ITEMS, Kind
 from sdmx_server.query.params import ID, NESTED_NCNAME
+from sdmx_server.registry.index import Registry
 from sdmx_server.registry.change import ArtefactResult, ChangeOutcome, apply_changes, delete_artefact
 from sdmx_server.registry.messages import Candidate, read_message
 from sdmx_server.registry.sdmxml import StructureFileError
@@ -60,6 +62,23 @@ def _may_maintain(gate: Gate, candidates: list[Candidate]) -> None:
             gate.require("maintain", kind, tuple(key), new=True, access=candidate.access)
         except NoResults:
             raise Forbidden(f"no rule grants maintain on {ref(tuple(key))}") from None
+
+
+def _as_seen(request: Request) -> Registry:
+    """The registry as it is now, less what the principal may not see: the registry the
+    submission's references resolve in. A reference to a hidden artefact is then answered
+    exactly as one to nothing (409 "... which is not loaded"), so a maintainer can neither
+    make a hidden structure public by naming it from a public dataflow (visibility follows
+    "used by a visible dataflow") nor learn that it exists."""
+    state = state_of(request)
+    state.invalidate()  # what the database holds now, as apply_changes would read it
+    gate = gate_of(request)
+    registry = gate.registry
+    if gate.is_admin:
+        return registry
+    view = gate.view
+    hidden = [entry.key for entry in registry.entries() if not view(entry)]
+    return registry.updated([], hidden, registry.generation) if hidden else registry
 
 
 async def _body(request: Request) -> bytes:
@@ -109,7 +128,8 @@ async def post(request: Request) -> Response:
             raise Unprocessable(f"under /structure/{type_name} only {kind.urn_class} artefacts: not {', '.join(wrong)}")
     _may_maintain(gate, candidates)
     state = state_of(request)
-    outcome = await run_in_threadpool(apply_changes, state.db, candidates, partial_success=True)
+    seen = await run_in_threadpool(_as_seen, request)
+    outcome = await run_in_threadpool(apply_changes, state.db, candidates, partial_success=True, registry=seen)
     state.invalidate()
     await record_changes(request, outcome)
     return _answer(request, outcome)
@@ -131,7 +151,8 @@ async def put(request: Request) -> Response:
         await record_changes(request, outcome)
         return _answer(request, outcome)
     _may_maintain(gate_of(request), candidates)
-    outcome = await run_in_threadpool(apply_changes, state.db, candidates)
+    seen = await run_in_threadpool(_as_seen, request)
+    outcome = await run_in_threadpool(apply_changes, state.db, candidates, registry=seen)
     state.invalidate()
     await record_changes(request, outcome)
     return _answer(request, outcome)
