@@ -395,3 +395,15 @@ def test_anonymous_writes_are_refused_from_anywhere(server):
         app.state.server.close()
     assert codes_of(server, "CL_REMOTE", "1.0") is None
     assert server.get("/structure/codelist/TEST/CL_FREQ/1.0").status_code == 200
+
+
+def test_query_parameters_are_refused_before_anything_is_written(server):
+    """`?dryRun=true` is no maintenance parameter: ignored, it would write what the client meant to test."""
+    body = json_message(codelists=[codelist_json("CL_DRY", {"A": "Alpha"}, "1.0")])
+    response = post(server, body, JSON20, "/structure?dryRun=true")
+    assert response.status_code == 400
+    assert "unknown parameter(s) dryRun" in response.text
+    assert server.get("/structure/codelist/MAINT/CL_DRY/1.0").status_code == 404
+    put = server.put("/structure/codelist/MAINT/CL_DRY/1.0?force=1", content=body, headers={"Content-Type": JSON20})
+    assert put.status_code == 400 and "force" in put.text
+    assert server.delete("/structure/codelist/MAINT/CL_DRY/1.0?dryRun=true").status_code == 400

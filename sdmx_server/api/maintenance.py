@@ -45,7 +45,11 @@ ITEM = re.compile(r"[^\x00-\x1f\x7f,]+")  # value list items may be any text
 
 async def _gate(request: Request) -> Gate:
     """The request's gate, after refusing the anonymous (401): maintenance is for principals
-    granted `maintain` (or `admin`)."""
+    granted `maintain` (or `admin`). A query parameter is refused first (400): maintenance
+    takes none, and one ignored (`?dryRun=true`) would write what the client meant to test."""
+    if request.query_params:
+        unknown = ", ".join(sorted(set(request.query_params)))
+        raise SyntaxError_(f"unknown parameter(s) {unknown}: structure maintenance takes no query parameters")
     gate = await run_in_threadpool(gate_of, request)
     if not gate.principal.is_authenticated and not gate.is_admin:
         raise Unauthorized("structure maintenance needs credentials: send Authorization: Bearer TOKEN")
