@@ -130,10 +130,12 @@ def _unsorted(key_ids: list[str], rescan: Rescan) -> list[tuple[str, int, np.nda
     del hashes, writing
     order = np.argsort(h, kind="stable")
     ordered = h[order]
-    repeat = np.zeros(len(h), dtype=bool)
-    repeat[1:] = ordered[1:] == ordered[:-1]
-    repeat[:-1] |= repeat[1:]  # both ends of an equal pair
-    candidates = np.sort(order[repeat & w[order]])
+    # Every row of a hash group with two writes or more, deletes too: a delete between two
+    # writes of a key makes the second a new write, so the rule needs it.
+    starts = np.ones(len(h), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    group = np.cumsum(starts) - 1
+    candidates = np.sort(order[np.bincount(group, weights=w[order])[group] >= 2])
     if not len(candidates):
         return []
     # The candidates' exact keys (file positions), read again; then checked as a sorted file is.
@@ -156,7 +158,7 @@ def _unsorted(key_ids: list[str], rescan: Rescan) -> list[tuple[str, int, np.nda
     ordering = KeyOrder(keys)
     order = ordering.order
     same = ordering.repeats()
-    ordered_writes = writes[order]
+    ordered_writes = writes[order]  # (stable: equal keys in file order, as the store applies them)
     duplicate = same & ordered_writes & np.concatenate([[False], ordered_writes[:-1]])
     out = []
     positions = np.flatnonzero(duplicate)
