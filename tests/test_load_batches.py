@@ -13,12 +13,15 @@ with the same rows. Runs on SQLite and PostgreSQL (conftest.database_url).
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pandas as pd
 import sqlalchemy as sa
 
 from sdmx_server.cli import _registry
 from sdmx_server.ingest import spool
+from sdmx_server.ingest.duplicates import KeyCheck
 from sdmx_server.ingest.load import load_data
+from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.readers import sdmx_csv as csv_reader
 from sdmx_server.store import aligned
 from sdmx_server.store.series import SeriesTable
@@ -243,3 +246,23 @@ def test_a_write_delete_write_of_one_key_is_no_duplicate_in_a_file_out_of_key_or
     outs, _ = _outcomes(database_url, tmp_path / "t", [(sdmx_csv(body, version="2.0", actions=actions), "merge")])
     assert outs[0][0] == "rejected"
     assert outs[0][1] == ["row 5: duplicate observation M.IR.F.2020-01: also in row 4"]
+
+
+def test_a_duplicate_starting_a_batch_names_the_row_just_before_it():
+    """The row a duplicate repeats is the one just before it (after a delete, not the first
+    row of the key), whether or not a batch ends between them."""
+    def report(batches) -> list:
+        found = ValidationReport()
+        check = KeyCheck(["K"], found)
+        for keys, writes, rows in batches:
+            check.add({"K": pa.array(keys)}, pa.array(writes), np.array(rows))
+        check.finish(lambda: iter(()))
+        return [(g.message, list(g.rows)) for g in found.groups]
+
+    one = report([(["a"] * 4, [True, False, True, True], [2, 3, 4, 5])])
+    two = report([(["a"] * 3, [True, False, True], [2, 3, 4]), (["a"], [True], [5])])
+    assert one == two == [("duplicate observation a: also in row 4", [5])]
+    # a run of duplicates a batch end cuts is one group still
+    one = report([(["a"] * 5, [True, False, True, True, True], [2, 3, 4, 5, 6])])
+    cut = report([(["a"] * 4, [True, False, True, True], [2, 3, 4, 5]), (["a", "b"], [True, True], [6, 7])])
+    assert one == cut == [("duplicate observation a: also in row 4", [5, 6])]

@@ -37,7 +37,8 @@ class KeyCheck:
         self.sorted = True  # every row so far in key order
         self._last: tuple | None = None  # the last row's key, as compared
         self._last_writing = False
-        self._group_first = 0  # the first row of the run of equal keys the last row is in
+        self._last_row = 0  # the last row's number: the row a duplicate starting a batch repeats
+        self._open = False  # the last row was a duplicate, reported: a run the next batch may go on with
         self._found: list[tuple[str, int, np.ndarray]] = []  # (key, first row, other rows)
 
     def add(self, columns: dict, writes: pa.Array, rows: np.ndarray) -> None:
@@ -60,20 +61,29 @@ class KeyCheck:
         duplicate = same & writing & before
         if duplicate.any():
             self._gather(keys, rows, duplicate)
-        # Where the next batch's first row may continue a run of equal keys.
-        starts = np.flatnonzero(~same)
-        self._group_first = int(rows[starts[-1]]) if len(starts) else self._group_first
+        else:
+            self._open = False
         self._last = _key_at(keys, n - 1)
+        self._last_row = int(rows[-1])
         self._last_writing = bool(writing[-1])
 
     def _gather(self, keys, rows: np.ndarray, duplicate: np.ndarray) -> None:
         positions = np.flatnonzero(duplicate)
         runs = np.split(positions, np.flatnonzero(np.diff(positions) != 1) + 1)
+        open_before = self._open
         for run in runs:
+            self._open = False
+            if run[0] == 0 and open_before:  # the batch before's run goes on: one group, as in one batch
+                key, first, others = self._found[-1]
+                self._found[-1] = (key, first, np.concatenate([others, rows[run]]))
+                self._open = int(run[-1]) == len(rows) - 1
+                continue
             if len(self._found) >= MAX_GROUPS:
                 return
+            self._open = int(run[-1]) == len(rows) - 1
             start = int(run[0]) - 1
-            first = int(rows[start]) if start >= 0 else self._group_first
+            # The row just before the run (after a delete, the write after it, not the key's first)
+            first = int(rows[start]) if start >= 0 else self._last_row
             self._found.append((_text(_key_at(keys, int(run[0]))), first, rows[run]))
 
     def finish(self, rescan: Rescan) -> None:
