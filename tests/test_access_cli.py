@@ -93,7 +93,7 @@ def test_users_are_listed_disabled_and_removed(cli, store):
     assert "disabled" in cli("users", "list")[1].splitlines()[0]
     assert cli("grant", "user:sara", "read", "SSO:*")[0] == 0
     code, out, err = cli("users", "remove", "sara")
-    assert code == 0 and "1 grant(s) of user:sara remain" in err
+    assert code == 0 and out.strip() == "removed user sara with their tokens, sessions and 1 grant(s)"
     assert [u["name"] for u in json.loads(cli("users", "list", "--json")[1])] == ["ali"]
     one_line_error(cli("users", "remove", "sara"), "no user sara")
     one_line_error(cli("users", "add", "ali"), "already exists")
@@ -191,6 +191,25 @@ def test_every_change_from_the_command_line_is_audited(cli, store):
         ("cli", "cli", "user.remove", "user:ali", "ok"),
     ]
     assert all(e.address for e in entries)  # the host the command ran on
+
+
+def test_a_removed_users_grants_go_with_them_and_never_pass_to_the_next_of_that_name(cli, store, tmp_path):
+    cli("users", "add", "sara")
+    cli("grant", "user:sara", "admin", "*")
+    cli("grant", "group:staff", "read", "SSO:*")  # not hers: stays
+    assert cli("users", "remove", "sara")[0] == 0
+    assert [g["rule"] for g in json.loads(cli("access", "list", "--json")[1])] == ["group:staff read SSO:*"]
+    with Session(store.engine) as session:
+        entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.actor, e.action, e.target) for e in entries][-2:] == [
+        ("cli", "grant.revoke", "user:sara admin *"), ("cli", "user.remove", "user:sara")]
+    cli("users", "add", "sara")  # someone else, given the name later
+    token = cli("tokens", "create", "sara")[1].splitlines()[-1]
+    settings = Settings(database_url=Settings.from_env().database_url, data_dir=tmp_path / "var")
+    with running_server(settings) as server, httpx.Client(base_url=server.url) as client:
+        me = client.get("/auth/me", headers=bearer(token)).json()
+        assert (me["name"], me["is_admin"]) == ("sara", False)
+        assert client.get("/admin/api/users", headers=bearer(token)).status_code == 403
 
 
 @pytest.mark.parametrize("text, seconds", [

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from sdmx_server.access.grants import bump_generation
 from sdmx_server.access.passwords import hash_password, verify_password
 from sdmx_server.access.tables import ApiToken, GrantRow, PortalSession, User, UserGroup, now
 from sdmx_server.store.database import Database
@@ -125,17 +126,23 @@ def update_user(db: Database, name: str, *, display_name: str | None = None, gro
     return get_user(db, name)  # type: ignore[return-value]
 
 
-def remove_user(db: Database, name: str) -> int:
-    """The user, their groups, tokens and sessions go. Returns the grants of `user:NAME` that
-    remain (they are kept: a JWT user of that name still has them; `revoke` removes them)."""
+def remove_user(db: Database, name: str) -> list[GrantRow]:
+    """The user, their groups, tokens, sessions and the grants of `user:NAME` go, in one
+    transaction; returns the grants removed (for the audit). Kept, the grants would pass to
+    whoever is given the name next."""
     with Session(db.engine) as session:
         if session.get(User, name) is None:
             raise AccountError(f"no user {name}", 404)
+        grants = list(session.exec(select(GrantRow).where(GrantRow.subject == f"user:{name}")
+                                   .order_by(GrantRow.id)).all())
         for table, column in ((UserGroup, UserGroup.user_name), (ApiToken, ApiToken.user_name),
                               (PortalSession, PortalSession.user_name), (User, User.name)):
             session.execute(sa.delete(table).where(column == name))
+        if grants:
+            session.execute(sa.delete(GrantRow).where(GrantRow.id.in_([g.id for g in grants])))
+            bump_generation(session)  # every process reads the grants afresh
         session.commit()
-        return len(session.exec(select(GrantRow.id).where(GrantRow.subject == f"user:{name}")).all())
+        return grants
 
 
 def check_password(db: Database, name: str, password: str) -> UserInfo | None:

@@ -34,7 +34,7 @@ def grant_json(row: GrantRow) -> dict:
             "created_by": row.created_by, "created_at": row.created_at}
 
 
-def _bump(session: Session) -> None:
+def bump_generation(session: Session) -> None:
     # One atomic UPDATE (its row is made with the tables): two writers never both write n+1.
     session.execute(sa.update(AccessState).where(AccessState.id == 1)
                     .values(generation=AccessState.generation + 1))
@@ -61,7 +61,7 @@ def add_grant(db: Database, grant: Grant, created_by: str) -> tuple[GrantRow, bo
         row = GrantRow(subject=grant.subject, action=grant.action, scope=str(grant.scope),
                        where_text=where_text(grant), created_by=created_by, created_at=now())
         session.add(row)
-        _bump(session)
+        bump_generation(session)
         try:
             session.commit()
         except sa.exc.IntegrityError:  # the same rule, added by another writer just now
@@ -78,7 +78,7 @@ def revoke_grant(db: Database, grant: Grant | None = None, grant_id: int | None 
         if row is None:
             return None
         session.delete(row)
-        _bump(session)
+        bump_generation(session)
         session.commit()
         return row
 

@@ -99,11 +99,11 @@ def cmd_users_list(args) -> int:
 
 def cmd_users_remove(args) -> int:
     db = _db()
-    kept = remove_user(db, args.name)
+    revoked = remove_user(db, args.name)
+    for row in revoked:
+        _audit(db, "grant.revoke", grant_json(row)["rule"], {"id": row.id})
     _audit(db, "user.remove", f"user:{args.name}")
-    print(f"removed user {args.name} with their tokens and sessions")
-    if kept:
-        print(f"note: {kept} grant(s) of user:{args.name} remain (see access list; revoke removes them)", file=sys.stderr)
+    print(f"removed user {args.name} with their tokens, sessions and {len(revoked)} grant(s)")
     return 0
 
 
@@ -232,7 +232,7 @@ def access_parsers(sub) -> None:
     listing = users.add_parser("list", help="list the users")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=_checked(cmd_users_list))
-    for verb, run, text in (("remove", cmd_users_remove, "remove a user with their tokens and sessions"),
+    for verb, run, text in (("remove", cmd_users_remove, "remove a user with their tokens, sessions and grants"),
                             ("disable", cmd_users_disable, "disable a user (their tokens and sessions stop working)"),
                             ("enable", cmd_users_disable, "enable a disabled user")):
         p = users.add_parser(verb, help=text)
