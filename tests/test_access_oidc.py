@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from sdmx_server.access.accounts import add_user
+from sdmx_server.access.accounts import add_user, update_user
 from sdmx_server.access.grants import add_grant
 from sdmx_server.access.oidc import JwtRejected, OidcConfigError, OidcVerifier, allowed_algorithms
 from sdmx_server.access.rules import Grant, Scope
@@ -81,6 +81,9 @@ def idp(request, tmp_path_factory):
     with empty_server(request.param, directory, **provider.settings) as (server, db):
         add_grant(db, Grant("group:office", "admin", Scope()), "test")
         add_user(db, "local-ali", groups=["prov-23"])  # a local user: a JWT never borrows its groups
+        add_user(db, "ex-admin")  # a local administrator, disabled: a JWT never borrows its grants
+        add_grant(db, Grant("user:ex-admin", "admin", Scope()), "test")
+        update_user(db, "ex-admin", disabled=True)
         with httpx.Client(base_url=server.url, timeout=30) as client:
             yield provider, client
 
@@ -113,10 +116,17 @@ def test_an_ec_key_and_a_name_from_sub(idp):
     assert (got["name"], got["groups"], got["is_admin"]) == ("f3a1-77", ["prov-24", "staff"], False)
 
 
-def test_a_jwt_user_named_like_a_local_user_gets_only_its_claim_groups(idp):
+def test_a_jwt_user_named_like_a_local_user_is_401(idp):
+    """Grants to user:NAME are the local user's: a provider's user of the same name (a name an
+    identity provider may let its users choose) would otherwise inherit them, even from a
+    disabled local administrator."""
     provider, client = idp
-    got = me(client, provider.sign(preferred_username="local-ali", groups=[])).json()
-    assert (got["name"], got["groups"], got["method"]) == ("local-ali", [], "oidc")
+    for name in ("local-ali", "ex-admin"):
+        token = provider.sign(preferred_username=name, groups=[])
+        refused(me(client, token), f"the identity provider's user {name} has the name of a local user")
+        refused(client.get("/admin/api/users", headers=bearer(token)), "the name of a local user")
+    got = me(client, provider.sign(preferred_username="someone-else", groups=[])).json()
+    assert (got["name"], got["groups"], got["is_admin"]) == ("someone-else", [], False)
 
 
 def test_expiry_has_a_small_leeway_and_no_more(idp):

@@ -1,7 +1,8 @@
 """Every request gets its principal: `request.user` (starlette's AuthenticationMiddleware).
 
 - `Authorization: Bearer sdmx_...`: one of our API tokens (access/tokens.py);
-- `Authorization: Bearer <JWT>`: the identity provider's, when OIDC is configured (access/oidc.py);
+- `Authorization: Bearer <JWT>`: the identity provider's, when OIDC is configured (access/oidc.py),
+  refused when its user has the name of a local user (whose grants to user:NAME it would get);
 - the portal's session cookie (`sdmx_session`), from POST /auth/login;
 - none of these: ANONYMOUS, the public.
 
@@ -28,7 +29,8 @@ from starlette.responses import Response
 from sdmx_server.access.oidc import JwtRejected, OidcVerifier
 from sdmx_server.access.principal import ANONYMOUS, Principal
 from sdmx_server.access.store import (
-    CredentialRejected, cached_session, cached_token, fetch_session, fetch_token, session_principal, token_principal,
+    CredentialRejected, cached_local_name, cached_session, cached_token, fetch_local_name, fetch_session, fetch_token,
+    session_principal, token_principal,
 )
 from sdmx_server.access.tokens import PREFIX, parse_token
 from sdmx_server.settings import Settings
@@ -87,6 +89,14 @@ class AccessBackend(AuthenticationBackend):
             verified = self.oidc.verify(credential)
         except JwtRejected as exc:
             raise Refused(str(exc)) from None
+        local = cached_local_name(db, verified.name)
+        if local is None:
+            local = await run_in_threadpool(fetch_local_name, db, verified.name)
+        if local:
+            # Grants to user:NAME are the local user's, even a disabled one's: a name the
+            # provider lets its users pick must not make them that user.
+            raise Refused(f"the identity provider's user {verified.name} has the name of a local user of this "
+                          "server; identity-provider names and local names must differ (ask an administrator)")
         jti = verified.claims.get("jti")
         return Principal(name=verified.name, groups=verified.groups, method="oidc",
                          credential=f"jwt:{jti}" if isinstance(jti, str) else None)

@@ -3,7 +3,7 @@
 - `current_grants(db)`: every grant, read again only when the grants generation changed
   (checked at most once per `REFRESH_SECONDS`, as api/state.py does for the registry): a grant
   or revoke applies within a second in every server process, without messaging.
-- Tokens and sessions: the row a credential names (and its user) is kept `CREDENTIAL_SECONDS`,
+- Tokens, sessions and whether a local user has a JWT's name: the row a credential names (and its user) is kept `CREDENTIAL_SECONDS`,
   so a busy client costs one database read per second at most, and a revoked token, a disabled
   user, a closed session or changed groups take effect in every process within that bound
   (this process's own changes through the admin API at once: `forget_credentials`).
@@ -98,11 +98,13 @@ class _Recent:
 
 _tokens = _Recent()
 _sessions = _Recent()
+_local_names = _Recent()
 
 
 def forget_credentials() -> None:
     _tokens.clear()
     _sessions.clear()
+    _local_names.clear()
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,19 @@ def token_principal(entry: TokenEntry, secret: str) -> Principal:
     if user is None or user.disabled:
         raise CredentialRejected("the token's user is disabled")
     return Principal(name=user.name, groups=frozenset(user.groups), method="token", credential=f"token:{row.id}")
+
+
+def cached_local_name(db: Database, name: str) -> bool | None:
+    """Whether a local user has this name (None: not known here just now)."""
+    return _local_names.get((str(db.url), name))
+
+
+def fetch_local_name(db: Database, name: str) -> bool:
+    """Read whether a local user has this name (blocking: off the event loop), and keep it: a
+    JWT user of a local user's name is refused (its grants to user:NAME are the local user's)."""
+    known = get_user(db, name) is not None
+    _local_names.put((str(db.url), name), known)
+    return known
 
 
 def cached_session(db: Database, value: str) -> SessionEntry | None:
