@@ -266,3 +266,46 @@ def test_a_duplicate_starting_a_batch_names_the_row_just_before_it():
     one = report([(["a"] * 5, [True, False, True, True, True], [2, 3, 4, 5, 6])])
     cut = report([(["a"] * 4, [True, False, True, True], [2, 3, 4, 5]), (["a", "b"], [True, True], [6, 7])])
     assert one == cut == [("duplicate observation a: also in row 4", [5, 6])]
+
+
+def test_spool_files_live_in_the_data_directory_and_a_killed_loads_file_is_swept(tmp_path, monkeypatch):
+    """Not in $TMPDIR (often a tmpfs: memory); a load killed mid-way leaves its spool file, the
+    next load removes it; a finished load removes its own at once."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sdmx_server.store.apply import CRASH_AT
+
+    tmpdir, data = tmp_path / "tmp", tmp_path / "data"
+    tmpdir.mkdir()
+    data.mkdir()
+    url = f"sqlite:///{tmp_path}/store.db"
+    text = sdmx_csv(_normal(frame(seed=1, months=3, quarters=1)))
+    script = f"""
+from pathlib import Path
+from sdmx_server.ingest import spool
+spool.MEMORY_BYTES = 0
+from sdmx_server.cli import _registry
+from sdmx_server.ingest.load import load_data
+from tests.datasets import FLOW_A, write
+from tests.test_revisions_aligned import _store
+db, settings = _store({url!r}, Path({str(data)!r}))
+load_data(db, _registry(db), FLOW_A, write(Path({str(tmp_path)!r}) / "x.csv", {text!r}), "merge", settings)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent.parent, capture_output=True,
+                          env=dict(os.environ, TMPDIR=str(tmpdir), **{CRASH_AT: "written"}), timeout=300)
+    assert proc.returncode == -9, proc.stderr
+    assert list(tmpdir.glob("sdmx-load-*")) == []
+    left = list((data / "spool").glob("sdmx-load-*"))
+    assert len(left) == 1
+    made = _small(monkeypatch, True)
+    db, settings = _store(url, data)  # (the schema and structures again: as a start finds them)
+    try:
+        out = load_data(db, _registry(db), FLOW_A, write(tmp_path / "y.csv", text), "merge", settings)
+        assert out.applied, out.report.lines()
+        assert [Path(p).parent for p in made] == [data / "spool"]
+        assert list((data / "spool").iterdir()) == []  # the killed load's and this one's
+    finally:
+        db.dispose()

@@ -20,6 +20,7 @@ from sdmx_server.access.principal import Principal
 from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.progress import CountingFile, Progress, safe
 from sdmx_server.ingest.readers import IncomingData, closing, detect, reader_for
+from sdmx_server.ingest import spool
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
@@ -168,6 +169,7 @@ def load_incoming(
     # be overwritten by an earlier embargoed one (store/embargo.py).
     release_embargoed(db, registry, request.flow)
     shape = data_shape(dataflow.structure)
+    spool.sweep(_spool_dir(settings))  # files of loads killed mid-way on this host
     record = _open_record(db, request)
     try:
         outcome = _run_load(db, registry, request, read, settings, shape, record.id, started)
@@ -189,7 +191,8 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
     progress = safe(request.progress)
     report = ValidationReport(max_groups=settings.max_reported_errors, source=request.source)
     try:
-        validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress)
+        validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress,
+                                                 _spool_dir(settings))
     except BaseException as exc:
         # A reader or a check that breaks (or an interrupt) must not leave the record running.
         _fail(db, record_id, report, exc, None)
@@ -205,6 +208,14 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
         status = request.unread_status if incoming is None and report.file_errors else "rejected"
         _close_record(db, record_id, status, report, fmt)
         return outcome(status)
+    try:
+        return _apply_or_keep(db, request, shape, record_id, validated, report, fmt, progress, outcome)
+    finally:
+        validated.close()  # the spool file goes now, not when the collector gets to it
+
+
+def _apply_or_keep(db, request: LoadRequest, shape: DataShape, record_id: int, validated, report: ValidationReport,
+                   fmt, progress: Progress, outcome) -> LoadOutcome:
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
@@ -224,8 +235,16 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
     return outcome("applied", result)
 
 
+def _spool_dir(settings: Settings) -> Path:
+    """Where validated batches past memory wait (ingest/spool.py): the data directory, on disk
+    (a tmpfs $TMPDIR would hold them in memory) and swept of files killed loads left."""
+    directory = settings.data_dir / "spool"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, read: ReadIncoming,
-                       report: ValidationReport, progress: Progress):
+                       report: ValidationReport, progress: Progress, spool_dir: Path):
     """Read the source and validate it against the DSD, the dataflow's constraints and what
     the store holds: (ValidatedData or None, IncomingData or None)."""
     progress("read", 0, None)
@@ -236,7 +255,8 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     progress("validate", 0, rows)
     context = ValidationContext.build(db, registry, request.flow, shape, request.action)
     context.region, context.scope = request.region, request.flow_ref
-    validated = validate(incoming, shape, _default_action(request.action), report, context, progress=progress)
+    validated = validate(incoming, shape, _default_action(request.action), report, context, spool_dir=spool_dir,
+                         progress=progress)
     progress("validate", report.rows_read, report.rows_read)
     return validated, incoming
 

@@ -6,20 +6,46 @@ checked are kept here meanwhile: in memory up to `MEMORY_BYTES`, and past that w
 temporary Arrow IPC file, read back a batch at a time as often as the apply needs them
 (store/incoming.py `ValidatedData.batches`). So a load's memory is bounded by its batch, and
 its disk by its validated rows (about the size of the file). The file is removed on `close`,
-or when the spool is collected.
+or when the spool is collected. Its name carries the host and pid of its process: a process
+killed mid-load (SIGKILL) leaves its file, and the next load on the host removes it (`sweep`).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import weakref
+from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
 
+from sdmx_server.store.liveness import alive
+
 #: Validated rows kept in memory before the spool moves to a file.
 MEMORY_BYTES = 16 << 20
+PREFIX = "sdmx-load-"
+
+
+def _prefix(host: str, pid: int) -> str:
+    # (no '-' in the host part: the name splits back into host and pid)
+    return f"{PREFIX}{host.replace('-', '_')}-{pid}-"
+
+
+def sweep(directory: str | os.PathLike) -> list[str]:
+    """Remove the spool files in `directory` left by dead processes of this host (a load
+    killed mid-way); those of live processes, or of other hosts sharing it, stay. The removed."""
+    here = _prefix(socket.gethostname(), 0).rsplit("-", 2)[0] + "-"
+    removed = []
+    for path in Path(directory).glob(f"{PREFIX}*"):
+        if not path.name.startswith(here):
+            continue
+        pid = path.name[len(here):].split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            _remove(str(path))
+            removed.append(str(path))
+    return removed
 
 
 class Spool:
@@ -44,7 +70,8 @@ class Spool:
             self._write(batch)
 
     def _to_file(self) -> None:
-        fd, self._path = tempfile.mkstemp(prefix="sdmx-load-", suffix=".arrow", dir=self._directory)
+        prefix = _prefix(socket.gethostname(), os.getpid())
+        fd, self._path = tempfile.mkstemp(prefix=prefix, suffix=".arrow", dir=self._directory)
         os.close(fd)
         weakref.finalize(self, _remove, self._path)
         self._sink = pa.OSFile(self._path, "wb")

@@ -81,7 +81,8 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
         return None
     # One action for the whole file, in key order: the rows go to the store as they are.
     in_order = keys.complete and keys.sorted and len(actions) == 1
-    return ValidatedData(None, present or frozenset(), in_order, stream=spool.batches, count=spool.rows)
+    return ValidatedData(None, present or frozenset(), in_order, stream=spool.batches, count=spool.rows,
+                         release=spool.close)
 
 
 def _rescan(spool: Spool):

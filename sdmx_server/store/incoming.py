@@ -34,6 +34,13 @@ class ValidatedData:
     #: The batches again, each call from the start (a spool file); with `count` rows in all.
     stream: Callable[[], Iterator[pa.Table]] | None = None
     count: int = 0
+    #: Frees what holds the stream (removes the spool file); `close` calls it.
+    release: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        """Done with the rows: a spool file goes now, not when it is collected."""
+        if self.release is not None:
+            self.release()
 
     @property
     def rows(self) -> int:

@@ -88,7 +88,7 @@ def mark_abandoned(db: Database) -> list[int]:
         return []
     if db.is_sqlite:
         here = socket.gethostname()
-        dead = [(i, h, p) for i, h, p in running if h is None or p is None or (h == here and not _alive(p))]
+        dead = [(i, h, p) for i, h, p in running if h is None or p is None or (h == here and not alive(p))]
         return _mark(db, dead)
     done = []
     with db.engine.connect() as conn:
@@ -137,7 +137,8 @@ def _mark(db: Database, dead: list[tuple]) -> list[int]:
     return marked
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs (ingest/spool.py asks it too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
