@@ -23,7 +23,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var").absolute())
     #: The agency named as sender in message headers.
     sender_id: str = "SSO"
-    #: Observations per column batch, from the database to the writers and from files to the store.
+    #: Observations per column batch read from the database for the writers (loads read files
+    #: in batches of store/incoming.py BATCH_ROWS: this setting does not change them).
     batch_rows: int = 65_536
     #: Largest data file a load accepts, in bytes; larger files are refused before parsing.
     max_load_bytes: int = 4 * 1024**3
