@@ -27,6 +27,7 @@ load's own action (--action) applies.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,7 +240,7 @@ class Columns:
         return IncomingData(table.select([*order, ROW, ACTION]), fmt, row_label="line")
 
 
-class Reading:
+class Reading(ABC):
     """The loop over a message's elements that both SDMX-ML readers share. A reader gives the
     hooks: `open` (the context of a series' or flat data set's observations), `observation`
     (an Obs's values into `self.wanted`), `enter_series`, `enter_dataset` and `group`."""
@@ -307,24 +308,26 @@ class Reading:
         """`wanted` again from `observation_ids` (after a new context, a chunk, a wider list)."""
         self.wanted = self.columns.observation_lists(self.observation_ids)
 
+    @abstractmethod
     def open(self, parent, element) -> int:
         """The context of the observations of `parent` (a Series or a flat DataSet), read on
         its first observation `element`; sets `series` (and the data set when it is new)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def observation(self, element, parent) -> None:
         """Append one Obs's value of each component of `wanted` (None where it has none)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def enter_series(self, element) -> int:
         """The context of a Series element (one without observations, read at its end)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def enter_dataset(self, element) -> None:
-        raise NotImplementedError
+        """Read a DataSet element's own facts (its action, its attributes) as it opens."""
 
+    @abstractmethod
     def group(self, element) -> None:
-        raise NotImplementedError
+        """Keep a Group element's key and attributes (apply_groups gives them to its rows)."""
 
 
 def apply_groups(table: pa.Table, groups: list[tuple[int, dict, dict]], report: ValidationReport) -> pa.Table:
