@@ -21,6 +21,7 @@ from typing import Callable
 import pandas as pd
 import pytest
 from lxml import etree
+from lxml import html as lxml_html
 
 from tests.access_world import (AGENCY, BAD, CODELIST, CONSTRAINT, DSD, EXTRA, FLOW, LEVELS, OWN_PROVINCE,
                                 PRINCIPALS, USERS, World, build_world)
@@ -135,8 +136,28 @@ def refused_credentials(r) -> None:
 
 
 def index(world: World, who: str, level: str) -> None:
-    r = world.get(who, "/")
+    r = world.get(who, "/api")
     assert r.status_code == 200 and r.json()["service"] == "sdmx-server"
+
+
+def _portal_catalogue(prefix: str):
+    """The portal's home lists exactly the dataflows its visitor may read: a link to the
+    dataflow's page, never its name or id otherwise."""
+    def family(world: World, who: str, level: str) -> None:
+        r = world.get(who, prefix + "/")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        html = lxml_html.fromstring(r.content)
+        linked = {a.get("href").rstrip("/").split("/")[-2] for a in html.iter("a")
+                  if "/dataflow/" in (a.get("href") or "")}
+        assert (FLOW[level] in linked) == reads(who, level), (who, level, sorted(linked))
+        if not reads(who, level):
+            assert FLOW[level] not in r.text
+    return family
+
+
+def portal_en_bare(world: World, who: str, level: str) -> None:
+    r = world.get(who, "/en", follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == "/en/"
 
 
 def not_built(world: World, who: str, level: str) -> None:
@@ -457,7 +478,10 @@ ITEM = {"CL_FREQ": "M", "CL_SCHEME": "S1", "CL_SECRET_TOPIC": "T1", "CL_OBS_STAT
 
 #: (path, method) of every route → the family that checks it
 MATRIX: dict[tuple[str, str], Callable] = {
-    ("/", "GET"): index,
+    ("/api", "GET"): index,
+    ("/", "GET"): _portal_catalogue(""),
+    ("/en/", "GET"): _portal_catalogue("/en"),
+    ("/en", "GET"): portal_en_bare,
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),

@@ -16,7 +16,7 @@ from sdmx_server.cli import main
 from sdmx_server.ingest.readers import ROW
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import data_shape
-from sdmx_server.sources import calendar
+from sdmx_server.persian import calendar
 from sdmx_server.sources.mapping import map_rows
 from sdmx_server.sources.periods import PeriodRule, sdmx_period, NotAPeriod
 from sdmx_server.sources.raw import RawData

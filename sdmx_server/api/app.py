@@ -1,4 +1,5 @@
-"""The starlette application: REST v1 under /rest/, REST v2 under /rest/v2/, an index at /."""
+"""The starlette application: REST v1 under /rest/, REST v2 under /rest/v2/, the portal at / (Persian)
+and /en/ (English), a description of the service at /api."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sdmx_server.api.http import HttpMiddleware
 from sdmx_server.api.limits import LimitsMiddleware
 from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexpected_error_handler
 from sdmx_server.api.state import ServerState
+from sdmx_server import portal
 from sdmx_server.errors import SdmxError, ServiceUnavailable
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
@@ -114,8 +116,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.release_db.dispose()
         app.state.server.close()
 
-    routes = [Route("/", index), Route("/health", health), *openapi.routes, *auth.routes, *admin.routes,
-              *admin_audit.routes, *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes]
+    routes = [Route("/api", index), Route("/health", health), *openapi.routes, *auth.routes, *admin.routes,
+              *admin_audit.routes, *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes,
+              *portal.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,

@@ -119,6 +119,8 @@ def cmd_serve(args) -> int:
     base = f"http://{args.host}:{args.port}"
     scheduler = None if args.no_scheduler else start_scheduler(settings, base, demo=args.demo)
     print(f"SDMX REST API (v1, SDMX 2.1): {base}/rest/  e.g. {base}/rest/dataflow", flush=True)
+    print(f"SDMX REST API (v2, SDMX 3.0): {base}/rest/v2/  e.g. {base}/rest/v2/structure/dataflow", flush=True)
+    print(f"Portal: {base}/ (Persian)  {base}/en/ (English)", flush=True)
     try:
         uvicorn.run(
             "sdmx_server.api.app:create_app",

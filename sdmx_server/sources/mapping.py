@@ -19,7 +19,7 @@ from sdmx_server.registry.shape import DataShape
 from sdmx_server.sources.periods import period_column
 from sdmx_server.sources.raw import RawData
 from sdmx_server.sources.spec import ColumnMap, SourceSpec
-from sdmx_server.sources.text import normalise_text
+from sdmx_server.persian.text import normalise_text
 
 _INTEGER = r"^[+-]?[0-9]+$"
 

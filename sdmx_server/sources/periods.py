@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdmx_server.sources import calendar
+from sdmx_server.persian import calendar
 
 RESOLUTIONS = ("day", "month", "quarter", "year")
 CALENDARS = ("gregorian", "solar-hijri")

@@ -17,7 +17,7 @@ from pathlib import Path
 from sdmx_server.registry.authoring.errors import AuthoringError, Reporter
 from sdmx_server.registry.authoring.yamlfile import Map, Node, Scalar, Seq, parse_yaml
 from sdmx_server.sources.periods import CALENDARS, RESOLUTIONS, PeriodRule
-from sdmx_server.sources.text import normalise_text
+from sdmx_server.persian.text import normalise_text
 from sdmx_server.types import LOAD_ACTIONS
 
 KINDS = ("csv", "excel", "sql")

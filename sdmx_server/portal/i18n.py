@@ -1,0 +1,34 @@
+"""The portal's own words in Persian and English. Names of dataflows, codes and concepts come
+from the registry in both languages; these are the words around them. A missing key is an
+error in tests (tests/test_portal_i18n.py checks that every key has both languages)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sdmx_server.persian.numbers import Lang
+
+#: key -> (Persian, English)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "site.name": ("درگاه آمار رسمی سازمان تأمین اجتماعی", "Social Security Organisation official statistics"),
+    "site.short": ("آمار رسمی", "Official statistics"),
+    "nav.catalogue": ("فهرست آمارها", "Statistics"),
+    "nav.dashboard": ("داشبورد شاخص‌ها", "Indicator dashboard"),
+    "nav.api": ("رابط برنامه‌نویسی SDMX", "SDMX API"),
+    "nav.signin": ("ورود", "Sign in"),
+    "nav.signout": ("خروج", "Sign out"),
+    "nav.language": ("English", "فارسی"),
+    "nav.skip": ("پرش به محتوا", "Skip to content"),
+    "nav.main": ("پیمایش اصلی", "Main navigation"),
+    "signed_in_as": ("واردشده با نام", "Signed in as"),
+    "error.not_found": ("این صفحه پیدا نشد.", "This page was not found."),
+}
+
+
+def translator(lang: Lang) -> Callable[[str], str]:
+    index = 0 if lang == "fa" else 1
+
+    def t(key: str) -> str:
+        return MESSAGES[key][index]
+
+    return t

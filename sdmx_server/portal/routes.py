@@ -1,0 +1,40 @@
+"""Every page under both language prefixes, and the static files the pages load.
+
+Each page module lists its pages as `PAGES`: (path, endpoint, name). The same endpoint answers
+`/path` (Persian) and `/en/path` (English); it reads the language from the request
+(render.lang_of). Static files come from this package (`static/`: our CSS, scripts and
+icons), from the plotly package (plotly.js, never a CDN), and the fonts (`fonts.py`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from starlette.responses import RedirectResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sdmx_server.portal import catalogue
+
+PAGE_MODULES = (catalogue,)
+
+STATIC = Path(__file__).parent / "static"
+PLOTLY = Path(plotly.__file__).parent / "package_data"
+
+
+def _pages() -> list[BaseRoute]:
+    found: list[BaseRoute] = []
+    for module in PAGE_MODULES:
+        for path, endpoint, name in module.PAGES:
+            methods = getattr(endpoint, "methods", ["GET", "HEAD"])
+            found.append(Route(path, endpoint, name=f"fa:{name}", methods=methods))
+            found.append(Route("/en" + path, endpoint, name=f"en:{name}", methods=methods))
+    return found
+
+
+routes: list[BaseRoute] = [
+    *_pages(),
+    Route("/en", lambda request: RedirectResponse("/en/", 308)),
+    Mount("/static/portal", StaticFiles(directory=STATIC), name="portal-static"),
+    Mount("/static/vendor/plotly", StaticFiles(directory=PLOTLY), name="plotly"),
+]
