@@ -208,3 +208,8 @@ def served(request, tmp_path_factory):
         db.dispose()
         with running_server(settings) as server:
             yield ServedContent(server.url, settings, frames)
+
+
+# -- the portal in a browser (tests/browser_support.py) -------------------------------------------
+
+from tests.browser_support import chromium, demo_portal, demo_template, page  # noqa: E402,F401
