@@ -1,5 +1,5 @@
 """The portal's own words in Persian and English. Names of dataflows, codes and concepts come
-from the registry in both languages; these are the words around them. A missing key is an
+from the registry in both languages; these are the words around them; each page module adds its own with `words()`. A missing key is an
 error in tests (tests/test_portal_i18n.py checks that every key has both languages)."""
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signed_in_as": ("واردشده با نام", "Signed in as"),
     "error.not_found": ("این صفحه پیدا نشد.", "This page was not found."),
 }
+
+
+def words(more: dict[str, tuple[str, str]]) -> None:
+    """Add a page module's own words (called at its import); a key defined twice is a bug."""
+    clash = MESSAGES.keys() & more.keys()
+    assert not clash, f"portal words defined twice: {sorted(clash)}"
+    MESSAGES.update(more)
 
 
 def translator(lang: Lang) -> Callable[[str], str]:
