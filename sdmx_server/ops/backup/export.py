@@ -35,6 +35,9 @@ def export_store(db: Database, directory: Path, sender: str = "SSO", progress=la
 
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ExportError(f"{directory} exists and is not an empty folder: export writes into a new one")
+    from sdmx_server.sources.state import ensure_state_tables
+
+    ensure_state_tables(db)  # made by the first sync: a store that never synced lacks them
     (directory / "tables").mkdir(parents=True, exist_ok=True)
     (directory / "data").mkdir(exist_ok=True)
     counts: dict[str, int] = {}

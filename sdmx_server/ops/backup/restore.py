@@ -39,7 +39,10 @@ def import_store(db: Database, directory: Path, progress=lambda text: None) -> d
 
     manifest = manifest_file.verify(directory)
     progress(f"{len(manifest['files'])} files match their checksums")
+    from sdmx_server.sources.state import ensure_state_tables
+
     create_schema(db)
+    ensure_state_tables(db)
     refuse_unless_empty(db)
 
     expected = {t["path"]: t["rows"] for t in manifest["tables"]}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -79,9 +79,13 @@ def encode(value):
 def decode(value, column: sa.Column):
     if value is None:
         return None
-    if isinstance(column.type, sa.DateTime):
-        return datetime.fromisoformat(value)
-    if isinstance(column.type, sa.LargeBinary):
+    kind = column.type.impl if isinstance(column.type, sa.types.TypeDecorator) else column.type
+    if isinstance(kind, sa.DateTime):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None and getattr(kind, "timezone", False):
+            moment = moment.replace(tzinfo=timezone.utc)  # (sqlmodel's UTCDateTime takes aware times only)
+        return moment
+    if isinstance(kind, sa.LargeBinary):
         return base64.b64decode(value["b64"])
     return value
 
