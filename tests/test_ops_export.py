@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
@@ -161,9 +162,15 @@ def _normal(content_type: str, body: bytes):
                 value.pop("updated")
         return value
     if "spreadsheetml" in content_type:
+        # The workbook's "about" sheet says when the answer was prepared, and its message id.
         with zipfile.ZipFile(io.BytesIO(body)) as book:
-            return {name: book.read(name) for name in sorted(book.namelist()) if not name.startswith("docProps/")}
+            return {name: _PREPARED.sub(b"", _MESSAGE_ID.sub(b"", book.read(name)))
+                    for name in sorted(book.namelist()) if not name.startswith("docProps/")}
     return body
+
+
+_PREPARED = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+_MESSAGE_ID = re.compile(rb"IREF[0-9A-F]+")
 
 
 def _answers(server_url: str, token: str, paths) -> dict:
