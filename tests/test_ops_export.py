@@ -85,7 +85,7 @@ def _fill(url: str, directory: Path) -> Source:
     (directory / "b-embargo.csv").write_text(sdmx_csv(later, FLOW_B), encoding="utf-8")
     pending = load_data(db, _registry(db), FLOW_B, directory / "b-embargo.csv", "merge", settings,
                         release_at=datetime.now(timezone.utc) + timedelta(days=30))
-    assert pending.record.status == "pending" if hasattr(pending, "record") else True
+    assert pending.status == "pending", pending.report.text()
     (directory / "s.csv").write_text(sdmx_csv(frame(seed=3, months=2, quarters=0), FLOW_SECRET), encoding="utf-8")
     assert load_data(db, _registry(db), FLOW_SECRET, directory / "s.csv", "merge", settings).applied
     audit.record(db, actor=COMMAND_LINE, action="data.load", target="TEST:DF_A(1.0)", outcome="applied",
@@ -229,6 +229,7 @@ def test_every_answer_is_the_same_after_export_and_import(source_backend, target
         code, out, err = _cli(source_url, "export", str(tmp_path / "export"))
         assert code == 0, err
         manifest = json.loads((tmp_path / "export" / "manifest.json").read_text(encoding="utf-8"))
+        manifest["_dir"] = str(tmp_path / "export")
         assert manifest["counts"]["dataflows"] == 3 and manifest["counts"]["history_rows"] > 0
         code, out, err = _cli(target_url, "import", str(tmp_path / "export"))
         assert code == 0, err
@@ -239,6 +240,39 @@ def test_every_answer_is_the_same_after_export_and_import(source_backend, target
         code, out, err = _cli(target_url, "audit", "verify")
         assert code == 0, err
         assert out.startswith(f"{_audit_count(source_url) + 1} entries")  # the import's own entry too
+        _writes_go_on(target_url, tmp_path / "target", manifest)
+
+
+def _writes_go_on(url: str, directory: Path, manifest: dict) -> None:
+    """The restored store takes new loads, grants and tokens: their ids follow the restored
+    ones (PostgreSQL's sequences were moved past them), and the new load revises DF_A again."""
+    from sdmx_server.access.grants import add_grant
+    from sdmx_server.access.rules import Grant, Scope
+    from sdmx_server.access.tokens import create_token
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+
+    loads = [json.loads(line) for line in (Path(manifest_dir(manifest)) / "tables/sdmx_load.jsonl").open()]
+    db = Database(url)
+    try:
+        rows = frame(seed=1, months=4, quarters=0).iloc[0:3].copy()
+        rows["OBS_VALUE"] += 1
+        (directory / "again.csv").write_text(sdmx_csv(rows), encoding="utf-8")
+        outcome = load_data(db, _registry(db), FLOW_A, directory / "again.csv", "merge",
+                            Settings(database_url=url, data_dir=directory))
+        assert outcome.applied, outcome.report.text()
+        assert outcome.record_id > max(r["id"] for r in loads)
+        assert outcome.result.changed + outcome.result.added == 3
+        add_grant(db, Grant("user:ana", "read", Scope.parse("TEST:DF_B(1.0)")), "test")
+        assert create_token(db, "ana")[0]
+    finally:
+        db.dispose()
+
+
+def manifest_dir(manifest: dict) -> str:
+    return manifest["_dir"]
 
 
 def _audit_count(url: str) -> int:
@@ -250,3 +284,93 @@ def _audit_count(url: str) -> int:
         return check_chain(db).entries
     finally:
         db.dispose()
+
+
+@pytest.fixture
+def small_export(tmp_path):
+    """A SQLite store with structures and DF_A's data, exported."""
+    from sdmx_server.boot import create_schema
+    from sdmx_server.cli import _registry
+    from sdmx_server.ingest.load import load_data
+    from sdmx_server.registry.load import load_structures
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    db = Database(url)
+    create_schema(db)
+    settings = Settings(database_url=url, data_dir=tmp_path)
+    assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
+    (tmp_path / "a.csv").write_text(sdmx_csv(frame(seed=1, months=3, quarters=1)), encoding="utf-8")
+    assert load_data(db, _registry(db), FLOW_A, tmp_path / "a.csv", "merge", settings).applied
+    db.dispose()
+    code, _, err = _cli(url, "export", str(tmp_path / "export"))
+    assert code == 0, err
+    return url, tmp_path / "export"
+
+
+def _artefacts(url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("sdmx_artefact"):
+                return 0
+            return conn.execute(sa.text("SELECT count(*) FROM sdmx_artefact")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_import_refuses_a_database_that_holds_anything(small_export):
+    url, export = small_export
+    before = _artefacts(url)
+    code, out, err = _cli(url, "import", str(export))
+    assert code == 1
+    assert "not empty" in err and "sdmx_artefact" in err and "sdmx_load" in err
+    assert _artefacts(url) == before  # nothing added
+
+
+def test_import_refuses_a_changed_file_before_touching_the_database(small_export, tmp_path):
+    _, export = small_export
+    data = next((export / "data").glob("*.history.csv"))
+    current = export / "data" / data.name.replace(".history.csv", ".csv")
+    text = current.read_text(encoding="utf-8")
+    current.write_text(text.replace(",\"A\",", ",\"E\",", 1), encoding="utf-8")
+    assert current.read_text(encoding="utf-8") != text
+    (export / "structures" / "stray.xml").write_text("<x/>", encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    code, out, err = _cli(target, "import", str(export))
+    assert code == 1
+    assert f"data/{current.name} does not match its SHA-256 checksum" in err
+    assert "structures/stray.xml is not in the manifest" in err
+    assert _artefacts(target) == 0
+
+
+def test_export_refuses_a_folder_that_is_not_empty(small_export):
+    url, export = small_export
+    code, out, err = _cli(url, "export", str(export))
+    assert code == 1 and "not an empty folder" in err
+
+
+def test_exported_data_is_sdmx_csv_2_that_the_server_loads(small_export, tmp_path):
+    """The current-state file is SDMX-CSV 2.0: another store loads it as it is (custom
+    columns ignored), and holds the same observations."""
+    import csv as _csv
+
+    url, export = small_export
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    flow = next(f for f in manifest["dataflows"] if f["flow"] == "TEST:DF_A(1.0)")
+    with (export / flow["files"][0]).open(encoding="utf-8", newline="") as f:
+        rows = list(_csv.DictReader(f))
+    assert len(rows) == flow["observations"] > 0
+    assert {r["STRUCTURE"] for r in rows} == {"dataflow"} and {r["STRUCTURE_ID"] for r in rows} == {"TEST:DF_A(1.0)"}
+    assert all(r["sdmx-server:updated"].endswith("Z") and r["sdmx-server:load"] == "1" for r in rows)
+    source = {(r["FREQ"], r["AREA"], r["SEX"], r["TIME_PERIOD"]): float(r["OBS_VALUE"]) for r in rows}
+    expected = frame(seed=1, months=3, quarters=1)
+    assert source == {(r.FREQ, r.AREA, r.SEX, r.TIME_PERIOD): r.OBS_VALUE for r in expected.itertuples()}
+    target = f"sqlite:///{tmp_path / 'other.db'}"
+    code, _, err = _cli(target, "load-structures", str(CONTENT / "codelists"), str(CONTENT / "dsd"))
+    assert code == 0, err
+    code, out, err = _cli(target, "load-data", "TEST:DF_A(1.0)", str(export / flow["files"][0]), "--json")
+    assert code == 0, err + out
