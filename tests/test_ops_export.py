@@ -286,6 +286,13 @@ def _audit_count(url: str) -> int:
         db.dispose()
 
 
+def _small():
+    df = frame(seed=1, months=3, quarters=1)
+    df.loc[1, "COMMENT"] = "a comment\non two lines, with \"quotes\""  # a line break inside a CSV value
+    df.loc[2, "COMMENT"] = "NA"  # a text, not a missing value
+    return df
+
+
 @pytest.fixture
 def small_export(tmp_path):
     """A SQLite store with structures and DF_A's data, exported."""
@@ -301,7 +308,7 @@ def small_export(tmp_path):
     create_schema(db)
     settings = Settings(database_url=url, data_dir=tmp_path)
     assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
-    (tmp_path / "a.csv").write_text(sdmx_csv(frame(seed=1, months=3, quarters=1)), encoding="utf-8")
+    (tmp_path / "a.csv").write_text(sdmx_csv(_small()), encoding="utf-8")
     assert load_data(db, _registry(db), FLOW_A, tmp_path / "a.csv", "merge", settings).applied
     db.dispose()
     code, _, err = _cli(url, "export", str(tmp_path / "export"))
@@ -312,14 +319,16 @@ def small_export(tmp_path):
 def _artefacts(url: str) -> int:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url)
+    from sdmx_server.store.database import Database
+
+    db = Database(url)  # (the store's own SQLite, never a second copy of it in this process)
     try:
-        with engine.connect() as conn:
+        with db.engine.connect() as conn:
             if not sa.inspect(conn).has_table("sdmx_artefact"):
                 return 0
             return conn.execute(sa.text("SELECT count(*) FROM sdmx_artefact")).scalar_one()
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def test_import_refuses_a_database_that_holds_anything(small_export):
@@ -367,10 +376,36 @@ def test_exported_data_is_sdmx_csv_2_that_the_server_loads(small_export, tmp_pat
     assert {r["STRUCTURE"] for r in rows} == {"dataflow"} and {r["STRUCTURE_ID"] for r in rows} == {"TEST:DF_A(1.0)"}
     assert all(r["sdmx-server:updated"].endswith("Z") and r["sdmx-server:load"] == "1" for r in rows)
     source = {(r["FREQ"], r["AREA"], r["SEX"], r["TIME_PERIOD"]): float(r["OBS_VALUE"]) for r in rows}
-    expected = frame(seed=1, months=3, quarters=1)
+    expected = _small()
     assert source == {(r.FREQ, r.AREA, r.SEX, r.TIME_PERIOD): r.OBS_VALUE for r in expected.itertuples()}
+    assert {r["COMMENT"] for r in rows} >= {"a comment\non two lines, with \"quotes\"", "NA"}
     target = f"sqlite:///{tmp_path / 'other.db'}"
     code, _, err = _cli(target, "load-structures", str(CONTENT / "codelists"), str(CONTENT / "dsd"))
     assert code == 0, err
     code, out, err = _cli(target, "load-data", "TEST:DF_A(1.0)", str(export / flow["files"][0]), "--json")
     assert code == 0, err + out
+
+
+def test_a_small_store_comes_back_row_for_row(small_export, tmp_path):
+    """Line breaks, quotes, a text "NA" and the load's transaction time come back as stored."""
+    import sqlalchemy as sa
+
+    url, export = small_export
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    code, _, err = _cli(target, "import", str(export))
+    assert code == 0, err
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    table = manifest["dataflows"][0]["table"]
+
+    from sdmx_server.store.database import Database
+
+    def rows(u):
+        db = Database(u)
+        try:
+            with db.engine.connect() as conn:
+                return sorted(map(tuple, conn.execute(sa.text(f'SELECT * FROM "{table}"'))))
+        finally:
+            db.dispose()
+
+    before, after = rows(url), rows(target)
+    assert len(before) == len(_small()) and before == after

@@ -155,6 +155,7 @@ def _read(path: Path, ref: str, layout: dict, table, extra, measure: str | None)
     reader = pacsv.open_csv(
         str(path),
         read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),  # text attributes may hold line breaks
         # Only an empty field is NULL: "NA" or "null" are codes or text like any other.
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header}, null_values=[""],
                                              strings_can_be_null=True, quoted_strings_can_be_null=True),
