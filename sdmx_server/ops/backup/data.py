@@ -27,7 +27,6 @@ grow with a dataflow's size.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -200,7 +199,3 @@ def _analyse(db: Database, table_name: str) -> None:
         conn.commit()
     finally:
         conn.close()
-
-
-def layout_of(text: str) -> dict:
-    return json.loads(text)
