@@ -27,6 +27,7 @@ from sdmx_server.cli.commands import (
 )
 from sdmx_server.cli.access import access_parsers
 from sdmx_server.cli import audit as audit_commands
+from sdmx_server.cli import report as report_commands
 from sdmx_server.cli import releases as release_commands
 from sdmx_server.cli import backup as backup_commands
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     _source_parsers(sub)
     access_parsers(sub)
     audit_commands.add_parsers(sub)
+    report_commands.add_parsers(sub)
     release_commands.add_parsers(sub)
     backup_commands.add_parsers(sub)
     return parser
