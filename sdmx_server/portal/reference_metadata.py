@@ -63,14 +63,19 @@ def sets_about(gate: Gate, entries: list[Entry]) -> list[Entry]:
 
 class _Sanitiser(HTMLParser):
     ALLOWED = {"p", "i", "em", "b", "strong", "sub", "sup", "br", "ul", "ol", "li", "span"}
+    #: elements whose content is not text to show
+    DROPPED = {"script", "style"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.open: list[str] = []
+        self.dropping = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.ALLOWED:
+        if tag in self.DROPPED:
+            self.dropping += 1
+        elif tag in self.ALLOWED:
             if tag == "br":
                 self.out.append("<br>")
             else:
@@ -78,7 +83,9 @@ class _Sanitiser(HTMLParser):
                 self.open.append(tag)
 
     def handle_endtag(self, tag):
-        if tag in self.open:
+        if tag in self.DROPPED:
+            self.dropping = max(0, self.dropping - 1)
+        elif tag in self.open:
             while self.open:
                 top = self.open.pop()
                 self.out.append(f"</{top}>")
@@ -86,7 +93,8 @@ class _Sanitiser(HTMLParser):
                     break
 
     def handle_data(self, data):
-        self.out.append(escape(data, quote=False))
+        if not self.dropping:
+            self.out.append(escape(data, quote=False))
 
 
 def sanitise_xhtml(text: str) -> Markup:
