@@ -186,7 +186,8 @@ def about_flow(gate: Gate, flow: tuple[str, str, str], lang: Lang) -> dict[str, 
     dsd = next((e for e in scope if e.kind == "datastructure"), None)
     used_by = _dimensions_using(dsd) if dsd else {}
     definitions = []
-    for s in sets_about(gate, scope):
+    found = sets_about(gate, scope)
+    for s in found:
         view = set_view(gate, s, lang)
         view["about"] = [{"target": t, "dimension": used_by.get((t.kind, t.agency, t.id, t.version))}
                          for t in view["targets"]]
@@ -200,8 +201,20 @@ def about_flow(gate: Gate, flow: tuple[str, str, str], lang: Lang) -> dict[str, 
                       if dsd else None),
         "page": link(lang, f"/metadata/dataflow/{agency}/{flow_id}/{version}"),
         "definitions": definitions,
-        "api": metadata_api_links(f"structure/dataflow/{agency}/{flow_id}/{version}"),
+        "api": _api_links_of(gate, scope, found),
     }
+
+
+def _api_links_of(gate: Gate, scope: list[Entry], found: list[Entry]) -> list[dict[str, str]]:
+    """The API queries answering the same sets: metadata by structure, for each artefact of
+    the flow's scope that a set targets (the flow itself when none does: its empty answer)."""
+    keys = {t.key for s in found for t in targets_of(gate.registry, s)}
+    targeted = [e for e in scope if e.key in keys] or scope[:1]
+    links = []
+    for e in targeted:
+        for item in metadata_api_links(f"structure/{e.kind}/{e.agency}/{e.id}/{e.version}"):
+            links.append({"label": f"{e.id} · {item['label']}", "href": item["href"]})
+    return links
 
 
 def _dimensions_using(dsd: Entry) -> dict[tuple, str]:
