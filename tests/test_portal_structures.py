@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from lxml import html as lxml_html
 
@@ -165,7 +164,7 @@ def test_concepts_and_themes(page, lang, prefix):
         link = page.locator(f"#item-{concept} td").last.locator("a")
         assert link.get_attribute("href") == f"{prefix}/metadata/metadataset/SSO/{set_id}/1.0"
     assert axe_violations(page) == []
-    page.locator(f"#item-PENSIONER td").last.locator("a").click()
+    page.locator("#item-PENSIONER td").last.locator("a").click()
     page.wait_for_url(re.compile(r"MDS_CONCEPT_PENSIONER/1\.0$"))
     assert axe_violations(page) == []
     # the category scheme: every dataflow the public reads, under its theme
