@@ -220,8 +220,8 @@ def _portal_structures(prefix: str, kind: str):
                                 reads(who, level))
             if html is not None:
                 assert html.xpath("//article[@class='definition']") == []  # none is loaded in this world
-        elif kind == "metadata-set":  # none is loaded: every set is "not found", and says nothing
-            r = world.get(who, f"{prefix}/metadata/metadataset/{AGENCY}/MDS_ANY/1.0")
+        elif kind in ("metadataset", "metadataflow"):  # none is loaded: "not found", saying nothing
+            r = world.get(who, f"{prefix}/metadata/{kind}/{AGENCY}/M_ANY/1.0")
             assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
             assert not leaks(r.text, who)
         else:  # pragma: no cover
@@ -568,8 +568,10 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/en/structure/categoryscheme/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "categoryscheme"),
     ("/metadata/dataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadata-dataflow"),
     ("/en/metadata/dataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadata-dataflow"),
-    ("/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadata-set"),
-    ("/en/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadata-set"),
+    ("/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataset"),
+    ("/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataflow"),
+    ("/en/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataset"),
+    ("/en/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataflow"),
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),

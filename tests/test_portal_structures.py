@@ -170,12 +170,19 @@ def test_concepts_and_themes(page, lang, prefix):
     # the category scheme: every dataflow the public reads, under its theme
     public = {f["id"] for f in api(page.portal, "/rest/v2/structure/dataflow/SSO/*/*")["dataflows"]}
     page.goto(prefix + "/structure/categoryscheme/SSO/THEMES/1.0")
-    linked = {h.split("/")[-2] for h in
-              page.locator(".filed a").evaluate_all("links => links.map(a => a.getAttribute('href'))")}
+    hrefs = page.locator(".filed a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    linked = {h.split("/")[-2] for h in hrefs if "/dataflow/" in h}  # metadataflows are filed there too
     assert linked == public and "DF_CONTRIBUTIONS" not in linked
     assert page.locator("#item-FINANCE\\.CONTRIBUTIONS .filed a").count() == 0  # internal only
     assert axe_violations(page) == []
     screenshot(page, f"structures-themes-{lang}")
+    # the concept definitions' metadataflow, filed under METHODS: its sets are the API's
+    sets = api(page.portal, "/rest/v2/metadata/metadataflow/SSO/MDF_CONCEPTS/1.0")["metadataSets"]
+    page.locator("#item-METHODS .filed a").click()
+    page.wait_for_url(re.compile(r"/metadata/metadataflow/SSO/MDF_CONCEPTS/1\.0$"))
+    assert sorted(page.locator("ul.sets > li").evaluate_all("items => items.map(i => i.id)")) == \
+        sorted(f"set-{s['id']}" for s in sets)
+    assert axe_violations(page) == []
     page.goto(prefix + "/structure")
     assert axe_violations(page) == []
 

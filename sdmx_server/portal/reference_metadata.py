@@ -30,8 +30,9 @@ from sdmx_server.errors import NoResults
 from sdmx_server.persian.numbers import Lang
 from sdmx_server.portal.render import link, localised
 from sdmx_server.portal.structure_views import find_item, names, resolve_ref
-from sdmx_server.query.model import MetadataByStructureQuery
+from sdmx_server.query.model import MetadataByFlowQuery, MetadataByStructureQuery
 from sdmx_server.registry.index import Entry, parse_urn
+from sdmx_server.versions import Exactly
 
 #: Kinds whose metadata describe a dataflow's data, beside the dataflow itself.
 _DESCRIBING = ("datastructure", "codelist", "conceptscheme")
@@ -56,6 +57,22 @@ def sets_about(gate: Gate, entries: list[Entry]) -> list[Entry]:
     keys = {e.key for e in entries}
     # the query matches agency × id × latest version; keep the sets about these very artefacts
     return [s for s in found if any(t.key in keys for t in targets_of(gate.registry, s))]
+
+
+def metadataflow_view(gate: Gate, flow: Entry, lang: Lang) -> dict[str, Any]:
+    """The sets reported for a metadataflow (the API's "metadata by metadataflow" query), each
+    with what it defines."""
+    query = MetadataByFlowQuery(agencies=(flow.agency,), ids=(flow.id,), versions=Exactly((flow.version,)))
+    try:
+        found = select_metadata(gate.registry, query, gate.view)
+    except NoResults:
+        found = []
+    rows = []
+    for s in found:
+        refs = [r for r in (resolve_ref(gate, urn, lang) for urn in s.json().get("targets") or ()) if r is not None]
+        rows.append({"id": s.id, "name": names(s.json(), lang), "targets": refs,
+                     "href": link(lang, f"/metadata/metadataset/{s.agency}/{s.id}/{s.version}")})
+    return {"sets": rows, "api": metadata_api_links(f"metadataflow/{flow.agency}/{flow.id}/{flow.version}")}
 
 
 # -- one set, as a page shows it ----------------------------------------------------------------

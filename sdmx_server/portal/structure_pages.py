@@ -20,7 +20,7 @@ from starlette.requests import Request
 from sdmx_server.access.gate import Gate
 from sdmx_server.api.access import gate_of
 from sdmx_server.portal import i18n
-from sdmx_server.portal.reference_metadata import about_flow, definitions_by_item, set_view
+from sdmx_server.portal.reference_metadata import about_flow, definitions_by_item, metadataflow_view, set_view
 from sdmx_server.portal.render import lang_of, render
 from sdmx_server.portal.structure_views import (
     api_links,
@@ -92,6 +92,7 @@ i18n.words({
     "metadata.all": ("همه تعریف‌ها و قواعد شمارش", "All definitions and counting rules"),
     "metadata.api": ("همین فراداده در رابط برنامه‌نویسی SDMX", "These metadata from the SDMX API"),
     "metadata.set": ("مجموعه فراداده", "Metadata set"),
+    "metadata.flow": ("جریان فراداده", "Metadataflow"),
 })
 
 
@@ -146,6 +147,26 @@ async def flow_metadata(request: Request):
     return render(request, "metadata_flow.html", {"about": about}, title=about["flow"]["name"], private=True)
 
 
+async def metadataflow(request: Request):
+    p = request.path_params
+    lang = lang_of(request)
+
+    def work():
+        gate = gate_of(request)
+        entry = visible_entry(gate, "metadataflow", p["agency"], p["id"], p["version"])
+        if entry is None:
+            return None
+        obj = entry.json()
+        return {"entry": {"agency": entry.agency, "id": entry.id, "version": entry.version,
+                          "name": names(obj, lang), "description": descriptions(obj, lang)},
+                **metadataflow_view(gate, entry, lang)}
+
+    context = await run_in_threadpool(work)
+    if context is None:
+        return not_found(request)
+    return render(request, "metadata_metadataflow.html", context, title=context["entry"]["name"], private=True)
+
+
 async def metadata_set(request: Request):
     p = request.path_params
     lang = lang_of(request)
@@ -177,5 +198,6 @@ PAGES = [
     (f"/structure/categoryscheme/{_ARTEFACT}",
      _page("categoryscheme", categoryscheme_view, "structure_categoryscheme.html"), "structure-categoryscheme"),
     (f"/metadata/dataflow/{_ARTEFACT}", flow_metadata, "metadata-dataflow"),
+    (f"/metadata/metadataflow/{_ARTEFACT}", metadataflow, "metadata-metadataflow"),
     (f"/metadata/metadataset/{_ARTEFACT}", metadata_set, "metadata-set"),
 ]

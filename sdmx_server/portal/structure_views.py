@@ -247,7 +247,7 @@ def categoryscheme_view(gate: Gate, entry: Entry, lang: Lang) -> dict[str, Any]:
         if flow is None or flow.is_stub or not gate.visible(flow):
             continue
         path = f"/{'dataflow' if flow.kind == 'dataflow' else 'metadata/metadataflow'}/{flow.agency}/{flow.id}/{flow.version}"
-        href = link(lang, path) if flow.kind == "dataflow" else None
+        href = link(lang, path)
         filed.setdefault(target[4] or "", []).append({"name": names(flow.json(), lang), "kind": flow.kind,
                                                       "href": href})
 
