@@ -155,6 +155,80 @@ def _portal_catalogue(prefix: str):
     return family
 
 
+def _sees_structure(who: str, level: str, used: dict[str, str | None]) -> bool:
+    """A structure is visible when a dataflow the principal reads uses it (DSD_PUBLIC and the
+    shared codelists: every flow's)."""
+    return any(reads(who, lv) for lv in LEVELS if used[lv] == used[level])
+
+
+#: The codes of each level's own codelist, as tests/content_access has them.
+_CODES = {"CL_FREQ": ["M"], "CL_SCHEME": ["S1", "S2"], "CL_SECRET_TOPIC": ["T1", "T2"], "CL_OBS_STATUS": ["A", "P"]}
+_COMPONENTS = {"public": ["FREQ", "PROVINCE"], "internal": ["FREQ", "PROVINCE", "SCHEME"],
+               "restricted": ["FREQ", "PROVINCE", "TOPIC"], "embargoed": ["FREQ", "PROVINCE"]}
+
+
+def _portal_page(world: World, who: str, path: str, secret: str, visible: bool, nope: str | None = None):
+    """A structure page: 200 and its document when visible, else the same 404 page as for an
+    artefact that does not exist; never a name the principal may not see."""
+    r = world.get(who, path)
+    assert r.headers["content-type"].startswith("text/html"), r.headers
+    if not visible:
+        nope = nope or secret.split("_")[0] + "_NOPE"
+        same_as_nothing(r, world.get(who, path.replace(secret, nope)), secret, nope)
+        assert r.status_code == 404
+        return None
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    assert not leaks(r.text, who), leaks(r.text, who)
+    return lxml_html.fromstring(r.content)
+
+
+def _row_ids(html, table: str) -> list[str]:
+    return [row.get("id").removeprefix("item-").removeprefix("component-")
+            for row in html.xpath(f"//table[contains(concat(' ', @class, ' '), ' {table} ')]/tbody/tr")]
+
+
+def _portal_structures(prefix: str, kind: str):
+    """The structure pages (portal/structure_pages.py) show what the principal's API shows."""
+    def family(world: World, who: str, level: str) -> None:
+        base = f"{prefix}/structure"
+        if kind == "index":
+            r = world.get(who, base)
+            assert r.status_code == 200 and not leaks(r.text, who), (r.status_code, leaks(r.text, who))
+            html = lxml_html.fromstring(r.content)
+            linked = {a.get("href").split("/")[-2] for a in html.iter("a") if "/structure/" in (a.get("href") or "")}
+            assert (DSD[level] in linked) == _sees_structure(who, level, DSD), (who, level, sorted(linked))
+            assert (CODELIST[level] in linked) == _sees_structure(who, level, CODELIST), (who, level, sorted(linked))
+        elif kind == "datastructure":
+            html = _portal_page(world, who, f"{base}/datastructure/{AGENCY}/{DSD[level]}/1.0", DSD[level],
+                                _sees_structure(who, level, DSD))
+            if html is not None:
+                assert _row_ids(html, "components") == [*_COMPONENTS[level], "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"]
+        elif kind == "codelist":
+            html = _portal_page(world, who, f"{base}/codelist/{AGENCY}/{CODELIST[level]}/1.0", CODELIST[level],
+                                _sees_structure(who, level, CODELIST))
+            if html is not None:
+                assert _row_ids(html, "codes") == _CODES[CODELIST[level]]
+        elif kind == "conceptscheme":  # shared by every flow: the same for all
+            html = _portal_page(world, who, f"{base}/conceptscheme/{AGENCY}/CS_ACCESS/1.0", "CS_ACCESS", True)
+            assert "FREQ" in _row_ids(html, "concepts")
+        elif kind == "categoryscheme":
+            html = _portal_page(world, who, f"{base}/categoryscheme/{AGENCY}/THEMES/1.0", "THEMES", True)
+            linked = {a.get("href").split("/")[-2] for a in html.iter("a") if "/dataflow/" in (a.get("href") or "")}
+            assert (FLOW[level] in linked) == reads(who, level), (who, level, sorted(linked))
+        elif kind == "metadata-dataflow":
+            html = _portal_page(world, who, f"{prefix}/metadata/dataflow/{AGENCY}/{FLOW[level]}/1.0", FLOW[level],
+                                reads(who, level))
+            if html is not None:
+                assert html.xpath("//article[@class='definition']") == []  # none is loaded in this world
+        elif kind in ("metadataset", "metadataflow"):  # none is loaded: "not found", saying nothing
+            r = world.get(who, f"{prefix}/metadata/{kind}/{AGENCY}/M_ANY/1.0")
+            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+            assert not leaks(r.text, who)
+        else:  # pragma: no cover
+            raise AssertionError(kind)
+    return family
+
+
 def portal_en_bare(world: World, who: str, level: str) -> None:
     r = world.get(who, "/en", follow_redirects=False)
     assert r.status_code == 308 and r.headers["location"] == "/en/"
@@ -506,6 +580,22 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/", "GET"): _portal_catalogue(""),
     ("/en/", "GET"): _portal_catalogue("/en"),
     ("/en", "GET"): portal_en_bare,
+    ("/structure", "GET"): _portal_structures("", "index"),
+    ("/en/structure", "GET"): _portal_structures("/en", "index"),
+    ("/structure/datastructure/{agency}/{id}/{version}", "GET"): _portal_structures("", "datastructure"),
+    ("/en/structure/datastructure/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "datastructure"),
+    ("/structure/codelist/{agency}/{id}/{version}", "GET"): _portal_structures("", "codelist"),
+    ("/en/structure/codelist/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "codelist"),
+    ("/structure/conceptscheme/{agency}/{id}/{version}", "GET"): _portal_structures("", "conceptscheme"),
+    ("/en/structure/conceptscheme/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "conceptscheme"),
+    ("/structure/categoryscheme/{agency}/{id}/{version}", "GET"): _portal_structures("", "categoryscheme"),
+    ("/en/structure/categoryscheme/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "categoryscheme"),
+    ("/metadata/dataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadata-dataflow"),
+    ("/en/metadata/dataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadata-dataflow"),
+    ("/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataset"),
+    ("/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataflow"),
+    ("/en/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataset"),
+    ("/en/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataflow"),
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),
