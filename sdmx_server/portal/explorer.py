@@ -152,7 +152,10 @@ def _context(request: Request) -> tuple[dict, int]:
     whole = available(state, gate, replace(selection, codes={}, start=None, end=None))
     if not selection.chosen:
         selection = _first_view(selection, whole, codelists)
-    now = available(state, gate, selection)
+    # Codes offered: those that give data with the other dimensions' choices, over every period
+    # (the series table answers that at once; counting observations per period range would
+    # read the fact table on every page view). The counts shown are those of the table.
+    now = available(state, gate, replace(selection, start=None, end=None))
     statuses = {"OBS_STATUS": codelist_texts(codelists["OBS_STATUS"])} if codelists.get("OBS_STATUS") else {}
     large = now.obs_count > MAX_OBSERVATIONS or now.series_count > MAX_SERIES
     result = None if large or now.obs_count == 0 else table(state, gate, selection, lang, statuses)
@@ -176,7 +179,7 @@ def _context(request: Request) -> tuple[dict, int]:
         "selection": selection,
         "dimensions": dimensions,
         "periods": _period_options(whole.first, whole.last, freqs, lang),
-        "available": now,
+        "counts": (result.obs_count, len(result.rows)) if result is not None else (0, 0),
         "large": large,
         "table": result,
         "api_url": base + selection.api_path(),

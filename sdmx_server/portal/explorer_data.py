@@ -25,7 +25,7 @@ from sdmx_server.service.availability import availability, plan_of
 from sdmx_server.service.data import execute, resolve
 
 #: Larger selections are not drawn (the page stays fast); they may still be downloaded.
-MAX_OBSERVATIONS = 20_000
+MAX_OBSERVATIONS = 50_000
 MAX_SERIES = 400
 _EPOCH = datetime(1970, 1, 1)
 
@@ -81,6 +81,7 @@ class Table:
     legend: list = field(default_factory=list)
     explain: str = ""
     chart: dict[str, Any] = field(default_factory=dict)
+    obs_count: int = 0
 
 
 def table(state, gate, selection: Selection, lang: Lang, codelists: dict[str, dict[str, tuple]]) -> Table | None:
@@ -141,7 +142,7 @@ def pivot(data, dims: list[str], labels: Labels, selection: Selection, lang: Lan
     period_labels = [period_label(str(p), lang) for p in periods]
     explain = formats[0].explain(lang) if formats and all(f == formats[0] for f in formats) else ""
     result = Table([names[d] for d in varying], fixed, period_labels, rows,
-                   status_legend(used_status, statuses, lang), explain)
+                   status_legend(used_status, statuses, lang), explain, obs_count=len(data))
     result.chart = chart(result, selection, lang, formats[0] if formats else ValueFormat())
     return result
 

@@ -1,7 +1,17 @@
 // The explorer's chart: read the JSON block the page wrote (no inline script under the CSP)
-// and draw it with plotly.js, served by this server from the plotly package.
+// and draw it with plotly.js, served by this server from the plotly package. plotly.js (some
+// megabytes) is loaded only once the page is shown, so the table is on screen at once.
 (function () {
   "use strict";
+  var PLOTLY = "/static/vendor/plotly/plotly.min.js";
+  function start() {
+    if (!document.getElementById("chart-data")) { return; }
+    if (typeof Plotly !== "undefined") { draw(); return; }
+    var script = document.createElement("script");
+    script.src = PLOTLY;
+    script.onload = draw;
+    document.head.appendChild(script);
+  }
   function draw() {
     var block = document.getElementById("chart-data");
     var target = document.getElementById("chart");
@@ -24,5 +34,5 @@
       target.setAttribute("data-drawn", String(traces.length));
     });
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
+  if (document.readyState === "complete") { start(); } else { window.addEventListener("load", start); }
 })();
