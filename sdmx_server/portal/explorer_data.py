@@ -150,10 +150,11 @@ def pivot(data, dims: list[str], labels: Labels, selection: Selection, lang: Lan
 def chart(result: Table, selection: Selection, lang: Lang, fmt: ValueFormat) -> dict[str, Any]:
     """The chart's data for static/explorer.js: lines over time (one per row), or bars across
     the rows at the latest period with a value (provinces side by side)."""
-    x = [str(p) for p in result.periods]
+    x = [p.gregorian for p in result.periods]  # short ticks; the hover names both calendars
     names = [" · ".join(r.heads) or (result.fixed[-1][1] if result.fixed else "") for r in result.rows]
     if selection.chart == "line":
-        series = [{"name": n, "x": x, "y": [c.value for c in r.cells], "text": [c.text for c in r.cells]}
+        series = [{"name": n, "x": x, "y": [c.value for c in r.cells],
+                   "text": [f"{p}: {c.text}{(' ' + c.flag) if c.flag else ''}" for p, c in zip(result.periods, r.cells)]}
                   for n, r in zip(names, result.rows)]
         title = ""
     else:

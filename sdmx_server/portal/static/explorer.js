@@ -18,16 +18,19 @@
     if (!block || !target || typeof Plotly === "undefined") { return; }
     var spec = JSON.parse(block.textContent);
     var traces = spec.series.map(function (s) {
-      var trace = { name: s.name, x: s.x, y: s.y, text: s.text, hovertemplate: "%{x}<br>%{text}<extra>%{fullData.name}</extra>" };
-      if (spec.kind === "bar") { trace.type = "bar"; } else { trace.type = "scatter"; trace.mode = "lines+markers"; }
+      var trace = { name: s.name, x: s.x, y: s.y, text: s.text, hovertemplate: "%{text}<extra>%{fullData.name}</extra>" };
+      if (spec.kind === "bar") { trace.type = "bar"; trace.textposition = "none"; } else { trace.type = "scatter"; trace.mode = "lines+markers"; }
       return trace;
     });
     var layout = {
-      title: spec.title ? { text: spec.title } : undefined,
-      yaxis: { title: { text: spec.yTitle || "" }, automargin: true },
-      xaxis: { automargin: true, type: "category" },
-      legend: { orientation: "h" },
-      margin: { t: spec.title ? 48 : 16, r: 16, l: 16, b: 16 },
+      // the unit goes in the title: an axis title collides with the ticks of a right-hand axis
+      title: { text: [spec.title, spec.yTitle].filter(Boolean).join(" · ") },
+      yaxis: { automargin: true, side: spec.rtl ? "right" : "left" },
+      // time runs the way the page reads: right to left in Persian
+      xaxis: { automargin: true, type: "category", autorange: spec.rtl && spec.kind === "line" ? "reversed" : true },
+      legend: { orientation: "h", y: -0.2 },
+      separators: spec.rtl ? "٫٬" : ".,",
+      margin: { t: 48, r: 16, l: 16, b: 16 },
       font: { family: getComputedStyle(document.body).fontFamily }
     };
     Plotly.newPlot(target, traces, layout, { displayModeBar: false, responsive: true }).then(function () {
