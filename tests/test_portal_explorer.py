@@ -131,6 +131,11 @@ def test_codes_offered_are_those_with_data_and_hierarchies_are_trees(page):
     assert nested.count() >= 31
     root = page.locator("#dim-PROVINCE ul.codes > li > label input").get_attribute("value")
     assert root == "IR"
+    # each code says how many observations choosing it gives (availability): the API's count
+    for code in ("IR-10", "IR-23"):
+        count = page.locator(f"#dim-PROVINCE input[value='{code}'] ~ .n").get_attribute("data-count")
+        rows = api_csv(page.portal, f"/rest/v2/data/dataflow/SSO/DF_INSURED/1.0/M.{code}._T._T._T")
+        assert int(count) == len(rows)
 
 
 def test_status_flags_and_scale_are_explained(page):

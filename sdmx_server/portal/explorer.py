@@ -53,6 +53,7 @@ i18n.words({
     "explorer.fixed": ("ثابت در این جدول", "The same for every row"),
     "explorer.any": ("همه", "all"),
     "explorer.codes_available": ("کد دارای داده", "codes with data"),
+    "explorer.code_count": ("مشاهده با این انتخاب (همه دوره‌ها)", "observations with this choice (all periods)"),
     "explorer.error.bad": ("درخواست نادرست", "Bad request"),
     "explorer.back": ("بازگشت به فهرست", "Back to the statistics"),
 })
@@ -66,9 +67,10 @@ def _codelist(registry, ref: str | None):
     return registry.get("codelist", agency, cl_id, version)
 
 
-def _trees(codelist, codes: list[str], chosen: set[str], lang) -> list[dict]:
+def _trees(codelist, codes: list[str], chosen: set[str], lang, counts: dict[str, int] | None = None) -> list[dict]:
     """The codes of a dimension as a forest in codelist order: each node {id, name, offered,
-    checked, children}; a branch without any offered code is left out."""
+    checked, count, children}; a branch without any offered code is left out."""
+    counts = counts or {}
     offered = set(codes)
     nodes: dict[str, dict] = {}
     roots: list[dict] = []
@@ -76,7 +78,7 @@ def _trees(codelist, codes: list[str], chosen: set[str], lang) -> list[dict]:
     known = {c.id for c in items}
     for code in items:
         nodes[code.id] = {"id": code.id, "name": localised(code.name, lang), "offered": code.id in offered,
-                          "checked": code.id in chosen, "children": []}
+                          "checked": code.id in chosen, "count": counts.get(code.id), "children": []}
     for code in items:
         parent = getattr(code, "parent", None)
         parent_id = getattr(parent, "id", None)
@@ -85,7 +87,8 @@ def _trees(codelist, codes: list[str], chosen: set[str], lang) -> list[dict]:
         else:
             roots.append(nodes[code.id])
     for extra in [c for c in codes if c not in known]:  # codes outside the codelist (a stub)
-        roots.append({"id": extra, "name": extra, "offered": True, "checked": extra in chosen, "children": []})
+        roots.append({"id": extra, "name": extra, "offered": True, "checked": extra in chosen,
+                      "count": counts.get(extra), "children": []})
 
     def keep(node) -> bool:
         node["children"] = [c for c in node["children"] if keep(c)]
@@ -155,7 +158,7 @@ def _context(request: Request) -> tuple[dict, int]:
     # Codes offered: those that give data with the other dimensions' choices, over every period
     # (the series table answers that at once; counting observations per period range would
     # read the fact table on every page view). The counts shown are those of the table.
-    now = available(state, gate, replace(selection, start=None, end=None))
+    now = available(state, gate, replace(selection, start=None, end=None), per_code=True)
     statuses = {"OBS_STATUS": codelist_texts(codelists["OBS_STATUS"])} if codelists.get("OBS_STATUS") else {}
     large = now.obs_count > MAX_OBSERVATIONS or now.series_count > MAX_SERIES
     result = None if large or now.obs_count == 0 else table(state, gate, selection, lang, statuses)
@@ -168,7 +171,8 @@ def _context(request: Request) -> tuple[dict, int]:
         if concept is not None and concept.concept_identity is not None:
             name = localised(concept.concept_identity.name, lang) or d
         offered = now.codes.get(d, [])
-        dimensions.append({"id": d, "name": name, "trees": _trees(codelists.get(d), offered, set(selection.codes.get(d, ())), lang),
+        dimensions.append({"id": d, "name": name, "trees": _trees(codelists.get(d), offered, set(selection.codes.get(d, ())), lang,
+                                                                     now.per_code.get(d)),
                            "count": len(offered), "coded": component.codelist is not None})
     base = str(request.base_url).rstrip("/")
     page = link(lang, f"/dataflow/{agency}/{flow_id}/{version}")

@@ -39,13 +39,15 @@ class Available:
     series_count: int
     first: datetime | None  # start of the first period
     last: datetime | None  # start of the last day of the last period
+    #: dimension -> code -> observations with that choice (when asked for)
+    per_code: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def available(state, gate, selection: Selection) -> Available:
+def available(state, gate, selection: Selection, per_code: bool = False) -> Available:
     query = selection.availability_query()
     try:
         plan = plan_of(state, query, gate)
-        answers = availability(state, query, plan, reads_embargoed(gate))
+        answers = availability(state, query, plan, reads_embargoed(gate), per_code=per_code)
     except NoResults:
         return Available({}, 0, 0, None, None)
     answer = answers[0]
@@ -53,7 +55,7 @@ def available(state, gate, selection: Selection) -> Available:
     if answer.time_range is not None:
         first = _EPOCH + timedelta(microseconds=answer.time_range[0])
         last = _EPOCH + timedelta(microseconds=answer.time_range[1]) - timedelta(days=1)
-    return Available(answer.codes, answer.obs_count, answer.series_count, first, last)
+    return Available(answer.codes, answer.obs_count, answer.series_count, first, last, answer.per_code)
 
 
 @dataclass
