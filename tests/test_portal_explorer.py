@@ -116,6 +116,7 @@ def test_persian_page_periods_in_both_calendars_numbers_in_persian_digits(page):
     assert heads.nth(0).inner_text().split("\n") == ["مارس ۲۰۲۴", "اسفند ۱۴۰۲–فروردین ۱۴۰۳"]
     cell = page.locator("#pivot tbody td").first.inner_text()
     assert re.fullmatch(r"[۰-۹٬]+\S*", cell), cell
+    page.wait_for_selector("#chart[data-drawn]")
     screenshot(page, "explorer-fa")
     assert axe_violations(page) == []
 
@@ -183,3 +184,37 @@ def test_provincial_user_sees_only_its_province(page):
     expected = api_csv(portal, api.path + "?" + api.query, "isfahan")
     assert set(expected.PROVINCE) == {"IR-10"}
     assert int(page.locator("[data-obs]").get_attribute("data-obs")) == len(expected)
+
+
+@pytest.mark.parametrize("prefix", ["", "/en"])
+def test_a_phone_has_no_horizontal_scroll(chromium, demo_portal, prefix):
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, base_url=demo_portal.url)
+    try:
+        phone = context.new_page()
+        phone.goto(prefix + FLOW + "?PROVINCE=IR-10&PROVINCE=IR-23&SEX=_T&SCHEME=_T&AGE_GROUP=_T&FREQ=M"
+                   "&start=2024-01&end=2024-12")
+        width = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, width
+        # the wide table scrolls inside its own region, which the keyboard can reach
+        wrap = phone.locator(".table-wrap")
+        assert wrap.get_attribute("tabindex") == "0"
+        assert phone.evaluate("() => document.querySelector('.table-wrap').scrollWidth") > 360
+    finally:
+        context.close()
+
+
+def test_unit_multiplier_is_said_and_applied_in_the_tooltip(page):
+    """DF_CONTRIBUTIONS is in millions of rials (UNIT_MULT 6): the figures are shown as published,
+    the scale is said once, and each cell's tooltip is the value in rials."""
+    portal = page.portal
+    page.context.set_extra_http_headers({"Authorization": f"Bearer {portal.users['office']['token']}"})
+    page.goto("/en/dataflow/SSO/DF_CONTRIBUTIONS/1.0")
+    explain = page.locator("#explain").inner_text()
+    assert "millions" in explain.lower() and "unit multiplier 6" in explain
+    cell = page.locator("#pivot td[data-value]").first
+    value = float(cell.get_attribute("data-value"))
+    assert float(cell.get_attribute("title").replace(",", "")) == pytest.approx(value * 1e6)
+    decimals = api_csv(portal, "/rest/v2/data/dataflow/SSO/DF_CONTRIBUTIONS/1.0/*?lastNObservations=1", "office")
+    places = int(decimals.DECIMALS.iloc[0])
+    shown = cell.evaluate("td => td.firstChild.textContent")
+    assert shown == f"{value:,.{places}f}"

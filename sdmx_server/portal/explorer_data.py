@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from sdmx_server.api.answers import close_batches
 from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.errors import NoResults
 from sdmx_server.formats.data_message import Labels
@@ -96,7 +97,10 @@ def table(state, gate, selection: Selection, lang: Lang, codelists: dict[str, di
     except NoResults:
         return None
     part = message.datasets[0]
-    batches = list(part.batches)
+    try:
+        batches = list(part.batches)
+    finally:
+        close_batches(message)  # the database cursor goes back now, not at garbage collection
     if not batches:
         return None
     data = pa.Table.from_batches(batches).to_pandas()
@@ -106,10 +110,13 @@ def table(state, gate, selection: Selection, lang: Lang, codelists: dict[str, di
 
 
 def label(labels: Labels, component: str, code: str, mode: str, lang: Lang) -> str:
+    """A code as the table's labels say: its name, its id, or both. The id is isolated
+    (U+2068..U+2069) so that `_T` stays `_T` in a right-to-left line."""
     name = labels.pick(labels.codes.get(component, {}).get(code), [lang])
+    shown = f"\u2068{code}\u2069"
     if mode == "id" or not name:
-        return code
-    return name if mode == "name" else f"{code}: {name}"
+        return shown
+    return name if mode == "name" else f"{shown}: {name}"
 
 
 def pivot(data, dims: list[str], labels: Labels, selection: Selection, lang: Lang, statuses) -> Table:
