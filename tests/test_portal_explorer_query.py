@@ -38,6 +38,16 @@ def test_no_choice_is_every_series_and_no_period_no_filter():
     assert s.download("xlsx").endswith("/*.*.*?format=xlsx")
 
 
+def test_a_series_key_chooses_the_codes():
+    s = selection_of(FLOW, DIMS, QueryParams("key=M.IR-10%2BIR-23&start=2024"), KNOWN)
+    assert s.chosen and s.codes == {"FREQ": ("M",), "PROVINCE": ("IR-10", "IR-23")} and s.key == "M.IR-10+IR-23.*"
+    assert selection_of(FLOW, DIMS, QueryParams("key=M.IR-10+IR-23"), KNOWN).key == "M.IR-10+IR-23.*"
+    with pytest.raises(SyntaxError_):
+        selection_of(FLOW, DIMS, QueryParams("key=M.IR.F.X"), KNOWN)
+    with pytest.raises(SyntaxError_):
+        selection_of(FLOW, DIMS, QueryParams("key=M.XX"), KNOWN)
+
+
 @pytest.mark.parametrize("query, names", [
     ("PROVINCE=XX", "PROVINCE"), ("PROVINCE=IR%20X", "PROVINCE"), ("start=2024-13", "start"),
     ("end=soon", "end"), ("start=2025&end=2024", "start"), ("labels=all", "labels"), ("chart=pie", "chart"),

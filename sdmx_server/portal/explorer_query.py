@@ -3,7 +3,8 @@ the same selection.
 
 The page's URL holds the whole state (a view can be shared): one parameter per dimension, named
 by its id and given once per chosen code (`?PROVINCE=IR-10&PROVINCE=IR-23`), `start` and `end`
-(SDMX periods), `labels` (name | id | both) and `chart` (line | bar). The selection becomes a
+(SDMX periods), `labels` (name | id | both) and `chart` (line | bar); links from elsewhere
+(the dashboard's drill-down) may give the series key instead: `?key=Q.IR-10.CLAIMS`. The selection becomes a
 REST v2 data URL (`/rest/v2/data/dataflow/A/ID/V/KEY?c[TIME_PERIOD]=ge:S+le:E`), and the
 DataQuery the page runs is parsed from that very URL by the API's own parser, so the table, the
 downloads and the "API URL" shown are one query.
@@ -11,6 +12,7 @@ downloads and the "API URL" shown are one query.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 from urllib.parse import parse_qsl, quote, unquote
@@ -119,8 +121,9 @@ def selection_of(flow: Flow, dimensions: tuple[str, ...], params, known: Mapping
     `known`: dimension -> the codes of its codelist. Anything wrong is a SyntaxError_ (a 400
     page) that names the parameter."""
     codes: dict[str, tuple[str, ...]] = {}
+    key = _key(params.get("key"), dimensions)
     for d in dimensions:
-        chosen = [c for c in params.getlist(d) if c != ""]
+        chosen = [c for c in params.getlist(d) if c != ""] or list(key.get(d, ()))
         for c in chosen:
             if not ID.fullmatch(c) or (known.get(d) and c not in known[d]):
                 raise SyntaxError_(f"{d}={c!r}: not a code of the dimension {d}")
@@ -136,7 +139,21 @@ def selection_of(flow: Flow, dimensions: tuple[str, ...], params, known: Mapping
     if chart not in CHARTS:
         raise SyntaxError_(f"chart={chart!r}: expected one of {', '.join(CHARTS)}")
     return Selection(flow, dimensions, codes, start, end, labels, chart,  # type: ignore[arg-type]
-                     chosen=any(d in params for d in dimensions))
+                     chosen=bool(key) or any(d in params for d in dimensions))
+
+
+def _key(text: str | None, dimensions: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`key=Q.IR-10+IR-23.X` (an SDMX series key, as links from the dashboard give it): the
+    codes per dimension, in the dimensions' order; empty or `*` parts choose any code."""
+    if not text:
+        return {}
+    parts = text.split(".")
+    if len(parts) > len(dimensions):
+        raise SyntaxError_(f"key={text!r} has {len(parts)} parts but the dataflow has {len(dimensions)} "
+                           f"dimensions: {'.'.join(dimensions)}")
+    # a '+' arrives as a space when the link did not encode it (form decoding)
+    return {d: tuple(c for c in re.split(r"[+ ]", part) if c) for d, part in zip(dimensions, parts)
+            if part not in ("", "*")}
 
 
 def _period(params, name: str) -> str | None:
