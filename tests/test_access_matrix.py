@@ -226,6 +226,36 @@ def _portal_structures(prefix: str, kind: str):
             assert not leaks(r.text, who)
         else:  # pragma: no cover
             raise AssertionError(kind)
+def _portal_explorer(prefix: str):
+    """The data explorer shows exactly the rows the principal may read (every code it offers
+    chosen, every period): the same as the API's; a dataflow it may not see is the 404 page of
+    one that does not exist."""
+    import json
+
+    def family(world: World, who: str, level: str) -> None:
+        path = f"{prefix}/dataflow/{AGENCY}/{FLOW[level]}/1.0"
+        r = world.get(who, path)
+        expected = expected_rows(world, who, level)
+        if expected is None:
+            nothing = world.get(who, f"{prefix}/dataflow/{AGENCY}/DF_NOPE/1.0")
+            assert r.status_code == nothing.status_code == 404, (r.status_code, nothing.status_code)
+            assert r.text.replace(FLOW[level], "DF_NOPE") == nothing.text
+            return
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:300]
+        offered = [(i.get("name"), i.get("value")) for i in lxml_html.fromstring(r.content).iter("input")
+                   if i.get("type") == "checkbox"]
+        r = world.get(who, path + "?" + "&".join(f"{n}={v}" for n, v in offered))
+        assert r.status_code == 200, r.text[:300]
+        doc = lxml_html.fromstring(r.content)
+        periods = [th.get("data-period") for th in doc.xpath("//table[@id='pivot']/thead//th[@data-period]")]
+        dims = ["FREQ", "PROVINCE"] + ([EXTRA[level][0]] if level in EXTRA else [])
+        shown = set()
+        for tr in doc.xpath("//table[@id='pivot']/tbody/tr"):
+            key = json.loads(tr.get("data-key"))
+            for period, td in zip(periods, tr.xpath("td")):
+                if td.get("data-value") is not None:
+                    shown.add((*(key[d] for d in dims), period, float(td.get("data-value"))))
+        assert shown == expected, (who, level, sorted(shown ^ expected)[:5])
     return family
 
 
@@ -596,6 +626,8 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataflow"),
     ("/en/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataset"),
     ("/en/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataflow"),
+    ("/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer(""),
+    ("/en/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer("/en"),
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),
