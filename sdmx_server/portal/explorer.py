@@ -25,6 +25,7 @@ from sdmx_server.errors import SyntaxError_
 from sdmx_server.portal import i18n
 from sdmx_server.portal.explorer_data import MAX_OBSERVATIONS, MAX_SERIES, Available, available, label, table
 from sdmx_server.portal.explorer_query import CHARTS, FORMATS, LABELS, Selection, selection_of
+from sdmx_server.portal.reference_metadata import about_flow
 from sdmx_server.portal.render import lang_of, link, localised, render
 from sdmx_server.portal.values import codelist_texts, period_label
 
@@ -192,6 +193,8 @@ def _context(request: Request) -> tuple[dict, int]:
         "views": {k: f"{page}?{selection.page_query(labels=k)}" for k in LABELS},
         "charts": CHARTS,
         "label_modes": LABELS,
+        # definitions and counting rules beside the data (portal/reference_metadata.py)
+        "about": about_flow(gate, flow, lang),
     }
     return context, 200
 
