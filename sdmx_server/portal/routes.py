@@ -14,9 +14,9 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sdmx_server.portal import catalogue
+from sdmx_server.portal import catalogue, dashboard
 
-PAGE_MODULES = (catalogue,)
+PAGE_MODULES = (catalogue, dashboard)
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY = Path(plotly.__file__).parent / "package_data"
