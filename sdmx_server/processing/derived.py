@@ -112,19 +112,25 @@ def refresh_after(db: Database, registry: Registry, flows, settings: Settings | 
         if registry.get("dataflow", *derivation.target) is None:
             continue  # its structures are not loaded (yet): nothing to derive into
         try:
-            outcomes.append(recompute(db, registry, derivation, settings))
+            outcome = recompute(db, registry, derivation, settings)
         except Exception:
             log.exception("recomputing %s failed", _ref(derivation.target))
+            continue
+        if outcome is not None:
+            outcomes.append(outcome)
     return outcomes
 
 
 def recompute(db: Database, registry: Registry, derivation: Derivation, settings: Settings):
-    """Compute the derived rows and load them, replacing all, as the server itself."""
+    """Compute the derived rows and load them, replacing all, as the server itself; the load's
+    outcome, or None when there is nothing to derive and nothing derived before."""
     from sdmx_server.ingest.load import LoadRequest, load_incoming
     from sdmx_server.ingest.readers import IncomingData
 
     rows = derivation.compute(read_published(db, registry, settings))
     n = rows.num_rows
+    if n == 0 and not _has_data(db, registry, derivation.target):
+        return None  # nothing to derive yet (a source still empty) and nothing to empty
     rows = rows.append_column(ROW, pa.array(range(2, n + 2), pa.int64())).append_column(ACTION, pa.nulls(n, pa.string()))
     sources = " + ".join(_ref(s) for s in derivation.sources)
     request = LoadRequest(derivation.target, f"derived from {sources}", action="replace-all", origin="derived",
@@ -139,6 +145,12 @@ def recompute(db: Database, registry: Registry, derivation: Derivation, settings
         log.error("recomputing %s: the load was %s: %s", _ref(derivation.target), outcome.status,
                   outcome.report.as_json())
     return outcome
+
+
+def _has_data(db: Database, registry: Registry, flow: Flow) -> bool:
+    dataflow = registry.get("dataflow", *flow)
+    return dataflow is not None and dataflow.structure is not None and \
+        find_fact_table(db, flow, data_shape(dataflow.structure)) is not None
 
 
 def _newest(db: Database, flow: Flow) -> int:
@@ -158,7 +170,10 @@ def refresh_stale(db: Database, registry: Registry, settings: Settings | None = 
         newest_source = max(_newest(db, s) for s in derivation.sources)
         if newest_source and newest_source > _newest(db, derivation.target):
             try:
-                outcomes.append(recompute(db, registry, derivation, settings or Settings()))
+                outcome = recompute(db, registry, derivation, settings or Settings())
             except Exception:
                 log.exception("recomputing %s at start failed", _ref(derivation.target))
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
     return outcomes
