@@ -111,3 +111,47 @@ def test_sparkline_points_scale_to_the_box():
     points = sparkline([1.0, None, 3.0, 2.0], width=90, height=24)
     assert points == "0.0,22.0 60.0,2.0 90.0,12.0"
     assert sparkline([5.0]) == ""
+
+
+def test_a_released_embargo_recomputes_the_statuses(demo_template, tmp_path):
+    """The demo's embargoed final figures of DF_KPI's last quarter, released: DF_KPI_STATUS is
+    judged on them at once (the hook after release_embargoed), as the system."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from sdmx_server.access.gate import command_line_gate
+    from sdmx_server.ingest.load import release_embargoed
+    from sdmx_server.processing.derived import KPI, KPI_STATUS, _State
+    from sdmx_server.registry.index import Registry
+    from sdmx_server.registry.store import read_all
+    from sdmx_server.service.tables import read_table
+    from sdmx_server.settings import Settings
+    from sdmx_server.store.database import Database
+
+    shutil.copytree(demo_template, tmp_path / "store")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store' / 'demo.db'}", data_dir=tmp_path / "store" / "var")
+    db = Database(settings.database_url)
+    try:
+        registry = Registry.build(*read_all(db))
+        state, gate = _State(db, registry, settings), command_line_gate(registry)
+
+        def last_quarter(flow, column):
+            rows = read_table(state, flow, gate, embargoed=False).rows.to_pandas()
+            last = rows[rows.TIME_PERIOD == rows.TIME_PERIOD.max()]
+            return {(r.ORG_UNIT, r.INDICATOR): float(getattr(r, column)) for r in last.itertuples()}
+
+        before = last_quarter(KPI_STATUS, "KPI_VALUE")
+        assert before == last_quarter(KPI, "OBS_VALUE")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE sdmx_embargo SET release_at = :t"), {"t": "2000-01-01 00:00:00"})
+        assert release_embargoed(db, registry, settings=settings)
+        released = last_quarter(KPI, "OBS_VALUE")
+        assert released != before  # the final figures are 2 % higher
+        assert last_quarter(KPI_STATUS, "KPI_VALUE") == released
+        with db.engine.connect() as conn:
+            newest = conn.execute(sa.text("SELECT origin, status FROM sdmx_load WHERE flow = 'SSO:DF_KPI_STATUS(1.0)' "
+                                          "ORDER BY id DESC LIMIT 1")).one()
+        assert tuple(newest) == ("derived", "applied")
+    finally:
+        db.dispose()
