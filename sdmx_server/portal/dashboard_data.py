@@ -17,7 +17,7 @@ from urllib.parse import quote
 from sdmx_server.access.gate import Gate
 from sdmx_server.persian.numbers import Lang
 from sdmx_server.portal.render import link
-from sdmx_server.portal.values import ValueFormat, flag, period_label
+from sdmx_server.portal.values import ValueFormat, flag
 from sdmx_server.processing.derived import KPI, KPI_NORMS, KPI_STATUS
 from sdmx_server.processing.kpi_status import Rank, Status, ranking
 from sdmx_server.service.data import DataState
