@@ -256,6 +256,20 @@ def _portal_explorer(prefix: str):
                 if td.get("data-value") is not None:
                     shown.add((*(key[d] for d in dims), period, float(td.get("data-value"))))
         assert shown == expected, (who, level, sorted(shown ^ expected)[:5])
+def _portal_dashboard(prefix: str):
+    """The dashboard reads DF_KPI and DF_KPI_STATUS through the visitor's gate: this world has
+    neither, so every principal gets the page without figures, and nothing of a dataflow it may
+    not read (what each demo principal sees of the KPI flows: tests/test_portal_dashboard.py)."""
+    def family(world: World, who: str, level: str) -> None:
+        r = world.get(who, prefix + "/dashboard")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:300]
+        html = lxml_html.fromstring(r.content)
+        assert html.get("lang") == ("en" if prefix else "fa")
+        assert not html.xpath("//table"), "no figures without DF_KPI"
+        assert not leaks(r.text, who)
+        unknown = world.get(who, prefix + "/dashboard?indicator=NOPE")
+        assert unknown.status_code == 200 and not lxml_html.fromstring(unknown.content).xpath("//table")
+    family.levels = False
     return family
 
 
@@ -628,6 +642,8 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/en/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataflow"),
     ("/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer(""),
     ("/en/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer("/en"),
+    ("/dashboard", "GET"): _portal_dashboard(""),
+    ("/en/dashboard", "GET"): _portal_dashboard("/en"),
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),

@@ -87,7 +87,7 @@ def release_embargoed(server: ServerState, db: Database) -> list[int]:
     is a whole load)."""
     from sdmx_server.ingest.load import release_embargoed as release
 
-    return release(db, server.registry())
+    return release(db, server.registry(), settings=server.settings)
 
 
 async def release_loop(server: ServerState, db: Database) -> None:
@@ -148,4 +148,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         release_embargoed(app.state.server, app.state.release_db)  # what came due while no server ran
     except Exception:  # the loop tries again every second; the server still answers
         log.exception("releasing embargoed loads at start failed")
+    # Derived dataflows older than their sources (a recompute a crash missed) are made again.
+    from sdmx_server.processing.derived import refresh_stale
+
+    refresh_stale(app.state.release_db, app.state.server.registry(), settings)
     return app

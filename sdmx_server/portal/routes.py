@@ -14,9 +14,9 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sdmx_server.portal import catalogue, explorer, structure_pages
+from sdmx_server.portal import catalogue, dashboard, explorer, structure_pages
 
-PAGE_MODULES = (catalogue, structure_pages, explorer)
+PAGE_MODULES = (catalogue, structure_pages, explorer, dashboard)
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY = Path(plotly.__file__).parent / "package_data"
