@@ -14,6 +14,7 @@ wrong password are the same 401.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import orjson
@@ -85,11 +86,20 @@ def _who(request: Request, principal: Principal, csrf: str | None) -> dict:
             "method": principal.method, "is_admin": is_admin(request, principal), "csrf_token": csrf}
 
 
-async def login(request: Request) -> Response:
-    fields = await read_fields(request)
-    name, password = fields.get("name", ""), fields.get("password", "")
-    if not name or not password:
-        raise SyntaxError_("send name and password")
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    display_name: str
+    #: the session cookie's value, its lifetime (seconds) and its row (CSRF token, expiry)
+    cookie: str
+    lifetime: int
+    session: object
+
+
+async def sign_in(request: Request, name: str, password: str) -> SignedIn:
+    """Check a name and password and open a session: the one path of POST /auth/login and the
+    portal's sign-in form. Throttled (429 with Retry-After while failures make it wait); a
+    wrong name and a wrong password are the same 401; both outcomes are audited."""
     address = client_address(request) or "unknown"
     throttle = login_throttle(request)
     throttle.check(name, address)  # 429 with Retry-After while failures make it wait
@@ -106,21 +116,34 @@ async def login(request: Request) -> Response:
     principal = Principal(name=user.name, groups=frozenset(user.groups), method="session")
     await run_in_threadpool(audit.record, state.db, actor=principal, action="session.login",
                             target=f"user:{user.name}", outcome="ok", address=address)
-    answer = {**await run_in_threadpool(_who, request, principal, row.csrf_token),
-              "display_name": user.display_name, "expires_at": row.expires_at}
+    return SignedIn(principal, user.display_name, value, lifetime, row)
+
+
+async def login(request: Request) -> Response:
+    fields = await read_fields(request)
+    name, password = fields.get("name", ""), fields.get("password", "")
+    if not name or not password:
+        raise SyntaxError_("send name and password")
+    signed = await sign_in(request, name, password)
+    answer = {**await run_in_threadpool(_who, request, signed.principal, signed.session.csrf_token),
+              "display_name": signed.display_name, "expires_at": signed.session.expires_at}
     response = JSONResponse(answer, headers={"Cache-Control": "no-store"})
-    set_session_cookie(response, value, lifetime, request.url.scheme == "https")
+    set_session_cookie(response, signed.cookie, signed.lifetime, request.url.scheme == "https")
     return response
 
 
-async def logout(request: Request) -> Response:
-    """Ends the session of the cookie (its CSRF token in X-CSRF-Token or a csrf_token field);
-    without a live session it only clears the cookie."""
+def csrf_of(request: Request) -> str | None:
+    """The CSRF token of the request's session (None without a live session cookie)."""
+    return request.scope.get("state", {}).get("csrf_token")
+
+
+async def sign_out(request: Request, sent: str) -> None:
+    """End the session of the request's cookie when `sent` is its CSRF token (403 otherwise);
+    without a live session there is nothing to end. The caller clears the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    csrf = request.scope.get("state", {}).get("csrf_token")
+    csrf = csrf_of(request)
     principal: Principal = request.user
     if cookie and csrf and principal.method == "session":
-        sent = request.headers.get(CSRF_HEADER) or (await read_fields(request)).get("csrf_token", "")
         if not hmac.compare_digest(sent.encode(), csrf.encode()):
             raise Forbidden(f"signing out needs the session's CSRF token ({CSRF_HEADER} or a csrf_token field)")
         db = request.app.state.server.db
@@ -128,6 +151,15 @@ async def logout(request: Request) -> Response:
         forget_credentials()
         await run_in_threadpool(audit.record, db, actor=principal, action="session.logout",
                                 target=principal.identity, outcome="ok", address=client_address(request))
+
+
+async def logout(request: Request) -> Response:
+    """Ends the session of the cookie (its CSRF token in X-CSRF-Token or a csrf_token field);
+    without a live session it only clears the cookie."""
+    sent = ""
+    if csrf_of(request) and request.user.method == "session":
+        sent = request.headers.get(CSRF_HEADER) or (await read_fields(request)).get("csrf_token", "")
+    await sign_out(request, sent)
     response = JSONResponse({"signed_out": True}, headers={"Cache-Control": "no-store"})
     clear_session_cookie(response, request.url.scheme == "https")
     return response

@@ -14,9 +14,9 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sdmx_server.portal import catalogue
+from sdmx_server.portal import catalogue, fonts, signin
 
-PAGE_MODULES = (catalogue,)
+PAGE_MODULES = (catalogue, signin)
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY = Path(plotly.__file__).parent / "package_data"
@@ -35,6 +35,7 @@ def _pages() -> list[BaseRoute]:
 routes: list[BaseRoute] = [
     *_pages(),
     Route("/en", lambda request: RedirectResponse("/en/", 308)),
+    *fonts.routes,
     Mount("/static/portal", StaticFiles(directory=STATIC), name="portal-static"),
     Mount("/static/vendor/plotly", StaticFiles(directory=PLOTLY), name="plotly"),
 ]
