@@ -8,7 +8,9 @@ Failed attempts are throttled per name and client address, and per address over 
 wrong password are the same 401.
 
 `refused` is the AuthenticationMiddleware's error answer: 401 (with the RFC 6750 challenge) or
-403 in the SDMX error format of the request's API.
+403 in the SDMX error format of the request's API; a portal page asked for with a session
+cookie that has expired or was revoked sends the browser to the sign-in form instead (303,
+the cookie cleared), so a person is never shown an SDMX error for it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sdmx_server.access import audit
@@ -41,6 +43,13 @@ MAX_FORM_BYTES = 16 * 1024
 
 def refused(conn: HTTPConnection, exc: Exception) -> Response:
     status = getattr(exc, "status", 401)
+    if status == 401 and getattr(exc, "clear_cookie", False) and conn.scope.get("method") in ("GET", "HEAD"):
+        from sdmx_server.portal.routes import is_page, signin_after_expiry
+
+        if is_page(conn.scope):  # a person's browser whose session ended: the sign-in form, not an SDMX error
+            response = RedirectResponse(signin_after_expiry(conn), status_code=303, headers={"Cache-Control": "no-store"})
+            clear_session_cookie(response, conn.url.scheme == "https")
+            return response
     error = Unauthorized(str(exc)) if status == 401 else Forbidden(str(exc))
     response = error_response(conn, error)  # type: ignore[arg-type]
     if status == 401:

@@ -34,7 +34,11 @@ i18n.words({
                              "No statistics found for “{query}”. Try another word, or browse the themes below."),
     "catalogue.clear": ("نمایش همه آمارها", "Show all statistics"),
     "catalogue.themes": ("موضوع‌ها", "Themes"),
-    "catalogue.summary": ("{flows} آمار در {themes} موضوع", "{flows} statistics in {themes} themes"),
+    "catalogue.summary": ("{flows} در {themes}", "{flows} in {themes}"),
+    "catalogue.flows.one": ("{n} آمار", "{n} statistic"),
+    "catalogue.flows.many": ("{n} آمار", "{n} statistics"),
+    "catalogue.themes.one": ("{n} موضوع", "{n} theme"),
+    "catalogue.themes.many": ("{n} موضوع", "{n} themes"),
     "catalogue.other": ("آمارهای دیگر", "Other statistics"),
     "catalogue.empty": ("هنوز آماری برای نمایش به شما منتشر نشده است.", "No statistics are published for you yet."),
     "catalogue.last_update": ("آخرین به‌روزرسانی", "Last update"),
@@ -44,7 +48,6 @@ i18n.words({
     "catalogue.id": ("شناسه", "Identifier"),
     "catalogue.older": ("نسخه‌های پیشین", "Earlier versions"),
     "catalogue.structure_api": ("ساختار در API", "Structure in the API"),
-    "catalogue.count": ("{count} آمار", "{count} statistics"),
     "access.internal": ("داخلی", "Internal"),
     "access.restricted": ("محدود", "Restricted"),
     "access.note": ("فقط برای کارکنان مجاز", "Authorised staff only"),
@@ -69,15 +72,18 @@ async def home(request: Request):
     query = " ".join(request.query_params.get("q", "").split())[:MAX_QUERY]
     catalogue = await run_in_threadpool(_catalogue, request)
     found = search(catalogue, query) if query else None
-    themes = sum(_count_themes(t_.children) + 1 for s in catalogue.schemes for t_ in s.themes)
+    themes = sum(len(s.themes) for s in catalogue.schemes) + (1 if catalogue.unfiled else 0)
+    summary = t("catalogue.summary").format(flows=_counted(t, "catalogue.flows", len(catalogue.flows)),
+                                            themes=_counted(t, "catalogue.themes", themes))
     return render(request, "home.html", {
-        "catalogue": catalogue, "query": query, "found": found, "theme_count": themes,
+        "catalogue": catalogue, "query": query, "found": found, "summary": summary,
         "name_in": name_in, "moment": lambda m: format_moment(m, lang), "iso": iso,
     }, title=(query if query else t("catalogue.title")))
 
 
-def _count_themes(themes) -> int:
-    return sum(1 + _count_themes(t.children) for t in themes)
+def _counted(t, key: str, n: int) -> str:
+    """`n` things, in the singular or plural form (Persian counts take the singular)."""
+    return t(f"{key}.one" if n == 1 else f"{key}.many").format(n=n)
 
 
 PAGES = [("/", home, "home")]

@@ -47,6 +47,7 @@ i18n.words({
     "signin.throttled": ("تلاش‌های ناموفق زیاد بود. پس از {seconds} ثانیه دوباره امتحان کنید.",
                          "Too many failed attempts. Try again in {seconds} seconds."),
     "signin.expired": ("این فرم منقضی شده است؛ دوباره امتحان کنید.", "This form has expired; please try again."),
+    "signin.session_expired": ("نشست شما به پایان رسیده است؛ دوباره وارد شوید.", "Your session has ended; please sign in again."),
     "signin.already": ("شما با این نام وارد شده‌اید:", "You are signed in as"),
     "signin.error_heading": ("ورود انجام نشد", "Could not sign in"),
     "signout.title": ("خروج از درگاه", "Sign out"),
@@ -87,7 +88,8 @@ def _form(request: Request, *, status: int = 200, error: str | None = None, name
 async def signin(request: Request) -> Response:
     t = i18n.translator(lang_of(request))
     if request.method != "POST":
-        notice = t("signout.done") if request.query_params.get("signed_out") else None
+        notice = (t("signout.done") if request.query_params.get("signed_out")
+                  else t("signin.session_expired") if request.query_params.get("expired") else None)
         return _form(request, notice=notice)
     try:
         fields = await read_fields(request)
