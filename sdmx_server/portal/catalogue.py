@@ -67,6 +67,7 @@ def _catalogue(request: Request) -> Catalogue:
 
 
 async def home(request: Request):
+    """The catalogue: the dataflows the visitor may read by theme, or those a search (`q`) finds."""
     lang = lang_of(request)
     t = i18n.translator(lang)
     query = " ".join(request.query_params.get("q", "").split())[:MAX_QUERY]

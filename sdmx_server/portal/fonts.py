@@ -47,6 +47,7 @@ def licence_path(name: str) -> Path | None:
 
 
 async def font(request: Request) -> Response:
+    """A font of the portal (TrueType), from the package that ships it."""
     path = font_path(request.path_params["name"])
     if path is None:
         raise NoResults(f"no font {request.path_params['name']!r}")

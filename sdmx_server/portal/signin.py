@@ -86,6 +86,8 @@ def _form(request: Request, *, status: int = 200, error: str | None = None, name
 
 
 async def signin(request: Request) -> Response:
+    """The portal's sign-in form (GET) and its submission (POST, a form: name, password,
+    form_token, next): a session cookie and a 303 to `next`, or the form again with the error."""
     t = i18n.translator(lang_of(request))
     if request.method != "POST":
         notice = (t("signout.done") if request.query_params.get("signed_out")
@@ -121,6 +123,8 @@ signin.methods = ["GET", "HEAD", "POST"]  # type: ignore[attr-defined]
 
 
 async def signout(request: Request) -> Response:
+    """The sign-out form (GET) and its submission (POST, a form with the session's csrf_token):
+    the session ended, the cookie cleared, a 303 to the sign-in page."""
     lang = lang_of(request)
     t = i18n.translator(lang)
     signed_in = request.user.is_authenticated and request.user.method == "session" and csrf_of(request)
