@@ -193,7 +193,7 @@ def test_times_are_solar_hijri_in_persian():
     from sdmx_server.portal.moments import format_moment
 
     moment = datetime(2026, 12, 1, 18, 45, tzinfo=timezone.utc)  # 22:15 in Tehran, 10 Azar 1405
-    assert format_moment(moment, "fa") == "۱۰ آذر ۱۴۰۵، ساعت ۲۲:۱۵ (۲۰۲۶-۱۲-۰۱)"
+    assert format_moment(moment, "fa") == "۱۰ آذر ۱۴۰۵، ساعت ۲۲:۱۵ (\u2066۲۰۲۶-۱۲-۰۱\u2069)"
     assert format_moment(moment, "en") == "1 Dec 2026, 22:15 Iran time"
     assert format_moment(datetime(2025, 3, 20, 21, 0, tzinfo=timezone.utc), "en", with_time=False) == "21 Mar 2025"
 
@@ -278,6 +278,15 @@ def test_catalogue_in_a_browser(page, prefix, lang):
     page.evaluate("document.fonts.ready")
     families = page.evaluate("[...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
     assert any("Portal Sans" in f for f in families), families
+    if lang == "fa":  # the Gregorian date reads left to right inside the Persian line: year first
+        year_x, day_x = page.locator("li.card time").first.evaluate("""el => {
+            const node = el.firstChild, text = node.textContent, range = document.createRange();
+            const at = (start, end) => { range.setStart(node, start); range.setEnd(node, end);
+                                         return range.getBoundingClientRect().left; };
+            const open = text.indexOf('\\u2066') + 1, close = text.indexOf('\\u2069');
+            return [at(open, open + 4), at(close - 2, close)];
+        }""")
+        assert year_x < day_x
     assert axe_violations(page) == []
     screenshot(page, f"catalogue-{lang}")
 

@@ -23,7 +23,8 @@ def iso(moment: datetime) -> str:
 
 
 def format_moment(moment: datetime, lang: Lang, *, with_time: bool = True) -> str:
-    """E.g. fa: ۱۰ آذر ۱۴۰۵، ساعت ۲۲:۱۵ (۲۰۲۶-۱۲-۰۱); en: 1 Dec 2026, 22:15 Iran time."""
+    """E.g. fa: ۱۰ آذر ۱۴۰۵، ساعت ۲۲:۱۵ (۲۰۲۶-۱۲-۰۱) (the Gregorian date in a left-to-right
+    isolate); en: 1 Dec 2026, 22:15 Iran time."""
     local = moment.astimezone(IRAN)
     clock = local.strftime("%H:%M")
     if lang == "fa":
@@ -31,6 +32,8 @@ def format_moment(moment: datetime, lang: Lang, *, with_time: bool = True) -> st
         text = f"{day} {MONTHS_FA[month - 1]} {year}"
         if with_time:
             text += f"، ساعت {clock}"
-        return persian_digits(f"{text} ({local.date().isoformat()})")
+        # The Gregorian date isolated left to right: Persian digits after Persian letters are
+        # Arabic numbers to the bidi algorithm, and would show 2026-12-01 as 01-12-2026.
+        return persian_digits(f"{text} (\u2066{local.date().isoformat()}\u2069)")
     text = f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
     return f"{text}, {clock} Iran time" if with_time else text
