@@ -325,3 +325,41 @@ def test_a_phone_sees_the_catalogue_without_sideways_scrolling(chromium, demo_po
             screenshot(tab, name)
     finally:
         context.close()
+
+
+def test_build_lists_latest_versions_files_by_any_version_and_hides_empty_themes():
+    """The index on a registry of its own: the latest version listed with the earlier ones,
+    a categorisation of an earlier version files the dataflow, a stub is not listed, a theme
+    with nothing visible is not shown, a dataflow filed nowhere is 'other'."""
+    import orjson
+
+    from sdmx_server.access.gate import Gate
+    from sdmx_server.access.principal import COMMAND_LINE
+    from sdmx_server.portal.catalogue_index import build
+    from sdmx_server.registry.index import Entry, Registry
+
+    def entry(kind, id_, version="1.0", stub=False, **body):
+        return Entry(kind, "X", id_, version, True, stub, "public", orjson.dumps({"id": id_, **body}), (), 1)
+
+    flow = "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=X:{}({})"
+    category = "urn:sdmx:org.sdmx.infomodel.categoryscheme.Category=X:T(1.0).{}"
+    registry = Registry([
+        entry("dataflow", "DF_A", "1.0", names={"en": "A old"}),
+        entry("dataflow", "DF_A", "1.10", names={"en": "A new"}),
+        entry("dataflow", "DF_A", "1.9", names={"en": "A middle"}),
+        entry("dataflow", "DF_B", names={"en": "B"}),
+        entry("dataflow", "DF_S", stub=True, names={"en": "stub"}),
+        entry("categoryscheme", "T", names={"en": "Themes"}, categories=[
+            {"id": "P", "names": {"en": "Parent"}, "categories": [{"id": "C", "names": {"en": "Child"}}]},
+            {"id": "E", "names": {"en": "Empty"}},
+        ]),
+        entry("categorisation", "L1", source=flow.format("DF_A", "1.0"), target=category.format("P.C")),
+        entry("categorisation", "L2", source=flow.format("DF_S", "1.0"), target=category.format("E")),
+    ])
+    catalogue = build(Gate.of(COMMAND_LINE, [], registry))
+    assert [(c.id, c.version, c.older) for c in catalogue.flows] == [("DF_A", "1.10", ["1.9", "1.0"]), ("DF_B", "1.0", [])]
+    [scheme] = catalogue.schemes
+    [parent] = scheme.themes
+    assert (parent.ref[3], parent.flows, [c.ref[3] for c in parent.children]) == ("P", [], ["P.C"])
+    assert [f.id for f in parent.children[0].flows] == ["DF_A"] and parent.count() == 1
+    assert [f.id for f in catalogue.unfiled] == ["DF_B"]

@@ -47,7 +47,6 @@ i18n.words({
     "catalogue.not_announced": ("اعلام نشده", "Not announced"),
     "catalogue.id": ("شناسه", "Identifier"),
     "catalogue.older": ("نسخه‌های پیشین", "Earlier versions"),
-    "catalogue.structure_api": ("ساختار در API", "Structure in the API"),
     "access.internal": ("داخلی", "Internal"),
     "access.restricted": ("محدود", "Restricted"),
     "access.note": ("فقط برای کارکنان مجاز", "Authorised staff only"),
