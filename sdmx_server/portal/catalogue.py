@@ -47,9 +47,9 @@ i18n.words({
     "catalogue.not_announced": ("اعلام نشده", "Not announced"),
     "catalogue.id": ("شناسه", "Identifier"),
     "catalogue.older": ("نسخه‌های پیشین", "Earlier versions"),
-    "access.internal": ("داخلی", "Internal"),
-    "access.restricted": ("محدود", "Restricted"),
-    "access.note": ("فقط برای کارکنان مجاز", "Authorised staff only"),
+    "catalogue.access.internal": ("داخلی", "Internal"),
+    "catalogue.access.restricted": ("محدود", "Restricted"),
+    "catalogue.access.note": ("فقط برای کارکنان مجاز", "Authorised staff only"),
 })
 
 
