@@ -26,6 +26,7 @@ from sdmx_server.cli.commands import (
 )
 from sdmx_server.cli.access import access_parsers
 from sdmx_server.cli import audit as audit_commands
+from sdmx_server.cli import releases as release_commands
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
 from sdmx_server.cli.demo import seed_demo
 from sdmx_server.cli.sources import cmd_sources, cmd_sync
@@ -113,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     _source_parsers(sub)
     access_parsers(sub)
     audit_commands.add_parsers(sub)
+    release_commands.add_parsers(sub)
     return parser
 
 
