@@ -162,6 +162,9 @@ def test_a_long_or_odd_query_is_answered(demo_portal):
 
 
 def test_last_update_and_next_release_are_the_stores(demo_portal):
+    """Last update: the data stamp's time. Next release: the earliest of the pending embargoed
+    load's time and the calendar's first planned release not yet published (the /releases
+    API), an exact time winning on the same day."""
     from sdmx_server.store.database import Database
     from sdmx_server.store.embargo import pending_loads
     from sdmx_server.store.versions import read_stamps
@@ -180,13 +183,76 @@ def test_last_update_and_next_release_are_the_stores(demo_portal):
             pending.setdefault(p.flow, p.release_at)
     finally:
         db.dispose()
+    calendar = demo_portal.get("/releases", "office").json()["releases"]
+    planned = {}
+    for release in sorted(calendar, key=lambda r: r["due"]):
+        if release["status"] in ("upcoming", "missing"):
+            planned.setdefault(release["dataflow"], release["due"])
     utc = lambda m: m.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     for flow, (last, following) in shown.items():
         assert last == (utc(stamps[flow][1]) if flow in stamps else None), flow
-        assert following == (utc(pending[flow]) if flow in pending else None), flow
+        exact = utc(pending[flow]) if flow in pending else None
+        day = planned.get(f"{flow[0]}:{flow[1]}({flow[2]})")
+        expected = min([x for x in (exact, day) if x], key=lambda x: (x[:10], len(x) == 10), default=None)
+        assert following == expected, (flow, following, exact, day)
     kpi = shown[("SSO", "DF_KPI", "1.0")]
-    assert kpi[1] is not None and datetime.fromisoformat(kpi[1].replace("Z", "+00:00")) > datetime.now(timezone.utc)
+    assert "T" in kpi[1] and datetime.fromisoformat(kpi[1].replace("Z", "+00:00")) > datetime.now(timezone.utc)
     assert sum(1 for last, _ in shown.values() if last) >= 5
+    assert sum(1 for _, following in shown.values() if following and "T" not in following) >= 4  # the calendar's days
+
+
+def test_next_release_combines_the_calendar_and_the_embargo(tmp_path):
+    """service/releases.next_release on a store of its own: the earliest day wins; an embargo's
+    exact time wins over a planned day on the same day; a missed planned day with an embargo
+    to come shows the embargo's time, still flagged delayed; no announcement, no entry."""
+    from datetime import date, timedelta
+
+    from sqlmodel import Session
+
+    from sdmx_server.boot import create_schema
+    from sdmx_server.ops.calendar import Plan, add_release
+    from sdmx_server.service.releases import NextRelease, next_release
+    from sdmx_server.store.database import Database
+    from sdmx_server.store.embargo import Embargo
+    from sdmx_server.store.records import LoadRecord
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    db = Database(f"sqlite:///{tmp_path / 'releases.db'}")
+    try:
+        create_schema(db)
+
+        def embargo(flow: str, at: datetime) -> None:
+            with Session(db.engine) as session:
+                record = LoadRecord(flow=f"X:{flow}(1.0)", action="merge", source="t", status="pending", release_at=at)
+                session.add(record)
+                session.commit()
+                session.add(Embargo(load_id=record.id, flow_agency="X", flow_id=flow, flow_version="1.0",
+                                    release_at=at, present="[]"))
+                session.commit()
+
+        def plan(flow: str, due: date, period: str) -> None:
+            add_release(db, Plan(f"X:{flow}(1.0)", period, due), "test")
+
+        same_day = datetime(2027, 1, 25, 5, 30, tzinfo=timezone.utc)
+        plan("SAME", date(2027, 1, 25), "2026-12")
+        embargo("SAME", same_day)
+        plan("EARLIER", date(2027, 1, 10), "2026-11")
+        embargo("EARLIER", datetime(2027, 2, 1, tzinfo=timezone.utc))
+        plan("MISSED", date(2026, 11, 20), "2026-10")  # nothing published since: missing
+        embargo("MISSED", datetime(2026, 12, 20, 6, tzinfo=timezone.utc))
+        plan("ONLY_PLAN", date(2026, 11, 20), "2026-10")
+        embargo("PAST", now - timedelta(hours=1))  # due already: being released, not "next"
+        flows = [("X", f, "1.0") for f in ("SAME", "EARLIER", "MISSED", "ONLY_PLAN", "PAST", "NONE")]
+        found = next_release(db, flows, now=now)
+    finally:
+        db.dispose()
+    assert found == {
+        ("X", "SAME", "1.0"): NextRelease(date(2027, 1, 25), same_day, "2026-12", False),
+        ("X", "EARLIER", "1.0"): NextRelease(date(2027, 1, 10), None, "2026-11", False),
+        ("X", "MISSED", "1.0"): NextRelease(date(2026, 12, 20), datetime(2026, 12, 20, 6, tzinfo=timezone.utc),
+                                            "2026-10", True),
+        ("X", "ONLY_PLAN", "1.0"): NextRelease(date(2026, 11, 20), None, "2026-10", True),
+    }
 
 
 def test_times_are_solar_hijri_in_persian():

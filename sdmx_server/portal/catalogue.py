@@ -15,7 +15,7 @@ from starlette.requests import Request
 from sdmx_server.api.access import gate_of
 from sdmx_server.portal import i18n
 from sdmx_server.portal.catalogue_index import Catalogue, build, name_in, search
-from sdmx_server.portal.moments import format_moment, iso
+from sdmx_server.portal.moments import format_day, format_moment, iso
 from sdmx_server.portal.render import lang_of, render
 from sdmx_server.service.releases import last_updates, next_release
 
@@ -45,6 +45,8 @@ i18n.words({
     "catalogue.next_release": ("انتشار بعدی", "Next release"),
     "catalogue.no_data": ("هنوز داده‌ای ندارد", "No data yet"),
     "catalogue.not_announced": ("اعلام نشده", "Not announced"),
+    "catalogue.figures_of": ("ارقام", "figures of"),
+    "catalogue.delayed": ("با تأخیر", "Delayed"),
     "catalogue.id": ("شناسه", "Identifier"),
     "catalogue.older": ("نسخه‌های پیشین", "Earlier versions"),
     "catalogue.access.internal": ("داخلی", "Internal"),
@@ -78,6 +80,7 @@ async def home(request: Request):
     return render(request, "home.html", {
         "catalogue": catalogue, "query": query, "found": found, "summary": summary,
         "name_in": name_in, "moment": lambda m: format_moment(m, lang), "iso": iso,
+        "day": lambda d: format_day(d, lang),
     }, title=(query if query else t("catalogue.title")))
 
 

@@ -8,7 +8,7 @@ beside it, in English as a Gregorian date. The machine-readable UTC time goes in
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sdmx_server.persian.calendar import MONTHS_FA, from_gregorian
 from sdmx_server.persian.numbers import Lang, persian_digits
@@ -37,3 +37,11 @@ def format_moment(moment: datetime, lang: Lang, *, with_time: bool = True) -> st
         return persian_digits(f"{text} (\u2066{local.date().isoformat()}\u2069)")
     text = f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
     return f"{text}, {clock} Iran time" if with_time else text
+
+
+def format_day(day: date, lang: Lang) -> str:
+    """A calendar day (a planned release's): fa ۱۵ دی ۱۴۰۵ (۲۰۲۷-۰۱-۰۵); en 5 Jan 2027."""
+    if lang == "fa":
+        year, month, _day = from_gregorian(day)
+        return persian_digits(f"{_day} {MONTHS_FA[month - 1]} {year} (\u2066{day.isoformat()}\u2069)")
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
