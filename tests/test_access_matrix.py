@@ -140,6 +140,10 @@ def index(world: World, who: str, level: str) -> None:
     assert r.status_code == 200 and r.json()["service"] == "sdmx-server"
 
 
+#: Each flow's Persian name as a visitor with an Arabic keyboard types it (ي for ی).
+NAME_TYPED = {"public": "عمومي", "internal": "داخلي", "restricted": "محرمانه", "embargoed": "با انتشار آينده"}
+
+
 def _portal_catalogue(prefix: str):
     """The portal's home lists exactly the dataflows its visitor may read: a link to the
     dataflow's page, never its name or id otherwise."""
@@ -152,6 +156,14 @@ def _portal_catalogue(prefix: str):
         assert (FLOW[level] in linked) == reads(who, level), (who, level, sorted(linked))
         if not reads(who, level):
             assert FLOW[level] not in r.text
+        # a search finds it by its id or name only for whoever may read it
+        for query in (FLOW[level], NAME_TYPED[level]):
+            r = world.get(who, prefix + "/", params={"q": query})
+            found = {a.get("href").rstrip("/").split("/")[-2] for a in lxml_html.fromstring(r.content).iter("a")
+                     if "/dataflow/" in (a.get("href") or "")}
+            assert (FLOW[level] in found) == reads(who, level), (who, level, query, sorted(found))
+            if not reads(who, level):
+                assert not leaks(r.text.replace(query, ""), who)
     return family
 
 
@@ -269,8 +281,47 @@ def _portal_dashboard(prefix: str):
         assert not leaks(r.text, who)
         unknown = world.get(who, prefix + "/dashboard?indicator=NOPE")
         assert unknown.status_code == 200 and not lxml_html.fromstring(unknown.content).xpath("//table")
+def _portal_signin(prefix: str):
+    """Anyone gets the sign-in form; a post without the form's token is refused (403 page, no
+    session); with it, the office user's password opens a session like /auth/login's."""
+    def family(world: World, who: str, level: str) -> None:
+        from tests.access_world import PASSWORDS, USER_NAMES
+
+        form = world.get(who, prefix + "/signin")
+        assert form.status_code == 200 and form.headers["content-type"].startswith("text/html"), form.text[:300]
+        token = lxml_html.fromstring(form.content).xpath("//input[@name='form_token']/@value")
+        assert len(token) == 1
+        right = {"name": USER_NAMES["office"], "password": PASSWORDS["office"]}
+        forged = world.request("POST", who, prefix + "/signin", data={**right, "form_token": "forged"})
+        assert forged.status_code == 403 and "sdmx_session=" not in forged.headers.get("set-cookie", "")
+        r = world.request("POST", who, prefix + "/signin", data={**right, "form_token": token[0]},
+                          cookies=dict(form.cookies))
+        assert r.status_code == 303 and r.headers["location"] == (prefix or "") + "/", r.text[:300]
+        assert "sdmx_session=" in r.headers.get("set-cookie", "")
     family.levels = False
     return family
+
+
+def _portal_signout(prefix: str):
+    """Without a session there is nothing to end: the form says so, a post only clears the cookie."""
+    def family(world: World, who: str, level: str) -> None:
+        page = world.get(who, prefix + "/signout")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert not lxml_html.fromstring(page.content).xpath("//main//input[@name='csrf_token']")
+        r = world.request("POST", who, prefix + "/signout")
+        assert r.status_code == 303 and r.headers["location"] == prefix + "/signin?signed_out=1"
+    family.levels = False
+    return family
+
+
+def portal_fonts(world: World, who: str, level: str) -> None:
+    """The same fonts for everyone; only the fonts the portal names."""
+    r = world.get(who, "/static/fonts/noto-sans-arabic.ttf")
+    assert r.status_code == 200 and r.headers["content-type"] == "font/ttf"
+    assert world.get(who, "/static/fonts/secret.ttf").status_code == 404
+
+
+portal_fonts.levels = False
 
 
 def portal_en_bare(world: World, who: str, level: str) -> None:
@@ -644,6 +695,15 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/en/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer("/en"),
     ("/dashboard", "GET"): _portal_dashboard(""),
     ("/en/dashboard", "GET"): _portal_dashboard("/en"),
+    ("/signin", "GET"): _portal_signin(""),
+    ("/signin", "POST"): _portal_signin(""),
+    ("/en/signin", "GET"): _portal_signin("/en"),
+    ("/en/signin", "POST"): _portal_signin("/en"),
+    ("/signout", "GET"): _portal_signout(""),
+    ("/signout", "POST"): _portal_signout(""),
+    ("/en/signout", "GET"): _portal_signout("/en"),
+    ("/en/signout", "POST"): _portal_signout("/en"),
+    ("/static/fonts/{name}", "GET"): portal_fonts,
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),
