@@ -1,0 +1,317 @@
+"""Usage statistics (issue 10): the observer of request records (ops/usage.py), its tables,
+the report (ops/usage_report.py), `sdmx-server report usage` and GET /admin/api/usage, on
+SQLite and PostgreSQL.
+
+The HTTP middleware that makes the records (api/observe.py) is built apart; these tests feed
+records as it does: through the app's `app.state.observers`, or to the counter directly.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from sdmx_server.ops import usage as usage_module
+from sdmx_server.ops.requests import RequestRecord
+from sdmx_server.ops.usage import ADDRESS_SECONDS, HOUR, OVERFLOW_ADDRESS, UsageCounter
+from sdmx_server.ops.usage_report import parse_range, text, usage_report
+from sdmx_server.ops.usage_tables import UsageAddress, UsageLatency, UsageRow
+from sdmx_server.settings import Settings
+from sdmx_server.store.database import Database
+from tests.access_support import bearer, user_with_token
+
+#: An hour boundary (2026-11-02T10:00:00Z) the tests' records fall after.
+T0 = int(datetime(2026, 11, 2, 10, tzinfo=timezone.utc).timestamp())
+FLOW_A = "TEST:DF_A(1.0)"
+FLOW_B = "TEST:DF_B(1.0)"
+
+
+def record(started: float = T0 + 60, *, surface="rest-v2", route="/rest/v2/data/{path:path}", status=200,
+           sent=1000, seconds=0.02, consumer="anonymous", address="192.0.2.1", **notes) -> RequestRecord:
+    return RequestRecord(request_id="r", method="GET", route=route, surface=surface, status=status, bytes_sent=sent,
+                         started=started, seconds=seconds, consumer=consumer, address=address, notes=notes)
+
+
+def stored(db: Database, table: sa.Table) -> list[dict]:
+    with db.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(table))]
+
+
+def key_of(row: dict) -> tuple:
+    return tuple(row[c] for c in ("hour", "surface", "route", "resource", "dataflow", "format", "consumer", "status"))
+
+
+# -- the observer and its tables ----------------------------------------------------------------
+
+
+def test_records_are_counted_by_hour_dataflow_format_consumer_and_status(db):
+    counter = UsageCounter(db)
+    data = dict(resource="data", format="csv-2.0.0")
+    counter(record(dataflows=(FLOW_A,), sent=1000, seconds=0.010, **data))
+    counter(record(T0 + 120, dataflows=(FLOW_A,), sent=500, seconds=0.030, **data))
+    counter(record(dataflows=(FLOW_B,), consumer="token:7", **data))
+    counter(record(dataflows=(FLOW_A, FLOW_B), resource="data", format="ml-3.0"))  # several at once
+    counter(record(T0 + HOUR + 5, dataflows=(FLOW_A,), status=404, **data))  # the next hour
+    counter(record(route="/en/", surface="portal", consumer="user:ali"))  # nothing noted
+    counter(record(route="/static/{path:path}", surface="static"))  # not counted
+    counter(record(route="/health", surface="ops"))  # not counted
+    assert counter.flush(now=T0 + 2 * HOUR)
+    rows = {key_of(r): (r["requests"], r["bytes"], r["seconds"]) for r in stored(db, UsageRow.__table__)}
+    v2 = ("rest-v2", "/rest/v2/data/{path:path}", "data")
+    assert rows.keys() == {
+        (T0, *v2, FLOW_A, "csv-2.0.0", "anonymous", 200),
+        (T0, *v2, FLOW_B, "csv-2.0.0", "token:7", 200),
+        (T0, *v2, "*", "ml-3.0", "anonymous", 200),
+        (T0 + HOUR, *v2, FLOW_A, "csv-2.0.0", "anonymous", 404),
+        (T0, "portal", "/en/", "", "", "", "user:ali", 200),
+    }
+    requests, sent, seconds = rows[(T0, *v2, FLOW_A, "csv-2.0.0", "anonymous", 200)]
+    assert (requests, sent) == (2, 1500) and seconds == pytest.approx(0.040)
+    latency = {(r["hour"], r["surface"], r["le_ms"]): r["requests"] for r in stored(db, UsageLatency.__table__)}
+    assert latency == {(T0, "rest-v2", 25): 3, (T0, "rest-v2", 50): 2, (T0 + HOUR, "rest-v2", 25): 1,
+                       (T0, "portal", 25): 1}
+    addresses = {(r["hour"], r["address"]): (r["requests"], r["bytes"]) for r in stored(db, UsageAddress.__table__)}
+    assert addresses == {(T0, "192.0.2.1"): (5, 3500), (T0 + HOUR, "192.0.2.1"): (1, 1000)}
+
+
+def test_flushes_of_several_processes_add_up(db, database_url):
+    """Each worker flushes its own counts into the same hourly rows: added, never overwritten."""
+    other = Database(database_url)
+    try:
+        first, second = UsageCounter(db), UsageCounter(other)
+        for counter, n in ((first, 3), (second, 4)):
+            for _ in range(n):
+                counter(record(dataflows=(FLOW_A,), resource="data", format="csv-2.0.0", sent=10))
+        assert first.flush(now=T0 + HOUR) and second.flush(now=T0 + HOUR)
+        first(record(dataflows=(FLOW_A,), resource="data", format="csv-2.0.0", sent=10))
+        assert first.flush(now=T0 + HOUR)
+    finally:
+        other.dispose()
+    [row] = stored(db, UsageRow.__table__)
+    assert (row["requests"], row["bytes"]) == (8, 80)
+    [address] = stored(db, UsageAddress.__table__)
+    assert address["requests"] == 8
+
+
+def test_addresses_are_deleted_once_a_day_old(db):
+    counter = UsageCounter(db)
+    counter(record(T0 + 10, address="192.0.2.1"))
+    counter(record(T0 + HOUR + 10, address="192.0.2.2"))
+    assert counter.flush(now=T0 + HOUR + 20)
+    assert {r["address"] for r in stored(db, UsageAddress.__table__)} == {"192.0.2.1", "192.0.2.2"}
+    # A day after the first hour began, its requests may be a day old: its rows go.
+    assert counter.flush(now=T0 + ADDRESS_SECONDS)
+    assert {r["address"] for r in stored(db, UsageAddress.__table__)} == {"192.0.2.2"}
+    assert counter.flush(now=T0 + HOUR + ADDRESS_SECONDS)
+    assert stored(db, UsageAddress.__table__) == []
+    # The counts themselves are kept.
+    assert sum(r["requests"] for r in stored(db, UsageRow.__table__)) == 2
+
+
+def test_distinct_addresses_are_bounded_in_memory(db, monkeypatch):
+    monkeypatch.setattr(usage_module, "MAX_ADDRESSES", 3)
+    counter = UsageCounter(db)
+    for i in range(10):
+        counter(record(address=f"192.0.2.{i}"))
+    assert counter.flush(now=T0 + HOUR)
+    addresses = {r["address"]: r["requests"] for r in stored(db, UsageAddress.__table__)}
+    assert addresses == {"192.0.2.0": 1, "192.0.2.1": 1, "192.0.2.2": 1, OVERFLOW_ADDRESS: 7}
+
+
+def test_counts_survive_a_failed_flush(db, monkeypatch):
+    counter = UsageCounter(db)
+    counter(record(dataflows=(FLOW_A,), sent=100))
+    real = usage_module.add_counts
+
+    def refuse(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(usage_module, "add_counts", refuse)
+    assert not counter.flush(now=T0 + HOUR)
+    counter(record(dataflows=(FLOW_A,), sent=50))  # counted meanwhile
+    monkeypatch.setattr(usage_module, "add_counts", real)
+    assert counter.flush(now=T0 + HOUR)
+    [row] = stored(db, UsageRow.__table__)
+    assert (row["requests"], row["bytes"]) == (2, 150)
+    assert counter.flush(now=T0 + HOUR)  # nothing counted twice
+    assert stored(db, UsageRow.__table__)[0]["requests"] == 2
+
+
+def test_the_thread_flushes_by_itself_and_close_writes_the_rest(db):
+    counter = UsageCounter(db, flush_seconds=0.05)
+    counter(record(started=datetime.now(timezone.utc).timestamp()))  # starts the thread
+    deadline = datetime.now() + timedelta(seconds=20)
+    while not stored(db, UsageRow.__table__) and datetime.now() < deadline:
+        counter._stop.wait(0.05)
+    assert stored(db, UsageRow.__table__), "the background thread did not flush"
+    counter.flush_seconds = 3600  # from now on only close() writes
+    counter(record(started=datetime.now(timezone.utc).timestamp()))
+    counter.close()
+    assert sum(r["requests"] for r in stored(db, UsageRow.__table__)) == 2
+    assert not counter._thread.is_alive()
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def _fill(db: Database) -> None:
+    counter = UsageCounter(db)
+    data = dict(resource="data", format="csv-2.0.0")
+    for _ in range(6):
+        counter(record(dataflows=(FLOW_A,), sent=1000, seconds=0.004, consumer="token:7", **data))
+    for _ in range(3):
+        counter(record(dataflows=(FLOW_B,), sent=200, seconds=0.2, address="198.51.100.9", **data))
+    counter(record(dataflows=(FLOW_B,), status=500, seconds=3.0, **data))
+    counter(record(route="/en/", surface="portal", consumer="user:ali", sent=5000, seconds=0.04))
+    counter(record(T0 - HOUR, dataflows=(FLOW_A,), **data))  # before the range
+    counter(record(T0 + 3 * HOUR, dataflows=(FLOW_A,), **data))  # after it
+    assert counter.flush(now=T0 + HOUR)
+
+
+def test_the_report_of_a_range(db):
+    _fill(db)
+    start = datetime.fromtimestamp(T0 + 1800, timezone.utc)  # rounded down to T0
+    report = usage_report(db, start, datetime.fromtimestamp(T0 + 2 * HOUR, timezone.utc), top=1)
+    assert (report["from"], report["to"]) == ("2026-11-02T10:00:00Z", "2026-11-02T12:00:00Z")
+    assert report["totals"] == {"requests": 11, "bytes": 12600, "errors": 1, "seconds": pytest.approx(3.664)}
+    by = report["by"]
+    assert [(r["dataflow"], r["requests"], r["bytes"], r["errors"]) for r in by["dataflow"]] == [
+        (FLOW_A, 6, 6000, 0), (FLOW_B, 4, 1600, 1), ("", 1, 5000, 0)]
+    assert [(r["consumer_type"], r["requests"]) for r in by["consumer_type"]] == [
+        ("token", 6), ("anonymous", 4), ("user", 1)]
+    assert [(r["consumer"], r["requests"]) for r in by["consumer"]] == [
+        ("token:7", 6), ("anonymous", 4), ("user:ali", 1)]
+    assert [(r["status"], r["requests"]) for r in by["status"]] == [(200, 10), (500, 1)]
+    assert [(r["surface"], r["requests"]) for r in by["surface"]] == [("rest-v2", 10), ("portal", 1)]
+    assert [(r["format"], r["requests"]) for r in by["format"]] == [("csv-2.0.0", 10), ("", 1)]
+    # 6 within 5 ms, 3 within 250 ms, 1 within 5 s (rest-v2); the portal's within 50 ms.
+    assert report["latency"]["rest-v2"] == {"requests": 10, "p50_ms": 5, "p90_ms": 250, "p99_ms": 5000}
+    assert report["latency"]["all"]["requests"] == 11
+    addresses = report["addresses"]
+    assert addresses["distinct"] == 2
+    assert addresses["top"] == [{"address": "192.0.2.1", "requests": 8, "bytes": 11000}]
+    assert addresses["kept_since"] == "2026-11-02T09:00:00Z"
+    assert json.loads(json.dumps(report)) == report  # JSON as it is
+    # The text lists each breakdown's rows with their counts.
+    lines = text(report).splitlines()
+    section = lines.index("by dataflow:")
+    assert [line.split()[:2] for line in lines[section + 1:section + 4]] == [
+        [FLOW_A, "6"], [FLOW_B, "4"], ["-", "1"]]
+
+
+def test_an_empty_range_reports_zeros(db):
+    report = usage_report(db, datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 2, 1, tzinfo=timezone.utc))
+    assert report["totals"] == {"requests": 0, "bytes": 0, "errors": 0, "seconds": 0.0}
+    assert all(rows == [] for rows in report["by"].values())
+    assert report["latency"] == {} and report["addresses"]["distinct"] == 0
+
+
+def test_ranges_from_dates_and_times():
+    utc = timezone.utc
+    assert parse_range("2026-10-01", "2026-12-31") == (datetime(2026, 10, 1, tzinfo=utc),
+                                                       datetime(2027, 1, 1, tzinfo=utc))
+    assert parse_range("2026-10-01T08:00+03:30", "2026-10-02T00:00:00Z")[0] == datetime(2026, 10, 1, 4, 30, tzinfo=utc)
+    now = datetime(2026, 12, 1, 12, tzinfo=utc)
+    assert parse_range(None, None, now=now) == (now - timedelta(days=30), now)
+    for bad in (("yesterday", None), ("2026-13-01", None), ("2026-12-02", "2026-12-01")):
+        with pytest.raises(ValueError):
+            parse_range(*bad)
+
+
+# -- the command and the admin endpoint ----------------------------------------------------------
+
+
+def test_report_usage_command(db, database_url, monkeypatch, capsys):
+    from sdmx_server.cli import main
+
+    _fill(db)
+    monkeypatch.setenv("SDMX_DATABASE_URL", database_url)
+    assert main(["report", "usage", "--from", "2026-11-02T10:00Z", "--to", "2026-11-02T11:00Z", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["requests"] == 11
+    assert {r["dataflow"]: r["requests"] for r in report["by"]["dataflow"]} == {FLOW_A: 6, FLOW_B: 4, "": 1}
+    assert main(["report", "usage", "--from", "2026-11-02", "--to", "2026-11-02"]) == 0  # the whole day
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "usage from 2026-11-02T00:00:00Z to 2026-11-03T00:00:00Z"
+    assert out[1].startswith("13 requests,")
+    assert main(["report", "usage", "--from", "soon"]) == 2
+    assert capsys.readouterr().err.startswith("sdmx-server: report usage: from='soon' is not an ISO 8601 date")
+
+
+@pytest.fixture
+def usage_app(database_url, tmp_path):
+    """The real app on a fresh store, its lifespan running; (client, app, admin's and a reader's headers)."""
+    from sdmx_server.api.app import create_app
+    from sdmx_server.boot import create_schema
+
+    db = Database(database_url)
+    create_schema(db)
+    db.dispose()
+    admin = bearer(user_with_token(database_url, "root", "admin", "*"))
+    reader = bearer(user_with_token(database_url, "reza", "read", "TEST:*"))
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, usage_flush_seconds=3600))
+    with TestClient(app) as client:
+        yield client, app, admin, reader
+
+
+def error_text(answer) -> str:
+    """The message of an SDMX error answer (SDMX-ML or SDMX-JSON)."""
+    if answer.headers["content-type"].split(";")[0].endswith("json"):
+        [error] = answer.json()["errors"]
+        return error["title"] + " " + str(error.get("detail", ""))
+    from lxml import etree
+
+    doc = etree.fromstring(answer.content)
+    assert etree.QName(doc).localname == "Error", answer.text
+    return " ".join(t.text or "" for t in doc.iter("{*}Text"))
+
+
+def test_the_app_registers_the_counter_and_serves_its_report_to_administrators(usage_app, database_url):
+    client, app, admin, reader = usage_app
+    [observer] = app.state.observers
+    assert observer is app.state.usage
+    for observe in app.state.observers:  # as the middleware does when an answer ends
+        observe(record(dataflows=(FLOW_A,), resource="data", format="csv-2.0.0", consumer="token:1"))
+    assert app.state.usage.flush(now=T0 + HOUR)
+    assert client.get("/admin/api/usage").status_code == 401
+    assert client.get("/admin/api/usage", headers=reader).status_code == 403
+    answer = client.get("/admin/api/usage", headers=admin, params={"from": "2026-11-02", "to": "2026-11-02"})
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert body["from"] == "2026-11-02T00:00:00Z" and body["totals"]["requests"] == 1
+    assert body["by"]["consumer"] == [{"consumer": "token:1", "requests": 1, "bytes": 1000, "errors": 0,
+                                       "seconds": 0.02}]
+    for bad in ({"from": "monday"}, {"from": "2026-12-02", "to": "2026-12-01"}, {"top": "-1"}, {"since": "x"}):
+        refused = client.get("/admin/api/usage", headers=admin, params=bad)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert next(iter(bad)) in error_text(refused)
+
+
+def test_the_last_counts_are_written_when_the_server_stops(database_url, tmp_path):
+    from sdmx_server.api.app import create_app
+    from sdmx_server.boot import create_schema
+
+    db = Database(database_url)
+    create_schema(db)
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, usage_flush_seconds=3600))
+    with TestClient(app):
+        app.state.usage(record(dataflows=(FLOW_B,)))
+        assert stored(db, UsageRow.__table__) == []  # not flushed yet
+    [row] = stored(db, UsageRow.__table__)
+    assert (row["dataflow"], row["requests"]) == (FLOW_B, 1)
+    db.dispose()
+
+
+def test_usage_statistics_can_be_turned_off(database_url, tmp_path):
+    from sdmx_server.api.app import create_app
+
+    assert Settings.from_env({"SDMX_USAGE_STATISTICS": "off"}).usage_statistics is False
+    assert Settings.from_env({}).usage_statistics is True
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, usage_statistics=False))
+    assert app.state.usage is None and app.state.observers == []
+    app.state.release_db.dispose()
+    app.state.server.close()
