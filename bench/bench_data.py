@@ -9,6 +9,10 @@ measured in the same run. Also: time to first byte, the server's peak memory abo
 the largest answer, a repeated download of the unchanged dataflow (ETag and kept answers), and
 single-series query latency at the full size and at a tenth of it.
 
+`--usage-compare`: then each format's download ratio with usage statistics off and on
+(SDMX_USAGE_STATISTICS), servers alternating for `--usage-rounds` rounds, each download made
+from the database (no kept answers), the best of each; usage on may cost at most 5 %.
+
 Targets (issue 6), end to end through HTTP: SDMX-CSV >= 2x to_csv on SQLite (1.5x on
 PostgreSQL); SDMX-ML 2.1 structure-specific, SDMX-ML 3.0 and SDMX-JSON 2.0 >= 1.5x on SQLite
 (1x on PostgreSQL); gzip SDMX-CSV >= 1x; a repeated download >= 10x; peak RSS above idle
@@ -208,6 +212,9 @@ def main() -> int:
     parser.add_argument("--observations", type=int, default=10_000_000)
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--usage-compare", action="store_true",
+                        help="also: download ratios with usage statistics off, then on (issue 10)")
+    parser.add_argument("--usage-rounds", type=int, default=3, help="rounds of off/on servers (default 3)")
     args = parser.parse_args()
     if args.observations_n:
         args.observations = args.observations_n
@@ -329,6 +336,10 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        if args.usage_compare:
+            compared = usage_compare(url, tmp, [f for f in args.formats.split(",") if f in FORMATS], n, baseline,
+                                     args.usage_rounds)
+            verdicts.append(("usage statistics on: every ratio within 5 %", compared))
 
     print(f"\npandas DataFrame.to_csv of the same {n:,} rows: {baseline:,.0f} obs/s (baseline; "
           f"{baseline_cpu:.1f} s CPU in {n / baseline:.1f} s: a busy machine shows here first)\n")
@@ -338,6 +349,67 @@ def main() -> int:
     for label, ok in verdicts:
         print(f"{'PASS' if ok else 'FAIL'}  {label}")
     return 0 if all(ok for _, ok in verdicts) else 1
+
+
+def start_server(url: str, tmp: Path, **env_extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "SDMX_DATABASE_URL": url, "SDMX_DATA_DIR": str(tmp), **env_extra}
+    server = subprocess.Popen([sys.executable, "-m", "sdmx_server.cli", "serve", "--port", str(port), "--no-scheduler"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{root}/rest/dataflow", timeout=2)
+            return server, root
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise
+            time.sleep(0.2)
+
+
+def usage_compare(url: str, tmp: Path, formats: list[str], n: int, baseline: float, rounds: int) -> bool:
+    """Download ratios with usage statistics off and on (issue 10: at most 5 % lower with it
+    on). Servers of each mode alternate, so that a machine busy for a while weighs on both;
+    kept answers are off, so every download is made from the database; the best of the rounds."""
+    from datetime import datetime, timezone
+
+    from sdmx_server.ops.usage_report import usage_report
+    from sdmx_server.store.database import Database
+
+    best: dict[tuple[str, str], float] = {}
+    began = datetime.now(timezone.utc)
+    for _ in range(rounds):
+        for mode in ("off", "on"):
+            server, root = start_server(url, tmp, SDMX_USAGE_STATISTICS=mode, SDMX_ANSWER_CACHE_BYTES="0")
+            try:
+                routes = Routes(root)
+                download(routes.data("DF_BIG", "M.R01.S01.F.Y01"), {"Accept": FORMATS["csv"][0]})  # warm
+                for name in formats:
+                    accept, _, _, extra = FORMATS[name]
+                    seconds, _, _, status = download(routes.data("DF_BIG"),
+                                                     {"Accept": accept, "Accept-Encoding": "identity", **extra})
+                    if status == 200:
+                        best[mode, name] = min(best.get((mode, name), float("inf")), seconds)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    db = Database(url)
+    counted = usage_report(db, began, datetime.now(timezone.utc))["totals"]["requests"]
+    db.dispose()
+    print(f"\nusage statistics off / on ({rounds} rounds each, best download of each, no kept answers):")
+    ok = True
+    for name in formats:
+        if ("off", name) not in best or ("on", name) not in best:
+            continue
+        off, on = ((n / best[mode, name]) / baseline for mode in ("off", "on"))
+        change = (on / off - 1) * 100
+        ok = ok and change >= -5
+        print(f"  {name:10} off {off:.2f}x to_csv   on {on:.2f}x to_csv   {change:+.1f} %")
+    print(f"  requests counted by usage statistics while on: {counted:,}"
+          + ("" if counted else " (no middleware hands records to the observer in this build)"))
+    return ok
 
 
 if __name__ == "__main__":

@@ -45,11 +45,25 @@ def key_of(row: dict) -> tuple:
     return tuple(row[c] for c in ("hour", "surface", "route", "resource", "dataflow", "format", "consumer", "status"))
 
 
+@pytest.fixture
+def counter_of():
+    """UsageCounter(db, ...), stopped at the test's end (its thread would flush into a dropped database)."""
+    made = []
+
+    def make(db: Database, **options) -> UsageCounter:
+        made.append(UsageCounter(db, **options))
+        return made[-1]
+
+    yield make
+    for counter in made:
+        counter.close()
+
+
 # -- the observer and its tables ----------------------------------------------------------------
 
 
-def test_records_are_counted_by_hour_dataflow_format_consumer_and_status(db):
-    counter = UsageCounter(db)
+def test_records_are_counted_by_hour_dataflow_format_consumer_and_status(db, counter_of):
+    counter = counter_of(db)
     data = dict(resource="data", format="csv-2.0.0")
     counter(record(dataflows=(FLOW_A,), sent=1000, seconds=0.010, **data))
     counter(record(T0 + 120, dataflows=(FLOW_A,), sent=500, seconds=0.030, **data))
@@ -72,17 +86,19 @@ def test_records_are_counted_by_hour_dataflow_format_consumer_and_status(db):
     requests, sent, seconds = rows[(T0, *v2, FLOW_A, "csv-2.0.0", "anonymous", 200)]
     assert (requests, sent) == (2, 1500) and seconds == pytest.approx(0.040)
     latency = {(r["hour"], r["surface"], r["le_ms"]): r["requests"] for r in stored(db, UsageLatency.__table__)}
-    assert latency == {(T0, "rest-v2", 25): 3, (T0, "rest-v2", 50): 2, (T0 + HOUR, "rest-v2", 25): 1,
+    # within 10 ms (a bound is inclusive), 25 ms (the defaults' 20 ms) and 50 ms
+    assert latency == {(T0, "rest-v2", 10): 1, (T0, "rest-v2", 25): 2, (T0, "rest-v2", 50): 1,
+                       (T0 + HOUR, "rest-v2", 25): 1,
                        (T0, "portal", 25): 1}
     addresses = {(r["hour"], r["address"]): (r["requests"], r["bytes"]) for r in stored(db, UsageAddress.__table__)}
-    assert addresses == {(T0, "192.0.2.1"): (5, 3500), (T0 + HOUR, "192.0.2.1"): (1, 1000)}
+    assert addresses == {(T0, "192.0.2.1"): (5, 4500), (T0 + HOUR, "192.0.2.1"): (1, 1000)}
 
 
-def test_flushes_of_several_processes_add_up(db, database_url):
+def test_flushes_of_several_processes_add_up(db, database_url, counter_of):
     """Each worker flushes its own counts into the same hourly rows: added, never overwritten."""
     other = Database(database_url)
     try:
-        first, second = UsageCounter(db), UsageCounter(other)
+        first, second = counter_of(db), UsageCounter(other)
         for counter, n in ((first, 3), (second, 4)):
             for _ in range(n):
                 counter(record(dataflows=(FLOW_A,), resource="data", format="csv-2.0.0", sent=10))
@@ -90,15 +106,15 @@ def test_flushes_of_several_processes_add_up(db, database_url):
         first(record(dataflows=(FLOW_A,), resource="data", format="csv-2.0.0", sent=10))
         assert first.flush(now=T0 + HOUR)
     finally:
-        other.dispose()
+        other.dispose()  # `second` has no thread: nothing left to stop
     [row] = stored(db, UsageRow.__table__)
     assert (row["requests"], row["bytes"]) == (8, 80)
     [address] = stored(db, UsageAddress.__table__)
     assert address["requests"] == 8
 
 
-def test_addresses_are_deleted_once_a_day_old(db):
-    counter = UsageCounter(db)
+def test_addresses_are_deleted_once_a_day_old(db, counter_of):
+    counter = counter_of(db)
     counter(record(T0 + 10, address="192.0.2.1"))
     counter(record(T0 + HOUR + 10, address="192.0.2.2"))
     assert counter.flush(now=T0 + HOUR + 20)
@@ -112,9 +128,9 @@ def test_addresses_are_deleted_once_a_day_old(db):
     assert sum(r["requests"] for r in stored(db, UsageRow.__table__)) == 2
 
 
-def test_distinct_addresses_are_bounded_in_memory(db, monkeypatch):
+def test_distinct_addresses_are_bounded_in_memory(db, monkeypatch, counter_of):
     monkeypatch.setattr(usage_module, "MAX_ADDRESSES", 3)
-    counter = UsageCounter(db)
+    counter = counter_of(db)
     for i in range(10):
         counter(record(address=f"192.0.2.{i}"))
     assert counter.flush(now=T0 + HOUR)
@@ -122,8 +138,8 @@ def test_distinct_addresses_are_bounded_in_memory(db, monkeypatch):
     assert addresses == {"192.0.2.0": 1, "192.0.2.1": 1, "192.0.2.2": 1, OVERFLOW_ADDRESS: 7}
 
 
-def test_counts_survive_a_failed_flush(db, monkeypatch):
-    counter = UsageCounter(db)
+def test_counts_survive_a_failed_flush(db, monkeypatch, counter_of):
+    counter = counter_of(db)
     counter(record(dataflows=(FLOW_A,), sent=100))
     real = usage_module.add_counts
 
@@ -141,9 +157,10 @@ def test_counts_survive_a_failed_flush(db, monkeypatch):
     assert stored(db, UsageRow.__table__)[0]["requests"] == 2
 
 
-def test_the_thread_flushes_by_itself_and_close_writes_the_rest(db):
-    counter = UsageCounter(db, flush_seconds=0.05)
-    counter(record(started=datetime.now(timezone.utc).timestamp()))  # starts the thread
+def test_the_thread_flushes_by_itself_and_close_writes_the_rest(db, counter_of):
+    counter = counter_of(db, flush_seconds=0.05)
+    counter.start()
+    counter(record(started=datetime.now(timezone.utc).timestamp()))
     deadline = datetime.now() + timedelta(seconds=20)
     while not stored(db, UsageRow.__table__) and datetime.now() < deadline:
         counter._stop.wait(0.05)
@@ -193,7 +210,7 @@ def test_the_report_of_a_range(db):
     assert report["latency"]["all"]["requests"] == 11
     addresses = report["addresses"]
     assert addresses["distinct"] == 2
-    assert addresses["top"] == [{"address": "192.0.2.1", "requests": 8, "bytes": 11000}]
+    assert addresses["top"] == [{"address": "192.0.2.1", "requests": 8, "bytes": 12000}]
     assert addresses["kept_since"] == "2026-11-02T09:00:00Z"
     assert json.loads(json.dumps(report)) == report  # JSON as it is
     # The text lists each breakdown's rows with their counts.

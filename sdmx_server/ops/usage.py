@@ -58,8 +58,9 @@ def dataflow_of(notes: dict) -> str:
 
 class UsageCounter:
     """The observer: call it with each RequestRecord (the middleware does, through
-    app.state.observers). `start()` the flushing thread once the process serves (after a
-    fork, each worker its own); `close()` stops it after a last flush."""
+    app.state.observers). `start()` the flushing thread once the process serves (the app's
+    lifespan does, in each worker after uvicorn's fork); `close()` stops it after a last
+    flush. Without a thread, counts are written by `flush()` and `close()` only."""
 
     def __init__(self, db: Database, flush_seconds: float = 5.0, own_db: bool = False):
         """`own_db`: the counter disposes of `db` when closed (a handle made for it)."""
@@ -80,8 +81,6 @@ class UsageCounter:
     def __call__(self, record: RequestRecord) -> None:
         if record.surface in NOT_COUNTED:
             return
-        if self._thread is None or self._pid != os.getpid():
-            self.start()
         hour = int(record.started // HOUR) * HOUR
         notes = record.notes or {}
         key = (hour, record.surface, record.route, str(notes.get("resource") or ""), dataflow_of(notes),

@@ -40,7 +40,7 @@ def parse_moment(text: str, end: bool = False) -> datetime:
 
 def parse_range(start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """(start, end) from the texts of --from/--to (from=/to=): the end defaults to now, the
-    start to DEFAULT_DAYS before the end. ValueError naming the bad one, or when start > end."""
+    start to DEFAULT_DAYS before the end. ValueError naming the bad one, or for an empty range."""
     parsed = {}
     for name, value, is_end in (("from", start, False), ("to", end, True)):
         try:
@@ -50,8 +50,8 @@ def parse_range(start: str | None, end: str | None, now: datetime | None = None)
                              f"2026-10-01T08:00:00Z") from None
     stop = parsed["to"] or now or datetime.now(timezone.utc)
     begin = parsed["from"] or stop - timedelta(days=DEFAULT_DAYS)
-    if begin > stop:
-        raise ValueError(f"from ({begin.isoformat()}) is after to ({stop.isoformat()})")
+    if begin >= stop:
+        raise ValueError(f"the range from {begin.isoformat()} to {stop.isoformat()} is empty")
     return begin, stop
 
 
