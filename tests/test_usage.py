@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from sdmx_server.ops import usage as usage_module
 from sdmx_server.ops.requests import RequestRecord
-from sdmx_server.ops.usage import ADDRESS_SECONDS, HOUR, OVERFLOW_ADDRESS, UsageCounter
+from sdmx_server.ops.usage import ADDRESS_SECONDS, OVERFLOW_ADDRESS, UsageCounter
 from sdmx_server.ops.usage_report import parse_range, text, usage_report
 from sdmx_server.ops.usage_tables import UsageAddress, UsageLatency, UsageRow
 from sdmx_server.settings import Settings
@@ -26,6 +26,7 @@ from tests.access_support import bearer, user_with_token
 
 #: An hour boundary (2026-11-02T10:00:00Z) the tests' records fall after.
 T0 = int(datetime(2026, 11, 2, 10, tzinfo=timezone.utc).timestamp())
+HOUR = 3600
 FLOW_A = "TEST:DF_A(1.0)"
 FLOW_B = "TEST:DF_B(1.0)"
 
@@ -42,7 +43,7 @@ def stored(db: Database, table: sa.Table) -> list[dict]:
 
 
 def key_of(row: dict) -> tuple:
-    return tuple(row[c] for c in ("hour", "surface", "route", "resource", "dataflow", "format", "consumer", "status"))
+    return tuple(row[c] for c in ("period", "surface", "route", "resource", "dataflow", "format", "consumer", "status"))
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def counter_of():
 # -- the observer and its tables ----------------------------------------------------------------
 
 
-def test_records_are_counted_by_hour_dataflow_format_consumer_and_status(db, counter_of):
+def test_records_are_counted_by_period_dataflow_format_consumer_and_status(db, counter_of):
     counter = counter_of(db)
     data = dict(resource="data", format="csv-2.0.0")
     counter(record(dataflows=(FLOW_A,), sent=1000, seconds=0.010, **data))
@@ -85,12 +86,12 @@ def test_records_are_counted_by_hour_dataflow_format_consumer_and_status(db, cou
     }
     requests, sent, seconds = rows[(T0, *v2, FLOW_A, "csv-2.0.0", "anonymous", 200)]
     assert (requests, sent) == (2, 1500) and seconds == pytest.approx(0.040)
-    latency = {(r["hour"], r["surface"], r["le_ms"]): r["requests"] for r in stored(db, UsageLatency.__table__)}
+    latency = {(r["period"], r["surface"], r["le_ms"]): r["requests"] for r in stored(db, UsageLatency.__table__)}
     # within 10 ms (a bound is inclusive), 25 ms (the defaults' 20 ms) and 50 ms
     assert latency == {(T0, "rest-v2", 10): 1, (T0, "rest-v2", 25): 2, (T0, "rest-v2", 50): 1,
                        (T0 + HOUR, "rest-v2", 25): 1,
                        (T0, "portal", 25): 1}
-    addresses = {(r["hour"], r["address"]): (r["requests"], r["bytes"]) for r in stored(db, UsageAddress.__table__)}
+    addresses = {(r["period"], r["address"]): (r["requests"], r["bytes"]) for r in stored(db, UsageAddress.__table__)}
     assert addresses == {(T0, "192.0.2.1"): (5, 4500), (T0 + HOUR, "192.0.2.1"): (1, 1000)}
 
 
@@ -191,7 +192,7 @@ def _fill(db: Database) -> None:
 
 def test_the_report_of_a_range(db):
     _fill(db)
-    start = datetime.fromtimestamp(T0 + 1800, timezone.utc)  # rounded down to T0
+    start = datetime.fromtimestamp(T0 + 600, timezone.utc)  # rounded down to T0
     report = usage_report(db, start, datetime.fromtimestamp(T0 + 2 * HOUR, timezone.utc), top=1)
     assert (report["from"], report["to"]) == ("2026-11-02T10:00:00Z", "2026-11-02T12:00:00Z")
     assert report["totals"] == {"requests": 11, "bytes": 12600, "errors": 1, "seconds": pytest.approx(3.664)}
@@ -218,6 +219,20 @@ def test_the_report_of_a_range(db):
     section = lines.index("by dataflow:")
     assert [line.split()[:2] for line in lines[section + 1:section + 4]] == [
         [FLOW_A, "6"], [FLOW_B, "4"], ["-", "1"]]
+
+
+def test_a_day_of_iran_time_is_counted_exactly(db, counter_of):
+    """Tehran's day starts at 20:30 UTC: periods of a quarter hour fit it, hours would not."""
+    midnight = int(datetime(2026, 11, 1, 20, 30, tzinfo=timezone.utc).timestamp())
+    counter = counter_of(db)
+    for started, consumer in ((midnight - 60, "token:1"), (midnight + 60, "token:2"), (midnight + 86400 - 60, "token:3"),
+                              (midnight + 86400 + 60, "token:4")):
+        counter(record(started, consumer=consumer))
+    assert counter.flush(now=midnight)
+    start, end = parse_range("2026-11-02T00:00+03:30", "2026-11-03T00:00+03:30")
+    report = usage_report(db, start, end)
+    assert (report["from"], report["to"]) == ("2026-11-01T20:30:00Z", "2026-11-02T20:30:00Z")
+    assert sorted(r["consumer"] for r in report["by"]["consumer"]) == ["token:2", "token:3"]
 
 
 def test_an_empty_range_reports_zeros(db):

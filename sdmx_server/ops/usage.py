@@ -1,14 +1,14 @@
 """Usage statistics: an observer of every answered request (ops/requests.py), counting by
-hour, dataflow, format, consumer, status and bytes, written to the database in batches.
+quarter hour, dataflow, format, consumer, status and bytes, written to the database in batches.
 
 Off the request's path: the observer only adds to dictionaries in memory under a lock (a few
-microseconds); a background thread of each server process adds them to the stored hourly rows
+microseconds); a background thread of each server process adds them to the stored rows
 every `usage_flush_seconds` and once more when the server stops (ops/usage_tables.py
 `add_counts`: processes add up, none overwrites another's). When the database cannot be
 written (locked by a long load, down), the counts stay in memory and go with the next flush.
 
-Client addresses are counted per hour in a table of their own and deleted once their hour
-began a day ago (`sweep`, at every flush of every process): no raw address is kept beyond a
+Client addresses are counted per period in a table of their own and deleted once their
+period began a day ago (`sweep`, at every flush of every process): no raw address is kept beyond a
 day. The consumer (token:<id>, user:<name>, jwt:<subject>, anonymous) is kept; it names an
 account, not a machine.
 
@@ -44,7 +44,9 @@ ADDRESS_SECONDS = 24 * 3600
 #: under OVERFLOW_ADDRESS, so memory stays bounded whatever the traffic.
 MAX_ADDRESSES = 50_000
 OVERFLOW_ADDRESS = "(more)"
-HOUR = 3600
+#: The periods counts are kept by, in seconds: a quarter hour, so that a day or a quarter of
+#: any time zone in use (Iran's is UTC+03:30) is a whole number of periods.
+PERIOD = 900
 
 
 def dataflow_of(notes: dict) -> str:
@@ -81,9 +83,9 @@ class UsageCounter:
     def __call__(self, record: RequestRecord) -> None:
         if record.surface in NOT_COUNTED:
             return
-        hour = int(record.started // HOUR) * HOUR
+        period = int(record.started // PERIOD) * PERIOD
         notes = record.notes or {}
-        key = (hour, record.surface, record.route, str(notes.get("resource") or ""), dataflow_of(notes),
+        key = (period, record.surface, record.route, str(notes.get("resource") or ""), dataflow_of(notes),
                str(notes.get("format") or ""), record.consumer, record.status)
         bound = LATENCY_BOUNDS_MS[bisect.bisect_left(LATENCY_BOUNDS_MS, record.seconds * 1000)]
         with self._lock:
@@ -94,12 +96,12 @@ class UsageCounter:
                 counts[0] += 1
                 counts[1] += record.bytes_sent
                 counts[2] += record.seconds
-            latency = (hour, record.surface, bound)
+            latency = (period, record.surface, bound)
             self._latency[latency] = self._latency.get(latency, 0) + 1
             if record.address:
-                address = (hour, record.address)
+                address = (period, record.address)
                 if address not in self._addresses and len(self._addresses) >= MAX_ADDRESSES:
-                    address = (hour, OVERFLOW_ADDRESS)
+                    address = (period, OVERFLOW_ADDRESS)
                 seen = self._addresses.get(address)
                 if seen is None:
                     self._addresses[address] = [1, record.bytes_sent]
@@ -146,10 +148,10 @@ class UsageCounter:
                 with self.db.engine.begin() as conn:
                     add_counts(conn, self.db, UsageRow.__table__, list(_usage_rows(counts)))
                     add_counts(conn, self.db, UsageLatency.__table__,
-                               [{"hour": h, "surface": s, "le_ms": b, "requests": n} for (h, s, b), n in latency.items()])
+                               [{"period": p, "surface": s, "le_ms": b, "requests": n} for (p, s, b), n in latency.items()])
                     add_counts(conn, self.db, UsageAddress.__table__,
-                               [{"hour": h, "address": a, "requests": n, "bytes": b}
-                                for (h, a), (n, b) in addresses.items()])
+                               [{"period": p, "address": a, "requests": n, "bytes": b}
+                                for (p, a), (n, b) in addresses.items()])
                     sweep(conn, time.time() if now is None else now)
             except Exception:  # noqa: BLE001 - statistics never break serving; the counts wait
                 log.warning("usage statistics: writing to the database failed; kept for the next flush",
@@ -174,16 +176,16 @@ class UsageCounter:
 
 
 def _usage_rows(counts: dict) -> Iterable[dict]:
-    for (hour, surface, route, resource, dataflow, fmt, consumer, status), (n, b, s) in counts.items():
-        yield {"hour": hour, "surface": surface, "route": route, "resource": resource, "dataflow": dataflow,
+    for (period, surface, route, resource, dataflow, fmt, consumer, status), (n, b, s) in counts.items():
+        yield {"period": period, "surface": surface, "route": route, "resource": resource, "dataflow": dataflow,
                "format": fmt, "consumer": consumer, "status": status, "requests": n, "bytes": b, "seconds": s}
 
 
 def sweep(conn: sa.Connection, now: float) -> None:
-    """Delete the address rows whose hour began a day ago or more: every request they count
-    is then more than a day old."""
+    """Delete the address rows whose period began a day ago or more: every request still
+    kept is then less than a day old."""
     table = UsageAddress.__table__
-    conn.execute(sa.delete(table).where(table.c.hour <= now - ADDRESS_SECONDS))
+    conn.execute(sa.delete(table).where(table.c.period <= now - ADDRESS_SECONDS))
 
 
 def counter_for(settings) -> UsageCounter | None:

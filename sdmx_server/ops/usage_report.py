@@ -1,8 +1,9 @@
 """What usage statistics answer: one report of a time range, as JSON-ready dicts, for
 `sdmx-server report usage` (cli/report.py) and `GET /admin/api/usage` (api/admin_usage.py).
 
-The stored rows are hourly (ops/usage_tables.py), so a range is taken in whole hours: `start`
-rounded down to its hour, `end` exclusive and rounded up. Client addresses exist for the last
+The stored rows are per quarter hour (ops/usage_tables.py), so a range is taken in whole
+quarter hours: `start` rounded down, `end` exclusive and rounded up (a day or a quarter of
+Iran's time, UTC+03:30, is a whole number of them). Client addresses exist for the last
 day only; the report counts those of the range that are still kept, and says since when.
 """
 
@@ -12,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from sdmx_server.ops.usage import HOUR, LATENCY_BOUNDS_MS
+from sdmx_server.ops.usage import LATENCY_BOUNDS_MS, PERIOD
 from sdmx_server.ops.usage_tables import UsageAddress, UsageLatency, UsageRow
 from sdmx_server.store.database import Database
 
@@ -59,17 +60,17 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def hour_range(start: datetime, end: datetime) -> tuple[int, int]:
-    """[first hour, end hour) in epoch seconds: start rounded down, end rounded up."""
-    first = int(start.timestamp() // HOUR) * HOUR
-    last = -int(-end.timestamp() // HOUR) * HOUR
+def period_range(start: datetime, end: datetime) -> tuple[int, int]:
+    """[first period, end period) in epoch seconds: start rounded down, end rounded up."""
+    first = int(start.timestamp() // PERIOD) * PERIOD
+    last = -int(-end.timestamp() // PERIOD) * PERIOD
     return first, max(first, last)
 
 
 def usage_report(db: Database, start: datetime, end: datetime, top: int = TOP_ADDRESSES) -> dict:
-    first, last = hour_range(start, end)
+    first, last = period_range(start, end)
     table = UsageRow.__table__
-    in_range = sa.and_(table.c.hour >= first, table.c.hour < last)
+    in_range = sa.and_(table.c.period >= first, table.c.period < last)
     errors = sa.func.sum(sa.case((table.c.status >= 400, table.c.requests), else_=0))
     sums = (sa.func.sum(table.c.requests), sa.func.sum(table.c.bytes), errors, sa.func.sum(table.c.seconds))
     with db.engine.connect() as conn:
@@ -111,7 +112,7 @@ def _latency(conn: sa.Connection, first: int, last: int) -> dict:
     table = UsageLatency.__table__
     rows = conn.execute(
         sa.select(table.c.surface, table.c.le_ms, sa.func.sum(table.c.requests))
-        .where(table.c.hour >= first, table.c.hour < last).group_by(table.c.surface, table.c.le_ms)).all()
+        .where(table.c.period >= first, table.c.period < last).group_by(table.c.surface, table.c.le_ms)).all()
     histograms: dict[str, dict[int, int]] = {}
     for surface, bound, n in rows:
         for name in (surface, "all"):
@@ -137,8 +138,8 @@ def _percentiles(histogram: dict[int, int]) -> dict:
 
 def _addresses(conn: sa.Connection, first: int, last: int, top: int) -> dict:
     table = UsageAddress.__table__
-    in_range = sa.and_(table.c.hour >= first, table.c.hour < last)
-    kept_since = conn.execute(sa.select(sa.func.min(table.c.hour))).scalar()
+    in_range = sa.and_(table.c.period >= first, table.c.period < last)
+    kept_since = conn.execute(sa.select(sa.func.min(table.c.period))).scalar()
     distinct = conn.execute(sa.select(sa.func.count(sa.distinct(table.c.address))).where(in_range)).scalar()
     busiest = conn.execute(
         sa.select(table.c.address, sa.func.sum(table.c.requests).label("n"), sa.func.sum(table.c.bytes))

@@ -1,17 +1,17 @@
 """The tables of usage statistics (created by boot.py, written by ops/usage.py, read by
 ops/usage_report.py).
 
-- `sdmx_usage`: one row per hour and (surface, route, resource, dataflow, format, consumer,
+- `sdmx_usage`: one row per period (a quarter hour) and (surface, route, resource, dataflow, format, consumer,
   status) with the number of requests, bytes sent and seconds spent. Kept: this is what the
   reports read. Empty strings, not NULL, for what a request did not say (they are part of the
   primary key, and NULL never equals NULL).
-- `sdmx_usage_latency`: per hour and surface, how many requests ended within each latency
+- `sdmx_usage_latency`: per period and surface, how many requests ended within each latency
   bound (`le_ms`, a fixed ladder): enough for percentiles without keeping each request.
-- `sdmx_usage_address`: per hour and client address, requests and bytes. The only place a raw
-  address is written; rows are deleted once their hour began a day ago, so no address is kept
+- `sdmx_usage_address`: per period and client address, requests and bytes. The only place a
+  raw address is written; rows are deleted once their period began a day ago, so no address is kept
   beyond a day (ops/usage.py `sweep`).
 
-Hours are epoch seconds (UTC) of the hour's start, in a BIGINT: the same on SQLite and
+Periods are epoch seconds (UTC) of the period's start, in a BIGINT: the same on SQLite and
 PostgreSQL, compared in SQL without time-zone conversion by either driver.
 """
 
@@ -31,7 +31,7 @@ def _key(kind=sa.String) -> sa.Column:
 class UsageRow(SQLModel, table=True):
     __tablename__ = "sdmx_usage"
 
-    hour: int = Field(sa_column=_key(sa.BigInteger))
+    period: int = Field(sa_column=_key(sa.BigInteger))
     surface: str = Field(sa_column=_key())
     #: the route's path template, never the raw path (no query strings, no keys)
     route: str = Field(sa_column=_key())
@@ -49,7 +49,7 @@ class UsageRow(SQLModel, table=True):
 class UsageLatency(SQLModel, table=True):
     __tablename__ = "sdmx_usage_latency"
 
-    hour: int = Field(sa_column=_key(sa.BigInteger))
+    period: int = Field(sa_column=_key(sa.BigInteger))
     surface: str = Field(sa_column=_key())
     #: requests that ended within this many milliseconds (and above the bound below it)
     le_ms: int = Field(sa_column=_key(sa.BigInteger))
@@ -59,7 +59,7 @@ class UsageLatency(SQLModel, table=True):
 class UsageAddress(SQLModel, table=True):
     __tablename__ = "sdmx_usage_address"
 
-    hour: int = Field(sa_column=_key(sa.BigInteger))
+    period: int = Field(sa_column=_key(sa.BigInteger))
     address: str = Field(sa_column=_key())
     requests: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     bytes: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
@@ -74,7 +74,7 @@ def create_usage_tables(db: Database) -> None:
 
 def add_counts(conn: sa.Connection, db: Database, table: sa.Table, rows: list[dict]) -> None:
     """Add the rows' counts to what is stored under the same key (or insert them): several
-    server processes flush into the same hour's rows, each adding its own counts."""
+    server processes flush into the same period's rows, each adding its own counts."""
     if not rows:
         return
     insert = (sqlite if db.is_sqlite else postgresql).insert(table)
