@@ -144,9 +144,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.server = ServerState(settings)
     # Observers of every answered request (ops/requests.py): the middleware (api/observe.py)
-    # calls each with the request's RequestRecord. Usage statistics (ops/usage.py) is one.
-    app.state.usage = counter_for(settings)
-    app.state.observers = [app.state.usage] if app.state.usage is not None else []
+    # calls each with the request's RequestRecord; it holds this list, so observers are appended.
+    app.state.observers = []
+    app.state.usage = counter_for(settings)  # usage statistics (ops/usage.py), unless turned off
+    if app.state.usage is not None:
+        app.state.observers.append(app.state.usage)
     app.state.read_pool = ReadPool(settings.read_connections, settings.read_wait_seconds)
     app.state.answer_cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes,
                                          settings.answer_cache_min_bytes)
