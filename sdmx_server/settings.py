@@ -93,8 +93,8 @@ class Settings:
     login_delay_seconds: float = 1.0
     login_max_delay_seconds: float = 300.0
     # -- operations (ops/) ----------------------------------------------------------------------
-    #: Usage statistics (ops/usage.py): every API and portal request counted by hour, dataflow,
-    #: format, consumer and status; off: nothing counted, nothing written.
+    #: Usage statistics (ops/usage.py): every API and portal request counted by quarter hour,
+    #: dataflow, format, consumer and status; off: nothing counted, nothing written.
     usage_statistics: bool = True
     #: How often each server process adds its counts to the database, in seconds.
     usage_flush_seconds: float = 5.0
