@@ -9,6 +9,7 @@ records as it does: through the app's `app.state.observers`, or to the counter d
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -364,7 +365,7 @@ def test_requests_over_http_are_counted(backend, tmp_path):
 
     began = datetime.now(timezone.utc)
     csv = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0", "Accept-Encoding": "identity"}
-    with serving_content(backend, tmp_path, usage_flush_seconds=3600) as server:
+    with serving_content(backend, tmp_path, usage_flush_seconds=0.2) as server:
         url = server.settings.database_url
         token = user_with_token(url, "reza", "read", "TEST:*")
         with httpx.Client(base_url=server.url, timeout=60) as client:
@@ -373,14 +374,20 @@ def test_requests_over_http_are_counted(backend, tmp_path):
             with_token = client.get(data, headers={**csv, **bearer(token)})
             missing = client.get("/rest/v2/data/dataflow/TEST/DF_NOPE/1.0/*", headers=csv)
             client.get("/health")
+        db = Database(url)
+        try:
+            with db.engine.connect() as conn:
+                token_id = conn.execute(sa.text("SELECT max(id) FROM sdmx_token")).scalar()
+            deadline = datetime.now() + timedelta(seconds=30)
+            while True:  # the server's thread writes within usage_flush_seconds
+                report = usage_report(db, began, datetime.now(timezone.utc) + timedelta(minutes=1))
+                if report["totals"]["requests"] >= 3 or datetime.now() > deadline:
+                    break
+                time.sleep(0.1)
+        finally:
+            db.dispose()
     assert (anonymous.status_code, with_token.status_code, missing.status_code) == (200, 200, 404)
-    db = Database(url)
-    try:
-        report = usage_report(db, began, datetime.now(timezone.utc) + timedelta(minutes=1))
-        with db.engine.connect() as conn:
-            token_id = conn.execute(sa.text("SELECT max(id) FROM sdmx_token")).scalar()
-    finally:
-        db.dispose()
+    assert report["totals"]["requests"] == 3, report["totals"]
     flows = {r["dataflow"]: r for r in report["by"]["dataflow"]}
     assert flows[FLOW_A]["requests"] == 2
     assert flows[FLOW_A]["bytes"] == len(anonymous.content) + len(with_token.content)
