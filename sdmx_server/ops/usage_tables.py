@@ -74,11 +74,14 @@ def create_usage_tables(db: Database) -> None:
 
 def add_counts(conn: sa.Connection, db: Database, table: sa.Table, rows: list[dict]) -> None:
     """Add the rows' counts to what is stored under the same key (or insert them): several
-    server processes flush into the same period's rows, each adding its own counts."""
+    server processes flush into the same period's rows, each adding its own counts. In key
+    order, so that two processes' flushes lock shared rows in the same order (PostgreSQL would
+    otherwise abort one of them as a deadlock)."""
     if not rows:
         return
     insert = (sqlite if db.is_sqlite else postgresql).insert(table)
     keys = [c.name for c in table.primary_key.columns]
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
     counts = [c.name for c in table.columns if c.name not in keys]
     statement = insert.on_conflict_do_update(
         index_elements=keys, set_={name: table.c[name] + insert.excluded[name] for name in counts})
