@@ -115,6 +115,35 @@ def test_flushes_of_several_processes_add_up(db, database_url, counter_of):
     assert address["requests"] == 8
 
 
+def test_concurrent_flushes_of_several_processes(db, database_url):
+    """Workers flush at the same moments into the same rows: none is lost, none deadlocks."""
+    import threading
+
+    handles = [Database(database_url) for _ in range(3)]
+    counters = [UsageCounter(h) for h in handles]
+    results: list[bool] = []
+    try:
+        def work(counter: UsageCounter, shift: int) -> None:
+            for _ in range(4):
+                for i in range(120):  # the same keys, counted in a different order by each
+                    flow = f"TEST:DF_{(i + shift * 40) % 120}(1.0)"
+                    counter(record(dataflows=(flow,), sent=1, address=f"192.0.2.{(i + shift) % 120}"))
+                results.append(counter.flush(now=T0 + HOUR))
+
+        threads = [threading.Thread(target=work, args=(c, n)) for n, c in enumerate(counters)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for h in handles:
+            h.dispose()
+    assert results == [True] * 12
+    rows = stored(db, UsageRow.__table__)
+    assert len(rows) == 120 and {r["requests"] for r in rows} == {12}
+    assert sum(r["requests"] for r in stored(db, UsageAddress.__table__)) == 3 * 4 * 120
+
+
 def test_addresses_are_deleted_once_a_day_old(db, counter_of):
     counter = counter_of(db)
     counter(record(T0 + 10, address="192.0.2.1"))
