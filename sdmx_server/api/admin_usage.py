@@ -26,6 +26,8 @@ MAX_TOP = 1000
 
 
 async def usage(request: Request) -> Response:
+    """Usage statistics of a time range: requests, bytes and errors by dataflow, format,
+    consumer, status (administrators only)."""
     require_admin(request, "usage statistics")
     params = request.query_params
     unknown = sorted(set(params) - set(PARAMETERS))
