@@ -20,6 +20,7 @@ from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
 from sdmx_server.api import (admin, admin_audit, admin_usage, auth, availability, maintenance, openapi, rest_v1,
                              rest_v2)
+from sdmx_server.api import releases as release_calendar
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
@@ -123,8 +124,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.server.close()
 
     routes = [Route("/api", index), Route("/health", health), *openapi.routes, *auth.routes, *admin.routes,
-              *admin_audit.routes, *admin_usage.routes, *maintenance.routes, *availability.routes,
-              *rest_v2.routes, *rest_v1.routes, *portal.routes]
+              *admin_audit.routes, *admin_usage.routes, *release_calendar.routes, *maintenance.routes,
+              *availability.routes, *rest_v2.routes, *rest_v1.routes, *portal.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,
