@@ -265,6 +265,26 @@ def test_a_day_of_iran_time_is_counted_exactly(db, counter_of):
     assert sorted(r["consumer"] for r in report["by"]["consumer"]) == ["token:2", "token:3"]
 
 
+def test_the_quarterly_report_reads_downloads_queries_and_availability(db):
+    """ops/report/facts.py: per dataflow and kind of consumer, downloads (data answered),
+    queries (every request) and 5xx errors; availability's percentiles from the histogram."""
+    from sdmx_server.ops.report.facts import Availability, UsageRow as FactRow, gather_availability, gather_usage
+    from sdmx_server.ops.report.quarters import parse_quarter
+
+    _fill(db)  # every record of it falls in 2026's fourth quarter
+    rows = {(r.dataflow, r.consumer_type): r for r in gather_usage(db, parse_quarter("2026-Q4"))}
+    assert rows == {
+        (FLOW_A, "token"): FactRow(FLOW_A, "token", downloads=6, queries=6, bytes=6000, errors=0),
+        (FLOW_A, "anonymous"): FactRow(FLOW_A, "anonymous", downloads=2, queries=2, bytes=2000, errors=0),
+        (FLOW_B, "anonymous"): FactRow(FLOW_B, "anonymous", downloads=3, queries=4, bytes=1600, errors=1),
+        ("", "portal"): FactRow("", "portal", downloads=0, queries=1, bytes=5000, errors=0),
+    }
+    # 6 ended within 5 ms, 2 within 25, 1 within 50, 3 within 250 ms, 1 within 5 s
+    assert gather_availability(db, parse_quarter("2026-Q4")) == Availability(13, 1, 0.025, 5.0, 5.0)
+    assert gather_usage(db, parse_quarter("2026-Q3")) == []
+    assert gather_availability(db, parse_quarter("2026-Q3")) is None
+
+
 def test_an_empty_range_reports_zeros(db):
     report = usage_report(db, datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 2, 1, tzinfo=timezone.utc))
     assert report["totals"] == {"requests": 0, "bytes": 0, "errors": 0, "seconds": 0.0}
@@ -301,7 +321,7 @@ def test_report_usage_command(db, database_url, monkeypatch, capsys):
     assert out[0] == "usage from 2026-11-02T00:00:00Z to 2026-11-03T00:00:00Z"
     assert out[1].startswith("13 requests,")
     assert main(["report", "usage", "--from", "soon"]) == 2
-    assert capsys.readouterr().err.startswith("sdmx-server: report usage: from='soon' is not an ISO 8601 date")
+    assert capsys.readouterr().err.startswith("sdmx-server report usage: from='soon' is not an ISO 8601 date")
 
 
 @pytest.fixture

@@ -121,10 +121,10 @@ def _latency(conn: sa.Connection, first: int, last: int) -> dict:
     return {name: _percentiles(histogram) for name, histogram in sorted(histograms.items())}
 
 
-def _percentiles(histogram: dict[int, int]) -> dict:
+def _percentiles(histogram: dict[int, int], percentiles=PERCENTILES) -> dict:
     total = sum(histogram.values())
     answer: dict = {"requests": total}
-    for p in PERCENTILES:
+    for p in percentiles:
         need, seen, bound = total * p / 100, 0, None
         for le in sorted(histogram):
             seen += histogram[le]
@@ -134,6 +134,46 @@ def _percentiles(histogram: dict[int, int]) -> dict:
         # The last bound is "longer than the one before": no number to give.
         answer[f"p{p}_ms"] = bound if bound is not None and bound < LATENCY_BOUNDS_MS[-1] else None
     return answer
+
+
+# -- what the quarterly report reads (ops/report/facts.py) ---------------------------------------
+
+
+def downloads_and_queries(db: Database, start: datetime, end: datetime) -> list[dict]:
+    """Per dataflow and kind of consumer ("portal" for pages, else token, user or anonymous):
+    downloads (data answered, status below 400), queries (every request), bytes, and errors
+    (5xx: the server's failures, not the askers')."""
+    first, last = period_range(start, end)
+    table = UsageRow.__table__
+    c = table.c
+    kind = sa.case((c.surface == "portal", sa.literal("portal")), (c.consumer.like("token:%"), sa.literal("token")),
+                   (c.consumer.like("user:%"), sa.literal("user")), (c.consumer.like("jwt:%"), sa.literal("user")),
+                   else_=sa.literal("anonymous"))
+    downloads = sa.func.sum(sa.case((sa.and_(c.resource == "data", c.status < 400), c.requests), else_=0))
+    errors = sa.func.sum(sa.case((c.status >= 500, c.requests), else_=0))
+    query = (sa.select(c.dataflow, kind.label("kind"), downloads, sa.func.sum(c.requests), sa.func.sum(c.bytes), errors)
+             .where(c.period >= first, c.period < last).group_by(c.dataflow, kind))
+    with db.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [{"dataflow": flow, "consumer_type": kind, "downloads": int(d or 0), "queries": int(q or 0),
+             "bytes": int(b or 0), "errors": int(e or 0)} for flow, kind, d, q, b, e in rows]
+
+
+def availability(db: Database, start: datetime, end: datetime) -> dict:
+    """Requests, 5xx answers and the latency bounds (seconds) under which 50, 95 and 99 % ended."""
+    first, last = period_range(start, end)
+    table, latency = UsageRow.__table__, UsageLatency.__table__
+    with db.engine.connect() as conn:
+        requests, errors = conn.execute(
+            sa.select(sa.func.sum(table.c.requests),
+                      sa.func.sum(sa.case((table.c.status >= 500, table.c.requests), else_=0)))
+            .where(table.c.period >= first, table.c.period < last)).one()
+        histogram = dict(conn.execute(
+            sa.select(latency.c.le_ms, sa.func.sum(latency.c.requests))
+            .where(latency.c.period >= first, latency.c.period < last).group_by(latency.c.le_ms)).all())
+    bounds = _percentiles({int(k): int(v) for k, v in histogram.items()}, (50, 95, 99))
+    return {"requests": int(requests or 0), "errors": int(errors or 0),
+            **{f"p{p}": (bounds[f"p{p}_ms"] / 1000 if bounds[f"p{p}_ms"] is not None else None) for p in (50, 95, 99)}}
 
 
 def _addresses(conn: sa.Connection, first: int, last: int, top: int) -> dict:
