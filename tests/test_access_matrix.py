@@ -619,6 +619,16 @@ def _audit_entries(world: World, r) -> None:
     assert any(e["action"] == "grant.add" for e in entries), entries[:3]
 
 
+def _usage_report(world: World, r) -> None:
+    """The report's shape: every breakdown, each adding up to the totals (what the world's
+    requests counted depends on when the server last flushed)."""
+    body = r.json()
+    assert set(body) == {"from", "to", "totals", "by", "latency", "addresses"}, sorted(body)
+    assert set(body["by"]) == {"dataflow", "format", "consumer", "consumer_type", "status", "surface", "resource"}
+    for name, rows in body["by"].items():
+        assert sum(row["requests"] for row in rows) == body["totals"]["requests"], name
+
+
 def me(world: World, who: str, level: str) -> None:
     r = world.get(who, "/auth/me")
     assert r.status_code == 200, r.text[:300]
@@ -745,6 +755,7 @@ MATRIX: dict[tuple[str, str], Callable] = {
         "POST", "/admin/api/grants", {"subject": "group:nobody", "action": "read", "scope": "TEST:DF_PUBLIC"}, 201),
     ("/admin/api/grants/{id:int}", "DELETE"): _admin("DELETE", "/admin/api/grants/999999", None, 404),
     ("/admin/api/audit", "GET"): _admin("GET", "/admin/api/audit", None, 200, _audit_entries),
+    ("/admin/api/usage", "GET"): _admin("GET", "/admin/api/usage", None, 200, _usage_report),
     ("/auth/login", "POST"): login,
     ("/auth/logout", "POST"): logout,
     ("/auth/me", "GET"): me,

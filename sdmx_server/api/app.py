@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
-from sdmx_server.api import admin, admin_audit, auth, availability, maintenance, openapi, rest_v1, rest_v2
+from sdmx_server.api import (admin, admin_audit, admin_usage, auth, availability, maintenance, openapi, rest_v1,
+                             rest_v2)
 from sdmx_server.api import releases as release_calendar
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
@@ -28,6 +29,7 @@ from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexp
 from sdmx_server.api.state import ServerState
 from sdmx_server import portal
 from sdmx_server.errors import SdmxError, ServiceUnavailable
+from sdmx_server.ops.usage import counter_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 
@@ -110,16 +112,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):
         releases = asyncio.create_task(release_loop(app.state.server, app.state.release_db))
+        if app.state.usage is not None:
+            app.state.usage.start()  # in the worker: threads do not survive uvicorn's fork
         yield
         releases.cancel()
         with suppress(asyncio.CancelledError):
             await releases
+        if app.state.usage is not None:
+            await run_in_threadpool(app.state.usage.close)  # the last counts, written
         app.state.release_db.dispose()
         app.state.server.close()
 
     routes = [Route("/api", index), Route("/health", health), *openapi.routes, *auth.routes, *admin.routes,
-              *admin_audit.routes, *release_calendar.routes, *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes,
-              *portal.routes]
+              *admin_audit.routes, *admin_usage.routes, *release_calendar.routes, *maintenance.routes,
+              *availability.routes, *rest_v2.routes, *rest_v1.routes, *portal.routes]
     app = Starlette(
         routes=routes,
         # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,
@@ -138,6 +144,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.server = ServerState(settings)
+    # Observers of every answered request (ops/requests.py): the middleware (api/observe.py)
+    # calls each with the request's RequestRecord; it holds this list, so observers are appended.
+    app.state.observers = []
+    app.state.usage = counter_for(settings)  # usage statistics (ops/usage.py), unless turned off
+    if app.state.usage is not None:
+        app.state.observers.append(app.state.usage)
     app.state.read_pool = ReadPool(settings.read_connections, settings.read_wait_seconds)
     app.state.answer_cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes,
                                          settings.answer_cache_min_bytes)

@@ -187,4 +187,21 @@ def gather(db, registry, quarter: Quarter, now: datetime | None = None) -> Quart
     facts = QuarterFacts(quarter, now or datetime.now(timezone.utc), names=gather_names(registry))
     facts.loads = gather_loads(db, quarter)
     facts.releases = gather_releases(db, quarter)
+    facts.usage = gather_usage(db, quarter)
+    facts.availability = gather_availability(db, quarter)
     return facts
+
+
+def gather_usage(db, quarter: Quarter) -> list[UsageRow]:
+    """Downloads and queries per dataflow and kind of consumer (ops/usage_report.py)."""
+    from sdmx_server.ops.usage_report import downloads_and_queries
+
+    return [UsageRow(**row) for row in downloads_and_queries(db, *_bounds(quarter))]
+
+
+def gather_availability(db, quarter: Quarter) -> Availability | None:
+    """Error rate and latency percentiles of the quarter's requests; None when none were counted."""
+    from sdmx_server.ops.usage_report import availability
+
+    found = availability(db, *_bounds(quarter))
+    return Availability(**found) if found["requests"] else None
