@@ -8,7 +8,7 @@ Fixtures (imported by tests/conftest.py, so every test module may ask for them):
 - `demo_portal` (session): a server on a copy of it, shared by tests that only read;
 - `fresh_demo_portal()`: a context manager for a server on a copy of its own, for tests that
   change data (a norm loaded during the test);
-- `chromium` (session) and `page` (a new context per test: its own cookies; `page.portal` is
+- `chromium` (per module) and `page` (a new context per test: its own cookies; `page.portal` is
   the shared demo server).
 
 Screenshots that docs/portal.md shows are written by `screenshot(page, name)` into
@@ -92,7 +92,9 @@ def demo_portal(demo_template, tmp_path_factory):
         yield portal
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and a later test's asyncio.run() would refuse to start.
+@pytest.fixture(scope="module")
 def chromium():
     require(Path(CHROMIUM).exists(), f"the browser tests need Chromium at {CHROMIUM} (Debian: apt install chromium)")
     from playwright.sync_api import sync_playwright
