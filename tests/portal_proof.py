@@ -26,7 +26,8 @@ KINDS = ("dataflow", "datastructure", "codelist", "conceptscheme", "categorysche
          "dataconstraint")
 #: First path segments of the machine interfaces (portal/errors.py MACHINE_SEGMENTS) and of
 #: static files: links to them are not pages to walk.
-NOT_PAGES = ("rest", "admin", "auth", "api", "openapi.json", "health", "ready", "metrics", "static")
+NOT_PAGES = ("rest", "admin", "auth", "api", "openapi.json", "health", "ready", "metrics", "releases", "releases.ics",
+             "static")
 
 #: The main page of each family (issue 9's plan): name -> path (Persian; /en + path in English).
 MAIN_PAGES = {

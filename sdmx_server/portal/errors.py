@@ -26,7 +26,8 @@ from sdmx_server.portal.render import lang_of, render
 
 #: First path segments of the machine interfaces: their errors stay SDMX (or SDMX-JSON)
 #: messages. Every other path is the portal's, whose errors are pages.
-MACHINE_SEGMENTS = frozenset({"rest", "admin", "auth", "api", "openapi.json", "health", "ready", "metrics"})
+MACHINE_SEGMENTS = frozenset({"rest", "admin", "auth", "api", "openapi.json", "health", "ready", "metrics",
+                              "releases", "releases.ics"})
 
 #: Statuses with words of their own; any other answers with its class's (4xx or 5xx).
 KNOWN = (400, 401, 403, 404, 405, 406, 413, 414, 415, 422, 429, 431, 500, 501, 503)
