@@ -177,3 +177,31 @@ def session_sign_in(page, who: str) -> dict:
     cookies = {c["name"] for c in page.context.cookies()}
     assert "sdmx_session" in cookies, cookies
     return r.json()
+
+
+def provinces_in(content: bytes) -> set[str]:
+    """The provinces whose data a download holds: JSON-stat lists every code of a dimension's
+    codelist among its categories, so there only those with a value count; the other formats
+    (SDMX-CSV, -JSON, -ML, Excel's sheets) name only the codes of their data."""
+    import io
+    import zipfile
+
+    import orjson
+
+    if content[:2] == b"PK":  # Excel: its sheets' XML
+        with zipfile.ZipFile(io.BytesIO(content)) as book:
+            content = b" ".join(book.read(n) for n in book.namelist() if n.endswith(".xml"))
+    if content.lstrip().startswith(b"{") and b'"class"' in content[:2000] and b'"dataset"' in content[:2000]:
+        stat = orjson.loads(content)
+        ids, sizes = stat["id"], stat["size"]
+        values = stat["value"]
+        filled = ([i for i, v in enumerate(values) if v is not None] if isinstance(values, list)
+                  else [int(i) for i, v in values.items() if v is not None])
+        at = ids.index("PROVINCE")
+        stride = 1
+        for size in sizes[at + 1:]:
+            stride *= size
+        index = stat["dimension"]["PROVINCE"]["category"]["index"]
+        codes = index if isinstance(index, list) else sorted(index, key=index.get)
+        return {codes[(i // stride) % sizes[at]] for i in filled}
+    return set(re.findall(r"IR-\d\d", content.decode("utf-8", "replace")))

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from tests.portal_proof import (CSV_DATA, JSON_STRUCTURE, PROVINCE_CODE, ISFAHAN, artefact_links, crawl, secrets,
-                                visible_flows)
+from tests.portal_proof import (CSV_DATA, ISFAHAN, JSON_STRUCTURE, PROVINCE_CODE, artefact_links, crawl, provinces_in,
+                                secrets, visible_flows)
 
 WHO = [None, "isfahan", "office"]
 PORTAL = Path(__file__).parents[1] / "sdmx_server" / "portal"
@@ -31,7 +31,8 @@ PORTAL = Path(__file__).parents[1] / "sdmx_server" / "portal"
 
 @pytest.fixture(scope="module")
 def walks(demo_portal):
-    return {who: crawl(demo_portal, who, limit=90) for who in WHO}
+    starts = ("/", "/en/", "/structure", "/en/structure")  # the structure pages' index, not in the menu
+    return {who: crawl(demo_portal, who, starts=starts, limit=100) for who in WHO}
 
 
 @pytest.mark.parametrize("who", WHO, ids=lambda w: w or "anonymous")
@@ -58,8 +59,19 @@ def test_every_page_linked_answers_and_links_only_to_what_the_api_lists(demo_por
                 continue
             assert (kind, agency, id_, version) in listed, (who, page.path, kind, id_)
     # the walk reached the families' pages, not only home
-    reached = {p.path.removeprefix("/en").split("/")[1] for p in pages.values() if p.path.strip("/") not in ("", "en")}
-    assert {"dataflow", "structure"} <= reached, sorted(reached)
+    reached = {p.path.removeprefix("/en").split("/")[1].split("?")[0] for p in pages.values()}
+    assert {"dataflow", "structure", "dashboard"} <= reached, sorted(reached)
+
+
+@pytest.mark.parametrize("who", WHO, ids=lambda w: w or "anonymous")
+def test_a_dataflow_page_links_the_structure_and_metadata_that_describe_it(walks, who):
+    """Issue 9: the reference metadata next to the data they describe; the explorer includes
+    the structure pages' `about_flow` (its DSD, codelists, definitions)."""
+    flows = [p for p in walks[who].values() if p.path.removeprefix("/en").startswith("/dataflow/") and p.status == 200]
+    assert flows
+    for page in flows:
+        described = [x for x in page.links if x.removeprefix("/en").startswith(("/structure/", "/metadata/"))]
+        assert described, f"{page.path} links no structure or metadata page"
 
 
 @pytest.mark.parametrize("who", WHO, ids=lambda w: w or "anonymous")
@@ -99,44 +111,29 @@ def test_a_dataflow_page_offers_the_provinces_the_availability_api_gives(demo_po
             assert available == {ISFAHAN}
 
 
-def test_the_provincial_users_downloads_are_the_apis(demo_portal):
-    """Every data download a dataflow page offers the provincial user, fetched as them, is
-    what the API answers them for the same query, and holds their province only."""
-    page = demo_portal.get("/en/dataflow/SSO/DF_CONTRIBUTIONS/1.0", who="isfahan")
-    assert page.status_code == 200
-    doc = lxml_html.fromstring(page.content)
-    downloads = [h for h in doc.xpath("//main//a/@href") if "/data/" in h and h.startswith(("/rest/", demo_portal.url))]
-    assert downloads, "the dataflow page offers no download of its data"
-    for href in downloads:
-        path = href.removeprefix(demo_portal.url)
-        got = demo_portal.get(path, who="isfahan")
-        assert got.status_code == 200, (path, got.status_code)
-        assert not any(PROVINCE_CODE.match(w) and w != ISFAHAN for w in _words(got)), path
-    csv = [h for h in downloads if "csv" in h.lower()]
-    assert csv, f"no SDMX-CSV download among {downloads}"
+def test_the_provincial_users_downloads_hold_their_province_only(demo_portal):
+    """Every data download a dataflow page offers the provincial user, fetched as them, holds
+    their province's data only, and its SDMX-CSV is the API's answer to the page's API URL."""
     import io
 
     import pandas as pd
 
-    for href in csv:
-        path = href.removeprefix(demo_portal.url)
-        frame = pd.read_csv(io.BytesIO(demo_portal.get(path, who="isfahan").content), dtype=str)
-        assert set(frame["PROVINCE"]) == {ISFAHAN}, path
-        base = path.split("?")[0]
-        api = demo_portal.get(base, who="isfahan", headers=CSV_DATA)
-        assert len(pd.read_csv(io.BytesIO(api.content), dtype=str)) >= len(frame)
-
-
-def _words(response) -> set[str]:
-    import re
-    import zipfile
-    import io
-
-    content = response.content
-    if content[:2] == b"PK":  # Excel: its sheets' XML
-        with zipfile.ZipFile(io.BytesIO(content)) as book:
-            content = b" ".join(book.read(n) for n in book.namelist() if n.endswith(".xml"))
-    return set(re.findall(r"IR-\d\d", content.decode("utf-8", "replace")))
+    page = demo_portal.get("/en/dataflow/SSO/DF_CONTRIBUTIONS/1.0", who="isfahan")
+    assert page.status_code == 200
+    doc = lxml_html.fromstring(page.content)
+    downloads = [h for h in doc.xpath("//main//a[@download]/@href")]
+    assert len(downloads) >= 5, downloads
+    for href in downloads:
+        got = demo_portal.get(href.removeprefix(demo_portal.url), who="isfahan")
+        assert got.status_code == 200, (href, got.status_code)
+        assert provinces_in(got.content) == {ISFAHAN}, href
+    api_url = doc.xpath("//*[@id='api-url']/@href")[0].removeprefix(demo_portal.url)
+    api = pd.read_csv(io.BytesIO(demo_portal.get(api_url, who="isfahan", headers=CSV_DATA).content), dtype=str)
+    csv = [h for h in downloads if h.endswith("format=sdmx-csv-2.0")]
+    assert csv, downloads
+    mine = pd.read_csv(io.BytesIO(demo_portal.get(csv[0].removeprefix(demo_portal.url), who="isfahan").content), dtype=str)
+    pd.testing.assert_frame_equal(mine.sort_values(list(mine.columns)).reset_index(drop=True),
+                                  api.sort_values(list(api.columns)).reset_index(drop=True))
 
 
 # -- the code itself ----------------------------------------------------------------------------
