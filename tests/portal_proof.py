@@ -72,7 +72,9 @@ def api_view(portal, who: str | None) -> dict[str, set[Artefact]]:
 
 @dataclass
 class Secrets:
-    """What the API hides from a principal: ids of artefacts, and names no visible artefact has."""
+    """What the API hides from a principal: the ids and names of artefacts it does not list for
+    them, but for words the API itself shows them (a public code's description may use a
+    hidden dataflow's name: the page may show what the API shows)."""
     ids: set[str]
     names: set[str]
     artefacts: set[Artefact]
@@ -82,15 +84,26 @@ class Secrets:
         return hits + [n for n in self.names if n in text]
 
 
+def api_text(portal, who: str | None) -> str:
+    """Everything the structure and metadata APIs show `who`, in full, as one text."""
+    import json
+
+    texts = []
+    for path in [f"/rest/v2/structure/{kind}/*/*/*?detail=full" for kind in KINDS] + ["/rest/v2/metadata/metadataset/*/*/*"]:
+        r = portal.get(path, who=who, headers=JSON_STRUCTURE if "/structure/" in path else {"Accept": "application/json"})
+        if r.status_code == 200 and r.content.lstrip().startswith(b"{"):
+            texts.append(json.dumps(r.json(), ensure_ascii=False))
+        elif r.status_code == 200:
+            texts.append(r.text)
+    return "\n".join(texts)
+
+
 def secrets(portal, who: str | None) -> Secrets:
     everything, seen = api_view(portal, "admin"), api_view(portal, who)
     hidden = {a for kind in KINDS for a in everything[kind] - seen[kind]}
-    visible_ids = {a.id for kind in KINDS for a in seen[kind]}
-    visible_names = {n for kind in KINDS for a in seen[kind] for n in a.names}
-    ids = {a.id for a in hidden} - visible_ids
-    names = {n for a in hidden for n in a.names if len(n) > 3} - visible_names
-    # a name that is part of a visible one ("Indicators" in "Indicators of units") is no secret
-    names = {n for n in names if not any(n in v for v in visible_names)}
+    shown = api_text(portal, who)
+    ids = {a.id for a in hidden if not re.search(rf"(?<![\w-]){re.escape(a.id)}(?![\w-])", shown)}
+    names = {n for a in hidden for n in a.names if len(n) > 3 and n not in shown}
     return Secrets(ids, names, hidden)
 
 

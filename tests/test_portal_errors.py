@@ -82,7 +82,10 @@ def test_an_unknown_page_is_a_page_in_its_language(demo_portal, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_signed_in_visitor_keeps_the_header_on_an_error_page(demo_portal, lang):
-    r = demo_portal.get(LANGS[lang][0] + "/no/such/page", who="isfahan")
+    with httpx.Client(base_url=demo_portal.url, timeout=30) as browser:  # a session, as a browser has
+        signed = browser.post("/auth/login", json={"name": "isfahan", "password": demo_portal.users["isfahan"]["password"]})
+        assert signed.status_code == 200
+        r = browser.get(LANGS[lang][0] + "/no/such/page")
     doc = assert_error_page(r, 404, lang)
     header = doc.xpath(f"//header[{has('site')}]")[0]
     signout = header.xpath(".//a/@href | .//form/@action")
