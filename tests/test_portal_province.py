@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -93,7 +94,8 @@ def test_the_downloads_hold_isfahan_only_and_equal_the_api(page):
     for i in range(links.count()):
         link = links.nth(i)
         href = link.get_attribute("href").removeprefix(page.portal.url)
-        with page.expect_request(lambda r: r.url.endswith(href)) as asked, page.expect_download() as info:
+        with page.expect_request(lambda r: unquote(r.url).endswith(unquote(href))) as asked, \
+                page.expect_download() as info:
             link.click()
         body = open(info.value.path(), "rb").read()
         assert provinces_in(body) == {ISFAHAN}, link.inner_text()
