@@ -23,7 +23,7 @@ from tests.portal_proof import (CSV_DATA, ISFAHAN, PROVINCE_CODE, artefact_links
                                 visible_flows)
 
 CONTRIBUTIONS = "/dataflow/SSO/DF_CONTRIBUTIONS/1.0"
-LANGUAGE = {"Accept-Language": "en"}
+LANGUAGE = {"Accept-Language": "en-US,en;q=0.9"}  # what Chromium sends for en-US, downloads too
 #: Pages isfahan's grants change nothing on: their main content is the anonymous visitor's.
 SAME_AS_ANYONE = ["/dataflow/SSO/DF_INSURED/1.0", "/dataflow/SSO/DF_KPI/1.0", "/dashboard",
                   "/structure/datastructure/SSO/DSD_INSURED/1.0", "/structure/codelist/SSO/CL_PROVINCE/1.0"]
