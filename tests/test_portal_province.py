@@ -117,7 +117,9 @@ def _scrub(body: bytes) -> bytes:
         with zipfile.ZipFile(io.BytesIO(body)) as book:
             body = b"\n".join(book.read(n) for n in sorted(book.namelist()) if not n.startswith("docProps/"))
     body = re.sub(rb"<(\w+:)?(ID|Prepared)>[^<]*</(\w+:)?(ID|Prepared)>", b"", body)
-    return re.sub(rb'"(id|prepared|updated)"\s*:\s*"[^"]*"', b"", body)
+    body = re.sub(rb'"(id|prepared|updated)"\s*:\s*"[^"]*"', b"", body)
+    body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", b"", body)  # Excel's 'Prepared' cell
+    return re.sub(rb"<t>IREF[0-9A-F]+</t>", b"", body)  # Excel's message id cell
 
 
 def test_structure_pages_show_the_internal_structure_and_hide_the_restricted_one(page):
