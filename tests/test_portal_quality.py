@@ -132,17 +132,21 @@ def test_the_keyboard_reaches_every_control_and_shows_where_it_is(page, name, la
     _open(page, name, lang)
     controls = page.evaluate(MARK_CONTROLS, FOCUSABLE)
     assert controls or name == "signin", f"no control on {name}?"
-    page.keyboard.press("Tab")  # from the page as loaded: nothing has the focus yet
-    first = page.evaluate("() => document.activeElement.dataset.proof || document.activeElement.outerHTML.slice(0, 80)")
-    assert first == "skip", f"the first Tab reaches {first}, not the skip link"
-    box = page.locator(".skip").bounding_box()
-    assert box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
+    autofocus = page.evaluate("() => document.activeElement !== document.body && document.activeElement.dataset.proof")
+    if not autofocus:  # from the page as loaded: the skip link first, shown when it has the focus
+        page.keyboard.press("Tab")
+        first = page.evaluate("() => document.activeElement.dataset.proof || document.activeElement.outerHTML.slice(0, 80)")
+        assert first == "skip", f"the first Tab reaches {first}, not the skip link"
+        box = page.locator(".skip").bounding_box()
+        assert box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
     wanted = {c["group"] for c in controls}
     groups = {c["id"]: c["group"] for c in controls}
     reached: dict[str, str] = {}
     focused_look: dict[str, str] = {}
-    for _ in range(len(controls) + 20):
-        page.keyboard.press("Tab")
+    # (a form that puts the focus in its first field: Tab goes on from there and comes round)
+    for step in range(len(controls) + 25):
+        if step or not autofocus:
+            page.keyboard.press("Tab")
         handle = page.evaluate_handle("() => document.activeElement")
         mark = handle.evaluate("e => e.dataset.proof || ''")
         if mark in groups and mark not in reached:
