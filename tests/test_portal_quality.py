@@ -166,3 +166,13 @@ def test_the_keyboard_reaches_every_control_and_shows_where_it_is(page, name, la
         if resting == look:
             unseen.append(page.locator(f"[data-proof='{mark}']").evaluate("e => e.outerHTML.slice(0, 120)"))
     assert not unseen, f"focus does not show on {len(unseen)} control(s) of {name}: {unseen[:5]}"
+
+
+@pytest.mark.parametrize("lang", PREFIX)
+def test_the_error_page_passes_the_audit_too(page, lang):
+    answer = page.goto(PREFIX[lang] + "/no/such/page")
+    assert answer is not None and answer.status == 404
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("main h1").count() == 1
+    assert axe_violations(page) == []
+    screenshot(page, f"error-404-{lang}")
