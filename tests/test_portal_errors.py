@@ -252,3 +252,9 @@ def test_too_many_requests_on_a_page_says_when_to_try_again(lang):
     said = doc.xpath("//main")[0].text_content()
     assert words("error.retry", lang).replace("{seconds}", "۷" if lang == "fa" else "7") in said
     assert [h.text_content() for h in doc.xpath("//main//h1")] == [words("error.429.title", lang)]
+
+
+def test_an_unknown_page_says_no_empty_detail(demo_portal):
+    """Starlette's 404 says only 'Not Found': the page's own words are enough."""
+    doc = lxml_html.fromstring(demo_portal.get("/en/no/such/page").content)
+    assert not doc.xpath(f"//*[{has('error-detail')}]")

@@ -98,7 +98,7 @@ def error_page(conn: HTTPConnection, error: SdmxError, headers: dict[str, str]) 
         "text": t(f"error.{key}.text"),
         # Server failures say nothing of their cause (it is in the log); a refusal's message
         # is the API's own (English), about the address asked for.
-        "detail": error.message if status < 500 else "",
+        "detail": error.message if status < 500 and error.message != _phrase(status) else "",
         "retry": t("error.retry").replace("{seconds}", str(retry)) if retry else "",
         "signin": status == 401,
     }
@@ -108,6 +108,16 @@ def error_page(conn: HTTPConnection, error: SdmxError, headers: dict[str, str]) 
     response.headers["Cache-Control"] = "no-store"
     _secure(response, conn.url.scheme == "https")
     return response
+
+
+def _phrase(status: int) -> str:
+    """HTTP's own words for a status (Starlette's detail of its 404 and 405): no detail at all."""
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _secure(response: HTMLResponse, https: bool) -> None:
