@@ -95,7 +95,7 @@ def test_the_downloads_hold_isfahan_only_and_equal_the_api(page):
     for i in range(links.count()):
         link = links.nth(i)
         href = link.get_attribute("href").removeprefix(page.portal.url)
-        with page.expect_download() as info:
+        with page.expect_download(timeout=60_000) as info:  # a shared machine may take a while
             link.click()
         body = open(info.value.path(), "rb").read()
         assert provinces_in(body) == {ISFAHAN}, link.inner_text()
