@@ -41,7 +41,7 @@ class DemoPortal:
     users: dict[str, dict[str, str]]
 
     def get(self, path: str, who: str | None = None, **kw) -> httpx.Response:
-        headers = kw.pop("headers", {})
+        headers = dict(kw.pop("headers", None) or {})  # a copy: the caller's dict must not keep a token
         if who:
             headers["Authorization"] = f"Bearer {self.users[who]['token']}"
         return httpx.get(self.url + path, headers=headers, timeout=60, **kw)

@@ -274,7 +274,7 @@ def small_limits(tmp_path_factory):
         settings = Settings(database_url=url, data_dir=directory, max_structure_bytes=2000, max_load_bytes=3000,
                             max_body_bytes=100, max_query_keys=3, max_key_codes=10, max_filter_values=4,
                             max_list_items=5)
-        app_routes = [Route("/echo", _echo, methods=["POST"])]
+        app_routes = [Route("/api/echo", _echo, methods=["POST"])]
         with running_server(settings, writes, extra_routes=app_routes) as server:
             yield server
 
@@ -299,12 +299,12 @@ def test_a_streamed_body_growing_past_the_limit_is_413(small_limits):
             yield b"y" * 500
 
     for path, limit in (("/rest/v2/structure", 2000), ("/rest/v2/data/dataflow/TEST/DF_A/1.0", 3000),
-                        ("/echo", 100)):
+                        ("/api/echo", 100)):
         response = httpx.post(small_limits.url + path, content=chunks(), headers=XML)
         assert response.status_code in (413, 404), (path, response.status_code)  # 404: DF_A is not loaded
         if response.status_code == 413:
             assert sdmx_error(response)[0] == "413" and f"{limit:,} bytes" in sdmx_error(response)[1]
-    assert httpx.post(f"{small_limits.url}/echo", content=b"z" * 100).json() == {"bytes": 100}
+    assert httpx.post(f"{small_limits.url}/api/echo", content=b"z" * 100).json() == {"bytes": 100}
 
 
 def test_body_limits_by_route():
@@ -435,7 +435,7 @@ SECURITY = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer
 
 def test_every_answer_carries_the_security_headers(small_limits):
     with httpx.Client(base_url=small_limits.url, timeout=10) as client:
-        answers = [client.get("/health"), client.get("/rest/v2/structure/codelist"), client.get("/nowhere"),
+        answers = [client.get("/health"), client.get("/rest/v2/structure/codelist"), client.get("/auth/nowhere"),
                    client.options("/rest/dataflow"), client.get("/rest/" + "a" * 9000),
                    client.delete("/health"), client.get("/openapi.json")]
     for answer in answers:

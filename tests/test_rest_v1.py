@@ -288,6 +288,7 @@ def test_errors_are_sdmx_error_messages(served, path, accept, status, code):
 
 
 def test_unknown_paths_are_sdmx_errors_too(served):
-    r = httpx.get(served.url + "/nothing/here", timeout=60)
+    """Under the API; elsewhere an unknown path is the portal's (an HTML page, tests/test_portal_errors.py)."""
+    r = httpx.get(served.url + "/api/nothing/here", timeout=60)
     assert r.status_code == 404
     assert_valid(r.content)

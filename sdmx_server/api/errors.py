@@ -1,7 +1,8 @@
 """Every failure answers an SDMX error message with the matching HTTP status, never a bare 500.
 
 REST v1 answers errors in SDMX-ML 2.1; REST v2 in SDMX-JSON or SDMX-ML 3.0, whichever family
-the client's Accept prefers (formats/media.py `error_row`).
+the client's Accept prefers (formats/media.py `error_row`). A failure on one of the portal's
+paths (anything but the machine interfaces) answers an HTML page instead (portal/errors.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def error_response(request: Request | None, error: SdmxError) -> Response:
     if isinstance(error, Unauthorized):  # RFC 7235: a 401 names how to authenticate
         headers["WWW-Authenticate"] = 'Bearer realm="sdmx-server"'
     path = request.url.path if request is not None else ""
+    if request is not None:
+        from sdmx_server.portal.errors import error_page, is_page  # the portal sits above the API
+
+        if is_page(path):
+            return error_page(request, error, headers)
     accept = request.headers.get("accept") if request is not None else None
     api = "v2" if path.startswith(("/rest/v2", *JSON_APIS)) else "v1"
     if path.startswith(JSON_APIS) and (not accept or accept.strip() == "*/*"):
