@@ -212,6 +212,10 @@ def test_the_persian_pdf_is_shaped_right_to_left_not_reversed_or_boxed(tmp_path)
     # same title drawn letter by letter (isolated forms), on rendered pages
     pages = _pages(pdf, tmp_path)
     assert len(pages) == 2
+    # docs/operations.md shows the first page of this generated report
+    shown = Path(__file__).resolve().parent.parent / "docs" / "operations"
+    shown.mkdir(exist_ok=True)
+    shutil.copyfile(sorted(tmp_path.glob("page-*.png"))[0], shown / "quarterly-report-fa-page-1.png")
     shaped_title = _first_line(_pages(_title_alone(True), tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path)[0])
     (tmp_path / "b").mkdir()
     isolated_title = _first_line(_pages(_title_alone(False), tmp_path / "b")[0])

@@ -1,10 +1,10 @@
 """The quarterly report's figures, drawn by matplotlib (Agg, no display) into PNG bytes that both
 renderings embed.
 
-matplotlib draws text as given, letter by letter, left to right: Persian would come out as
-isolated letters in reverse order. `shaped` gives it the joined forms (arabic-reshaper) in
-visual order (python-bidi) first. The font is DejaVu Sans, shipped with matplotlib, which
-covers Persian and Latin alike.
+matplotlib (3.11 and later) lays text out itself, joined and right to left (its complex text
+layout): Persian labels are given as they are written, in logical order; reshaping them
+first (arabic-reshaper, python-bidi) would reverse them again. `shaped` only puts Persian
+digits in. The font is DejaVu Sans, shipped with matplotlib, which covers Persian and Latin.
 """
 
 from __future__ import annotations
@@ -22,12 +22,7 @@ CONSUMER_COLOURS = {"anonymous": "#0969da", "portal": "#54aeff", "token": "#8250
 
 
 def shaped(text: str, lang: Lang) -> str:
-    if lang != "fa":
-        return text
-    import arabic_reshaper
-    from bidi.algorithm import get_display
-
-    return get_display(arabic_reshaper.reshape(localise_digits(text, "fa")))
+    return localise_digits(text, "fa") if lang == "fa" else text
 
 
 def _figure(width: float = 7.5, height: float = 3.6):
