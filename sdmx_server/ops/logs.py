@@ -26,7 +26,9 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("sdmx_request_id", default=None)
 
 #: The attributes every LogRecord has: what a call adds beyond them (`extra=`) is a field of
 #: the JSON line.
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "request_id"}
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "request_id", "request_tag",
+    "color_message"}  # uvicorn's message with terminal colours
 
 
 class RequestIdFilter(logging.Filter):
@@ -90,6 +92,8 @@ def log_config(log_format: LogFormat, level: str = "INFO") -> dict:
                                 "formatter": "server", "filters": ["request_id"]}},
         "root": {"handlers": ["stderr"], "level": level},
         # uvicorn's loggers would otherwise keep handlers of their own (and print twice).
-        "loggers": {name: {"handlers": [], "propagate": True, "level": level}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+        "loggers": {**{name: {"handlers": [], "propagate": True, "level": level}
+                       for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+                    # a line per HTTP call the scheduler makes is noise beside the access log
+                    "httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
     }
