@@ -59,8 +59,11 @@ def metrics() -> _Metrics:
 
 
 def _make() -> _Metrics:
-    from prometheus_client import Counter, Histogram
+    from prometheus_client import Counter, Histogram, disable_created_metrics
 
+    # The *_created samples (a series' first count, per label set) double what a scrape
+    # carries and multiprocess mode never has them: the same series with one worker or many.
+    disable_created_metrics()
     route = ("method", "route", "format")
     return _Metrics(
         requests=Counter("sdmx_http_requests", "HTTP requests answered, by route template, format and status",
