@@ -84,9 +84,7 @@ class ObserveMiddleware:
         clock = time.perf_counter()
         request_id = incoming_id(scope) or uuid.uuid4().hex
         scope[SCOPE_KEY] = request_id
-        # Not reset at the end: the request's task ends with it, and starlette's last-resort
-        # handler logs an unexpected error after this returns, still within the request.
-        REQUEST_ID.set(request_id)
+        context = REQUEST_ID.set(request_id)
         header = (HEADER, request_id.encode("latin-1"))
         status = 0
         sent = 0
@@ -104,11 +102,17 @@ class ObserveMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        escaped = True
         try:
             await self.app(scope, receive, observed)
+            escaped = False
         finally:
             # An exception that escaped before the answer began becomes starlette's 500.
             self._ended(scope, request_id, started, time.perf_counter() - clock, status or 500, sent)
+            if not escaped:
+                # (Kept after an exception: starlette's last-resort handler logs it after this
+                # returns, still for this request; the request's task ends right after.)
+                REQUEST_ID.reset(context)
 
     def _ended(self, scope: Scope, request_id: str, started: float, seconds: float, status: int, sent: int) -> None:
         route, surface = self._route_of(scope)
