@@ -12,6 +12,7 @@ from sdmx_server.store.database import Database
 def create_schema(db: Database) -> None:
     from sdmx_server.access.audit import create_audit_tables
     from sdmx_server.access.tables import create_access_tables
+    from sdmx_server.ops.calendar import create_calendar_tables
     from sdmx_server.registry.migrate import migrate
     from sdmx_server.registry.store import create_registry_tables
     from sdmx_server.store.embargo import create_embargo_tables
@@ -22,4 +23,5 @@ def create_schema(db: Database) -> None:
     create_registry_tables(db)
     create_audit_tables(db)
     create_access_tables(db)
+    create_calendar_tables(db)
     migrate(db)

@@ -395,6 +395,30 @@ def _maintenance(method: str, path_of: Callable[[str], str], body: bool, success
     return family
 
 
+def _release_calendar(suffix: str):
+    """A planned release of the level's dataflow is listed (JSON and iCalendar) exactly to those
+    who may read the dataflow; naming a hidden one answers like naming one that does not exist."""
+    def family(world: World, who: str, level: str) -> None:
+        flow = f"{AGENCY}:{FLOW[level]}(1.0)"
+        made = world.request("POST", "admin", "/admin/api/releases", json={"dataflow": flow, "due": "2031-03-01"})
+        assert made.status_code == 201, made.text[:300]
+        r = world.get(who, f"/releases{suffix}")
+        assert r.status_code == 200
+        if suffix:
+            from icalendar import Calendar
+
+            listed = {str(e.get("x-sdmx-dataflow")) for e in Calendar.from_ical(r.content).walk("VEVENT")}
+        else:
+            listed = {x["dataflow"] for x in r.json()["releases"]}
+        assert (flow in listed) == reads(who, level), (who, level, sorted(listed))
+        one = world.get(who, f"/releases{suffix}?dataflow={flow}")
+        nope = world.get(who, f"/releases{suffix}?dataflow={AGENCY}:DF_NOPE(1.0)")
+        assert one.status_code == (200 if reads(who, level) else 404)
+        if not reads(who, level):
+            assert _scrub(one.text).replace(FLOW[level], "DF_NOPE") == _scrub(nope.text)
+    return family
+
+
 # -- the admin API, sign-in, the service's own documents (one cell per principal) --------------
 
 
@@ -539,6 +563,12 @@ MATRIX: dict[tuple[str, str], Callable] = {
     # The world's server reads SDMX_METRICS_ACCESS=admin (tests/access_world.py): on loopback,
     # the default, everyone on the machine may read them.
     ("/metrics", "GET"): _admin("GET", "/metrics", None, 200, _metrics_text),
+    ("/releases", "GET"): _release_calendar(""),
+    ("/releases.ics", "GET"): _release_calendar(".ics"),
+    ("/admin/api/releases", "POST"): _admin(
+        "POST", "/admin/api/releases", {"dataflow": f"{AGENCY}:{FLOW['public']}(1.0)", "due": "2031-01-01"}, 201),
+    ("/admin/api/releases/{id:int}", "PATCH"): _admin("PATCH", "/admin/api/releases/999999", {"due": "2031-02-01"}, 404),
+    ("/admin/api/releases/{id:int}", "DELETE"): _admin("DELETE", "/admin/api/releases/999999", None, 404),
 }
 #: The routes checked on PostgreSQL too: what reads the store with the principal's region.
 POSTGRES_SUBSET = {("/rest/data/{path:path}", "GET"), ("/rest/v2/data", "GET"),

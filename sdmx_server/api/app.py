@@ -19,6 +19,7 @@ from starlette.routing import Route
 from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
 from sdmx_server.api import admin, admin_audit, auth, availability, maintenance, openapi, operations, rest_v1, rest_v2
+from sdmx_server.api import releases as release_calendar
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
@@ -110,7 +111,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.server.close()
 
     routes = [Route("/api", index), *operations.routes, *openapi.routes, *auth.routes, *admin.routes,
-              *admin_audit.routes, *maintenance.routes, *availability.routes, *rest_v2.routes, *rest_v1.routes,
+              *admin_audit.routes, *release_calendar.routes, *maintenance.routes, *availability.routes,
+              *rest_v2.routes, *rest_v1.routes,
               *portal.routes]
     # Told of every answered request (api/observe.py): the metrics, and whoever appends here.
     observers: list[Observer] = [metrics.observe_request]

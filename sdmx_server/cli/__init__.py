@@ -11,6 +11,7 @@
     sdmx-server users add|list|remove|disable|enable ... / tokens create|revoke|list ...
     sdmx-server grant SUBJECT ACTION SCOPE [--where DIM=CODE[+CODE]]... / revoke ... / access list
     sdmx-server audit verify | list [--subject S] [--dataflow F] [--action A] [--since T] [--until T] [--json]
+    sdmx-server export DIR / import DIR
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """
@@ -26,6 +27,9 @@ from sdmx_server.cli.commands import (
 )
 from sdmx_server.cli.access import access_parsers
 from sdmx_server.cli import audit as audit_commands
+from sdmx_server.cli import report as report_commands
+from sdmx_server.cli import releases as release_commands
+from sdmx_server.cli import backup as backup_commands
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
 from sdmx_server.cli.demo import seed_demo
 from sdmx_server.cli.sources import cmd_sources, cmd_sync
@@ -115,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     _source_parsers(sub)
     access_parsers(sub)
     audit_commands.add_parsers(sub)
+    report_commands.add_parsers(sub)
+    release_commands.add_parsers(sub)
+    backup_commands.add_parsers(sub)
     return parser
 
 

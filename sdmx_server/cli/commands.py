@@ -23,6 +23,13 @@ def cmd_check(args) -> int:
     paths = [p for p in paths if p not in loaders]
     result = read_authoring(paths) if paths else None
     errors = list(result.errors) if result else []
+    if result is not None:
+        from sdmx_server.ops.calendar_authoring import read_releases
+        from sdmx_server.registry.index import artefact_key
+
+        flows = [artefact_key(a) for a in result.artefacts if type(a).__name__ == "DataflowDefinition"
+                 or type(a).__name__ == "Dataflow"]
+        errors += read_releases(paths, flows).errors
     for error in errors:
         print(error)
     if result is not None:

@@ -51,7 +51,27 @@ def load_structures_audited(db, paths: list[Path], settings: Settings, **options
     # after, each is an artefact's, in its own entry.
     errors = [] if outcome.results else outcome.errors
     audited.structure_changes(db, COMMAND_LINE, outcome.results, errors=errors, stubs=outcome.stubs, via="cli")
+    if outcome.ok:
+        load_calendar_audited(db, paths)
     return outcome
+
+
+def load_calendar_audited(db, paths: list[Path]) -> bool:
+    """The release calendars of the files loaded (`releases:`, ops/calendar_authoring.py), after
+    their structures, audited; problems are printed and change nothing."""
+    from sdmx_server.access import audit
+    from sdmx_server.access.principal import COMMAND_LINE
+    from sdmx_server.ops.calendar_authoring import load_release_files
+
+    errors, removed, added = load_release_files(db, paths, "cli")
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        print(f"release calendar not loaded: {len(errors)} error(s)", file=sys.stderr)
+    elif removed or added:
+        audit.record(db, actor=COMMAND_LINE, action="calendar.replace", target="release calendar", outcome="ok",
+                     details={"removed": removed, "added": added})
+    return not errors
 
 
 def _registry(db):

@@ -18,6 +18,9 @@ from sdmx_server.registry.authoring.yamlfile import Map, Seq, parse_yaml
 
 SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 50 * 1024 * 1024
+#: Keys of authoring files that hold something other than structures, read by their own
+#: reader: `releases` (the release calendar, ops/calendar_authoring.py).
+NOT_STRUCTURES = frozenset({"releases"})
 HOLDS = " (a key names a kind of artefact, such as codelist, datastructure or dataflow, or its plural; see docs/authoring.md)"
 
 
@@ -99,6 +102,8 @@ def _read_file(path: Path, report: Reporter, files: list[Path], drafts: list[Dra
         report(root.line, f"the file must be a mapping with keys such as codelist: or dataflows:, not {root.kind}")
         return
     for key, entry in root.entries.items():
+        if key in NOT_STRUCTURES:
+            continue
         if key not in TOP_KEYS:
             hint = suggest(key, TOP_KEYS)
             if "did you mean" not in hint:
