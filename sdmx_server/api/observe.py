@@ -92,15 +92,15 @@ class ObserveMiddleware:
         async def observed(message: Message) -> None:
             nonlocal status, sent
             kind = message["type"]
-            if kind == "http.response.body":
-                sent += len(message.get("body", b""))
-            elif kind == "http.response.start":
+            if kind == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 if not any(name.lower() == HEADER for name, _ in headers):  # error answers name it already
                     headers.append(header)
                 message = {**message, "headers": headers}
             await send(message)
+            if kind == "http.response.body":
+                sent += len(message.get("body", b""))  # once handed on (a client gone takes none)
 
         escaped = True
         try:
@@ -115,6 +115,12 @@ class ObserveMiddleware:
                 REQUEST_ID.reset(context)
 
     def _ended(self, scope: Scope, request_id: str, started: float, seconds: float, status: int, sent: int) -> None:
+        try:
+            self._tell(scope, request_id, started, seconds, status, sent)
+        except Exception:  # never instead of the answer's own exception
+            log.exception("observing the request failed")
+
+    def _tell(self, scope: Scope, request_id: str, started: float, seconds: float, status: int, sent: int) -> None:
         route, surface = self._route_of(scope)
         record = RequestRecord(
             request_id=request_id, method=scope["method"], route=route, surface=surface, status=status,
