@@ -13,10 +13,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+# The dashboard map's province shapes: amCharts' geodata (an npm package, linkware: the page
+# shows the attribution; docs/portal.md records the licence), unpacked beside the venv at set-up,
+# never fetched by the server. Without npm the dashboard shows no map (its tables are the same).
+GEODATA := @amcharts/amcharts4-geodata@4.1.32
+SHAPES := $(VENV)/share/sdmx-server/amcharts4-geodata
+$(SHAPES)/json/iranLow.json:
+	rm -rf $(SHAPES) && mkdir -p $(SHAPES)
+	cd $(SHAPES) && npm pack --silent '$(GEODATA)' >/dev/null \
+	  && tar xzf amcharts-amcharts4-geodata-*.tgz --strip-components=1 package/json/iranLow.json package/LICENSE package/package.json \
+	  && rm -f amcharts-amcharts4-geodata-*.tgz \
+	  || echo "npm pack $(GEODATA) failed: the dashboard will show no map" >&2
+
+serve: $(STAMP) $(SHAPES)/json/iranLow.json
 	$(BIN)/sdmx-server serve --demo --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(SHAPES)/json/iranLow.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP)

@@ -13,6 +13,7 @@ def create_schema(db: Database) -> None:
     from sdmx_server.access.audit import create_audit_tables
     from sdmx_server.access.tables import create_access_tables
     from sdmx_server.ops.calendar import create_calendar_tables
+    from sdmx_server.ops.usage_tables import create_usage_tables
     from sdmx_server.registry.migrate import migrate
     from sdmx_server.registry.store import create_registry_tables
     from sdmx_server.store.embargo import create_embargo_tables
@@ -24,4 +25,5 @@ def create_schema(db: Database) -> None:
     create_audit_tables(db)
     create_access_tables(db)
     create_calendar_tables(db)
+    create_usage_tables(db)
     migrate(db)

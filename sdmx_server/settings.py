@@ -94,6 +94,12 @@ class Settings:
     login_free_attempts: int = 5
     login_delay_seconds: float = 1.0
     login_max_delay_seconds: float = 300.0
+    # -- operations (ops/) ----------------------------------------------------------------------
+    #: Usage statistics (ops/usage.py): every API and portal request counted by quarter hour,
+    #: dataflow, format, consumer and status; off: nothing counted, nothing written.
+    usage_statistics: bool = True
+    #: How often each server process adds its counts to the database, in seconds.
+    usage_flush_seconds: float = 5.0
     # -- operations (api/operations.py, ops/) -----------------------------------------------------
     #: Who may read /metrics: "loopback" (clients on this machine, and administrators from
     #: anywhere), "admin" (administrators only) or "public" (anyone; the metrics name dataflows).
@@ -129,6 +135,7 @@ class Settings:
             ("rate_limit_per_second", "SDMX_RATE_LIMIT_PER_SECOND"),
             ("login_delay_seconds", "SDMX_LOGIN_DELAY_SECONDS"),
             ("login_max_delay_seconds", "SDMX_LOGIN_MAX_DELAY_SECONDS"),
+            ("usage_flush_seconds", "SDMX_USAGE_FLUSH_SECONDS"),
         ):
             if env.get(var):
                 kwargs[name] = float(env[var])
@@ -164,4 +171,6 @@ class Settings:
                 kwargs[name] = value
         if env.get("SDMX_RATE_LIMIT_LOOPBACK"):
             kwargs["rate_limit_loopback"] = env["SDMX_RATE_LIMIT_LOOPBACK"].strip().lower() in ("1", "true", "yes")
+        if env.get("SDMX_USAGE_STATISTICS"):
+            kwargs["usage_statistics"] = env["SDMX_USAGE_STATISTICS"].strip().lower() in ("1", "true", "yes", "on")
         return cls(**kwargs)

@@ -44,8 +44,9 @@ AccessLevel = Literal["public", "internal", "restricted"]
 LoadAction = Literal["merge", "replace", "delete", "replace-all"]
 LOAD_ACTIONS: tuple[LoadAction, ...] = ("merge", "replace", "delete", "replace-all")
 
-#: Where a load came from: the command line (`load-data`), an HTTP upload, a source of loaders/.
-LoadOrigin = Literal["cli", "upload", "sync"]
+#: Where a load came from: the command line (`load-data`), an HTTP upload, a source of loaders/,
+#: or the server deriving a dataflow from others (processing/derived.py).
+LoadOrigin = Literal["cli", "upload", "sync", "derived"]
 
 #: What became of a load: running (or queued behind another load of its dataflow); applied;
 #: rejected by validation; failed (an error or a crash: nothing changed); validated (a dry run,

@@ -140,6 +140,10 @@ def index(world: World, who: str, level: str) -> None:
     assert r.status_code == 200 and r.json()["service"] == "sdmx-server"
 
 
+#: Each flow's Persian name as a visitor with an Arabic keyboard types it (ي for ی).
+NAME_TYPED = {"public": "عمومي", "internal": "داخلي", "restricted": "محرمانه", "embargoed": "با انتشار آينده"}
+
+
 def _portal_catalogue(prefix: str):
     """The portal's home lists exactly the dataflows its visitor may read: a link to the
     dataflow's page, never its name or id otherwise."""
@@ -152,7 +156,172 @@ def _portal_catalogue(prefix: str):
         assert (FLOW[level] in linked) == reads(who, level), (who, level, sorted(linked))
         if not reads(who, level):
             assert FLOW[level] not in r.text
+        # a search finds it by its id or name only for whoever may read it
+        for query in (FLOW[level], NAME_TYPED[level]):
+            r = world.get(who, prefix + "/", params={"q": query})
+            found = {a.get("href").rstrip("/").split("/")[-2] for a in lxml_html.fromstring(r.content).iter("a")
+                     if "/dataflow/" in (a.get("href") or "")}
+            assert (FLOW[level] in found) == reads(who, level), (who, level, query, sorted(found))
+            if not reads(who, level):
+                assert not leaks(r.text.replace(query, ""), who)
     return family
+
+
+def _sees_structure(who: str, level: str, used: dict[str, str | None]) -> bool:
+    """A structure is visible when a dataflow the principal reads uses it (DSD_PUBLIC and the
+    shared codelists: every flow's)."""
+    return any(reads(who, lv) for lv in LEVELS if used[lv] == used[level])
+
+
+#: The codes of each level's own codelist, as tests/content_access has them.
+_CODES = {"CL_FREQ": ["M"], "CL_SCHEME": ["S1", "S2"], "CL_SECRET_TOPIC": ["T1", "T2"], "CL_OBS_STATUS": ["A", "P"]}
+_COMPONENTS = {"public": ["FREQ", "PROVINCE"], "internal": ["FREQ", "PROVINCE", "SCHEME"],
+               "restricted": ["FREQ", "PROVINCE", "TOPIC"], "embargoed": ["FREQ", "PROVINCE"]}
+
+
+def _portal_page(world: World, who: str, path: str, secret: str, visible: bool, nope: str | None = None):
+    """A structure page: 200 and its document when visible, else the same 404 page as for an
+    artefact that does not exist; never a name the principal may not see."""
+    r = world.get(who, path)
+    assert r.headers["content-type"].startswith("text/html"), r.headers
+    if not visible:
+        nope = nope or secret.split("_")[0] + "_NOPE"
+        same_as_nothing(r, world.get(who, path.replace(secret, nope)), secret, nope)
+        assert r.status_code == 404
+        return None
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    assert not leaks(r.text, who), leaks(r.text, who)
+    return lxml_html.fromstring(r.content)
+
+
+def _row_ids(html, table: str) -> list[str]:
+    return [row.get("id").removeprefix("item-").removeprefix("component-")
+            for row in html.xpath(f"//table[contains(concat(' ', @class, ' '), ' {table} ')]/tbody/tr")]
+
+
+def _portal_structures(prefix: str, kind: str):
+    """The structure pages (portal/structure_pages.py) show what the principal's API shows."""
+    def family(world: World, who: str, level: str) -> None:
+        base = f"{prefix}/structure"
+        if kind == "index":
+            r = world.get(who, base)
+            assert r.status_code == 200 and not leaks(r.text, who), (r.status_code, leaks(r.text, who))
+            html = lxml_html.fromstring(r.content)
+            linked = {a.get("href").split("/")[-2] for a in html.iter("a") if "/structure/" in (a.get("href") or "")}
+            assert (DSD[level] in linked) == _sees_structure(who, level, DSD), (who, level, sorted(linked))
+            assert (CODELIST[level] in linked) == _sees_structure(who, level, CODELIST), (who, level, sorted(linked))
+        elif kind == "datastructure":
+            html = _portal_page(world, who, f"{base}/datastructure/{AGENCY}/{DSD[level]}/1.0", DSD[level],
+                                _sees_structure(who, level, DSD))
+            if html is not None:
+                assert _row_ids(html, "components") == [*_COMPONENTS[level], "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"]
+        elif kind == "codelist":
+            html = _portal_page(world, who, f"{base}/codelist/{AGENCY}/{CODELIST[level]}/1.0", CODELIST[level],
+                                _sees_structure(who, level, CODELIST))
+            if html is not None:
+                assert _row_ids(html, "codes") == _CODES[CODELIST[level]]
+        elif kind == "conceptscheme":  # shared by every flow: the same for all
+            html = _portal_page(world, who, f"{base}/conceptscheme/{AGENCY}/CS_ACCESS/1.0", "CS_ACCESS", True)
+            assert "FREQ" in _row_ids(html, "concepts")
+        elif kind == "categoryscheme":
+            html = _portal_page(world, who, f"{base}/categoryscheme/{AGENCY}/THEMES/1.0", "THEMES", True)
+            linked = {a.get("href").split("/")[-2] for a in html.iter("a") if "/dataflow/" in (a.get("href") or "")}
+            assert (FLOW[level] in linked) == reads(who, level), (who, level, sorted(linked))
+        elif kind == "metadata-dataflow":
+            html = _portal_page(world, who, f"{prefix}/metadata/dataflow/{AGENCY}/{FLOW[level]}/1.0", FLOW[level],
+                                reads(who, level))
+            if html is not None:
+                assert html.xpath("//article[@class='definition']") == []  # none is loaded in this world
+        elif kind in ("metadataset", "metadataflow"):  # none is loaded: "not found", saying nothing
+            r = world.get(who, f"{prefix}/metadata/{kind}/{AGENCY}/M_ANY/1.0")
+            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+            assert not leaks(r.text, who)
+        else:  # pragma: no cover
+            raise AssertionError(kind)
+def _portal_explorer(prefix: str):
+    """The data explorer shows exactly the rows the principal may read (every code it offers
+    chosen, every period): the same as the API's; a dataflow it may not see is the 404 page of
+    one that does not exist."""
+    import json
+
+    def family(world: World, who: str, level: str) -> None:
+        path = f"{prefix}/dataflow/{AGENCY}/{FLOW[level]}/1.0"
+        r = world.get(who, path)
+        expected = expected_rows(world, who, level)
+        if expected is None:
+            nothing = world.get(who, f"{prefix}/dataflow/{AGENCY}/DF_NOPE/1.0")
+            assert r.status_code == nothing.status_code == 404, (r.status_code, nothing.status_code)
+            assert r.text.replace(FLOW[level], "DF_NOPE") == nothing.text
+            return
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:300]
+        offered = [(i.get("name"), i.get("value")) for i in lxml_html.fromstring(r.content).iter("input")
+                   if i.get("type") == "checkbox"]
+        r = world.get(who, path + "?" + "&".join(f"{n}={v}" for n, v in offered))
+        assert r.status_code == 200, r.text[:300]
+        doc = lxml_html.fromstring(r.content)
+        periods = [th.get("data-period") for th in doc.xpath("//table[@id='pivot']/thead//th[@data-period]")]
+        dims = ["FREQ", "PROVINCE"] + ([EXTRA[level][0]] if level in EXTRA else [])
+        shown = set()
+        for tr in doc.xpath("//table[@id='pivot']/tbody/tr"):
+            key = json.loads(tr.get("data-key"))
+            for period, td in zip(periods, tr.xpath("td")):
+                if td.get("data-value") is not None:
+                    shown.add((*(key[d] for d in dims), period, float(td.get("data-value"))))
+        assert shown == expected, (who, level, sorted(shown ^ expected)[:5])
+def _portal_dashboard(prefix: str):
+    """The dashboard reads DF_KPI and DF_KPI_STATUS through the visitor's gate: this world has
+    neither, so every principal gets the page without figures, and nothing of a dataflow it may
+    not read (what each demo principal sees of the KPI flows: tests/test_portal_dashboard.py)."""
+    def family(world: World, who: str, level: str) -> None:
+        r = world.get(who, prefix + "/dashboard")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:300]
+        html = lxml_html.fromstring(r.content)
+        assert html.get("lang") == ("en" if prefix else "fa")
+        assert not html.xpath("//table"), "no figures without DF_KPI"
+        assert not leaks(r.text, who)
+        unknown = world.get(who, prefix + "/dashboard?indicator=NOPE")
+        assert unknown.status_code == 200 and not lxml_html.fromstring(unknown.content).xpath("//table")
+def _portal_signin(prefix: str):
+    """Anyone gets the sign-in form; a post without the form's token is refused (403 page, no
+    session); with it, the office user's password opens a session like /auth/login's."""
+    def family(world: World, who: str, level: str) -> None:
+        from tests.access_world import PASSWORDS, USER_NAMES
+
+        form = world.get(who, prefix + "/signin")
+        assert form.status_code == 200 and form.headers["content-type"].startswith("text/html"), form.text[:300]
+        token = lxml_html.fromstring(form.content).xpath("//input[@name='form_token']/@value")
+        assert len(token) == 1
+        right = {"name": USER_NAMES["office"], "password": PASSWORDS["office"]}
+        forged = world.request("POST", who, prefix + "/signin", data={**right, "form_token": "forged"})
+        assert forged.status_code == 403 and "sdmx_session=" not in forged.headers.get("set-cookie", "")
+        r = world.request("POST", who, prefix + "/signin", data={**right, "form_token": token[0]},
+                          cookies=dict(form.cookies))
+        assert r.status_code == 303 and r.headers["location"] == (prefix or "") + "/", r.text[:300]
+        assert "sdmx_session=" in r.headers.get("set-cookie", "")
+    family.levels = False
+    return family
+
+
+def _portal_signout(prefix: str):
+    """Without a session there is nothing to end: the form says so, a post only clears the cookie."""
+    def family(world: World, who: str, level: str) -> None:
+        page = world.get(who, prefix + "/signout")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert not lxml_html.fromstring(page.content).xpath("//main//input[@name='csrf_token']")
+        r = world.request("POST", who, prefix + "/signout")
+        assert r.status_code == 303 and r.headers["location"] == prefix + "/signin?signed_out=1"
+    family.levels = False
+    return family
+
+
+def portal_fonts(world: World, who: str, level: str) -> None:
+    """The same fonts for everyone; only the fonts the portal names."""
+    r = world.get(who, "/static/fonts/noto-sans-arabic.ttf")
+    assert r.status_code == 200 and r.headers["content-type"] == "font/ttf"
+    assert world.get(who, "/static/fonts/secret.ttf").status_code == 404
+
+
+portal_fonts.levels = False
 
 
 def portal_en_bare(world: World, who: str, level: str) -> None:
@@ -457,6 +626,16 @@ def _audit_entries(world: World, r) -> None:
     assert any(e["action"] == "grant.add" for e in entries), entries[:3]
 
 
+def _usage_report(world: World, r) -> None:
+    """The report's shape: every breakdown, each adding up to the totals (what the world's
+    requests counted depends on when the server last flushed)."""
+    body = r.json()
+    assert set(body) == {"from", "to", "totals", "by", "latency", "addresses"}, sorted(body)
+    assert set(body["by"]) == {"dataflow", "format", "consumer", "consumer_type", "status", "surface", "resource"}
+    for name, rows in body["by"].items():
+        assert sum(row["requests"] for row in rows) == body["totals"]["requests"], name
+
+
 def me(world: World, who: str, level: str) -> None:
     r = world.get(who, "/auth/me")
     assert r.status_code == 200, r.text[:300]
@@ -513,6 +692,35 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/", "GET"): _portal_catalogue(""),
     ("/en/", "GET"): _portal_catalogue("/en"),
     ("/en", "GET"): portal_en_bare,
+    ("/structure", "GET"): _portal_structures("", "index"),
+    ("/en/structure", "GET"): _portal_structures("/en", "index"),
+    ("/structure/datastructure/{agency}/{id}/{version}", "GET"): _portal_structures("", "datastructure"),
+    ("/en/structure/datastructure/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "datastructure"),
+    ("/structure/codelist/{agency}/{id}/{version}", "GET"): _portal_structures("", "codelist"),
+    ("/en/structure/codelist/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "codelist"),
+    ("/structure/conceptscheme/{agency}/{id}/{version}", "GET"): _portal_structures("", "conceptscheme"),
+    ("/en/structure/conceptscheme/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "conceptscheme"),
+    ("/structure/categoryscheme/{agency}/{id}/{version}", "GET"): _portal_structures("", "categoryscheme"),
+    ("/en/structure/categoryscheme/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "categoryscheme"),
+    ("/metadata/dataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadata-dataflow"),
+    ("/en/metadata/dataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadata-dataflow"),
+    ("/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataset"),
+    ("/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("", "metadataflow"),
+    ("/en/metadata/metadataset/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataset"),
+    ("/en/metadata/metadataflow/{agency}/{id}/{version}", "GET"): _portal_structures("/en", "metadataflow"),
+    ("/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer(""),
+    ("/en/dataflow/{agency}/{id}/{version}", "GET"): _portal_explorer("/en"),
+    ("/dashboard", "GET"): _portal_dashboard(""),
+    ("/en/dashboard", "GET"): _portal_dashboard("/en"),
+    ("/signin", "GET"): _portal_signin(""),
+    ("/signin", "POST"): _portal_signin(""),
+    ("/en/signin", "GET"): _portal_signin("/en"),
+    ("/en/signin", "POST"): _portal_signin("/en"),
+    ("/signout", "GET"): _portal_signout(""),
+    ("/signout", "POST"): _portal_signout(""),
+    ("/en/signout", "GET"): _portal_signout("/en"),
+    ("/en/signout", "POST"): _portal_signout("/en"),
+    ("/static/fonts/{name}", "GET"): portal_fonts,
     ("/rest/v2/{path:path}", "GET"): not_built,
     ("/rest/data/{path:path}", "GET"): _data(lambda f: f"/rest/data/{AGENCY},{f},1.0/all", CSV1),
     ("/rest/v2/data/{path:path}", "GET"): _data(lambda f: f"/rest/v2/data/dataflow/{AGENCY}/{f}/1.0/*", CSV2),
@@ -554,6 +762,7 @@ MATRIX: dict[tuple[str, str], Callable] = {
         "POST", "/admin/api/grants", {"subject": "group:nobody", "action": "read", "scope": "TEST:DF_PUBLIC"}, 201),
     ("/admin/api/grants/{id:int}", "DELETE"): _admin("DELETE", "/admin/api/grants/999999", None, 404),
     ("/admin/api/audit", "GET"): _admin("GET", "/admin/api/audit", None, 200, _audit_entries),
+    ("/admin/api/usage", "GET"): _admin("GET", "/admin/api/usage", None, 200, _usage_report),
     ("/auth/login", "POST"): login,
     ("/auth/logout", "POST"): logout,
     ("/auth/me", "GET"): me,

@@ -51,19 +51,19 @@ def test_numbers_of_each_kind(by_kind):
         "agencyscheme": 1,
         "dataproviderscheme": 1,
         "dataconsumerscheme": 1,
-        "codelist": 16,
+        "codelist": 17,  # CL_KPI_STATUS: DF_KPI_STATUS (issue 9)
         "conceptscheme": 3,
         "categoryscheme": 1,
         "metadatastructure": 2,
         "hierarchy": 1,
         "hierarchicalcodelist": 1,
         "structureset": 1,
-        "datastructure": 7,
-        "dataflow": 7,
+        "datastructure": 8,
+        "dataflow": 8,
         "metadataflow": 2,
         "provisionagreement": 44,
         "dataconstraint": 15,
-        "categorisation": 9,
+        "categorisation": 10,
         "metadataset": 14,
     }
 

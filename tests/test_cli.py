@@ -434,14 +434,16 @@ def test_the_demo_from_an_empty_store_to_http(tmp_path, capsys):
     files = [r for r in records if r.origin == "cli" and r.status == "applied"]
     assert sorted(r.flow for r in files) == sorted(f"SSO:{f}(1.0)" for f in DEMO_FLOWS)
     # ... then the demo's sources of loaders/ are synced once (sources/, docs/sources.md).
+    # DF_KPI_STATUS is derived once both its sources hold data (processing/derived.py).
     assert sorted((r.source, r.origin, r.status) for r in records if r.origin != "cli") == [
+        ("derived from SSO:DF_KPI(1.0) + SSO:DF_KPI_NORMS(1.0)", "derived", "applied"),
         ("fars_pensioners", "sync", "applied"), ("isfahan_insured", "sync", "applied")]
     assert all(r.observations > 0 and r.errors == 0 for r in records)
     # One release embargoed until a future date (demo README), kept pending (store/embargo.py).
     (pending,) = [r for r in records if r.status != "applied"]
     assert (pending.flow, pending.status) == ("SSO:DF_KPI(1.0)", "pending")
     assert pending.release_at.replace(tzinfo=timezone.utc) > datetime.now(timezone.utc) + timedelta(days=7)
-    assert sorted(f.key[2] for f in read_all(db)[0] if f.key[0] == "dataflow") == sorted(DEMO_FLOWS)
+    assert sorted(f.key[2] for f in read_all(db)[0] if f.key[0] == "dataflow") == sorted([*DEMO_FLOWS, "DF_KPI_STATUS"])
 
     seed_demo(settings)  # the store holds structures: nothing happens
     assert "already holds structures" in capsys.readouterr().err

@@ -90,6 +90,13 @@ def _fill(url: str, directory: Path) -> Source:
     assert load_data(db, _registry(db), FLOW_SECRET, directory / "s.csv", "merge", settings).applied
     audit.record(db, actor=COMMAND_LINE, action="data.load", target="TEST:DF_A(1.0)", outcome="applied",
                  details={"note": "çà ولا"})
+    from datetime import date
+
+    from sdmx_server.ops.calendar import Plan, add_release, replace_authored
+
+    flow_a = f"{FLOW_A[0]}:{FLOW_A[1]}({FLOW_A[2]})"
+    replace_authored(db, {flow_a}, [Plan(flow_a, "2020-01", date(2020, 2, 20), "ماهانه", "monthly")], "cli")
+    add_release(db, Plan(flow_a, "", date(2099, 1, 1), "", "special"), "user:ana")
     db.dispose()
     token = user_with_token(url, "ana", "admin", "*")
     audit_db = Database(url)
@@ -199,7 +206,12 @@ def _served(url: str, directory: Path):
 def _everything(url: str, directory: Path, token: str, between: datetime) -> dict:
     with _served(url, directory) as server:
         paths = _structure_paths(server.url, bearer(token)) + _data_paths(_flows(), between)
-        return _answers(server.url, token, paths)
+        answers = _answers(server.url, token, paths)
+        # the release calendar, with each release's status judged from the restored loads
+        calendar = httpx.get(f"{server.url}/releases", headers=bearer(token), timeout=60)
+        assert calendar.status_code == 200 and len(calendar.json()["releases"]) == 2
+        answers[("/releases", None)] = (calendar.status_code, "application/json", calendar.json())
+        return answers
 
 
 def _assert_same(before: dict, after: dict) -> None:

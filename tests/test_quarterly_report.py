@@ -272,3 +272,24 @@ def test_the_command_writes_both_languages(tmp_path, capsys, monkeypatch):
     assert page.get("dir") == "rtl"
     code, _, err = run_cli(capsys, "report", "quarterly", "--quarter", "2026-Q9", "--out", str(tmp_path / "bad"))
     assert code == 2 and "YYYY-Qn" in err and not (tmp_path / "bad").exists()
+
+
+def test_indicators_and_units_come_from_the_status_dataflow_and_the_values():
+    import pyarrow as pa
+
+    from sdmx_server.ops.report.facts import gather_kpis, gather_units
+
+    quarter = parse_quarter("2026-Q3")
+    statuses = pa.table({"ORG_UNIT": ["PD_IR-10", "PD_IR-10", "PD_IR-07", "PD_IR-07"],
+                         "INDICATOR": ["SUPPORT_RATIO"] * 4,
+                         "TIME_PERIOD": ["2026-Q2", "2026-Q3", "2026-Q3", "2026-Q4"],
+                         "KPI_VALUE": ["5.5", "6.25", "", "1"], "KPI_STATUS": ["OUTSIDE", "WITHIN", "WARNING", "WITHIN"]})
+    got = [(k.unit, k.period, k.value, k.status) for k in gather_kpis(statuses, quarter)]
+    assert got == [("PD_IR-10", "2026-Q3", 6.25, "within"), ("PD_IR-07", "2026-Q3", None, "warning")]
+    assert gather_kpis(statuses, parse_quarter("2025-Q1")) == []
+    values = pa.table({"ORG_UNIT": ["PD_IR-10", "PD_IR-07", "PD_IR-00"], "TIME_PERIOD": ["2026-Q3", "2026-Q2", "2026-Q3"]})
+    units = {u.unit: (u.reported, u.missing_periods) for u in gather_units(values, quarter)}
+    assert units == {"PD_IR-10": ("on-time", ()), "PD_IR-00": ("on-time", ()), "PD_IR-07": ("missing", ("2026-Q3",))}
+    # a Solar Hijri quarter owes the Gregorian quarters that start in it (1405-Q2 holds 2026-07-01)
+    units = {u.unit: u.reported for u in gather_units(values, parse_quarter("1405-Q2"))}
+    assert units["PD_IR-07"] == "missing" and units["PD_IR-10"] == "on-time"

@@ -19,7 +19,7 @@ from sdmx_server.access.principal import COMMAND_LINE, SYSTEM, Principal
 from sdmx_server.store.database import Database
 
 #: The action of a data load, by its origin (types.LoadOrigin).
-LOAD_ACTIONS = {"cli": "data.load", "upload": "data.upload", "sync": "data.sync"}
+LOAD_ACTIONS = {"cli": "data.load", "upload": "data.upload", "sync": "data.sync", "derived": "data.derive"}
 
 
 def load(db: Database, request, outcome=None, error: BaseException | None = None,

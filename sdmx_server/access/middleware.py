@@ -9,12 +9,12 @@
 A credential that is present but wrong, expired or revoked is a 401 in the SDMX error format of
 the request's API, with `WWW-Authenticate: Bearer`: never silently anonymous (a client would
 otherwise get public answers and take them for its own). One exception: a stale session cookie
-on /auth/ (login, logout, me) is ignored, so a browser can always sign in again; elsewhere the
+on /auth/ (login, logout, me) and the portal's sign-in pages is ignored, so a browser can always sign in again; elsewhere the
 401 also clears the cookie.
 
 A request authenticated by its session cookie that changes something (POST, PUT, PATCH,
 DELETE) must carry the session's CSRF token in `X-CSRF-Token` (403 otherwise); /auth/ routes
-check it themselves (logout takes it from a form too). The token is `request.state.csrf_token`.
+and the portal's sign-in pages check it themselves (logout takes it from a form too). The token is `request.state.csrf_token`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ INVALID_TOKEN_CHALLENGE = 'Bearer realm="sdmx-server", error="invalid_token"'
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths whose routes handle stale cookies and CSRF themselves (api/auth.py).
 AUTH_PREFIX = "/auth/"
+#: The portal's sign-in and sign-out forms (portal/signin.py): like /auth/, they check their
+#: own CSRF tokens (a form cannot send a header) and must answer a browser whose session expired.
+SIGNIN_PAGES = frozenset({"/signin", "/en/signin", "/signout", "/en/signout"})
 
 
 class Refused(AuthenticationError):
@@ -103,7 +106,7 @@ class AccessBackend(AuthenticationBackend):
 
     async def _session(self, conn: HTTPConnection, cookie: str) -> Principal:
         db = conn.app.state.server.db
-        on_auth = conn.url.path.startswith(AUTH_PREFIX)
+        on_auth = conn.url.path.startswith(AUTH_PREFIX) or conn.url.path in SIGNIN_PAGES
         entry = cached_session(db, cookie) or await run_in_threadpool(fetch_session, db, cookie)
         try:
             principal, csrf = session_principal(entry)

@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
-from sdmx_server.api import admin, admin_audit, auth, availability, maintenance, openapi, operations, rest_v1, rest_v2
+from sdmx_server.api import (admin, admin_audit, admin_usage, auth, availability, maintenance, openapi,
+                             operations, rest_v1, rest_v2)
 from sdmx_server.api import releases as release_calendar
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
@@ -31,6 +32,7 @@ from sdmx_server import portal
 from sdmx_server.errors import SdmxError
 from sdmx_server.ops import metrics
 from sdmx_server.ops.requests import Observer
+from sdmx_server.ops.usage import counter_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
 
@@ -80,7 +82,7 @@ def release_embargoed(server: ServerState, db: Database) -> list[int]:
     is a whole load)."""
     from sdmx_server.ingest.load import release_embargoed as release
 
-    return release(db, server.registry())
+    return release(db, server.registry(), settings=server.settings)
 
 
 async def release_loop(server: ServerState, db: Database) -> None:
@@ -103,17 +105,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):
         releases = asyncio.create_task(release_loop(app.state.server, app.state.release_db))
+        if app.state.usage is not None:
+            app.state.usage.start()  # in the worker: threads do not survive uvicorn's fork
         yield
         releases.cancel()
         with suppress(asyncio.CancelledError):
             await releases
+        if app.state.usage is not None:
+            await run_in_threadpool(app.state.usage.close)  # the last counts, written
         app.state.release_db.dispose()
         app.state.server.close()
 
     routes = [Route("/api", index), *operations.routes, *openapi.routes, *auth.routes, *admin.routes,
-              *admin_audit.routes, *release_calendar.routes, *maintenance.routes, *availability.routes,
-              *rest_v2.routes, *rest_v1.routes,
-              *portal.routes]
+              *admin_audit.routes, *admin_usage.routes, *release_calendar.routes, *maintenance.routes,
+              *availability.routes, *rest_v2.routes, *rest_v1.routes, *portal.routes]
     # Told of every answered request (api/observe.py): the metrics, and whoever appends here.
     observers: list[Observer] = [metrics.observe_request]
     app = Starlette(
@@ -135,8 +140,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # Observers of every answered request (ops/requests.py): the middleware (api/observe.py)
+    # calls each with the request's RequestRecord; it holds this very list, so observers are
+    # appended to it, never a new list assigned.
     app.state.observers = observers
     app.state.server = ServerState(settings)
+    app.state.usage = counter_for(settings)  # usage statistics (ops/usage.py), unless turned off
+    if app.state.usage is not None:
+        app.state.observers.append(app.state.usage)
     app.state.read_pool = ReadPool(settings.read_connections, settings.read_wait_seconds)
     app.state.answer_cache = AnswerCache(settings.data_dir / "answers", settings.answer_cache_bytes,
                                          settings.answer_cache_min_bytes)
@@ -147,4 +158,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         release_embargoed(app.state.server, app.state.release_db)  # what came due while no server ran
     except Exception:  # the loop tries again every second; the server still answers
         log.exception("releasing embargoed loads at start failed")
+    # Derived dataflows older than their sources (a recompute a crash missed) are made again.
+    from sdmx_server.processing.derived import refresh_stale
+
+    refresh_stale(app.state.release_db, app.state.server.registry(), settings)
     return app

@@ -8,18 +8,21 @@ Failed attempts are throttled per name and client address, and per address over 
 wrong password are the same 401.
 
 `refused` is the AuthenticationMiddleware's error answer: 401 (with the RFC 6750 challenge) or
-403 in the SDMX error format of the request's API.
+403 in the SDMX error format of the request's API; a portal page asked for with a session
+cookie that has expired or was revoked sends the browser to the sign-in form instead (303,
+the cookie cleared), so a person is never shown an SDMX error for it.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sdmx_server.access import audit
@@ -40,6 +43,13 @@ MAX_FORM_BYTES = 16 * 1024
 
 def refused(conn: HTTPConnection, exc: Exception) -> Response:
     status = getattr(exc, "status", 401)
+    if status == 401 and getattr(exc, "clear_cookie", False) and conn.scope.get("method") in ("GET", "HEAD"):
+        from sdmx_server.portal.routes import is_page, signin_after_expiry
+
+        if is_page(conn.scope):  # a person's browser whose session ended: the sign-in form, not an SDMX error
+            response = RedirectResponse(signin_after_expiry(conn), status_code=303, headers={"Cache-Control": "no-store"})
+            clear_session_cookie(response, conn.url.scheme == "https")
+            return response
     error = Unauthorized(str(exc)) if status == 401 else Forbidden(str(exc))
     response = error_response(conn, error)  # type: ignore[arg-type]
     if status == 401:
@@ -85,11 +95,20 @@ def _who(request: Request, principal: Principal, csrf: str | None) -> dict:
             "method": principal.method, "is_admin": is_admin(request, principal), "csrf_token": csrf}
 
 
-async def login(request: Request) -> Response:
-    fields = await read_fields(request)
-    name, password = fields.get("name", ""), fields.get("password", "")
-    if not name or not password:
-        raise SyntaxError_("send name and password")
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    display_name: str
+    #: the session cookie's value, its lifetime (seconds) and its row (CSRF token, expiry)
+    cookie: str
+    lifetime: int
+    session: object
+
+
+async def sign_in(request: Request, name: str, password: str) -> SignedIn:
+    """Check a name and password and open a session: the one path of POST /auth/login and the
+    portal's sign-in form. Throttled (429 with Retry-After while failures make it wait); a
+    wrong name and a wrong password are the same 401; both outcomes are audited."""
     address = client_address(request) or "unknown"
     throttle = login_throttle(request)
     throttle.check(name, address)  # 429 with Retry-After while failures make it wait
@@ -106,21 +125,34 @@ async def login(request: Request) -> Response:
     principal = Principal(name=user.name, groups=frozenset(user.groups), method="session")
     await run_in_threadpool(audit.record, state.db, actor=principal, action="session.login",
                             target=f"user:{user.name}", outcome="ok", address=address)
-    answer = {**await run_in_threadpool(_who, request, principal, row.csrf_token),
-              "display_name": user.display_name, "expires_at": row.expires_at}
+    return SignedIn(principal, user.display_name, value, lifetime, row)
+
+
+async def login(request: Request) -> Response:
+    fields = await read_fields(request)
+    name, password = fields.get("name", ""), fields.get("password", "")
+    if not name or not password:
+        raise SyntaxError_("send name and password")
+    signed = await sign_in(request, name, password)
+    answer = {**await run_in_threadpool(_who, request, signed.principal, signed.session.csrf_token),
+              "display_name": signed.display_name, "expires_at": signed.session.expires_at}
     response = JSONResponse(answer, headers={"Cache-Control": "no-store"})
-    set_session_cookie(response, value, lifetime, request.url.scheme == "https")
+    set_session_cookie(response, signed.cookie, signed.lifetime, request.url.scheme == "https")
     return response
 
 
-async def logout(request: Request) -> Response:
-    """Ends the session of the cookie (its CSRF token in X-CSRF-Token or a csrf_token field);
-    without a live session it only clears the cookie."""
+def csrf_of(request: Request) -> str | None:
+    """The CSRF token of the request's session (None without a live session cookie)."""
+    return request.scope.get("state", {}).get("csrf_token")
+
+
+async def sign_out(request: Request, sent: str) -> None:
+    """End the session of the request's cookie when `sent` is its CSRF token (403 otherwise);
+    without a live session there is nothing to end. The caller clears the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    csrf = request.scope.get("state", {}).get("csrf_token")
+    csrf = csrf_of(request)
     principal: Principal = request.user
     if cookie and csrf and principal.method == "session":
-        sent = request.headers.get(CSRF_HEADER) or (await read_fields(request)).get("csrf_token", "")
         if not hmac.compare_digest(sent.encode(), csrf.encode()):
             raise Forbidden(f"signing out needs the session's CSRF token ({CSRF_HEADER} or a csrf_token field)")
         db = request.app.state.server.db
@@ -128,6 +160,15 @@ async def logout(request: Request) -> Response:
         forget_credentials()
         await run_in_threadpool(audit.record, db, actor=principal, action="session.logout",
                                 target=principal.identity, outcome="ok", address=client_address(request))
+
+
+async def logout(request: Request) -> Response:
+    """Ends the session of the cookie (its CSRF token in X-CSRF-Token or a csrf_token field);
+    without a live session it only clears the cookie."""
+    sent = ""
+    if csrf_of(request) and request.user.method == "session":
+        sent = request.headers.get(CSRF_HEADER) or (await read_fields(request)).get("csrf_token", "")
+    await sign_out(request, sent)
     response = JSONResponse({"signed_out": True}, headers={"Cache-Control": "no-store"})
     clear_session_cookie(response, request.url.scheme == "https")
     return response

@@ -12,6 +12,7 @@
     sdmx-server grant SUBJECT ACTION SCOPE [--where DIM=CODE[+CODE]]... / revoke ... / access list
     sdmx-server audit verify | list [--subject S] [--dataflow F] [--action A] [--since T] [--until T] [--json]
     sdmx-server export DIR / import DIR
+    sdmx-server report usage [--from DATE|TIME] [--to DATE|TIME] [--top N] [--json]
 
 The database is SDMX_DATABASE_URL (default: a SQLite file under ./var/).
 """

@@ -96,12 +96,13 @@ DEMO_USERS = (
     ("isfahan", ("province-ir-10",), "Isfahan directorate: reads its own province (IR-10) of the internal "
                                      "DF_CONTRIBUTIONS, uploads only rows of IR-10"),
 )
-#: Their grants, as `sdmx-server grant` takes them. DF_KPI_NORMS is restricted: only a grant that
-#: names it opens it (SSO:* does not).
+#: Their grants, as `sdmx-server grant` takes them. DF_KPI_NORMS and DF_KPI_STATUS (derived from
+#: it) are restricted: only a grant that names them opens them (SSO:* does not).
 DEMO_GRANTS = (
     ("user:admin", "admin", "*"),
     ("group:office", "read", "SSO:*"),
     ("group:office", "read", "SSO:DF_KPI_NORMS"),
+    ("group:office", "read", "SSO:DF_KPI_STATUS"),  # the statuses carry the norms: restricted too
     ("group:office", "read-embargoed", "SSO:*"),
     ("group:office", "read-embargoed", "SSO:DF_KPI_NORMS"),
     ("group:office", "upload", "SSO:*"),

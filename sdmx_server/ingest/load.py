@@ -168,7 +168,7 @@ def load_incoming(
     dataflow = _check_request(registry, request)
     # Embargoed loads of this dataflow whose time has come go first: a later load must never
     # be overwritten by an earlier embargoed one (store/embargo.py).
-    release_embargoed(db, registry, request.flow)
+    release_embargoed(db, registry, request.flow, settings)
     shape = data_shape(dataflow.structure)
     spool.sweep(_spool_dir(settings))  # files of loads killed mid-way on this host
     record = _open_record(db, request)
@@ -182,11 +182,22 @@ def load_incoming(
         raise
     finally:
         record.release()  # the record is closed: a start may judge it now
-    if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow):
+    if outcome.status == "pending" and record.id in release_embargoed(db, registry, request.flow, settings):
         outcome.status = "released"  # its release time had already come
     audited.load(db, request, outcome)
+    if outcome.status in ("applied", "released"):
+        _derive(db, registry, [request.flow], settings)
     metrics.load_ended(request.flow_ref, request.origin, outcome.status)
     return outcome
+
+
+def _derive(db: Database, registry: Registry, flows, settings: Settings | None = None) -> None:
+    """The one hook after data changed: dataflows derived from these are recomputed
+    (processing/derived.py). Imported here, not at the top: processing loads through this
+    module, so it sits above ingest."""
+    from sdmx_server.processing.derived import refresh_after
+
+    refresh_after(db, registry, flows, settings)
 
 
 def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, settings: Settings,
@@ -264,7 +275,8 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     return validated, incoming
 
 
-def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, str] | None = None) -> list[int]:
+def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, str] | None = None,
+                      settings: Settings | None = None) -> list[int]:
     """Apply the embargoed loads (of `flow`, or all) whose release time has come; the ids of
     those this process released (store/embargo.py says who releases what)."""
     def fact_for(flow_: tuple[str, str, str]):
@@ -285,7 +297,25 @@ def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, st
             audited.releases(db, more)
             metrics.released(len(more))
             released += more
+    if released:
+        _derive(db, registry, _flows_of(db, released), settings)
     return released
+
+
+def _flows_of(db: Database, load_ids: list[int]) -> list[tuple[str, str, str]]:
+    """The dataflows of these loads, as (agency, id, version)."""
+    import re
+
+    import sqlalchemy as sa
+
+    table = LoadRecord.__table__
+    with db.engine.connect() as conn:
+        refs = conn.execute(sa.select(table.c.flow).where(table.c.id.in_(load_ids)).distinct()).scalars().all()
+    found = []
+    for ref in refs:
+        if m := re.fullmatch(r"([^:]+):([^(]+)\(([^)]+)\)", ref):
+            found.append((m[1], m[2], m[3]))
+    return found
 
 
 #: How often a load waiting for another process's release of its dataflow looks again.

@@ -21,6 +21,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.skip": ("پرش به محتوا", "Skip to content"),
     "nav.main": ("پیمایش اصلی", "Main navigation"),
     "signed_in_as": ("واردشده با نام", "Signed in as"),
+    "footer.official": ("ارقام این درگاه آمار رسمی سازمان است؛ سامانه‌ها همین ارقام را از این نشانی می‌خوانند:",
+                        "The figures on this portal are the organisation's official statistics; systems read the same figures at"),
     "error.not_found": ("این صفحه پیدا نشد.", "This page was not found."),
 }
 

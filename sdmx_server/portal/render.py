@@ -92,6 +92,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "user": user if signed_in else None,
         "other_language": other_language(request),
         "page_path": page_path(request),
+        # the session's CSRF token: the header's sign-out form posts it (portal/signin.py)
+        "csrf_token": request.scope.get("state", {}).get("csrf_token") if signed_in else None,
         **(context or {}),
     }
     html = environment().get_template(template).render(values)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import plotly
 from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sdmx_server.portal import catalogue
+from sdmx_server.portal import catalogue, dashboard, explorer, fonts, signin, structure_pages
 
-PAGE_MODULES = (catalogue,)
+PAGE_MODULES = (catalogue, signin, structure_pages, explorer, dashboard)
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY = Path(plotly.__file__).parent / "package_data"
@@ -32,9 +32,29 @@ def _pages() -> list[BaseRoute]:
     return found
 
 
+PAGE_ROUTES = _pages()
+
+
+def is_page(scope) -> bool:
+    """Whether a request is for one of the portal's pages (not the API, not a static file)."""
+    return any(route.matches(scope)[0] == Match.FULL for route in PAGE_ROUTES)
+
+
+def signin_after_expiry(request) -> str:
+    """The sign-in form, in the request's language, saying the session ended and coming back
+    to the page asked for."""
+    from urllib.parse import quote
+
+    from sdmx_server.portal.render import lang_of, link
+
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return link(lang_of(request), "/signin") + "?expired=1&next=" + quote(wanted, safe="/")
+
+
 routes: list[BaseRoute] = [
-    *_pages(),
+    *PAGE_ROUTES,
     Route("/en", lambda request: RedirectResponse("/en/", 308)),
+    *fonts.routes,
     Mount("/static/portal", StaticFiles(directory=STATIC), name="portal-static"),
     Mount("/static/vendor/plotly", StaticFiles(directory=PLOTLY), name="plotly"),
 ]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -65,6 +65,10 @@ class FlowAvailability:
     time_range: tuple[int, int] | None
     obs_count: int
     series_count: int
+    #: dimension -> code -> observations the query would return with that code chosen on
+    #: that dimension (mode available; asked for with `per_code`, as the portal does to say
+    #: how much each choice holds); empty when not asked.
+    per_code: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def plan_of(state: DataState, query: AvailabilityQuery, gate=None) -> DataPlan:
@@ -81,7 +85,8 @@ def plan_of(state: DataState, query: AvailabilityQuery, gate=None) -> DataPlan:
 
 
 def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | None = None,
-                 reads_embargoed: Callable[[tuple[str, str, str]], bool] | None = None) -> list[FlowAvailability]:
+                 reads_embargoed: Callable[[tuple[str, str, str]], bool] | None = None, *,
+                 per_code: bool = False) -> list[FlowAvailability]:
     """One answer per matching dataflow that has matching data; NoResults when none has.
     Dataflows, structures and keys are resolved as for data (service/data.py `resolve`).
     `reads_embargoed` (the access gate's): a dataflow whose embargoed values the principal
@@ -93,7 +98,8 @@ def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | No
                                                                                    reads_embargoed)
     for planned in plan.sets:
         dataflow = registry.get("dataflow", *planned.flow)
-        answer = _one(state, query, planned, dataflow, planned.flow in embargoed) if dataflow is not None else None
+        answer = (_one(state, query, planned, dataflow, planned.flow in embargoed, per_code)
+                  if dataflow is not None else None)
         if answer is not None:
             found.append(answer)
     if not found:
@@ -102,8 +108,8 @@ def availability(state: DataState, query: AvailabilityQuery, plan: DataPlan | No
     return found
 
 
-def _one(state: DataState, query: AvailabilityQuery, planned, dataflow, embargoed: bool = False
-         ) -> FlowAvailability | None:
+def _one(state: DataState, query: AvailabilityQuery, planned, dataflow, embargoed: bool = False,
+         per_code: bool = False) -> FlowAvailability | None:
     shape, fact, data = planned.shape, planned.fact, planned.query
     time_id = shape.time.id if shape.time is not None else None
     if query.component is not None and query.component not in (*shape.dimension_ids, time_id):
@@ -133,16 +139,20 @@ def _one(state: DataState, query: AvailabilityQuery, planned, dataflow, embargoe
         return None
     answered = dims if query.component is None else tuple(d for d in dims if d == query.component)
     codes = {}
+    counts: dict[str, dict[str, int]] = {}
     for d in answered:
-        column = rows.column(d).filter(_meets(rows, keys, filters, d)) if relax else matched.column(d)
-        codes[d] = sorted(pc.unique(column).to_pylist())
+        among = rows.filter(_meets(rows, keys, filters, d)) if relax else matched
+        codes[d] = sorted(pc.unique(among.column(d)).to_pylist())
+        if per_code:
+            summed = among.group_by(d).aggregate([(OBS_COUNT, "sum")])
+            counts[d] = dict(zip(summed.column(d).to_pylist(), summed.column(f"{OBS_COUNT}_sum").to_pylist()))
     time_range = None
     if time_id is not None and query.component in (None, time_id):
         start, end = pc.min(matched.column(PERIOD_START)).as_py(), pc.max(matched.column(PERIOD_END)).as_py()
         if start is not None and end is not None:
             time_range = (int(start), int(end))
     obs = pc.sum(matched.column(OBS_COUNT)).as_py() or 0
-    return FlowAvailability(planned.flow, dataflow, shape, codes, time_range, int(obs), matched.num_rows)
+    return FlowAvailability(planned.flow, dataflow, shape, codes, time_range, int(obs), matched.num_rows, counts)
 
 
 def changed_series(db, fact: FactTable, data: DataQuery, relax: bool) -> pa.Table:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -42,6 +42,7 @@ class TableSpec:
 
 def table_specs() -> list[TableSpec]:
     from sdmx_server.access import tables as access
+    from sdmx_server.ops import calendar
     from sdmx_server.registry import store as registry
     from sdmx_server.sources.state import SourceState
     from sdmx_server.store import embargo, records, tables
@@ -60,6 +61,7 @@ def table_specs() -> list[TableSpec]:
         TableSpec(access.GrantRow.__table__),
         TableSpec(access.AccessState.__table__, singleton=True),
         TableSpec(SourceState.__table__),
+        TableSpec(calendar.PlannedRelease.__table__),
     ]
 
 
@@ -69,7 +71,7 @@ NOT_COPIED = frozenset({"sdmx_session", "sdmx_source_lease", "sdmx_audit", "sdmx
 
 
 def encode(value):
-    if isinstance(value, datetime):
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"b64": base64.b64encode(bytes(value)).decode("ascii")}
@@ -85,6 +87,8 @@ def decode(value, column: sa.Column):
         if moment.tzinfo is None and getattr(kind, "timezone", False):
             moment = moment.replace(tzinfo=timezone.utc)  # (sqlmodel's UTCDateTime takes aware times only)
         return moment
+    if isinstance(kind, sa.Date):
+        return date.fromisoformat(value)
     if isinstance(kind, sa.LargeBinary):
         return base64.b64decode(value["b64"])
     return value

@@ -182,9 +182,96 @@ def gather_names(registry) -> dict[str, dict[str, str]]:
     return names
 
 
-def gather(db, registry, quarter: Quarter, now: datetime | None = None) -> QuarterFacts:
+def gather(db, registry, quarter: Quarter, now: datetime | None = None, settings=None) -> QuarterFacts:
     """Everything the report says about `quarter`, from the store."""
+    from sdmx_server.processing.derived import read_published
+    from sdmx_server.settings import Settings
+
     facts = QuarterFacts(quarter, now or datetime.now(timezone.utc), names=gather_names(registry))
     facts.loads = gather_loads(db, quarter)
     facts.releases = gather_releases(db, quarter)
+    read = read_published(db, registry, settings or Settings.from_env())
+    facts.kpis = gather_kpis(read(KPI_STATUS_FLOW), quarter)
+    facts.units = gather_units(read(KPI_FLOW), quarter)
+    facts.usage = gather_usage(db, quarter)
+    facts.availability = gather_availability(db, quarter)
     return facts
+
+
+def gather_usage(db, quarter: Quarter) -> list[UsageRow]:
+    """Downloads and queries per dataflow and kind of consumer (ops/usage_report.py)."""
+    from sdmx_server.ops.usage_report import downloads_and_queries
+
+    return [UsageRow(**row) for row in downloads_and_queries(db, *_bounds(quarter))]
+
+
+def gather_availability(db, quarter: Quarter) -> Availability | None:
+    """Error rate and latency percentiles of the quarter's requests; None when none were counted."""
+    from sdmx_server.ops.usage_report import availability
+
+    found = availability(db, *_bounds(quarter))
+    return Availability(**found) if found["requests"] else None
+
+
+KPI_FLOW = ("SSO", "DF_KPI", "1.0")
+KPI_STATUS_FLOW = ("SSO", "DF_KPI_STATUS", "1.0")
+
+
+def _periods_in(periods, quarter: Quarter) -> list[str]:
+    """The SDMX periods among `periods` that start within the quarter, in order."""
+    from sdmx_server.query.periods import parse_period
+
+    found = []
+    for period in sorted(set(periods)):
+        try:
+            start = parse_period(period).start.date()
+        except Exception:  # noqa: BLE001 - a period the report cannot place is left out
+            continue
+        if quarter.start <= start < quarter.end:
+            found.append(period)
+    return found
+
+
+def gather_kpis(statuses, quarter: Quarter) -> list[KpiRow]:
+    """Each unit's indicators in the quarter's last period with values, as DF_KPI_STATUS judged
+    them (processing/kpi_status.py, the one rule: the report never judges on its own)."""
+    if statuses is None or statuses.num_rows == 0:
+        return []
+    rows = statuses.to_pandas()
+    periods = _periods_in(rows["TIME_PERIOD"], quarter)
+    if not periods:
+        return []
+    latest = rows[rows["TIME_PERIOD"] == periods[-1]]
+    found = []
+    for r in latest.itertuples(index=False):
+        value = getattr(r, "KPI_VALUE", None)
+        try:
+            value = float(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            value = None
+        status = str(getattr(r, "KPI_STATUS", "") or "").lower() or None
+        found.append(KpiRow(r.ORG_UNIT, r.INDICATOR, r.TIME_PERIOD, value,
+                            status if status in ("within", "warning", "outside") else None))
+    return found
+
+
+def gather_units(values, quarter: Quarter) -> list[UnitReport]:
+    """Units whose indicator values (DF_KPI) for the quarter's periods are all there (on time),
+    some missing (late), or none (missing), among the units that ever reported."""
+    if values is None or values.num_rows == 0:
+        return []
+    rows = values.to_pandas()
+    # the quarters the units owe (DF_KPI is quarterly), whether or not anyone reported them
+    owed = [f"{y}-Q{q}" for y in range(quarter.start.year, quarter.end.year + 1) for q in range(1, 5)]
+    periods = _periods_in([*rows["TIME_PERIOD"], *owed], quarter)
+    units = sorted(set(rows["ORG_UNIT"]))
+    if not periods:
+        return []
+    reported = rows[rows["TIME_PERIOD"].isin(periods)].groupby("ORG_UNIT")["TIME_PERIOD"].agg(set).to_dict()
+    found = []
+    for unit in units:
+        have = reported.get(unit, set())
+        missing = tuple(p for p in periods if p not in have)
+        state = "on-time" if not missing else ("missing" if len(missing) == len(periods) else "late")
+        found.append(UnitReport(unit, state, missing))
+    return found
