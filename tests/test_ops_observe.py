@@ -30,7 +30,7 @@ NS21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common}Text"
 NS30 = "{http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common}Text"
 CSV2 = "application/vnd.sdmx.data+csv;version=2.0.0"
 DATA = "/rest/v2/data/dataflow/TEST/DF_A/1.0/*"
-ADMIN = Principal(name="boss", method="token", credential="7")
+ADMIN = Principal(name="boss", method="token", credential="token:7")  # as access/store.py names it
 READER = Principal(name="reader", method="session")
 PRINCIPALS = {"writer": WRITER, "admin": ADMIN, "reader": READER}
 

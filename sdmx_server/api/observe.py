@@ -173,8 +173,9 @@ def consumer_of(scope: Scope) -> str:
     if user is None or name is None:
         return "anonymous"
     method = getattr(user, "method", None)
-    if method == "token" and getattr(user, "credential", None):
-        return f"token:{user.credential}"
+    credential = getattr(user, "credential", None)
+    if method == "token" and credential:  # access/store.py names it token:<id> already
+        return credential if credential.startswith("token:") else f"token:{credential}"
     if method == "oidc":
         return f"jwt:{name}"
     return f"user:{name}"
