@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sdmx_server.types import LOG_FORMATS, METRICS_ACCESS, LogFormat, MetricsAccess
+
 
 def _default_database_url() -> str:
     return f"sqlite:///{Path('var/sdmx.db').absolute()}"
@@ -98,6 +100,12 @@ class Settings:
     usage_statistics: bool = True
     #: How often each server process adds its counts to the database, in seconds.
     usage_flush_seconds: float = 5.0
+    # -- operations (api/operations.py, ops/) -----------------------------------------------------
+    #: Who may read /metrics: "loopback" (clients on this machine, and administrators from
+    #: anywhere), "admin" (administrators only) or "public" (anyone; the metrics name dataflows).
+    metrics_access: MetricsAccess = "loopback"
+    #: How `serve` writes its log: "json" (one object per line, for collectors) or "text".
+    log_format: LogFormat = "json"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -154,6 +162,13 @@ class Settings:
         ):
             if env.get(var):
                 kwargs[name] = int(env[var])
+        for name, var, allowed in (("metrics_access", "SDMX_METRICS_ACCESS", METRICS_ACCESS),
+                                   ("log_format", "SDMX_LOG_FORMAT", LOG_FORMATS)):
+            if env.get(var):
+                value = env[var].strip().lower()
+                if value not in allowed:
+                    raise ValueError(f"{var}={env[var]!r}: expected one of {', '.join(allowed)}")
+                kwargs[name] = value
         if env.get("SDMX_RATE_LIMIT_LOOPBACK"):
             kwargs["rate_limit_loopback"] = env["SDMX_RATE_LIMIT_LOOPBACK"].strip().lower() in ("1", "true", "yes")
         if env.get("SDMX_USAGE_STATISTICS"):

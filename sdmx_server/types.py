@@ -64,3 +64,12 @@ ACCESS_ACTIONS: tuple[AccessAction, ...] = ("read", "read-embargoed", "upload", 
 #: line (whoever runs it on the server's machine), or the server itself (a scheduled sync, an
 #: embargoed release: nobody asked at that moment).
 AuthMethod = Literal["anonymous", "token", "session", "oidc", "cli", "system"]
+
+#: How `serve` writes its log: one JSON object per line (for collectors), or text (a terminal).
+LogFormat = Literal["json", "text"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text")
+
+#: Who may read /metrics: clients on this machine and administrators (loopback), only
+#: administrators (admin), or anyone (public: the metrics name dataflows, restricted ones too).
+MetricsAccess = Literal["loopback", "admin", "public"]
+METRICS_ACCESS: tuple[MetricsAccess, ...] = ("loopback", "admin", "public")

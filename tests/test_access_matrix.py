@@ -112,8 +112,8 @@ def same_as_nothing(answer, nothing, secret: str, nope: str) -> None:
 
 
 def _scrub(text: str) -> str:
-    """Without what differs in every message (its id and time)."""
-    text = re.sub(r"<mes:ID>[^<]*</mes:ID>|<mes:Prepared>[^<]*</mes:Prepared>", "", text)
+    """Without what differs in every message (its id and time, the request's id)."""
+    text = re.sub(r"<mes:ID>[^<]*</mes:ID>|<mes:Prepared>[^<]*</mes:Prepared>|request id: [^<)]+", "", text)
     return re.sub(r'"(id|prepared)"\s*:\s*"[^"]*"', "", text)
 
 
@@ -613,6 +613,13 @@ def _listed_users(world: World, r) -> None:
     assert {"fars", "office-user", "root-admin"} <= {u["name"] for u in users}
 
 
+def _metrics_text(world: World, r) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert r.headers["content-type"].startswith("text/plain; version=")
+    assert "sdmx_http_requests" in {f.name for f in text_string_to_metric_families(r.text)}
+
+
 def _audit_entries(world: World, r) -> None:
     body = r.json()
     entries = body["entries"] if isinstance(body, dict) else body
@@ -761,6 +768,10 @@ MATRIX: dict[tuple[str, str], Callable] = {
     ("/auth/me", "GET"): me,
     ("/openapi.json", "GET"): public_document("/openapi.json", "paths"),
     ("/health", "GET"): public_document("/health", "status"),
+    ("/ready", "GET"): public_document("/ready", "status"),
+    # The world's server reads SDMX_METRICS_ACCESS=admin (tests/access_world.py): on loopback,
+    # the default, everyone on the machine may read them.
+    ("/metrics", "GET"): _admin("GET", "/metrics", None, 200, _metrics_text),
     ("/releases", "GET"): _release_calendar(""),
     ("/releases.ics", "GET"): _release_calendar(".ics"),
     ("/admin/api/releases", "POST"): _admin(

@@ -51,7 +51,9 @@ def same_rows(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 
 def _error_text(response: httpx.Response) -> list[str]:
-    return [t.text for t in assert_valid(response.content).iterfind(".//com:Text", NS)]
+    """The texts of an error message, but the request's id (which every request has its own)."""
+    return [t.text for t in assert_valid(response.content).iterfind(".//com:Text", NS)
+            if not t.text.startswith("request id: ")]
 
 
 # -- structures -----------------------------------------------------------------------------------

@@ -18,17 +18,20 @@ from starlette.routing import Route
 
 from sdmx_server import __version__
 from sdmx_server.access.middleware import AccessBackend
-from sdmx_server.api import (admin, admin_audit, admin_usage, auth, availability, maintenance, openapi, rest_v1,
-                             rest_v2)
+from sdmx_server.api import (admin, admin_audit, admin_usage, auth, availability, maintenance, openapi,
+                             operations, rest_v1, rest_v2)
 from sdmx_server.api import releases as release_calendar
 from sdmx_server.api.answer_cache import AnswerCache, sweep_temporaries
 from sdmx_server.api.answers import ReadPool
 from sdmx_server.api.http import HttpMiddleware
 from sdmx_server.api.limits import LimitsMiddleware
+from sdmx_server.api.observe import ObserveMiddleware
 from sdmx_server.api.errors import http_error_handler, sdmx_error_handler, unexpected_error_handler
 from sdmx_server.api.state import ServerState
 from sdmx_server import portal
-from sdmx_server.errors import SdmxError, ServiceUnavailable
+from sdmx_server.errors import SdmxError
+from sdmx_server.ops import metrics
+from sdmx_server.ops.requests import Observer
 from sdmx_server.ops.usage import counter_for
 from sdmx_server.settings import Settings
 from sdmx_server.store.database import Database
@@ -44,16 +47,6 @@ async def index(request: Request) -> JSONResponse:
             "examples": [f"{base}/rest/dataflow", f"{base}/rest/codelist/all/all/latest?detail=allstubs"],
         }
     )
-
-
-async def health(request: Request) -> JSONResponse:
-    """Whether this server process answers and reads its store (for probes and load balancers)."""
-    try:
-        await run_in_threadpool(request.app.state.server.registry)
-    except Exception:  # noqa: BLE001 - a probe wants a status, the log the reason
-        log.exception("health check: the store cannot be read")
-        raise ServiceUnavailable("the store cannot be read") from None
-    return JSONResponse({"status": "ok", "version": __version__}, headers={"Cache-Control": "no-store"})
 
 
 def _bound_malloc() -> None:
@@ -97,7 +90,7 @@ async def release_loop(server: ServerState, db: Database) -> None:
     RELEASE_CHECK_SECONDS, in a worker thread (an apply takes a while)."""
     while True:
         try:
-            released = await run_in_threadpool(release_embargoed, server, db)
+            released = await run_in_threadpool(release_embargoed, server, db)  # counted in ingest/load.py
             if released:
                 log.info("released embargoed load(s) %s", ", ".join(f"#{i}" for i in released))
         except Exception:  # a broken release is retried at the next check, the server goes on
@@ -123,14 +116,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.release_db.dispose()
         app.state.server.close()
 
-    routes = [Route("/api", index), Route("/health", health), *openapi.routes, *auth.routes, *admin.routes,
+    routes = [Route("/api", index), *operations.routes, *openapi.routes, *auth.routes, *admin.routes,
               *admin_audit.routes, *admin_usage.routes, *release_calendar.routes, *maintenance.routes,
               *availability.routes, *rest_v2.routes, *rest_v1.routes, *portal.routes]
+    # Told of every answered request (api/observe.py): the metrics, and whoever appends here.
+    observers: list[Observer] = [metrics.observe_request]
     app = Starlette(
         routes=routes,
-        # Outermost but for starlette's last-resort error handler: CORS, OPTIONS, 405, 414,
+        # Outermost but for starlette's last-resort error handler: the request id, the time and
+        # bytes of every answer, its observers (api/observe.py). Then CORS, OPTIONS, 405, 414,
         # HEAD, compression, kept answers and flow control for every route (api/http.py).
-        middleware=[Middleware(HttpMiddleware, settings=settings, routes=routes),
+        middleware=[Middleware(ObserveMiddleware, observers=observers, routes=routes),
+                    Middleware(HttpMiddleware, settings=settings, routes=routes),
                     # request.user: the principal of every request (access/middleware.py)
                     Middleware(AuthenticationMiddleware, backend=AccessBackend(settings), on_error=auth.refused),
                     # Rate and body limits (api/limits.py): inside authentication, so that a
@@ -143,10 +140,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
-    app.state.server = ServerState(settings)
     # Observers of every answered request (ops/requests.py): the middleware (api/observe.py)
-    # calls each with the request's RequestRecord; it holds this list, so observers are appended.
-    app.state.observers = []
+    # calls each with the request's RequestRecord; it holds this very list, so observers are
+    # appended to it, never a new list assigned.
+    app.state.observers = observers
+    app.state.server = ServerState(settings)
     app.state.usage = counter_for(settings)  # usage statistics (ops/usage.py), unless turned off
     if app.state.usage is not None:
         app.state.observers.append(app.state.usage)

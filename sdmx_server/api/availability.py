@@ -27,10 +27,12 @@ from sdmx_server.api.conditional import data_validators, not_modified, not_modif
 from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.api.language import accept_languages
 from sdmx_server.api.limits import checked
+from sdmx_server.api.observe import flow_refs
 from sdmx_server.api.structures import state_of, write_selection
 from sdmx_server.errors import NoResults, SyntaxError_
 from sdmx_server.formats.media import negotiate
 from sdmx_server.formats.ml21 import Header
+from sdmx_server.ops.requests import note
 from sdmx_server.query.model import AvailabilityQuery
 from sdmx_server.query.params import path_segments
 from sdmx_server.query.parse_data_v2 import parse_availability_query, parse_availability_query_v1
@@ -62,6 +64,7 @@ async def available_v2(request: Request) -> Response:
 async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -> Response:
     checked(request, query)
     row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
+    note(request.scope, resource="availability", format=row.name)
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)
 
@@ -85,6 +88,7 @@ async def _answer(request: Request, query: AvailabilityQuery, api: ApiVersion) -
     vary = "Accept, Accept-Language"
     try:
         plan, validators = await run_in_threadpool(prepare)
+        note(request.scope, dataflows=flow_refs(plan.flows))
         # no-cache: a cache may keep the answer but asks again each time (a 304 while the
         # data and structures are as they were).
         headers = {"Vary": vary, "Cache-Control": "private, no-cache" if plan.private or validators.private else "no-cache",

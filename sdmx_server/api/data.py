@@ -20,10 +20,12 @@ from sdmx_server.api.answers import close_batches, closing_chunks, data_answer
 from sdmx_server.api.conditional import data_validators
 from sdmx_server.api.embargo_view import reads_embargoed
 from sdmx_server.api.language import accept_languages
+from sdmx_server.api.observe import flow_refs
 from sdmx_server.api.structures import state_of
 from sdmx_server.errors import NoResults, NotAcceptable
 from sdmx_server.formats.data_message import carries_actions
 from sdmx_server.formats.media import Choice, negotiate
+from sdmx_server.ops.requests import note
 from sdmx_server.query.model import DataQuery
 from sdmx_server.service.data import execute, resolve
 from sdmx_server.service.history import is_history
@@ -47,6 +49,7 @@ def needs_labels(choice: Choice) -> bool:
 async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> Response:
     choice = negotiate("data", api, request.headers.get("accept"), request.query_params.get("format"))
     row = choice.row
+    note(request.scope, resource="data", format=row.name)
     state = state_of(request)
     languages = accept_languages(request.headers.get("accept-language"))
 
@@ -74,6 +77,7 @@ async def data_response(request: Request, query: DataQuery, api: ApiVersion) -> 
         # 304 or a kept answer costs no data read (api/answers.py).
         plan = await run_in_threadpool(
             lambda: resolve(state, query, time_series=time_series, labels=needs_labels(choice), gate=gate_of(request)))
+        note(request.scope, dataflows=flow_refs(plan.flows))  # those the asker may read, as the gate said
         # Embargoed values shown to those who may read them (service/preview.py); None for others.
         embargoed = None if is_history(query) else reads_embargoed(plan.gate)
         validators = await run_in_threadpool(

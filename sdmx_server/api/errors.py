@@ -1,8 +1,11 @@
 """Every failure answers an SDMX error message with the matching HTTP status, never a bare 500.
 
 REST v1 answers errors in SDMX-ML 2.1; REST v2 in SDMX-JSON or SDMX-ML 3.0, whichever family
-the client's Accept prefers (formats/media.py `error_row`). A failure on one of the portal's
-paths (anything but the machine interfaces) answers an HTML page instead (portal/errors.py).
+the client's Accept prefers (formats/media.py `error_row`). Each quotes the request's id
+(api/observe.py), which is also in the X-Request-ID header and on the request's log lines, so
+that a client's report of an error finds the server's account of it. A failure on one of the
+portal's paths (anything but the machine interfaces) answers an HTML page instead
+(portal/errors.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sdmx_server.api.observe import request_id_of
 from sdmx_server.errors import NotAcceptable, SdmxError, Unauthorized
 from sdmx_server.formats.media import error_row
 
@@ -29,6 +33,9 @@ def error_response(request: Request | None, error: SdmxError) -> Response:
         headers["Retry-After"] = str(retry_after)
     if isinstance(error, Unauthorized):  # RFC 7235: a 401 names how to authenticate
         headers["WWW-Authenticate"] = 'Bearer realm="sdmx-server"'
+    request_id = request_id_of(request.scope) if request is not None else None
+    if request_id is not None:  # also on the 500s starlette sends past the middleware (api/observe.py)
+        headers["X-Request-ID"] = request_id
     path = request.url.path if request is not None else ""
     if request is not None:
         from sdmx_server.portal.errors import error_page, is_page  # the portal sits above the API
@@ -40,7 +47,7 @@ def error_response(request: Request | None, error: SdmxError) -> Response:
     if path.startswith(JSON_APIS) and (not accept or accept.strip() == "*/*"):
         accept = "application/json"  # the admin API and /auth/ speak JSON: SDMX-JSON errors
     row = error_row(api, accept)
-    return Response(row.load()(error), status_code=error.status, media_type=row.content_type, headers=headers)
+    return Response(row.load()(error, request_id=request_id), status_code=error.status, media_type=row.content_type, headers=headers)
 
 
 async def sdmx_error_handler(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ import time
 from sdmx.model.common import MaintainableArtefact
 
 from sdmx_server.boot import create_schema
+from sdmx_server.ops import metrics
 from sdmx_server.registry.index import Registry, artefact_key
 from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.registry.store import current_generation, read_all, read_changes
@@ -51,9 +52,11 @@ class ServerState:
             if self._registry is None:
                 stored, generation = read_all(self.db)
                 self._registry = Registry.build(stored, generation)
+                metrics.index_rebuilt("full")
             elif current_generation(self.db) != self._registry.generation:
                 stored, deleted, generation = read_changes(self.db, self._registry.generation)
                 self._registry = self._registry.updated(stored, deleted, generation)
+                metrics.index_rebuilt("incremental")
                 self._shapes.clear()
                 self._facts.clear()
             self._checked_at = time.monotonic()

@@ -22,6 +22,7 @@ from sdmx_server.formats.media import Answer, MediaType, negotiate, offered
 from sdmx_server.formats.structure_ml21_dispatch import NotExpressible
 from sdmx_server.formats.ml21 import Header
 from sdmx_server.kinds import Kind
+from sdmx_server.ops.requests import note
 from sdmx_server.query.model import StructureQuery
 from sdmx_server.registry.index import Registry
 from sdmx_server.registry.select import Selection, select_structures
@@ -35,6 +36,7 @@ def state_of(request: Request) -> ServerState:
 
 async def structure_response(request: Request, query: StructureQuery, api: ApiVersion) -> Response:
     row = negotiate("structure", api, request.headers.get("accept"), request.query_params.get("format")).row
+    note(request.scope, resource="structure", format=row.name)
     languages = accept_languages(request.headers.get("accept-language"))
     state = state_of(request)
     gate, validators, headers = await run_in_threadpool(viewed_validators, state, request, row, languages)

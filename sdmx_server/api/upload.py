@@ -42,10 +42,12 @@ from starlette.routing import Route
 from sdmx_server.api.structures import state_of
 from sdmx_server.access.gate import as_region
 from sdmx_server.api.access import address_of, gate_of, principal_of
+from sdmx_server.api.observe import flow_refs
 from sdmx_server.errors import (Forbidden, PayloadTooLarge, SyntaxError_, UnsupportedMediaType,
                                 Unprocessable)
 from sdmx_server.ingest.load import NOT_DATA, LoadError, LoadRequest, load_incoming
 from sdmx_server.ingest.readers import detect, reader_for
+from sdmx_server.ops.requests import note
 from sdmx_server.types import LOAD_ACTIONS
 
 PARAMETERS = ("action", "dryRun", "releaseAt")
@@ -152,6 +154,7 @@ async def upload(request: Request) -> Response:
     # can tell; 403 naming the missing rule; else where it may upload (a region, or all).
     allowed = gate.require("upload", "dataflow", flow,
                            f"dataflow {flow[0]}:{flow[1]}({flow[2]}) is not loaded; load its structures first")
+    note(request.scope, resource="upload", dataflows=flow_refs([flow]))  # one the uploader may read
     action, dry_run, release_at = _parameters(request)
     if action == "replace-all" and not allowed.whole:
         # The file's rows are checked against the region, but replace-all also empties every
@@ -165,6 +168,7 @@ async def upload(request: Request) -> Response:
         if not size:
             raise SyntaxError_("the request has no body; send a data message")
         fmt = detect(f.read(HEAD_BYTES))
+        note(request.scope, format=fmt or "unknown")
         reader = reader_for(fmt) if fmt else None
         if reader is None:
             raise UnsupportedMediaType(f"the body is {NOT_DATA}")

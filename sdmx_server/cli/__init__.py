@@ -1,6 +1,6 @@
 """The `sdmx-server` command.
 
-    sdmx-server serve [--host H] [--port P] [--workers N] [--demo]
+    sdmx-server serve [--host H] [--port P] [--workers N] [--demo] [--log-format json|text]
     sdmx-server check [PATH...]
     sdmx-server load-structures [--allow-missing-references] PATH...
     sdmx-server load-data 'AGENCY:ID(VERSION)' FILE [--action merge|replace|delete]
@@ -34,7 +34,7 @@ from sdmx_server.cli import backup as backup_commands
 from sdmx_server.cli.common import REPO_ROOT, _registry, parse_flow, release_time
 from sdmx_server.cli.demo import seed_demo
 from sdmx_server.cli.sources import cmd_sources, cmd_sync
-from sdmx_server.types import LOAD_ACTIONS
+from sdmx_server.types import LOAD_ACTIONS, LOG_FORMATS
 
 #: main, and what tests and benchmarks take from the command's modules.
 __all__ = ["main", "REPO_ROOT", "_registry", "parse_flow", "seed_demo"]
@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo", action="store_true", help="load the demo structures and data when the store is empty")
     serve.add_argument("--no-scheduler", action="store_true", help="do not sync the sources of loaders/ on their schedules")
+    serve.add_argument("--log-format", choices=LOG_FORMATS, default=None,
+                       help="json: one JSON object per line (the default, SDMX_LOG_FORMAT); text: for a terminal")
     serve.set_defaults(run=cmd_serve)
 
     check = sub.add_parser("check", help="check authoring files (default: dsd codelists)")

@@ -116,18 +116,30 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import logging.config
+
     import uvicorn
 
+    from sdmx_server.ops import metrics
+    from sdmx_server.ops.logs import log_config
+
     settings = Settings.from_env()
+    logging_config = log_config(args.log_format or settings.log_format)
+    logging.config.dictConfig(logging_config)  # this process (the scheduler, the banner); uvicorn's workers too below
+    say = logging.getLogger("sdmx_server.serve").info
+    # Before any worker starts (and before prometheus_client is imported): every process of
+    # this server counts into files of one fresh directory, which /metrics adds up.
+    metrics_dir = metrics.prepare_multiprocess(settings.data_dir)
     if args.demo:
         from sdmx_server.cli.demo import seed_demo
 
         seed_demo(settings)
     base = f"http://{args.host}:{args.port}"
     scheduler = None if args.no_scheduler else start_scheduler(settings, base, demo=args.demo)
-    print(f"SDMX REST API (v1, SDMX 2.1): {base}/rest/  e.g. {base}/rest/dataflow", flush=True)
-    print(f"SDMX REST API (v2, SDMX 3.0): {base}/rest/v2/  e.g. {base}/rest/v2/structure/dataflow", flush=True)
-    print(f"Portal: {base}/ (Persian)  {base}/en/ (English)", flush=True)
+    say(f"SDMX REST API (v1, SDMX 2.1): {base}/rest/  e.g. {base}/rest/dataflow")
+    say(f"SDMX REST API (v2, SDMX 3.0): {base}/rest/v2/  e.g. {base}/rest/v2/structure/dataflow")
+    say(f"Portal: {base}/ (Persian)  {base}/en/ (English)")
+    say(f"Health: {base}/health  {base}/ready  Metrics: {base}/metrics")
     try:
         uvicorn.run(
             "sdmx_server.api.app:create_app",
@@ -136,6 +148,10 @@ def cmd_serve(args) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            # Applied in every worker (ops/logs.py); one access line per request comes from
+            # api/observe.py, with the request id, instead of uvicorn's.
+            log_config=logging_config,
+            access_log=False,
             # Head size, head time and body idle limits on every connection (api/protocol.py).
             http="sdmx_server.api.protocol:GuardedHttpToolsProtocol",
             h11_max_incomplete_event_size=settings.max_header_bytes,  # should h11 ever be chosen
@@ -143,4 +159,5 @@ def cmd_serve(args) -> int:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        metrics.finish_multiprocess(metrics_dir)
     return 0

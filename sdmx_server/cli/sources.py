@@ -46,7 +46,7 @@ def start_scheduler(settings: Settings, base: str, demo: bool = False):
     os.environ.setdefault("SDMX_DATA_DIR", str(settings.data_dir))
     logger = logging.getLogger("sdmx_server.sources")
     logger.setLevel(logging.INFO)
-    if not logger.handlers:  # each sync as one line beside uvicorn's own
+    if not logger.handlers and not logging.getLogger().handlers:  # serve's log (ops/logs.py) takes them else
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         logger.addHandler(handler)

@@ -12,12 +12,16 @@ from sdmx_server.errors import SdmxError
 from sdmx_server.formats.ml21 import Header, format_datetime
 
 
-def error_message(error: SdmxError, header: Header | None = None) -> bytes:
+def error_message(error: SdmxError, header: Header | None = None, request_id: str | None = None) -> bytes:
+    """`request_id`: the request's id (api/observe.py), quoted at the end of the detail (the
+    one free text an SDMX-JSON error has)."""
     header = header or Header()
     detail = error.message
     offered = list(getattr(error, "offered", ()))
     if offered:
         detail += " (offered: " + "; ".join(offered) + ")"
+    if request_id:
+        detail += f" (request id: {request_id})"
     body = {
         "meta": {
             "id": header.id,

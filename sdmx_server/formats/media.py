@@ -74,6 +74,19 @@ class MediaType:
                 return family  # type: ignore[return-value]
         return "other"
 
+    @property
+    def name(self) -> str:
+        """A short name of the row for metrics and logs: the SDMX message kind when it is not
+        the answer's own, the family, the version (csv-2.0.0, structurespecificdata-2.1,
+        xml-3.0.0); the first format= name of a type outside SDMX (jsonstat, xlsx)."""
+        subtype = self.type.partition("/")[2]
+        if not subtype.startswith("vnd.sdmx."):
+            base = self.format_names[0] if self.format_names else subtype
+        else:
+            kind, _, family = subtype.removeprefix("vnd.sdmx.").partition("+")
+            base = family if kind in ("data", "structure", "schema", "metadata") or not family else kind
+        return f"{base}-{self.version}" if self.version else base
+
     def accepts_version(self, version: str | None) -> bool:
         return version is None or self.version is None or version in (self.version, *self.version_aliases)
 

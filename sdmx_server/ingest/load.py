@@ -21,6 +21,7 @@ from sdmx_server.ingest.context import ValidationContext
 from sdmx_server.ingest.progress import CountingFile, Progress, safe
 from sdmx_server.ingest.readers import IncomingData, closing, detect, reader_for
 from sdmx_server.ingest import spool
+from sdmx_server.ops import metrics
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.ingest.validate import validate
 from sdmx_server.registry.index import Registry
@@ -177,6 +178,7 @@ def load_incoming(
         # An error the steps did not report themselves: the record must not stay running.
         fail_running(db, record.id, f"the load stopped: {type(exc).__name__}: {exc}")
         audited.load(db, request, error=exc, record_id=record.id)
+        metrics.load_ended(request.flow_ref, request.origin, "failed")
         raise
     finally:
         record.release()  # the record is closed: a start may judge it now
@@ -185,6 +187,7 @@ def load_incoming(
     audited.load(db, request, outcome)
     if outcome.status in ("applied", "released"):
         _derive(db, registry, [request.flow], settings)
+    metrics.load_ended(request.flow_ref, request.origin, outcome.status)
     return outcome
 
 
@@ -284,6 +287,7 @@ def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, st
 
     released = embargo.release_due(db, fact_for, apply_load, flow)
     audited.releases(db, released)
+    metrics.released(len(released))
     if flow is not None:
         # Another process may be releasing one of this dataflow's due loads: a load must come
         # after it (and after the due loads behind it), as loads of one dataflow queue.
@@ -291,6 +295,7 @@ def release_embargoed(db: Database, registry: Registry, flow: tuple[str, str, st
             time.sleep(RELEASE_POLL_SECONDS)
             more = embargo.release_due(db, fact_for, apply_load, flow)
             audited.releases(db, more)
+            metrics.released(len(more))
             released += more
     if released:
         _derive(db, registry, _flows_of(db, released), settings)
