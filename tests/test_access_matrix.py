@@ -114,6 +114,7 @@ def same_as_nothing(answer, nothing, secret: str, nope: str) -> None:
 def _scrub(text: str) -> str:
     """Without what differs in every message (its id and time, the request's id)."""
     text = re.sub(r"<mes:ID>[^<]*</mes:ID>|<mes:Prepared>[^<]*</mes:Prepared>|request id: [^<)]+", "", text)
+    text = re.sub(r'<p class="error-request">.*?</p>', "", text)  # portal error pages show it too
     return re.sub(r'"(id|prepared)"\s*:\s*"[^"]*"', "", text)
 
 

@@ -59,7 +59,7 @@ def server(tmp_path_factory):
         create_schema(db)
         assert load_structures(db, [CONTENT / "codelists", CONTENT / "dsd"], settings).ok
         db.dispose()
-        extra = [Route("/test/fail", _failing), Route("/test/log", _logging_in_a_thread)]
+        extra = [Route("/api/test/fail", _failing), Route("/api/test/log", _logging_in_a_thread)]
         with running_server(settings, by_header(PRINCIPALS), extra_routes=extra) as running:
             running.client = httpx.Client(base_url=running.url, timeout=60, headers={"Accept-Encoding": "identity"})
             # the data that the metrics tests read
@@ -217,7 +217,7 @@ def test_a_sane_incoming_request_id_is_kept_and_others_replaced(server):
     ("/rest/v2/structure/dataflow/TEST/DF_NOPE", "application/vnd.sdmx.structure+xml;version=3.0.0", "ml30"),
     ("/rest/v2/structure/dataflow/TEST/DF_NOPE", "application/vnd.sdmx.structure+json;version=2.0.0", "json"),
     ("/rest/v2/data/dataflow/TEST/DF_A/1.0/*", "text/nothing-like-it", "json-or-xml"),
-    ("/no/such/path", None, "ml21"),
+    ("/rest/no/such/path", None, "ml21"),
     ("/admin/api/users", None, "json"),
 ])
 def test_every_error_format_quotes_the_request_id(server, path, accept, family):
@@ -245,18 +245,18 @@ def quoted_id(r: httpx.Response) -> str | None:
 def test_an_unexpected_error_is_a_500_with_the_id_in_header_body_and_log(server):
     with captured_logs("crash-1") as lines:
         # a connection of its own: uvicorn closes the one an exception escaped on
-        r = httpx.get(f"{server.url}/test/fail", headers={"X-Request-ID": "crash-1"}, timeout=30)
+        r = httpx.get(f"{server.url}/api/test/fail", headers={"X-Request-ID": "crash-1"}, timeout=30)
     assert r.status_code == 500 and r.headers["x-request-id"] == "crash-1"
     assert quoted_id(r) == "crash-1"
     failure = [line for line in lines if line.get("exception") and "a bug of this route" in line["exception"]]
     assert failure and all(line["request_id"] == "crash-1" for line in failure), lines
     access = [line for line in lines if line["logger"] == "sdmx_server.access" and line["request_id"] == "crash-1"]
-    assert [(a["status"], a["route"], a["level"]) for a in access] == [(500, "/test/fail", "INFO")]
+    assert [(a["status"], a["route"], a["level"]) for a in access] == [(500, "/api/test/fail", "INFO")]
 
 
 def test_every_log_line_of_a_request_carries_its_id_worker_threads_too(server):
     with captured_logs("thread-7", "data-8") as lines:
-        r = server.client.get("/test/log", headers={"X-Request-ID": "thread-7"})
+        r = server.client.get("/api/test/log", headers={"X-Request-ID": "thread-7"})
         server.client.get(DATA, headers={"X-Request-ID": "data-8", "Accept": CSV2})
     assert r.status_code == 200
     threaded = [line for line in lines if line["message"] == "written in a worker thread"]
@@ -287,7 +287,9 @@ def test_observers_get_one_record_per_request_with_what_the_route_noted(server):
     finally:
         app.state.observers.remove(seen.append)
     assert again.status_code == 304
-    first, second, structure, availability, nowhere = seen
+    # each record is made when its answer ends, which may be after the client sent the next
+    # request: in the order the requests came
+    first, second, structure, availability, nowhere = sorted(seen, key=lambda record: record.started)
     assert (first.request_id, first.method, first.route, first.surface, first.status) == (
         "obs-1", "GET", "/rest/v2/data/{path:path}", "rest-v2", 200)
     assert first.bytes_sent == len(data.content) and first.seconds > 0 and first.address == "127.0.0.1"

@@ -175,8 +175,8 @@ def test_a_hidden_page_is_the_page_of_nothing(demo_portal, lang, who, path, secr
     assert_error_page(nothing, 404, lang, ours=False)
     assert_error_page(hidden, 404, lang, ours=False)
     assert hidden.text.replace(secret, nope) == nothing.text
-    assert {k: v for k, v in hidden.headers.items() if k not in ("date", "content-length")} == \
-        {k: v for k, v in nothing.headers.items() if k not in ("date", "content-length")}
+    assert {k: v for k, v in hidden.headers.items() if k not in ("date", "content-length", "x-request-id")} == \
+        {k: v for k, v in nothing.headers.items() if k not in ("date", "content-length", "x-request-id")}
 
 
 def test_the_hidden_pages_exist_for_those_who_may_see_them(demo_portal):
@@ -258,3 +258,13 @@ def test_an_unknown_page_says_no_empty_detail(demo_portal):
     """Starlette's 404 says only 'Not Found': the page's own words are enough."""
     doc = lxml_html.fromstring(demo_portal.get("/en/no/such/page").content)
     assert not doc.xpath(f"//*[{has('error-detail')}]")
+
+
+def test_an_error_page_shows_the_request_id_the_log_carries(demo_portal):
+    r = httpx.get(demo_portal.url + "/en/no-such-page", headers={"X-Request-ID": "visitor-report-42"}, timeout=30)
+    assert r.status_code == 404 and r.headers["x-request-id"] == "visitor-report-42"
+    page = lxml_html.fromstring(r.content)
+    assert [c.text for c in page.xpath("//p[@class='error-request']/code")] == ["visitor-report-42"]
+    r = httpx.get(demo_portal.url + "/no-such-page", timeout=30)
+    shown = lxml_html.fromstring(r.content).xpath("//p[@class='error-request']/code")[0].text
+    assert shown == r.headers["x-request-id"] and len(shown) == 32

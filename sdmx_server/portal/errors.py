@@ -36,6 +36,7 @@ i18n.words({
     "error.code": ("خطای {code}", "Error {code}"),
     "error.back_home": ("بازگشت به فهرست آمارها", "Back to the statistics"),
     "error.detail": ("جزئیات (به انگلیسی)", "Details"),
+    "error.request_id": ("شناسه درخواست (برای گزارش به پشتیبانی)", "Request id (quote it to support)"),
     "error.retry": ("پس از {seconds} ثانیه دوباره تلاش کنید.", "Try again in {seconds} seconds."),
     "error.signin": ("ورود دوباره", "Sign in again"),
     "error.400.title": ("درخواست نادرست است", "The request is not valid"),
@@ -101,6 +102,8 @@ def error_page(conn: HTTPConnection, error: SdmxError, headers: dict[str, str]) 
         "detail": error.message if status < 500 and error.message != _phrase(status) else "",
         "retry": t("error.retry").replace("{seconds}", str(retry)) if retry else "",
         "signin": status == 401,
+        # the id the server's log lines carry (api/observe.py), so a visitor's report finds them
+        "request_id": headers.get("X-Request-ID", ""),
     }
     response = render(conn, "error.html", context, status_code=status,  # type: ignore[arg-type]
                       title=context["heading"], private=True)
