@@ -4,7 +4,6 @@ written to var/demo-users.txt, and each sees what the README says, over HTTP."""
 from __future__ import annotations
 
 import io
-import re
 import stat
 
 import httpx
@@ -12,20 +11,10 @@ import pandas as pd
 
 from sdmx_server.cli import seed_demo
 from sdmx_server.settings import Settings
+from tests.browser_support import demo_users
 from tests.conftest import running_server
 
 CSV2 = "application/vnd.sdmx.data+csv;version=2.0.0"
-
-
-def demo_users(text: str) -> dict[str, dict[str, str]]:
-    users, name = {}, None
-    for line in text.splitlines():
-        if m := re.match(r"^(\w+): ", line):
-            name = m[1]
-            users[name] = {}
-        elif name and (m := re.match(r"^\s+(groups|password|token):\s+(\S+)$", line)):
-            users[name][m[1]] = m[2]
-    return users
 
 
 def test_the_demo_users_see_what_the_readme_says(tmp_path, capsys):
