@@ -121,7 +121,15 @@ def _scrub(text: str) -> str:
 def refused_credentials(r) -> None:
     assert r.status_code == 401, (r.status_code, r.text[:300])
     assert r.headers.get("www-authenticate", "").lower().startswith("bearer"), r.headers
-    if r.content.lstrip().startswith(b"{"):
+    if r.headers.get("content-type", "").startswith("text/html"):
+        # a portal page: the error page in its language (portal/errors.py), offering sign-in
+        from sdmx_server.portal.errors import is_page
+
+        assert is_page(r.request.url.path), r.request.url
+        page = lxml_html.fromstring(r.content)
+        assert page.xpath("//section[@class='error-page']"), r.text[:300]
+        assert any("/signin" in (a.get("href") or "") for a in page.xpath("//ul[@class='error-links']//a"))
+    elif r.content.lstrip().startswith(b"{"):
         assert r.json()["errors"][0]["code"] == 110, r.text[:300]
     else:
         doc = etree.fromstring(r.content)
@@ -239,6 +247,9 @@ def _portal_structures(prefix: str, kind: str):
             assert not leaks(r.text, who)
         else:  # pragma: no cover
             raise AssertionError(kind)
+    return family
+
+
 def _portal_explorer(prefix: str):
     """The data explorer shows exactly the rows the principal may read (every code it offers
     chosen, every period): the same as the API's; a dataflow it may not see is the 404 page of
@@ -269,6 +280,9 @@ def _portal_explorer(prefix: str):
                 if td.get("data-value") is not None:
                     shown.add((*(key[d] for d in dims), period, float(td.get("data-value"))))
         assert shown == expected, (who, level, sorted(shown ^ expected)[:5])
+    return family
+
+
 def _portal_dashboard(prefix: str):
     """The dashboard reads DF_KPI and DF_KPI_STATUS through the visitor's gate: this world has
     neither, so every principal gets the page without figures, and nothing of a dataflow it may
@@ -282,6 +296,10 @@ def _portal_dashboard(prefix: str):
         assert not leaks(r.text, who)
         unknown = world.get(who, prefix + "/dashboard?indicator=NOPE")
         assert unknown.status_code == 200 and not lxml_html.fromstring(unknown.content).xpath("//table")
+    family.levels = False
+    return family
+
+
 def _portal_signin(prefix: str):
     """Anyone gets the sign-in form; a post without the form's token is refused (403 page, no
     session); with it, the office user's password opens a session like /auth/login's."""
