@@ -390,3 +390,15 @@ def test_current_grants_follow_the_generation_within_a_second(site):
     while not me(site, headers=bearer(token))["is_admin"]:
         assert time.monotonic() - started < REFRESH_SECONDS + 0.5
         time.sleep(0.05)
+
+
+def test_a_sign_in_posted_by_another_sites_page_opens_no_session(site):
+    """Login CSRF: another site's auto-submitted form would sign the visitor in as the attacker."""
+    name = site.user(password="a long password")
+    fields = {"name": name, "password": "a long password"}
+    with browser(site) as client:
+        for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
+            refused = client.post("/auth/login", data=fields, headers=headers)
+            assert refused.status_code == 403 and "set-cookie" not in refused.headers, (headers, refused.text)
+        same = client.post("/auth/login", data=fields, headers={"Origin": str(client.base_url).rstrip("/")})
+        assert same.status_code == 200 and "sdmx_session" in same.headers["set-cookie"]

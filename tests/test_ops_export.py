@@ -421,3 +421,28 @@ def test_a_small_store_comes_back_row_for_row(small_export, tmp_path):
 
     before, after = rows(url), rows(target)
     assert len(before) == len(_small()) and before == after
+
+
+@pytest.mark.parametrize("tamper", ["file", "table"])
+def test_import_reads_nothing_outside_the_export(small_export, tmp_path, tamper):
+    """A crafted manifest may not point the import at files outside its folder, nor name a
+    table that is not a fact table's (the name becomes both a path and SQL)."""
+    import json
+    import shutil
+
+    _, original = small_export
+    export = tmp_path / "crafted"
+    shutil.copytree(original, export)
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret", encoding="utf-8")
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    if tamper == "file":
+        manifest["files"]["../outside.csv"] = {"bytes": 6, "sha256": "0" * 64}
+    else:
+        manifest["dataflows"][0]["table"] = "../../outside"
+    (export / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    code, out, err = _cli(target, "import", str(export))
+    assert code == 1
+    assert ("outside the export" in err) if tamper == "file" else ("not a fact table's name" in err)
+    assert _artefacts(target) == 0

@@ -268,3 +268,12 @@ def test_an_error_page_shows_the_request_id_the_log_carries(demo_portal):
     r = httpx.get(demo_portal.url + "/no-such-page", timeout=30)
     shown = lxml_html.fromstring(r.content).xpath("//p[@class='error-request']/code")[0].text
     assert shown == r.headers["x-request-id"] and len(shown) == 32
+
+
+@pytest.mark.parametrize("path", ["/en//evil.example", "/en/%2F%2Fevil.example", "//evil.example/x"])
+def test_no_link_of_a_page_leaves_the_site(demo_portal, path):
+    r = httpx.get(demo_portal.url + path, timeout=30)
+    page = lxml_html.fromstring(r.content)
+    hrefs = [e.get("href") for e in page.iter("a", "link", "form") if e.get("href")] + \
+        [e.get("action") for e in page.iter("form") if e.get("action")]
+    assert hrefs and not [h for h in hrefs if h.startswith("//") or "evil.example" in urllib.parse.urlsplit(h).netloc]

@@ -244,3 +244,16 @@ def test_administrators_plan_move_and_drop_releases(demo):
     trail = demo.get("/admin/api/audit?action=release.add", who="admin").json()
     entries = trail["entries"] if isinstance(trail, dict) else trail
     assert any(e["action"] == "release.add" and e["outcome"] == "ok" for e in entries)
+
+
+def test_a_first_release_with_nothing_to_bound_it_looks_back_a_year_only(db):
+    create_schema(db)
+    flow = "SSO:DF_X(1.0)"
+    calendar.replace_authored(db, {flow}, [Plan(flow, "", date(2026, 12, 15)), Plan(flow, "2028", date(2027, 12, 1))],
+                              "cli")
+    _published(db, flow, datetime(2025, 6, 1, tzinfo=UTC))  # long before: not this release's
+    got = [(r.status, r.load_id) for r in calendar.releases(db, [flow], now=datetime(2026, 6, 1, tzinfo=UTC))]
+    assert got == [("upcoming", None), ("upcoming", None)]
+    load = _published(db, flow, datetime(2026, 3, 1, tzinfo=UTC))
+    got = [(r.status, r.load_id) for r in calendar.releases(db, [flow], now=datetime(2026, 6, 1, tzinfo=UTC))]
+    assert got == [("on-time", load), ("upcoming", None)]

@@ -35,10 +35,12 @@ async def usage(request: Request) -> Response:
         raise SyntaxError_(f"unknown parameter(s) {', '.join(unknown)}: usage statistics take {', '.join(PARAMETERS)}")
     try:
         start, end = parse_range(params.get("from"), params.get("to"))
-    except ValueError as exc:
+        if start.year < 1970 or end.year > 9000:  # so that no date arithmetic leaves Python's range
+            raise ValueError("from and to must lie between 1970 and 9000")
+    except (ValueError, OverflowError) as exc:
         raise SyntaxError_(str(exc)) from None
     top = params.get("top", str(TOP_ADDRESSES))
-    if not top.isdigit() or int(top) > MAX_TOP:
+    if not (top.isascii() and top.isdigit()) or int(top) > MAX_TOP:
         raise SyntaxError_(f"top={top!r}: a number from 0 to {MAX_TOP}")
     report = await run_in_threadpool(usage_report, request.app.state.server.db, start, end, int(top))
     return Response(orjson.dumps(report), media_type="application/json", headers={"Cache-Control": "no-store"})

@@ -128,7 +128,18 @@ async def sign_in(request: Request, name: str, password: str) -> SignedIn:
     return SignedIn(principal, user.display_name, value, lifetime, row)
 
 
+def _from_another_site(request: Request) -> bool:
+    """A browser's request sent by another site's page (its Origin, or Sec-Fetch-Site): a form
+    there must not sign a visitor in under an account of its choosing (login CSRF)."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin == "null" or origin.rstrip("/") != str(request.base_url).rstrip("/")
+    return request.headers.get("sec-fetch-site") == "cross-site"
+
+
 async def login(request: Request) -> Response:
+    if _from_another_site(request):
+        raise Forbidden("a sign-in sent by another site's page is refused")
     fields = await read_fields(request)
     name, password = fields.get("name", ""), fields.get("password", "")
     if not name or not password:

@@ -77,8 +77,13 @@ def _selected(request: Request) -> tuple[list[Release], dict[str, object]]:
 async def releases_json(request: Request) -> Response:
     found, _ = await run_in_threadpool(_selected, request)
     signed_in = bool(getattr(request.scope.get("user"), "is_authenticated", False))
-    return JSONResponse({"releases": [r.as_json() for r in found]},
-                        headers={"Cache-Control": "private, no-cache" if signed_in else "public, max-age=60"})
+    return JSONResponse({"releases": [r.as_json() for r in found]}, headers=_cache(signed_in))
+
+
+def _cache(signed_in: bool) -> dict[str, str]:
+    """Who asks changes the answer (hidden dataflows' releases): caches keep one per credential."""
+    return {"Cache-Control": "private, no-cache" if signed_in else "public, max-age=60",
+            "Vary": "Authorization, Cookie"}
 
 
 def _name(entry, lang: str) -> str:
@@ -121,8 +126,7 @@ async def releases_ics(request: Request) -> Response:
         feed.add_component(event)
     signed_in = bool(getattr(request.scope.get("user"), "is_authenticated", False))
     return Response(feed.to_ical(), media_type="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, no-cache" if signed_in else "public, max-age=60",
-                             "Content-Disposition": 'inline; filename="releases.ics"'})
+                    headers={**_cache(signed_in), "Content-Disposition": 'inline; filename="releases.ics"'})
 
 
 # -- administrators ----------------------------------------------------------------------------

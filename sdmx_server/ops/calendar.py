@@ -11,7 +11,9 @@ Whether a release happened is read from the load records, never declared: a rele
 published by the first load of its dataflow that changed something (applied, or an embargoed
 load released: its transaction time is the publication time) after the previous planned
 release of that dataflow was due and after the period it covers ended (unless the release is
-planned before that end, as norms set ahead of their year are). Its status:
+planned before that end, as norms set ahead of their year are; a first release with neither
+bound looks back a year). One load may publish several outstanding releases (a unit that
+catches up sends the months it owes at once). Its status:
 
 - `upcoming`: due in the future and not published yet;
 - `on-time`: published by the end of its due day;
@@ -36,6 +38,9 @@ from sdmx_server.store.records import LoadRecord
 ReleaseStatus = Literal["upcoming", "on-time", "late", "missing"]
 RELEASE_STATUSES: tuple[ReleaseStatus, ...] = ("upcoming", "on-time", "late", "missing")
 ReleaseOrigin = Literal["authored", "admin"]
+
+#: How far back a dataflow's first release looks for its publication when nothing else bounds it.
+FIRST_WINDOW = timedelta(days=365)
 
 #: Load statuses whose loads published something (store/records.py LoadStatus).
 _PUBLISHED = ("applied", "released")
@@ -241,7 +246,9 @@ def _judge(rows: list[PlannedRelease], published: list[tuple[datetime, int]], no
         if period_end is not None and period_end > _end_of(row.due):  # figures planned ahead (norms)
             period_end = None
         bounds = [b for b in (previous, period_end) if b is not None]
-        after = max(bounds) if bounds else None
+        # A dataflow's first release with no period bound (none given, or planned ahead of its
+        # period): a load of the year before its day, not any load ever
+        after = max(bounds) if bounds else _end_of(row.due) - FIRST_WINDOW
         first = next(((when, load) for when, load in published if after is None or when >= after), None)
         if first is not None and first[0] < _end_of(row.due):
             status: ReleaseStatus = "on-time"

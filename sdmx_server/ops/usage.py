@@ -169,7 +169,15 @@ class UsageCounter:
                 mine[2] += s
             for key, n in latency.items():
                 self._latency[key] = self._latency.get(key, 0) + n
-            for key, (n, b) in addresses.items():
+            # addresses that failed to be written: kept under the same bound as new ones (a long
+            # outage must not grow memory), and never once they are a day old
+            oldest = time.time() - ADDRESS_SECONDS
+            for (period, address), (n, b) in addresses.items():
+                if period <= oldest:
+                    continue
+                key = (period, address)
+                if key not in self._addresses and len(self._addresses) >= MAX_ADDRESSES:
+                    key = (period, OVERFLOW_ADDRESS)
                 mine = self._addresses.setdefault(key, [0, 0])
                 mine[0] += n
                 mine[1] += b
@@ -189,8 +197,17 @@ def sweep(conn: sa.Connection, now: float) -> None:
 
 
 def counter_for(settings) -> UsageCounter | None:
-    """The server's usage counter, or None when usage statistics are turned off."""
+    """The server's usage counter, or None when usage statistics are turned off (addresses a
+    day old are deleted either way: turning statistics off must not keep them forever)."""
     if not settings.usage_statistics:
+        db = Database(settings.database_url, application_name="sdmx-server usage")
+        try:
+            with db.engine.begin() as conn:
+                sweep(conn, time.time())
+        except Exception:  # noqa: BLE001 - a start is not refused for it; the next start tries again
+            log.warning("usage statistics: deleting day-old client addresses failed", exc_info=True)
+        finally:
+            db.dispose()
         return None
     return UsageCounter(Database(settings.database_url, application_name="sdmx-server usage"),
                         settings.usage_flush_seconds, own_db=True)

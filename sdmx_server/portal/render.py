@@ -27,8 +27,8 @@ def lang_of(request: Request) -> Lang:
 
 def link(lang: Lang, path: str) -> str:
     """`path` (starting with /) in `lang`."""
-    if not path.startswith("/"):
-        path = "/" + path
+    # one leading slash, always: "//host" would be a link to another site
+    path = "/" + path.lstrip("/\\")
     return EN_PREFIX + path if lang == "en" else path
 
 
@@ -37,7 +37,7 @@ def page_path(request: Request) -> str:
     path = request.url.path
     if lang_of(request) == "en":
         path = path[len(EN_PREFIX):] or "/"
-    return path
+    return "/" + path.lstrip("/\\")  # /en//evil.com is the page "/evil.com", never another site
 
 
 def other_language(request: Request) -> str:

@@ -61,7 +61,7 @@ i18n.words({
 def safe_next(value: str | None, lang) -> str:
     """Where to go after signing in: a path of this site only (never another host, never the
     sign-in pages themselves), else the home page of the language."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith("/") and "//" not in value and "\\" not in value:
         parts = urlsplit(value)
         if not parts.scheme and not parts.netloc and parts.path not in ("/signin", "/en/signin", "/signout", "/en/signout"):
             return value

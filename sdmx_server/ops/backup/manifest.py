@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 FORMAT = "sdmx-server-export/1"
 NAME = "manifest.json"
@@ -60,6 +60,12 @@ def verify(directory: Path) -> dict:
         raise ExportError(f"{path}: format {manifest.get('format')!r}, this server reads {FORMAT!r}")
     listed: dict = manifest.get("files") or {}
     problems = []
+    root = directory.resolve()
+    for name in listed:  # a plain path inside the folder: never "../x", "/etc/x" or a link out
+        parts = PurePosixPath(name).parts
+        if (not isinstance(name, str) or not parts or PurePosixPath(name).is_absolute() or ".." in parts
+                or "\\" in name or not (directory / name).resolve().is_relative_to(root)):
+            raise ExportError(f"{path}: the manifest names a file outside the export: {name!r}")
     for name, expected in listed.items():
         file = directory / name
         if not file.is_file():

@@ -159,12 +159,12 @@ def _problems(record: LoadRecord) -> list[tuple[str, int]]:
             for e in report.get("errors") or []] or [("other: rejected", 1)]
 
 
-def gather_releases(db, quarter: Quarter, flows=None) -> list[ReleaseRow]:
+def gather_releases(db, quarter: Quarter, flows=None, now: datetime | None = None) -> list[ReleaseRow]:
     from sdmx_server.ops.calendar import releases
 
     # judged as of now: a release due in the quarter and published after it ended is late
     return [ReleaseRow(r.flow, r.period, r.due, r.status, r.published_at)
-            for r in releases(db, flows, quarter.start, quarter.last_day)]
+            for r in releases(db, flows, quarter.start, quarter.last_day, now=now)]
 
 
 def gather_names(registry) -> dict[str, dict[str, str]]:
@@ -189,7 +189,7 @@ def gather(db, registry, quarter: Quarter, now: datetime | None = None, settings
 
     facts = QuarterFacts(quarter, now or datetime.now(timezone.utc), names=gather_names(registry))
     facts.loads = gather_loads(db, quarter)
-    facts.releases = gather_releases(db, quarter)
+    facts.releases = gather_releases(db, quarter, now=now)
     read = read_published(db, registry, settings or Settings.from_env())
     facts.kpis = gather_kpis(read(KPI_STATUS_FLOW), quarter)
     facts.units = gather_units(read(KPI_FLOW), quarter)
