@@ -26,7 +26,7 @@ $(SHAPES)/json/iranLow.json:
 	  || echo "npm pack $(GEODATA) failed: the dashboard will show no map" >&2
 
 serve: $(STAMP) $(SHAPES)/json/iranLow.json
-	$(BIN)/sdmx-server serve --demo --host $(HOST) --port $(PORT)
+	$(BIN)/sdmx-server serve --demo --log-format text --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(SHAPES)/json/iranLow.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
