@@ -544,7 +544,7 @@ HOSTILE_TARGETS = [
     "/rest/%00",
     "/rest/" + "a" * 10_000,
     "/rest/v2/data/dataflow/%00",
-    "/%2e%2e/%2e%2e/etc/passwd",
+    "/rest/%2e%2e/%2e%2e/etc/passwd",
 ]
 
 
@@ -552,6 +552,17 @@ HOSTILE_TARGETS = [
 def test_hostile_urls_get_sdmx_errors(server, target):
     status, content_type, body = raw_get(server, target)
     assert_sdmx_error(status, content_type, body)
+    assert not leaks(body.decode("utf-8", "replace"))
+
+
+@pytest.mark.parametrize("target", ["/%2e%2e/%2e%2e/etc/passwd", "/en/%2e%2e/%00", "/" + "a" * 5_000])
+def test_hostile_urls_outside_the_api_get_the_portals_error_page(server, target):
+    """Paths outside the machine interfaces are the portal's: a 4xx HTML page, never a file."""
+    status, content_type, body = raw_get(server, target)
+    assert 400 <= status < 500 and content_type.startswith("text/html"), (status, content_type)
+    from lxml import html as lxml_html
+
+    assert lxml_html.fromstring(body).xpath("//section[@class='error-page']//h1") and b"root:" not in body
     assert not leaks(body.decode("utf-8", "replace"))
 
 
