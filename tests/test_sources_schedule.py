@@ -3,6 +3,7 @@ a failure, one scheduler per database (the lease), and `serve` starting it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -166,5 +167,7 @@ def test_serve_runs_the_scheduler(tmp_path):
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     assert f"syncing the sources of {folder}" in output
-    assert "INFO:     source tehran: applied: 3 rows applied" in output, output
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]  # JSON log lines
+    assert any(entry["level"] == "INFO" and entry["message"].startswith("source tehran: applied: 3 rows applied")
+               for entry in logged), output
     assert "Traceback" not in output
