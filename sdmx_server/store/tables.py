@@ -251,13 +251,18 @@ def refresh_statistics(db: Database, fact: FactTable) -> None:
     table); without, it scans. PostgreSQL: without statistics it guesses, and sorts whole
     tables rather than walk their key (select.py also forbids that for key-order reads).
     SQLite's ANALYZE is bounded (analysis_limit); PostgreSQL's samples a fixed number of rows."""
+    refresh_statistics_of(db, fact.name)
+
+
+def refresh_statistics_of(db: Database, table_name: str) -> None:
+    """refresh_statistics for a table known by its name (a restored one)."""
     conn = db.adbc_connect()
     try:
         with conn.cursor() as cur:
             if db.is_sqlite:
                 cur.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
                 cur.fetchall()
-            cur.execute(f'ANALYZE "{fact.name}"')
+            cur.execute(f'ANALYZE "{table_name}"')
         conn.commit()
     finally:
         conn.close()

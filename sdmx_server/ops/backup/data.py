@@ -38,7 +38,7 @@ from sdmx_server.ops.backup.manifest import ExportError
 from sdmx_server.store.database import Database
 from sdmx_server.store.dump import append_rows, layout_tables, read_rows
 from sdmx_server.store.history import CHANGE, REPLACED, REPLACED_BY, UPDATED
-from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START
+from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, refresh_statistics_of
 
 UPDATED_COLUMN = "sdmx-server:updated"
 LOAD_COLUMN = "sdmx-server:load"
@@ -141,7 +141,7 @@ def restore_flow(db: Database, table_name: str, ref: str, layout: dict, director
         raise
     finally:
         conn.close()
-    _analyse(db, table_name)
+    refresh_statistics_of(db, table_name)  # the planner's statistics, as after a load
     return current, past
 
 
@@ -188,18 +188,3 @@ def _read(path: Path, ref: str, layout: dict, table, extra, measure: str | None)
                 values = pc.cast(values, pa.int64())
             columns[column] = values
         yield pa.table({c.name: columns[c.name] for c in table.columns})
-
-
-def _analyse(db: Database, table_name: str) -> None:
-    from sdmx_server.store.tables import SQLITE_ANALYSIS_LIMIT
-
-    conn = db.adbc_connect()
-    try:
-        with conn.cursor() as cur:
-            if db.is_sqlite:
-                cur.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
-                cur.fetchall()
-            cur.execute(f'ANALYZE "{table_name}"')
-        conn.commit()
-    finally:
-        conn.close()
