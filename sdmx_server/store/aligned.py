@@ -141,6 +141,17 @@ def _nullable(f: sa.Table) -> list[sa.Column]:
     return [c for c in f.columns if c.nullable]
 
 
+def null_placeholder(column: sa.Column) -> str:
+    """What a NULL of `column` is read as, beside a flag saying it was NULL: ADBC's SQLite
+    driver takes a column's type from its first batch, so no NULL may stand where a value types
+    the column (store/select.py)."""
+    if isinstance(column.type, sa.Float):
+        return "0.0"
+    if isinstance(column.type, (sa.BigInteger, sa.Integer)):
+        return "0"
+    return "''"
+
+
 def _read_expressions(db: Database, f: sa.Table, measure: str, nan_text: bool) -> list[str]:
     """The columns as read back. SQLite: ADBC types each column from its first batch, and a
     batch of NULLs would type it wrongly for the next: a nullable column reads as a value of
@@ -156,13 +167,7 @@ def _read_expressions(db: Database, f: sa.Table, measure: str, nan_text: bool) -
             continue
         # A NaN is stored as the text 'NaN' in the REAL column (store/special.py): read apart.
         value = f"CASE WHEN typeof({name}) = 'text' THEN NULL ELSE {name} END" if nan_text and column.name == measure else name
-        if isinstance(column.type, sa.Float):
-            placeholder = "0.0"
-        elif isinstance(column.type, (sa.BigInteger, sa.Integer)):
-            placeholder = "0"
-        else:
-            placeholder = "''"
-        out.append(f"coalesce({value}, {placeholder}) AS {name}")
+        out.append(f"coalesce({value}, {null_placeholder(column)}) AS {name}")
         flags.append(f"(({value}) IS NULL)")
     for start in range(0, len(flags), _BITS):
         bits = " + ".join(f"{flag} * {1 << i}" for i, flag in enumerate(flags[start:start + _BITS]))

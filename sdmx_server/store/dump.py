@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sdmx_server.store.aligned import null_placeholder
 from sdmx_server.store.database import Database
 from sdmx_server.store.special import NAN_TEXT
 
@@ -66,13 +67,7 @@ def _sqlite_expressions(table: sa.Table, measure: str | None) -> list[str]:
         if column.name == measure:
             value = f"CASE WHEN typeof({name}) = 'text' THEN NULL ELSE {name} END"
             out.append(f"(typeof({name}) = 'text') AS {_NAN}")
-        if isinstance(column.type, sa.Float):
-            placeholder = "0.0"
-        elif isinstance(column.type, (sa.Integer, sa.BigInteger)):
-            placeholder = "0"
-        else:
-            placeholder = "''"
-        out.append(f"coalesce({value}, {placeholder}) AS {name}")
+        out.append(f"coalesce({value}, {null_placeholder(column)}) AS {name}")
         out.append(f"(({value}) IS NULL) AS {_FLAG}{i}")
     return out
 
