@@ -35,6 +35,8 @@ from tests.datasets import AREAS, COLUMNS, CONTENT, DIMENSIONS, FLOW_A, SEXES, s
 from tests.test_revisions_store import _fact, _history_rows, _normal, _read, as_of
 
 FLOW = "TEST:DF_A(1.0)"
+#: Forces store/early.py on for the small files here (its threshold, in rows).
+EARLY_ROWS = "SDMX_TEST_EARLY_ROWS"
 
 
 def big_frame(years: int, value: float, start: int = 1800) -> pd.DataFrame:
@@ -146,6 +148,29 @@ def test_killed_load_changes_nothing(store, point, action):
         assert applied["deleted"] == len(before["observations"]) // 3
 
 
+@pytest.mark.parametrize("point", ["early-locked", "early-written", "early-finished"])
+def test_killed_early_first_load_changes_nothing(store, point):
+    """A first load written while it is validated (store/early.py, forced on for this small
+    file) killed at each point: nothing stays, its record is marked failed, a repeat loads."""
+    db, url, tmp_path = store
+    first = big_frame(20, 1.0).sort_values(DIMENSIONS)  # (in key order: else it gives up at once)
+    path = write(tmp_path / "first.csv", sdmx_csv(first))
+    stamp = stamp_of(db, FLOW_A)  # (no fact table yet: nothing else to take a snapshot of)
+    code, _, err = _run(_load(url, tmp_path, path, **{CRASH_AT: point, EARLY_ROWS: "1"}))
+    assert code == -signal.SIGKILL, err
+    fact = _fact(db)  # (made before the kill; its series table is made by the first write)
+    assert _read(db, fact.table, fact).empty and _history_rows(db) == 0 and stamp_of(db, FLOW_A) == stamp
+    killed = max(r["id"] for r in _records(url, tmp_path))
+    assert _marked_failed(url, tmp_path, killed)["status"] == "failed"
+    code, _, err = _run(_load(url, tmp_path, path, **{EARLY_ROWS: "1"}))
+    assert code == 0, err
+    applied = {r["id"]: r for r in _records(url, tmp_path)}[killed + 1]
+    assert applied["status"] == "applied" and applied["added"] == len(first)
+    after = _snapshot(db)
+    pd.testing.assert_frame_equal(after["observations"], _normal(first))
+    assert sum(after["series"].values()) == len(first) and after["stamp"] != stamp
+
+
 def test_killed_at_any_moment_leaves_before_or_after(store):
     db, url, tmp_path, path = _prepare(store, years=150)
     before = _snapshot(db)
@@ -170,20 +195,23 @@ def test_killed_at_any_moment_leaves_before_or_after(store):
         assert _same(_snapshot(db), reference)
 
 
-def test_two_loads_of_one_dataflow_queue(store):
+@pytest.mark.parametrize("early", [False, True], ids=["applied-after-validation", "written-early"])
+def test_two_loads_of_one_dataflow_queue(store, early):
+    """(`early`: the first, a first load, is written while validated: store/early.py)"""
     db, url, tmp_path = store
-    first = big_frame(12, 1.0)
+    forced = {EARLY_ROWS: "1"} if early else {}
+    first = big_frame(12, 1.0).sort_values(DIMENSIONS)
     second = big_frame(12, 5.0, start=1806)  # overlaps the last six years of the first
     a = write(tmp_path / "a.csv", sdmx_csv(first))
     b = write(tmp_path / "b.csv", sdmx_csv(second))
     # The first holds its dataflow's lock for 3 s; the second starts meanwhile and must wait.
-    proc_a = _load(url, tmp_path, a, **{PAUSE_AT: "locked:3"})
+    proc_a = _load(url, tmp_path, a, **{PAUSE_AT: "early-locked:3" if early else "locked:3"}, **forced)
     # b starts once a's record is open (a's own start may take a while on a busy machine); a
     # takes the lock right after, long before b's process gets there.
     deadline = time.monotonic() + 30
     while not _records(url, tmp_path):
         assert time.monotonic() < deadline, "the first load never opened its record"
-    proc_b = _load(url, tmp_path, b)
+    proc_b = _load(url, tmp_path, b, **forced)
     (code_a, _, err_a), (code_b, _, err_b) = _run(proc_a), _run(proc_b)
     assert code_a == 0, err_a
     assert code_b == 0, err_b

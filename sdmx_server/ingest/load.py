@@ -30,6 +30,7 @@ from sdmx_server.settings import Settings
 from sdmx_server.store import embargo
 from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
+from sdmx_server.store.early import EarlyLoad, early_rows
 from sdmx_server.store.liveness import OpenRecord, fail_running, open_record
 from sdmx_server.store.locks import FACT_TABLES, lock_in_session, patient
 from sdmx_server.store.records import LoadRecord
@@ -204,32 +205,71 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
               shape: DataShape, record_id: int, started: float) -> LoadOutcome:
     progress = safe(request.progress)
     report = ValidationReport(max_groups=settings.max_reported_errors, source=request.source)
+    early = _Early(db, request, shape, record_id)
     try:
-        validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress,
-                                                 _spool_dir(settings))
-    except BaseException as exc:
-        # A reader or a check that breaks (or an interrupt) must not leave the record running.
-        _fail(db, record_id, report, exc, None)
-        raise
-    fmt = incoming.format if incoming is not None else None
-    notes = incoming.notes if incoming is not None else {}
+        try:
+            validated, incoming = _read_and_validate(db, registry, request, shape, read, report, progress,
+                                                     _spool_dir(settings), early)
+        except BaseException as exc:
+            # A reader or a check that breaks (or an interrupt) must not leave the record running.
+            early.close()  # (first: on SQLite its transaction holds the write lock the record needs)
+            _fail(db, record_id, report, exc, None)
+            raise
+        fmt = incoming.format if incoming is not None else None
+        notes = incoming.notes if incoming is not None else {}
 
-    def outcome(status: str, result: ApplyResult | None = None) -> LoadOutcome:
-        return LoadOutcome(record_id, request.flow_ref, status, report, result, time.perf_counter() - started,
-                           fmt, notes)
+        def outcome(status: str, result: ApplyResult | None = None) -> LoadOutcome:
+            return LoadOutcome(record_id, request.flow_ref, status, report, result, time.perf_counter() - started,
+                               fmt, notes)
 
-    if validated is None:
-        status = request.unread_status if incoming is None and report.file_errors else "rejected"
-        _close_record(db, record_id, status, report, fmt)
-        return outcome(status)
-    try:
-        return _apply_or_keep(db, request, shape, record_id, validated, report, fmt, progress, outcome)
+        if validated is None:
+            early.close()
+            status = request.unread_status if incoming is None and report.file_errors else "rejected"
+            _close_record(db, record_id, status, report, fmt)
+            return outcome(status)
+        try:
+            return _apply_or_keep(db, request, shape, record_id, validated, report, fmt, progress, outcome, early)
+        finally:
+            validated.close()  # the spool file goes now, not when the collector gets to it
     finally:
-        validated.close()  # the spool file goes now, not when the collector gets to it
+        early.close()
+
+
+class _Early:
+    """The validation's hook that writes a large first load while it is validated
+    (store/early.py): tried at the first batch, when the load is one that may apply."""
+
+    def __init__(self, db: Database, request: LoadRequest, shape: DataShape, record_id: int):
+        self.db, self.request, self.shape, self.record_id = db, request, shape, record_id
+        self.load: EarlyLoad | None = None
+        self.context: ValidationContext | None = None  # the load's, once built
+        self._tried = request.dry_run or request.release_at is not None or request.action == "delete"
+
+    def __call__(self, batch, present: frozenset, in_order: bool) -> None:
+        if not self._tried:
+            self._tried = True
+            if batch.num_rows >= early_rows():
+                load = EarlyLoad(self.db, ensure_fact_table(self.db, self.request.flow, self.shape), self.record_id)
+                if load.start():
+                    self.load = load
+                    if self.context is not None:
+                        # Empty under the load's lock, which it holds to the end: nothing stored
+                        # can conflict (and on PostgreSQL the table, locked, must not be read).
+                        self.context.stored_values = self.context.stored_keys = None
+        if self.load is not None:
+            self.load.add(batch, present, in_order)
+
+    @property
+    def active(self) -> bool:
+        return self.load is not None and self.load.active
+
+    def close(self) -> None:
+        if self.load is not None:
+            self.load.close()
 
 
 def _apply_or_keep(db, request: LoadRequest, shape: DataShape, record_id: int, validated, report: ValidationReport,
-                   fmt, progress: Progress, outcome) -> LoadOutcome:
+                   fmt, progress: Progress, outcome, early: _Early) -> LoadOutcome:
     if request.dry_run:
         _close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
@@ -237,13 +277,18 @@ def _apply_or_keep(db, request: LoadRequest, shape: DataShape, record_id: int, v
         embargo.keep(db, record_id, request.flow, validated, request.release_at)
         _close_record(db, record_id, "pending", report, fmt)
         return outcome("pending")
-    _store_report(db, record_id, report)
+    if not early.active:
+        _store_report(db, record_id, report)
     try:
         progress("apply", 0, validated.rows)
-        fact = ensure_fact_table(db, request.flow, shape)
-        result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
+        if early.active:  # written while it was validated: finished and committed now
+            result = early.load.finish(validated.rows, json.dumps(report.as_json()))
+        else:
+            fact = ensure_fact_table(db, request.flow, shape)
+            result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
         progress("apply", validated.rows, validated.rows)
     except BaseException as exc:
+        early.close()
         _fail(db, record_id, report, exc, fmt)
         raise
     return outcome("applied", result)
@@ -258,7 +303,7 @@ def _spool_dir(settings: Settings) -> Path:
 
 
 def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, read: ReadIncoming,
-                       report: ValidationReport, progress: Progress, spool_dir: Path):
+                       report: ValidationReport, progress: Progress, spool_dir: Path, early=None):
     """Read the source and validate it against the DSD, the dataflow's constraints and what
     the store holds: (ValidatedData or None, IncomingData or None)."""
     progress("read", 0, None)
@@ -269,8 +314,10 @@ def _read_and_validate(db, registry, request: LoadRequest, shape: DataShape, rea
     progress("validate", 0, rows)
     context = ValidationContext.build(db, registry, request.flow, shape, request.action)
     context.region, context.scope = request.region, request.flow_ref
+    if early is not None:
+        early.context = context
     validated = validate(incoming, shape, _default_action(request.action), report, context, spool_dir=spool_dir,
-                         progress=progress)
+                         progress=progress, early=early)
     progress("validate", report.rows_read, report.rows_read)
     return validated, incoming
 

@@ -10,6 +10,7 @@ bounds that let queries filter by time.
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -31,13 +32,20 @@ from sdmx_server.store.tables import PERIOD_END, PERIOD_START
 ACTION_CODES = {"merge": "M", "replace": "R", "delete": "D"}
 
 #: For the standard FREQ codes, the frequencies a period of that series may have.
+#: Told each checked batch: (its validated columns, the components the load carries, whether
+#: every row so far came in key order).
+EarlyWrite = Callable[[pa.Table, frozenset, bool], None]
+
 _FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D": {"D"}, "B": {"D"}}
 
 
 def validate(incoming: IncomingData, shape: DataShape, default_action: str, report: ValidationReport,
-             context: ValidationContext | None = None, spool_dir=None, progress=None) -> ValidatedData | None:
+             context: ValidationContext | None = None, spool_dir=None, progress=None,
+             early: EarlyWrite | None = None) -> ValidatedData | None:
     """The store's input, or None when the report holds any error. `context` brings the
     dataflow's content constraints and the store's attribute values (ingest/context.py).
+    `early` is handed each checked batch as well, with the components the load carries and
+    whether every row so far came in key order (store/early.py writes a first load meanwhile).
 
     The reader's batches are checked one at a time as they come and spooled in their validated
     form (ingest/spool.py); what must be seen across batches (duplicates, key order, attribute
@@ -61,7 +69,10 @@ def validate(incoming: IncomingData, shape: DataShape, default_action: str, repo
             actions.update(pc.unique(out[ACTION]).to_pylist())
             if present is None:
                 present = frozenset(c.id for c in shape.components if c.id in out)
-            spool.add(pa.table(out))
+            checked = pa.table(out)
+            spool.add(checked)
+            if early is not None:
+                early(checked, present, keys.complete and keys.sorted)
             if progress is not None:
                 progress("validate", spool.rows, None)
         spool.finish()

@@ -139,7 +139,8 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
     return result
 
 
-#: tests/test_load_crash.py: the process kills itself (SIGKILL) at this point of the apply, as
+#: tests/test_load_crash.py: the process kills itself (SIGKILL) at this point of the apply (or,
+#: "early-...", of store/early.py), as
 #: a crash there would, to prove the transaction leaves nothing behind; or (PAUSE_AT,
 #: "point:seconds") holds its lock that long, so that another load must queue behind it.
 #: Unset in real use.
@@ -507,7 +508,10 @@ def _valued(fact: FactTable, present: frozenset[str]) -> list[str]:
     return [c.id for c in fact.shape.components if c.role in ("measure", "attribute") and c.id in present]
 
 
-def _finish_record(db: Database, cur, load_id: int, observations: int, result: ApplyResult) -> None:
+def _finish_record(db: Database, cur, load_id: int, observations: int, result: ApplyResult,
+                   report_json: str | None = None) -> None:
+    """The record marked applied, with its counts (and its report, when it was not stored
+    before: store/early.py, whose transaction holds SQLite's only write lock meanwhile)."""
     records = LoadRecord.__table__
     # In UTC, as text SQLAlchemy reads back on SQLite (current_timestamp has whole seconds
     # only); PostgreSQL's clock at the end (now() is the transaction's start).
@@ -519,4 +523,6 @@ def _finish_record(db: Database, cur, load_id: int, observations: int, result: A
         status="applied", finished_at=now, observations=observations, added=result.added,
         changed=result.changed, deleted=result.deleted, unchanged=result.unchanged, tx_time=result.tx_time,
     )
+    if report_json is not None:
+        stmt = stmt.values(report_json=report_json)
     execute_compiled(cur, stmt, db.dialect)
