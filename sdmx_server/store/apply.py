@@ -265,17 +265,13 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
             # The versions being replaced (DIFF carries them), before they are.
             _run(load, history.stored_to_history(fact.history, fact.table, diff, old, IS_NEW, load.tx_time,
                                                  load.load_id, order_by=[] if db.is_sqlite else key))
-        insert_fn = sqlite.insert if db.is_sqlite else postgresql.insert
-        # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
-        select = sa.select(*[diff.c[n] for n in names]).where(sa.true())
-        if not db.is_sqlite:
-            # In key order, the order of the table's rows: DIFF comes out of a hash join in
-            # any order, and random probes of a table larger than the buffer cache cost 3x.
-            select = select.order_by(*[sa.collate(diff.c[k], "C") for k in key])
-        stmt = insert_fn(f).from_select(names, select)
-        stmt = stmt.on_conflict_do_update(index_elements=key, set_={
-            n: stmt.excluded[n] for n in names if n not in key})
-        _run(load, stmt)
+        if db.is_sqlite:
+            # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
+            stmt = sqlite.insert(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
+            _run(load, stmt.on_conflict_do_update(index_elements=key, set_={
+                n: stmt.excluded[n] for n in names if n not in key}))
+        else:
+            _update_then_insert(load, diff, names, result.changed > changed_before, result.added > added_before)
         if result.added > added_before:
             series.after_write(db, cur, fact, DIFF, where=f"{IS_NEW} = 1")
     if changed_rows is None:
@@ -283,6 +279,23 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
         cur.execute(f"DROP TABLE {STAGING}")
     elif written:
         cur.execute(f"DROP TABLE {DIFF}")
+
+
+def _update_then_insert(load: _Load, diff, names: list[str], changed: bool, added: bool) -> None:
+    """PostgreSQL: DIFF's changed rows by one UPDATE joined to it, then its new rows by a plain
+    INSERT (classified under the lock: none of them is there). An upsert (ON CONFLICT) probes
+    the key index once per row: 200,000 revisions of 2 M observations took 3.9 s that way.
+    The fact table's fillfactor keeps each update on its page (tables.FACT_FILLFACTOR)."""
+    f, key = load.fact.table, load.fact.key_columns
+    if changed:
+        _run(load, sa.update(f).where(*[f.c[k] == diff.c[k] for k in key], diff.c[IS_NEW] == 0)
+             .values({n: diff.c[n] for n in names if n not in key}))
+    if added:
+        # In key order, the order of the table's rows: DIFF comes out of a hash join in any
+        # order, and random probes of a table larger than the buffer cache cost 3x.
+        select = (sa.select(*[diff.c[n] for n in names]).where(diff.c[IS_NEW] == 1)
+                  .order_by(*[sa.collate(diff.c[k], "C") for k in key]))
+        _run(load, sa.insert(f).from_select(names, select))
 
 
 def _take_changed(load: _Load, changed: pa.Table, staged_rows: int) -> int:
