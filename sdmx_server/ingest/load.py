@@ -7,17 +7,18 @@ it is marked applied in the same transaction that writes the data.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from sqlmodel import Session
 
 from sdmx_server.access import audited
 from sdmx_server.access.principal import Principal
 from sdmx_server.ingest.context import ValidationContext
+from sdmx_server.ingest.load_records import close_record, fail as fail_load, store_report
 from sdmx_server.ingest.progress import CountingFile, Progress, safe
 from sdmx_server.ingest.readers import IncomingData, closing, detect, reader_for
 from sdmx_server.ingest import spool
@@ -32,12 +33,12 @@ from sdmx_server.store.apply import ApplyResult, apply_load
 from sdmx_server.store.database import Database
 from sdmx_server.store.early import EarlyLoad, early_rows
 from sdmx_server.store.liveness import OpenRecord, fail_running, open_record
-from sdmx_server.store.locks import FACT_TABLES, lock_in_session, patient
 from sdmx_server.store.records import LoadRecord
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin, LoadStatus
 
 ACTIONS = LOAD_ACTIONS
+log = logging.getLogger(__name__)
 
 #: Reads the incoming data once the DSD is known: IncomingData, or None when the source cannot
 #: be read at all (the report says why).
@@ -213,7 +214,7 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
         except BaseException as exc:
             # A reader or a check that breaks (or an interrupt) must not leave the record running.
             early.close()  # (first: on SQLite its transaction holds the write lock the record needs)
-            _fail(db, record_id, report, exc, None)
+            fail_load(db, record_id, report, exc, None)
             raise
         fmt = incoming.format if incoming is not None else None
         notes = incoming.notes if incoming is not None else {}
@@ -225,7 +226,7 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
         if validated is None:
             early.close()
             status = request.unread_status if incoming is None and report.file_errors else "rejected"
-            _close_record(db, record_id, status, report, fmt)
+            close_record(db, record_id, status, report, fmt)
             return outcome(status)
         try:
             return _apply_or_keep(db, request, shape, record_id, validated, report, fmt, progress, outcome, early)
@@ -249,7 +250,12 @@ class _Early:
         if not self._tried:
             self._tried = True
             if batch.num_rows >= early_rows():
-                load = EarlyLoad(self.db, ensure_fact_table(self.db, self.request.flow, self.shape), self.record_id)
+                try:
+                    fact = ensure_fact_table(self.db, self.request.flow, self.shape)
+                except Exception:  # (the ordinary apply meets it again, where it always did)
+                    log.debug("load %s: no early write", self.record_id, exc_info=True)
+                    return
+                load = EarlyLoad(self.db, fact, self.record_id)
                 if load.start():
                     self.load = load
                     if self.context is not None:
@@ -271,14 +277,14 @@ class _Early:
 def _apply_or_keep(db, request: LoadRequest, shape: DataShape, record_id: int, validated, report: ValidationReport,
                    fmt, progress: Progress, outcome, early: _Early) -> LoadOutcome:
     if request.dry_run:
-        _close_record(db, record_id, "validated", report, fmt)
+        close_record(db, record_id, "validated", report, fmt)
         return outcome("validated")
     if request.release_at is not None:
         embargo.keep(db, record_id, request.flow, validated, request.release_at)
-        _close_record(db, record_id, "pending", report, fmt)
+        close_record(db, record_id, "pending", report, fmt)
         return outcome("pending")
     if not early.active:
-        _store_report(db, record_id, report)
+        store_report(db, record_id, report)
     try:
         progress("apply", 0, validated.rows)
         if early.active:  # written while it was validated: finished and committed now
@@ -289,7 +295,7 @@ def _apply_or_keep(db, request: LoadRequest, shape: DataShape, record_id: int, v
         progress("apply", validated.rows, validated.rows)
     except BaseException as exc:
         early.close()
-        _fail(db, record_id, report, exc, fmt)
+        fail_load(db, record_id, report, exc, fmt)
         raise
     return outcome("applied", result)
 
@@ -418,41 +424,3 @@ def _open_record(db: Database, request: LoadRequest) -> OpenRecord:
         db, flow=request.flow_ref, action=request.action, source=request.source, origin=request.origin,
         submitted_by=request.submitted_by, release_at=request.release_at,
     )
-
-
-def _close_record(db: Database, record_id: int, status: str, report: ValidationReport, fmt: str | None) -> None:
-    with db.engine.connect() as conn, patient(db, conn), Session(bind=conn) as session:
-        # Write first: on SQLite a read-then-write transaction fails if a load commits between.
-        lock_in_session(db, session.connection(), FACT_TABLES)
-        record = session.get(LoadRecord, record_id)
-        record.status = status
-        record.format = fmt
-        record.observations = report.rows_read
-        record.errors = report.error_count
-        record.report = "\n".join(report.lines()[:200])
-        record.report_json = json.dumps(report.as_json())
-        record.finished_at = datetime.now(timezone.utc)
-        session.add(record)
-        session.commit()
-
-
-def _store_report(db: Database, record_id: int, report: ValidationReport) -> None:
-    """A valid load's report (its warnings, its counts) on its record before the data are applied."""
-    with Session(db.engine) as session:
-        # Write first, as _close_record does (SQLite: a read-then-write transaction can fail).
-        lock_in_session(db, session.connection(), FACT_TABLES)
-        record = session.get(LoadRecord, record_id)
-        record.report_json = json.dumps(report.as_json())
-        record.observations = report.rows_read
-        session.add(record)
-        session.commit()
-
-
-def _fail(db: Database, record_id: int, report: ValidationReport, exc: BaseException, fmt: str | None) -> None:
-    """The load's record marked failed, with the reason; the exception names the record."""
-    report.file_error(f"the load failed and was rolled back: {type(exc).__name__}: {exc}", rule="failed")
-    _close_record(db, record_id, "failed", report, fmt)
-    try:
-        exc.load_record = record_id  # the CLI names the record in its one line
-    except AttributeError:
-        pass

@@ -31,11 +31,11 @@ from sdmx_server.store.tables import PERIOD_END, PERIOD_START
 
 ACTION_CODES = {"merge": "M", "replace": "R", "delete": "D"}
 
-#: For the standard FREQ codes, the frequencies a period of that series may have.
 #: Told each checked batch: (its validated columns, the components the load carries, whether
 #: every row so far came in key order).
 EarlyWrite = Callable[[pa.Table, frozenset, bool], None]
 
+#: For the standard FREQ codes, the frequencies a period of that series may have.
 _FREQ_AGREES = {"A": {"A"}, "S": {"S"}, "Q": {"Q"}, "M": {"M"}, "W": {"W"}, "D": {"D"}, "B": {"D"}}
 
 

@@ -63,7 +63,6 @@ class EarlyLoad:
         self._queue: queue.Queue = queue.Queue(QUEUE_BATCHES)
         self._error: BaseException | None = None
         self._action: str | None = None
-        self._present: frozenset[str] | None = None
         self._found: list[pa.Table] = []
         self._count = 0
         self._tx_time = 0
@@ -101,7 +100,7 @@ class EarlyLoad:
             return self.give_up("the rows have more than one action, or delete")
         if not in_order:
             return self.give_up("the rows are not in key order")
-        self._action, self._present = actions[0], present
+        self._action = actions[0]
         rows = _apply.fact_columns(self.fact, batch, _Rows(present), self.load_id, self._tx_time)
         self._put(rows)
 
