@@ -132,11 +132,16 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
     finally:
         conn.close()
     if result.touched:
-        try:
-            refresh_statistics(db, fact)  # the planner must know the new rows (see tables.py)
-        except Exception as exc:  # committed already: stale statistics slow reads, they lose nothing
-            log.warning("statistics of %s not refreshed after load %s: %s", fact.name, load_id, exc)
+        _refresh_statistics(db, fact, load_id)
     return result
+
+
+def _refresh_statistics(db: Database, fact: FactTable, load_id: int) -> None:
+    """After a load's commit: the planner must know the new rows (see tables.py)."""
+    try:
+        refresh_statistics(db, fact)
+    except Exception as exc:  # committed already: stale statistics slow reads, they lose nothing
+        log.warning("statistics of %s not refreshed after load %s: %s", fact.name, load_id, exc)
 
 
 #: tests/test_load_crash.py: the process kills itself (SIGKILL) at this point of the apply (or,
@@ -329,10 +334,8 @@ def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
     straight in; others through a staging table, inserted from it in key order."""
     db, cur, fact = load.db, load.cur, load.fact
     staged = db.is_sqlite and not in_order
-    constraint = f"{fact.name}_pk"
     key = ", ".join(f'"{k}"' for k in fact.key_columns)
-    if not db.is_sqlite:
-        cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{constraint}"')
+    _drop_key(db, cur, fact)
     found, count, names = [], 0, None
     for rows in parts:
         target = STAGING if staged else fact.name
@@ -345,14 +348,26 @@ def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
         columns = ", ".join(f'"{n}"' for n in names)
         cur.execute(f'INSERT INTO "{fact.name}" ({columns}) SELECT {columns} FROM {STAGING} ORDER BY {key}')
         cur.execute(f"DROP TABLE {STAGING}")
-    if not db.is_sqlite:
-        cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-        cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{constraint}" PRIMARY KEY ({key})')
+    _build_key(db, cur, fact)
     if in_order:
         series.after_first_write(db, cur, fact, found)
     else:
         series.rebuild_from_layout(db, cur, fact.name, _layout(fact))
     return count
+
+
+def _drop_key(db: Database, cur, fact: FactTable) -> None:
+    """PostgreSQL, a first load: the empty table's primary key goes until _build_key."""
+    if not db.is_sqlite:
+        cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{fact.name}_pk"')
+
+
+def _build_key(db: Database, cur, fact: FactTable) -> None:
+    """PostgreSQL: the primary key _drop_key dropped, built in one sort over the loaded rows."""
+    if not db.is_sqlite:
+        key = ", ".join(f'"{k}"' for k in fact.key_columns)
+        cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+        cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{fact.name}_pk" PRIMARY KEY ({key})')
 
 
 def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:

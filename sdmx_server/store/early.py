@@ -35,7 +35,7 @@ from sdmx_server.store.database import Database
 from sdmx_server.store.incoming import ACTION
 from sdmx_server.store.locks import lock_dataflow
 from sdmx_server.store.special import keep_nan
-from sdmx_server.store.tables import FactTable, refresh_statistics
+from sdmx_server.store.tables import FactTable
 from sdmx_server.store.versions import bump_stamp
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,7 @@ class EarlyLoad:
                 self._end("the dataflow holds data")
                 return False
             self._tx_time = history.next_tx_time(db, self._cur, fact, self.load_id)
-            if not db.is_sqlite:  # COPY into a table without its key; the key is built once, at the end
-                self._cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{fact.name}_pk"')
+            _apply._drop_key(db, self._cur, fact)  # (PostgreSQL: built once, at the end)
         except BaseException:
             self._end(None)
             raise
@@ -146,10 +145,7 @@ class EarlyLoad:
             self._stop_writer()
             if self._error is not None:
                 raise self._error
-            if not db.is_sqlite:
-                cur.execute(f"SET LOCAL maintenance_work_mem = '{_apply.INDEX_BUILD_MEMORY}'")
-                key = ", ".join(f'"{k}"' for k in fact.key_columns)
-                cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{fact.name}_pk" PRIMARY KEY ({key})')
+            _apply._build_key(db, cur, fact)
             series.after_first_write(db, cur, fact, self._found)
             result = _apply.ApplyResult(added=self._count, tx_time=self._tx_time)
             _apply._finish_record(db, cur, self.load_id, rows, result, report_json=report_json)
@@ -162,10 +158,7 @@ class EarlyLoad:
             raise
         self._end(None, rolled_back=False)
         if result.touched:
-            try:
-                refresh_statistics(db, fact)
-            except Exception as exc:  # committed already: stale statistics slow reads, they lose nothing
-                log.warning("statistics of %s not refreshed after load %s: %s", fact.name, self.load_id, exc)
+            _apply._refresh_statistics(db, fact, self.load_id)
         return result
 
     def close(self) -> None:

@@ -27,14 +27,13 @@ grow with a dataflow's size.
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sdmx_server.ops.backup.manifest import ExportError
+from sdmx_server.ops.backup.manifest import check_table_name
 from sdmx_server.store.database import Database
 from sdmx_server.store.dump import append_rows, layout_tables, read_rows
 from sdmx_server.store.history import CHANGE, REPLACED, REPLACED_BY, UPDATED
@@ -119,8 +118,7 @@ def restore_flow(db: Database, table_name: str, ref: str, layout: dict, director
     from sdmx_server.store.history import create_ddl
     from sdmx_server.store.versions import bump_stamp
 
-    if not re.fullmatch(r"obs_[a-z0-9_]{1,60}", table_name):  # a fact table's name, and a file's inside the folder
-        raise ExportError(f"the manifest's table {table_name!r} is not a fact table's name")
+    check_table_name(table_name)  # a fact table's name, and a file's inside the folder
     fact, history, key, measure = layout_tables(table_name, layout)
     conn = db.adbc_connect()
     try:

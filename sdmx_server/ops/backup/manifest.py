@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path, PurePosixPath
 
 FORMAT = "sdmx-server-export/1"
@@ -44,6 +45,18 @@ def checksums(directory: Path) -> dict[str, dict]:
 def write(directory: Path, manifest: dict) -> None:
     manifest = {"format": FORMAT, **manifest, "files": checksums(directory)}
     (directory / NAME).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+#: A fact table's name (store/tables.py table_name_for): all a manifest may name as a table,
+#: which is also a file name inside the export.
+FACT_TABLE_NAME = re.compile(r"obs_[a-z0-9_]{1,60}")
+
+
+def check_table_name(name) -> str:
+    """The manifest's table name, if it is a fact table's; else ExportError."""
+    if not isinstance(name, str) or not FACT_TABLE_NAME.fullmatch(name):
+        raise ExportError(f"the manifest's table {name!r} is not a fact table's name")
+    return name
 
 
 def verify(directory: Path) -> dict:

@@ -14,8 +14,6 @@ import refuses. Drop it, make it again, and import again.
 
 from __future__ import annotations
 
-import re
-
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,8 +39,7 @@ def import_store(db: Database, directory: Path, progress=lambda text: None) -> d
 
     manifest = manifest_file.verify(directory)
     for flow in manifest.get("dataflows") or []:  # before anything is written
-        if not re.fullmatch(r"obs_[a-z0-9_]{1,60}", str(flow.get("table", ""))):
-            raise ExportError(f"the manifest's table {flow.get('table')!r} is not a fact table's name")
+        manifest_file.check_table_name(flow.get("table"))
     progress(f"{len(manifest['files'])} files match their checksums")
     from sdmx_server.sources.state import ensure_state_tables
 
