@@ -276,7 +276,7 @@ def test_spool_files_live_in_the_data_directory_and_a_killed_loads_file_is_swept
     import sys
     from pathlib import Path
 
-    from sdmx_server.store.apply import CRASH_AT
+    from sdmx_server.store.steps import CRASH_AT
 
     tmpdir, data = tmp_path / "tmp", tmp_path / "data"
     tmpdir.mkdir()

@@ -28,7 +28,7 @@ from sdmx_server.boot import create_schema
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings
 from sdmx_server.store import series as series_module
-from sdmx_server.store.apply import CRASH_AT, PAUSE_AT
+from sdmx_server.store.steps import CRASH_AT, PAUSE_AT
 from sdmx_server.store.database import Database
 from sdmx_server.store.versions import stamp_of
 from tests.datasets import AREAS, COLUMNS, CONTENT, DIMENSIONS, FLOW_A, SEXES, sdmx_csv, write

@@ -208,7 +208,7 @@ def test_a_crash_during_apply_leaves_the_previous_state(store, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(apply_module, "_finish_record", crash)
+    monkeypatch.setattr(apply_module, "finish_record", crash)
     changed = df.assign(OBS_VALUE=df.OBS_VALUE + 1)
     with pytest.raises(RuntimeError, match="power cut"):
         load(store, sdmx_csv(pd.concat([changed, frame(seed=3, months=4, quarters=0).iloc[100:]])))

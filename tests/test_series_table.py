@@ -124,7 +124,7 @@ def test_a_failed_load_leaves_the_series_as_they_were(store, monkeypatch):
     db, _, _ = store
     load(store, sdmx_csv(POOL))
     before = assert_exact(db)
-    monkeypatch.setattr(apply_module, "_finish_record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("cut")))
+    monkeypatch.setattr(apply_module, "finish_record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("cut")))
     with pytest.raises(RuntimeError):
         load(store, delete_rows([{"FREQ": "Q"}]))
     pd.testing.assert_frame_equal(series_rows(db), before)

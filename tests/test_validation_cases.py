@@ -174,7 +174,7 @@ def test_a_failure_inside_the_load_is_one_line_with_its_record(monkeypatch, caps
     def crash(*args, **kwargs):
         raise RuntimeError("disk full\nsecond line")
 
-    monkeypatch.setattr(apply_module, "_finish_record", crash)
+    monkeypatch.setattr(apply_module, "finish_record", crash)
     write(store[2] / "a.csv", HEADER + row("2020-01"))
     code, out, err = run_cli(monkeypatch, capsys, store, "load-data", REF, "a.csv")
     assert code == 1

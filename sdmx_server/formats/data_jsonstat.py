@@ -23,7 +23,6 @@ server means SDMX-JSON), so the row is `application/vnd.jsonstat+json`, also sel
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from typing import Iterator
 

@@ -29,11 +29,12 @@ from sdmx_server.registry.index import Registry
 from sdmx_server.registry.shape import DataShape, data_shape
 from sdmx_server.settings import Settings
 from sdmx_server.store import embargo
-from sdmx_server.store.apply import ApplyResult, apply_load
+from sdmx_server.store.apply import apply_load
 from sdmx_server.store.database import Database
 from sdmx_server.store.early import EarlyLoad, early_rows
 from sdmx_server.store.liveness import OpenRecord, fail_running, open_record
 from sdmx_server.store.records import LoadRecord
+from sdmx_server.store.steps import ApplyResult
 from sdmx_server.store.tables import ensure_fact_table
 from sdmx_server.types import LOAD_ACTIONS, LoadAction, LoadOrigin, LoadStatus
 

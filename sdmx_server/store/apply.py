@@ -26,31 +26,24 @@ before anything is read: loads of one dataflow queue.
 from __future__ import annotations
 
 import itertools
-import logging
-import os
-import signal
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sdmx_server.store.incoming import ACTION, ValidatedData
-from sdmx_server.store.ordering import sort_order
 from sdmx_server.store import aligned, history, series
 from sdmx_server.store.database import Database, execute_compiled
 from sdmx_server.store.history import UPDATED
+from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.locks import lock_dataflow
-from sdmx_server.store.records import LoadRecord
+from sdmx_server.store.rows import delete_conditions, delete_staging, fact_columns, runs
 from sdmx_server.store.special import keep_nan
-from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable, refresh_statistics
+from sdmx_server.store.steps import (
+    ApplyResult, build_key, crash_point, drop_key, finish_record, is_empty, load_memory, refresh_after_commit,
+)
+from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable
 from sdmx_server.store.versions import bump_stamp
-
-log = logging.getLogger(__name__)
 
 STAGING = "sdmx_staging"
 #: The staged rows that differ from the stored ones, as they will be stored.
@@ -58,25 +51,6 @@ DIFF = "sdmx_diff"
 #: replace-all: the keys the load carries.
 LOAD_KEYS = "sdmx_load_keys"
 IS_NEW = "sdmx_is_new"
-
-
-@dataclass
-class ApplyResult:
-    """What a load did to the stored observations."""
-
-    added: int = 0  # observations that were not there
-    changed: int = 0  # observations with a value that differed
-    deleted: int = 0  # observations removed
-    unchanged: int = 0  # observations written again with the values they had
-    tx_time: int | None = None  # the load's transaction time (epoch µs UTC)
-
-    @property
-    def written(self) -> int:
-        return self.added + self.changed
-
-    @property
-    def touched(self) -> bool:
-        return bool(self.added or self.changed or self.deleted)
 
 
 @dataclass
@@ -104,11 +78,11 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
         with conn.cursor() as cur:
             # First statement: a load queued behind another of this dataflow waits here.
             lock_dataflow(db, cur, fact.name)
-            _crash_point("locked")
-            _load_memory(db, cur)
+            crash_point("locked")
+            load_memory(db, cur)
             result.tx_time = history.next_tx_time(db, cur, fact, load_id, at=tx_time)
             load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
-            was_empty = _is_empty(db, cur, fact)
+            was_empty = is_empty(db, cur, fact)
             if replace_all and not was_empty:
                 _create_key_table(load)
             for action, parts in _runs(data):
@@ -116,15 +90,15 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
                     _delete(load, parts, data.present)
                 else:
                     _write(load, parts, data, replace=action == "R")
-                _crash_point("written")
+                crash_point("written")
             if replace_all and not was_empty and not load.covered:
                 _delete_rest(load)
-            _finish_record(db, cur, load_id, data.rows, result)
+            finish_record(db, cur, load_id, data.rows, result)
             if result.touched:
                 # Same transaction: readers see the new rows and the new stamp together (ETags).
                 # Nothing changed, nothing bumped: the answers cached under the stamp stay right.
                 bump_stamp(db, cur, fact.name)
-            _crash_point("finished")
+            crash_point("finished")
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -132,33 +106,8 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
     finally:
         conn.close()
     if result.touched:
-        _refresh_statistics(db, fact, load_id)
+        refresh_after_commit(db, fact, load_id)
     return result
-
-
-def _refresh_statistics(db: Database, fact: FactTable, load_id: int) -> None:
-    """After a load's commit: the planner must know the new rows (see tables.py)."""
-    try:
-        refresh_statistics(db, fact)
-    except Exception as exc:  # committed already: stale statistics slow reads, they lose nothing
-        log.warning("statistics of %s not refreshed after load %s: %s", fact.name, load_id, exc)
-
-
-#: tests/test_load_crash.py: the process kills itself (SIGKILL) at this point of the apply (or,
-#: "early-...", of store/early.py), as
-#: a crash there would, to prove the transaction leaves nothing behind; or (PAUSE_AT,
-#: "point:seconds") holds its lock that long, so that another load must queue behind it.
-#: Unset in real use.
-CRASH_AT = "SDMX_TEST_CRASH_AT"
-PAUSE_AT = "SDMX_TEST_PAUSE_AT"
-
-
-def _crash_point(name: str) -> None:
-    if os.environ.get(CRASH_AT) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
-    pause = os.environ.get(PAUSE_AT, "")
-    if pause.startswith(name + ":"):
-        time.sleep(float(pause.split(":", 1)[1]))
 
 
 def _runs(data: ValidatedData):
@@ -172,54 +121,6 @@ def _runs(data: ValidatedData):
         yield action, (part for _, part in group)
 
 
-def runs(table: pa.Table):
-    """Consecutive rows with the same action, in one table (a batch, or a kept chunk of an
-    embargoed load: store/preview.py)."""
-    actions = table.column(ACTION).to_numpy(zero_copy_only=False)
-    if len(actions) == 0:
-        return
-    cuts = np.flatnonzero(actions[1:] != actions[:-1]) + 1
-    starts = np.concatenate([[0], cuts])
-    ends = np.concatenate([cuts, [len(actions)]])
-    for s, e in zip(starts, ends):
-        yield actions[s], table.slice(s, e - s)
-
-
-def _fact_columns(load: _Load, part: pa.Table, data: ValidatedData) -> pa.Table:
-    return fact_columns(load.fact, part, data, load.load_id, load.tx_time)
-
-
-def fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id: int, tx_time: int) -> pa.Table:
-    """The part as the fact table's columns, sorted by key (rows then land in index order).
-    (store/preview.py writes embargoed rows with it too.)"""
-    present = data.present
-    arrays, names = [], []
-    for component in fact.shape.components:
-        if component.id not in present:
-            continue
-        column = part.column(component.id)
-        if pa.types.is_null(column.type):
-            column = column.cast(pa.float64() if component.role == "measure" and component.numeric else pa.string())
-        arrays.append(column)
-        names.append(fact.columns[component.id])
-    for name in (PERIOD_START, PERIOD_END):
-        arrays.append(part.column(name).cast(pa.int64()))
-        names.append(name)
-    arrays.append(pa.array(np.full(part.num_rows, load_id, dtype=np.int64)))
-    names.append(LOAD_ID)
-    arrays.append(pa.array(np.full(part.num_rows, tx_time, dtype=np.int64)))
-    names.append(UPDATED)
-    table = pa.table(arrays, names=names)
-    if data.sorted:
-        return table
-    return table.take(pa.array(sort_order([part.column(k) for k in fact.key_ids])))
-
-
-def _is_empty(db: Database, cur, fact: FactTable) -> bool:
-    execute_compiled(cur, sa.select(sa.literal(1)).select_from(fact.table).limit(1), db.dialect)
-    return cur.fetchone() is None
-
-
 def _run(load: _Load, statement) -> None:
     execute_compiled(load.cur, statement, load.db.dialect)
 
@@ -230,8 +131,8 @@ def _sql(load: _Load, statement) -> str:
 
 def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
-    rows_of = (_fact_columns(load, part, data) for part in parts)
-    if _is_empty(db, cur, fact):
+    rows_of = (fact_columns(load.fact, part, data, load.load_id, load.tx_time) for part in parts)
+    if is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
         result.added += _ingest_into_empty(load, rows_of, data.sorted)
         if load.keys:  # (the table was emptied by this load's deletes: its rows are all this run's)
@@ -244,7 +145,9 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     changed_rows = None
     if data.sorted:
         changed_rows = aligned.classify_aligned(
-            db, cur, fact, lambda: (_fact_columns(load, part, data) for part in data.batches()), data.rows, replace,
+            db, cur, fact,
+            lambda: (fact_columns(fact, part, data, load.load_id, load.tx_time) for part in data.batches()),
+            data.rows, replace,
             history.stored_columns(fact.table, fact.key_columns), IS_NEW)
     if changed_rows is not None:
         load.covered = True
@@ -310,22 +213,6 @@ def _take_changed(load: _Load, changed: pa.Table, staged_rows: int) -> int:
     return aligned.write_diff(load.db, load.cur, changed, DIFF)
 
 
-#: PostgreSQL: memory for each sort and hash of a load's statements (work_mem, for this
-#: transaction only). The server's default (4 MB) spills the sort of 200,000 revisions to disk
-#: (their history rows are written in key order) and hashes the fact table in batches:
-#: bench_load's revisions of 2 M observations took 1.3x as long with it.
-LOAD_WORK_MEMORY = "256MB"
-
-
-def _load_memory(db: Database, cur) -> None:
-    if not db.is_sqlite:
-        cur.execute(f"SET LOCAL work_mem = '{LOAD_WORK_MEMORY}'")
-
-
-#: PostgreSQL: memory for building a first load's primary key (a sort; more spills to disk).
-INDEX_BUILD_MEMORY = "512MB"
-
-
 def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
     """COPY into the empty fact table, a part at a time; how many rows. On PostgreSQL the
     primary key is dropped for the COPY and built after it in one sort, several times faster
@@ -335,7 +222,7 @@ def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
     db, cur, fact = load.db, load.cur, load.fact
     staged = db.is_sqlite and not in_order
     key = ", ".join(f'"{k}"' for k in fact.key_columns)
-    _drop_key(db, cur, fact)
+    drop_key(db, cur, fact)
     found, count, names = [], 0, None
     for rows in parts:
         target = STAGING if staged else fact.name
@@ -348,26 +235,12 @@ def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
         columns = ", ".join(f'"{n}"' for n in names)
         cur.execute(f'INSERT INTO "{fact.name}" ({columns}) SELECT {columns} FROM {STAGING} ORDER BY {key}')
         cur.execute(f"DROP TABLE {STAGING}")
-    _build_key(db, cur, fact)
+    build_key(db, cur, fact)
     if in_order:
         series.after_first_write(db, cur, fact, found)
     else:
         series.rebuild_from_layout(db, cur, fact.name, _layout(fact))
     return count
-
-
-def _drop_key(db: Database, cur, fact: FactTable) -> None:
-    """PostgreSQL, a first load: the empty table's primary key goes until _build_key."""
-    if not db.is_sqlite:
-        cur.execute(f'ALTER TABLE "{fact.name}" DROP CONSTRAINT "{fact.name}_pk"')
-
-
-def _build_key(db: Database, cur, fact: FactTable) -> None:
-    """PostgreSQL: the primary key _drop_key dropped, built in one sort over the loaded rows."""
-    if not db.is_sqlite:
-        key = ", ".join(f'"{k}"' for k in fact.key_columns)
-        cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-        cur.execute(f'ALTER TABLE "{fact.name}" ADD CONSTRAINT "{fact.name}_pk" PRIMARY KEY ({key})')
 
 
 def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
@@ -499,58 +372,3 @@ def _delete(load: _Load, parts, present: frozenset[str]) -> None:
                 {column: None, LOAD_ID: load.load_id, UPDATED: load.tx_time}))
     series.after_delete(db, cur, fact, staging, [fact.columns[k] for k in dims])
     cur.execute(f"DROP TABLE {STAGING}")
-
-
-def delete_staging(fact: FactTable, part: pa.Table, present: frozenset[str]) -> tuple[pa.Table, list[str]]:
-    """A run of delete rows as the table to stage: the dimensions the load carries (as text,
-    empty = any code), and per measure or attribute it carries a flag: this row names a value
-    of it (only such values are emptied). The dimensions, by id."""
-    dims = [k for k in fact.key_ids if k in present]
-    arrays = {fact.columns[k]: part.column(k).cast(pa.string()) for k in dims}
-    for c in _valued(fact, present):
-        arrays[fact.columns[c]] = pc.is_valid(part.column(c))
-    staged = pa.table(arrays) if arrays else pa.table({"_all": pa.array([True] * part.num_rows)})
-    return staged, dims
-
-
-def delete_conditions(fact: FactTable, staging, target, present: frozenset[str]):
-    """(the condition on `target` rows that a staged delete row removes whole, [(column, the
-    condition that a staged row empties that column's value)]): `staging` as delete_staging
-    made it, `target` any table with the fact table's columns (store/preview.py uses it on
-    its overlay)."""
-    dims = [k for k in fact.key_ids if k in present]
-    others = _valued(fact, present)
-    match = sa.and_(sa.true(), *[
-        sa.or_(staging.c[fact.columns[k]].is_(None), staging.c[fact.columns[k]] == target.c[fact.columns[k]])
-        for k in dims
-    ])
-    value_flags = [staging.c[fact.columns[c]] for c in others]
-    whole_row = sa.and_(sa.true(), *[sa.not_(flag) for flag in value_flags])
-    gone = sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, whole_row))
-    hits = [(fact.columns[c], sa.exists(sa.select(sa.literal(1)).select_from(staging).where(match, flag)))
-            for c, flag in zip(others, value_flags)]
-    return gone, hits
-
-
-def _valued(fact: FactTable, present: frozenset[str]) -> list[str]:
-    return [c.id for c in fact.shape.components if c.role in ("measure", "attribute") and c.id in present]
-
-
-def _finish_record(db: Database, cur, load_id: int, observations: int, result: ApplyResult,
-                   report_json: str | None = None) -> None:
-    """The record marked applied, with its counts (and its report, when it was not stored
-    before: store/early.py, whose transaction holds SQLite's only write lock meanwhile)."""
-    records = LoadRecord.__table__
-    # In UTC, as text SQLAlchemy reads back on SQLite (current_timestamp has whole seconds
-    # only); PostgreSQL's clock at the end (now() is the transaction's start).
-    if db.is_sqlite:
-        now = sa.literal(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"))
-    else:
-        now = sa.text("(clock_timestamp() AT TIME ZONE 'UTC')")
-    stmt = sa.update(records).where(records.c.id == load_id).values(
-        status="applied", finished_at=now, observations=observations, added=result.added,
-        changed=result.changed, deleted=result.deleted, unchanged=result.unchanged, tx_time=result.tx_time,
-    )
-    if report_json is not None:
-        stmt = stmt.values(report_json=report_json)
-    execute_compiled(cur, stmt, db.dialect)

@@ -29,12 +29,15 @@ import threading
 
 import pyarrow as pa
 
-from sdmx_server.store import apply as _apply
 from sdmx_server.store import history, series
 from sdmx_server.store.database import Database
 from sdmx_server.store.incoming import ACTION
 from sdmx_server.store.locks import lock_dataflow
+from sdmx_server.store.rows import fact_columns
 from sdmx_server.store.special import keep_nan
+from sdmx_server.store.steps import (
+    ApplyResult, build_key, crash_point, drop_key, finish_record, is_empty, load_memory, refresh_after_commit,
+)
 from sdmx_server.store.tables import FactTable
 from sdmx_server.store.versions import bump_stamp
 
@@ -74,13 +77,13 @@ class EarlyLoad:
         self._cur = self._conn.cursor()
         try:
             lock_dataflow(db, self._cur, fact.name)  # a load queued behind another waits here
-            _apply._crash_point("early-locked")
-            _apply._load_memory(db, self._cur)
-            if not _apply._is_empty(db, self._cur, fact):
+            crash_point("early-locked")
+            load_memory(db, self._cur)
+            if not is_empty(db, self._cur, fact):
                 self._end("the dataflow holds data")
                 return False
             self._tx_time = history.next_tx_time(db, self._cur, fact, self.load_id)
-            _apply._drop_key(db, self._cur, fact)  # (PostgreSQL: built once, at the end)
+            drop_key(db, self._cur, fact)  # (PostgreSQL: built once, at the end)
         except BaseException:
             self._end(None)
             raise
@@ -100,7 +103,7 @@ class EarlyLoad:
         if not in_order:
             return self.give_up("the rows are not in key order")
         self._action = actions[0]
-        rows = _apply.fact_columns(self.fact, batch, _Rows(present), self.load_id, self._tx_time)
+        rows = fact_columns(self.fact, batch, _Rows(present), self.load_id, self._tx_time)
         self._put(rows)
 
     def _put(self, item) -> None:
@@ -122,7 +125,7 @@ class EarlyLoad:
                 keep_nan(self.db, self._cur, self.fact, rows)  # (SQLite stores a NaN double as NULL)
                 self._found.append(series.series_of_part(self.fact, rows))
                 self._count += rows.num_rows
-                _apply._crash_point("early-written")
+                crash_point("early-written")
             except BaseException as exc:  # told to the loading thread in finish()
                 self._error = exc
 
@@ -138,27 +141,27 @@ class EarlyLoad:
         self._stop_writer()
         self._end(why)
 
-    def finish(self, rows: int, report_json: str) -> "_apply.ApplyResult":
+    def finish(self, rows: int, report_json: str) -> ApplyResult:
         """Validation ended clean: finish the load and commit it, as apply_load would."""
         db, cur, fact = self.db, self._cur, self.fact
         try:
             self._stop_writer()
             if self._error is not None:
                 raise self._error
-            _apply._build_key(db, cur, fact)
+            build_key(db, cur, fact)
             series.after_first_write(db, cur, fact, self._found)
-            result = _apply.ApplyResult(added=self._count, tx_time=self._tx_time)
-            _apply._finish_record(db, cur, self.load_id, rows, result, report_json=report_json)
+            result = ApplyResult(added=self._count, tx_time=self._tx_time)
+            finish_record(db, cur, self.load_id, rows, result, report_json=report_json)
             if result.touched:
                 bump_stamp(db, cur, fact.name)
-            _apply._crash_point("early-finished")
+            crash_point("early-finished")
             self._conn.commit()
         except BaseException:
             self._end(None)
             raise
         self._end(None, rolled_back=False)
         if result.touched:
-            _apply._refresh_statistics(db, fact, self.load_id)
+            refresh_after_commit(db, fact, self.load_id)
         return result
 
     def close(self) -> None:

@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sdmx_server.errors import ServiceUnavailable
 from sdmx_server.query.model import DataQuery
 from sdmx_server.query.periods import epoch_us
-from sdmx_server.store.apply import delete_conditions, delete_staging, fact_columns, runs
+from sdmx_server.store.rows import delete_conditions, delete_staging, fact_columns, runs
 from sdmx_server.store.database import Database
 from sdmx_server.store.embargo import Released, kept_chunks, pending_loads
 from sdmx_server.store.history_sql import epoch_us as moment_us
