@@ -7,7 +7,9 @@ skipping what it was meant to test.
 
 from __future__ import annotations
 
+import ast
 import os
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# CPython 3.11 keeps the AST builder's recursion depth in state shared by all threads
+# (python/cpython#106905): two threads parsing at once, as pytest drawing a failure's
+# traceback while a test server's thread formats one (3.11's tracebacks parse the failing
+# line to place their carets), raise "SystemError: AST constructor recursion depth mismatch"
+# inside pytest, which aborts the whole run with an INTERNALERROR instead of reporting the one
+# failure. A CI run was lost that way. Parsing one at a time avoids it.
+_PARSE_LOCK = threading.RLock()
+_parse = ast.parse
+
+
+def _parse_one_at_a_time(*args, **kwargs):
+    with _PARSE_LOCK:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 
 def require(available: bool, reason: str) -> None:
