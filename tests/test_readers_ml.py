@@ -375,6 +375,27 @@ def test_unknown_components_are_warned_of_and_ignored(target):
         assert f"line {line}: '{name}' is not a component of TEST:DSD_TEST(1.0); ignored" in warnings
 
 
+@pytest.mark.parametrize("order", ["flat-series", "flat-series-flat", "series-flat-series"])
+def test_flat_data_sets_and_data_sets_of_series_mix_in_one_message(shape, order):
+    """Observations directly in a data set carry the whole key; a data set of series beside
+    it carries the key on its series. Each row keeps its own key, whatever came before (the
+    reader once lost count of the key components read on observations: a crash, or values
+    moved to other rows)."""
+    flat = {"flat": ('<mes:DataSet ss:structureRef="S1"><Obs FREQ="M" AREA="IR-23" SEX="M" TIME_PERIOD="1999-0{i}" '
+                     'OBS_VALUE="{i}"/></mes:DataSet>'),
+            "series": ('<mes:DataSet ss:structureRef="S1"><Series FREQ="M" AREA="IR" SEX="F">'
+                       '<Obs TIME_PERIOD="2000-0{i}" OBS_VALUE="{i}"/></Series></mes:DataSet>')}
+    kinds = order.split("-")
+    data = ss_message("\n".join(flat[kind].format(i=i + 1) for i, kind in enumerate(kinds)))
+    incoming, report = read(data, shape)
+    assert incoming is not None and report.ok, report.text()
+    got = incoming.table.select(["AREA", "SEX", "TIME_PERIOD", "OBS_VALUE"]).to_pylist()
+    expected = [{"AREA": "IR-23", "SEX": "M", "TIME_PERIOD": f"1999-0{i + 1}", "OBS_VALUE": str(i + 1)} if kind == "flat"
+                else {"AREA": "IR", "SEX": "F", "TIME_PERIOD": f"2000-0{i + 1}", "OBS_VALUE": str(i + 1)}
+                for i, kind in enumerate(kinds)]
+    assert got == expected
+
+
 # -- hostile files -------------------------------------------------------------------------------
 
 _ROOT_SS = ('<mes:StructureSpecificData xmlns:mes="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message" '

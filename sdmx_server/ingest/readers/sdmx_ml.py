@@ -162,12 +162,14 @@ class Columns:
         self.known = {c.id for c in self.shape.components}
 
     def observation_lists(self, ids) -> list[tuple[str, list]]:
-        """(id, list) for the components read on observations, adding lists (padded with
-        None for the rows before) for ids not read so far."""
+        """(id, list) for the components read on observations, each as long as the rows read
+        so far (padded with None for the rows before that gave it no value)."""
         n = len(self.rows)
         for i in ids:
-            if i not in self.lists:
-                self.lists[i] = [None] * n
+            values = self.lists.setdefault(i, [])
+            # A component read on observations before, then not (a data set of series after
+            # a flat one), has no entry for the rows since: they have no value of it.
+            values.extend([None] * (n - len(values)))
         return [(i, self.lists[i]) for i in ids]
 
     def enter(self, context: dict) -> int:
@@ -184,6 +186,8 @@ class Columns:
         n = len(self.rows)
         if not n:
             return
+        for values in self.lists.values():
+            values.extend([None] * (n - len(values)))  # (see observation_lists)
         index = pa.array(np.asarray(self.context_of_row, dtype=np.int32))
         columns: dict[str, pa.Array] = {}
         names = [*self.lists, *{k for c in self.contexts for k in c if k not in self.lists}]
