@@ -26,9 +26,9 @@ from sdmx_server.sources.mapping import map_rows
 from sdmx_server.sources.raw import PullError, RawData
 from sdmx_server.sources.spec import SourceSpec
 from sdmx_server.sources.sql import pull_sql
-from sdmx_server.store.steps import ApplyResult
 from sdmx_server.store.database import Database
 from sdmx_server.store.records import LoadRecord
+from sdmx_server.store.steps import ApplyResult
 
 
 @dataclass
