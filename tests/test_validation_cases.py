@@ -52,6 +52,18 @@ def test_an_unbalanced_quote_is_reported_where_it_opened(store):
     assert "row 2" in outcome.report.text()
 
 
+def test_a_row_of_too_many_fields_that_is_not_utf8_is_reported_at_its_row(store):
+    """pyarrow cannot hand such a row to the reader's handler (it decodes it first): the
+    reader reads again to find it, and says which row, as for any row of the wrong width."""
+    db, settings, tmp_path = store
+    path = tmp_path / "not-utf8.csv"
+    path.write_bytes((HEADER + row("2020-01") + row("2020-02")).encode() + row("2020-03").encode()[:-1] + b",\xf3\xff\n")
+    outcome = load_data(db, _registry(db), FLOW_A, path, "merge", settings)
+    assert outcome.status == "rejected"
+    assert rules(outcome) == {(4, None, "csv-fields")}, outcome.report.text()
+    assert "expected 8 fields as in the header, found 9" in outcome.report.text()
+
+
 def test_a_multi_line_value_that_is_meant_is_kept(store):
     text = HEADER + row("2020-01", title='"two\nlines"') + row("2020-02", title='"two\nlines"')
     outcome = load(store, text)

@@ -142,7 +142,7 @@ def _stream(f, header, version, plan, separator, counts, flow, shape: DataShape,
     except (pa.ArrowInvalid, OSError) as exc:
         if "straddl" in str(exc):
             _report_long_row(f, report)
-        else:
+        elif not _report_unhandled_row(f, names, separator, header, exc, report):
             report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}", rule="csv")
     if offset == 0:
         yield _to_incoming(_empty(names), 0, header, version, plan, flow, shape, report)
@@ -217,6 +217,30 @@ def _open(f, names, separator, on_invalid_row, threads: bool, block: int | None 
             quoted_strings_can_be_null=False,
         ),
     )
+
+
+_UNHANDLED = re.compile(r"Row #(\d+): Expected \d+ columns, got (\d+): (.*)", re.S)
+
+
+def _report_unhandled_row(f, names, separator, header, exc: Exception, report: ValidationReport) -> bool:
+    """A row with the wrong number of fields that pyarrow could not hand to `on_invalid_row`
+    (it decodes the row's text first, and a row that is not UTF-8 fails there, so it stops the
+    read instead): read again in one thread, where pyarrow's own error names the row. Reported
+    as _report_bad_rows would; False when the error is another."""
+    if "columns, got" not in str(exc):
+        return False
+    try:
+        for _ in _open(f, names, separator, None, threads=False):
+            pass
+    except (pa.ArrowInvalid, OSError) as again:
+        found = _UNHANDLED.search(str(again))
+        if found is None:
+            return False
+        row, fields, text = int(found.group(1)), int(found.group(2)), found.group(3)
+        report.file_error(f"expected {len(header)} fields as in the header, found {fields:,}: {text[:80]!r}",
+                          rule="csv-fields", row=row)
+        return True
+    return False
 
 
 def _report_bad_rows(bad_rows, header, separator, report: ValidationReport) -> None:
