@@ -62,6 +62,13 @@ def test_a_row_of_too_many_fields_that_is_not_utf8_is_reported_at_its_row(store)
     assert outcome.status == "rejected"
     assert rules(outcome) == {(4, None, "csv-fields")}, outcome.report.text()
     assert "expected 8 fields as in the header, found 9" in outcome.report.text()
+    # After a row of the wrong width that is UTF-8: each reported once, at its row.
+    path.write_bytes((HEADER + row("2020-01")).encode() + row("2020-02").encode()[:-1] + b",x\n"
+                     + row("2020-03").encode()[:-1] + b",\xf3\xff\n")
+    outcome = load_data(db, _registry(db), FLOW_A, path, "merge", settings)
+    assert outcome.status == "rejected"
+    assert sorted(r for g in outcome.report.groups for r in g.rows) == [3, 4], outcome.report.text()
+    assert rules(outcome) == {(3, None, "csv-fields"), (4, None, "csv-fields")}, outcome.report.text()
 
 
 def test_a_multi_line_value_that_is_meant_is_kept(store):

@@ -230,7 +230,8 @@ def _report_unhandled_row(f, names, separator, header, exc: Exception, report: V
     if "columns, got" not in str(exc):
         return False
     try:
-        for _ in _open(f, names, separator, None, threads=False):
+        # (the rows the handler could take were collected in the first pass: skipped here)
+        for _ in _open(f, names, separator, lambda row: "skip", threads=False):
             pass
     except (pa.ArrowInvalid, OSError) as again:
         found = _UNHANDLED.search(str(again))
