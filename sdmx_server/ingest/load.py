@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-
 from sdmx_server.access import audited
 from sdmx_server.access.principal import Principal
 from sdmx_server.ingest.context import ValidationContext

@@ -131,7 +131,7 @@ def _sql(load: _Load, statement) -> str:
 
 def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
-    rows_of = (fact_columns(load.fact, part, data, load.load_id, load.tx_time) for part in parts)
+    rows_of = (fact_columns(load.fact, part, data.present, data.sorted, load.load_id, load.tx_time) for part in parts)
     if is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
         result.added += _ingest_into_empty(load, rows_of, data.sorted)
@@ -146,7 +146,8 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
     if data.sorted:
         changed_rows = aligned.classify_aligned(
             db, cur, fact,
-            lambda: (fact_columns(fact, part, data, load.load_id, load.tx_time) for part in data.batches()),
+            lambda: (fact_columns(fact, part, data.present, data.sorted, load.load_id, load.tx_time)
+                     for part in data.batches()),
             data.rows, replace,
             history.stored_columns(fact.table, fact.key_columns), IS_NEW)
     if changed_rows is not None:

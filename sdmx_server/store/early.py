@@ -103,7 +103,8 @@ class EarlyLoad:
         if not in_order:
             return self.give_up("the rows are not in key order")
         self._action = actions[0]
-        rows = fact_columns(self.fact, batch, _Rows(present), self.load_id, self._tx_time)
+        # (in key order, or the load gave up above: nothing is sorted again)
+        rows = fact_columns(self.fact, batch, present, True, self.load_id, self._tx_time)
         self._put(rows)
 
     def _put(self, item) -> None:
@@ -185,13 +186,3 @@ class EarlyLoad:
                 self._cur.close()
             finally:
                 conn.close()
-
-
-class _Rows:
-    """What fact_columns asks of the load: the components it carries; each batch is in key
-    order (or the load gave up), so nothing is sorted again."""
-
-    sorted = True
-
-    def __init__(self, present: frozenset[str]):
-        self.present = present

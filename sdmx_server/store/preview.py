@@ -47,7 +47,6 @@ from sdmx_server.store.rows import delete_conditions, delete_staging, fact_colum
 from sdmx_server.store.database import Database
 from sdmx_server.store.embargo import Released, kept_chunks, pending_loads
 from sdmx_server.store.history_sql import epoch_us as moment_us
-from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.pool import discard
 from sdmx_server.store.special import keep_nan
 from sdmx_server.store.sql import dimension_where, render_sql
@@ -171,8 +170,7 @@ def _build(preview: Preview, flow: Flow, query: DataQuery) -> None:
                 else:
                     # Bookkeeping columns are written as a release would, with the release
                     # time for the transaction time it will at least have; answers never show them.
-                    rows = fact_columns(fact, part, ValidatedData(part, present, sorted=True), load.load_id,
-                                        moment_us(load.release_at))
+                    rows = fact_columns(fact, part, present, True, load.load_id, moment_us(load.release_at))
                     _write(preview, rows, action == "R", selected, keys)
         if keys is not None:
             carried = sa.exists(sa.select(sa.literal(1)).select_from(keys).where(

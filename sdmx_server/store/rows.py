@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sdmx_server.store.history import UPDATED
-from sdmx_server.store.incoming import ACTION, ValidatedData
+from sdmx_server.store.incoming import ACTION
 from sdmx_server.store.ordering import sort_order
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable
 
@@ -29,10 +29,11 @@ def runs(table: pa.Table):
         yield actions[s], table.slice(s, e - s)
 
 
-def fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id: int, tx_time: int) -> pa.Table:
-    """The part as the fact table's columns, sorted by key (rows then land in index order).
-    (store/preview.py writes embargoed rows with it too.)"""
-    present = data.present
+def fact_columns(fact: FactTable, part: pa.Table, present: frozenset[str], in_order: bool, load_id: int,
+                 tx_time: int) -> pa.Table:
+    """The part as the fact table's columns (those of the components in `present`), sorted by
+    key unless `in_order` (rows then land in index order). (store/early.py and
+    store/preview.py write with it too.)"""
     arrays, names = [], []
     for component in fact.shape.components:
         if component.id not in present:
@@ -50,7 +51,7 @@ def fact_columns(fact: FactTable, part: pa.Table, data: ValidatedData, load_id: 
     arrays.append(pa.array(np.full(part.num_rows, tx_time, dtype=np.int64)))
     names.append(UPDATED)
     table = pa.table(arrays, names=names)
-    if data.sorted:
+    if in_order:
         return table
     return table.take(pa.array(sort_order([part.column(k) for k in fact.key_ids])))
 

@@ -237,9 +237,7 @@ def _report_unhandled_row(f, names, separator, header, exc: Exception, report: V
         found = _UNHANDLED.search(str(again))
         if found is None:
             return False
-        row, fields, text = int(found.group(1)), int(found.group(2)), found.group(3)
-        report.file_error(f"expected {len(header)} fields as in the header, found {fields:,}: {text[:80]!r}",
-                          rule="csv-fields", row=row)
+        _wrong_width(report, header, f"{int(found.group(2)):,}", found.group(3), int(found.group(1)))
         return True
     return False
 
@@ -253,11 +251,15 @@ def _report_bad_rows(bad_rows, header, separator, report: ValidationReport) -> N
                 f"a quote opens in this row and does not close at its end: {what}; close the quote, or write a "
                 "quote inside a value as two (\"\")", rule="csv-quote", row=number)
         else:
-            report.file_error(f"expected {len(header)} fields as in the header, found {_fields(text, separator)}: "
-                              f"{text[:80]!r}", rule="csv-fields", row=number)
+            _wrong_width(report, header, _fields(text, separator), text, number)
     if len(bad_rows) > 50:
         report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields",
                           rule="csv-fields")
+
+
+def _wrong_width(report: ValidationReport, header, found: str, text: str, row: int | None) -> None:
+    report.file_error(f"expected {len(header)} fields as in the header, found {found}: {text[:80]!r}",
+                      rule="csv-fields", row=row)
 
 
 def _to_incoming(table, offset, header, version, plan, flow, shape, report) -> pa.Table:
