@@ -8,6 +8,7 @@ skipping what it was meant to test.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import threading
 import uuid
@@ -18,19 +19,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# CPython 3.11 keeps the AST builder's recursion depth in state shared by all threads
-# (python/cpython#106905): two threads parsing at once, as pytest drawing a failure's
-# traceback while a test server's thread formats one (3.11's tracebacks parse the failing
-# line to place their carets), raise "SystemError: AST constructor recursion depth mismatch"
-# inside pytest, which aborts the whole run with an INTERNALERROR instead of reporting the one
-# failure. A CI run was lost that way. Parsing one at a time avoids it.
+# CPython 3.11's AST builder keeps its recursion depth in state shared by every call
+# (python/cpython#106905), and each call resets it to its own starting depth. A second
+# ast.parse begun while one is still building its tree leaves the first one's count off, and
+# the first raises "SystemError: AST constructor recursion depth mismatch". Inside pytest that
+# aborts the whole run with an INTERNALERROR instead of reporting one failure; two CI runs were
+# lost that way. The second parse comes from another thread (3.11's tracebacks parse the failing
+# line to place their carets) or from the same one: the builder allocates, the allocation runs
+# the garbage collector, a collected object's __del__ raises, and pytest's unraisable-exception
+# hook formats that traceback at once. So parses go one at a time, with the collector held off.
 _PARSE_LOCK = threading.RLock()
 _parse = ast.parse
 
 
 def _parse_one_at_a_time(*args, **kwargs):
     with _PARSE_LOCK:
-        return _parse(*args, **kwargs)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _parse(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
 
 
 ast.parse = _parse_one_at_a_time
