@@ -14,6 +14,7 @@ from SQLite's own changes() and last_insert_rowid(), which ADBC does not report.
 from __future__ import annotations
 
 import re
+import weakref
 
 import adbc_driver_manager.dbapi as _dbapi
 import adbc_driver_sqlite.dbapi as _adbc_sqlite
@@ -64,13 +65,19 @@ def connect(database: str = "", *args, **kwargs) -> "Connection":
 
 class Connection:
     def __init__(self, path: str):
-        self._conn = _adbc_sqlite.connect(path)
+        conn = self._conn = _adbc_sqlite.connect(path)
         self._cursors: list[Cursor] = []
-        with self._conn.cursor() as cur:
+        # A pooled connection dropped without close() (its engine collected) must close its
+        # statements before itself, or ADBC raises "Cannot close AdbcConnection with open
+        # AdbcStatement" from a finalizer. Not a __del__: the collector finalizes a cycle's
+        # objects in any order, the ADBC connection maybe first. The finalizer holds the ADBC
+        # objects, so they outlive this one and close in order.
+        self._finalizer = weakref.finalize(self, _close, conn, self._cursors)
+        with conn.cursor() as cur:
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def cursor(self) -> "Cursor":
-        self._cursors = [c for c in self._cursors if not c.closed]
+        self._cursors[:] = [c for c in self._cursors if not c.closed]
         cursor = Cursor(self._conn)
         self._cursors.append(cursor)
         return cursor
@@ -82,24 +89,20 @@ class Connection:
         self._conn.rollback()
 
     def close(self) -> None:
-        if self._conn is None:
-            return
-        for cursor in self._cursors:
-            cursor.close()
-        self._cursors.clear()
-        self._conn.close()
+        self._finalizer()  # (once: later calls do nothing)
         self._conn = None
-
-    def __del__(self) -> None:
-        # A pooled connection dropped without close(): its statements must go first, or ADBC
-        # refuses to close the connection.
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def create_function(self, *args, **kwargs) -> None:
         """SQLAlchemy registers a REGEXP function; the store never uses it."""
+
+
+def _close(conn, cursors: list["Cursor"]) -> None:
+    try:
+        for cursor in cursors:
+            cursor.close()
+        cursors.clear()
+    finally:
+        conn.close()
 
 
 class Cursor:
