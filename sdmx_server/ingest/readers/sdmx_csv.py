@@ -9,14 +9,14 @@ never held whole.
 Nothing is read silently wrong: a quote that opens and does not close where it should swallows
 the following lines into one value, which is reported at the row where it opened; a row longer
 than the parser's block (MAX_ROW_BYTES) is reported with its row, never with the parser's own
-words. The source is a path or an open binary file (an upload's body), read twice at most.
+words (csv_faults.py finds and words them). The source is a path or an open binary file (an
+upload's body), read twice at most.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from pathlib import Path
 
@@ -26,14 +26,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sdmx_server.ingest.readers import ACTION, BATCH_ROWS, ROW, IncomingData, Source, closing
+from sdmx_server.ingest.readers.csv_faults import (
+    MAX_ROW_BYTES, BadRows, RowHandler, Suspect, arrow_message, check_rows, count_marks, report_bad_rows,
+    report_long_row, report_unhandled_row,
+)
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
 _HEADER_V1 = re.compile(r"^DATAFLOW(?P<sep>[^A-Za-z0-9_\[])")
 _HEADER_V2 = re.compile(r"^STRUCTURE(\[(?P<sub>[^\]]*)\])?(?P<sep>[^A-Za-z0-9_\[])")
 _ACTIONS = {"I": "M", "A": "M", "M": "M", "R": "R", "D": "D"}
-#: The parser's block: a row must fit in one (pyarrow cannot parse a row across two).
-MAX_ROW_BYTES = 1 << 22
 #: The block the parser reads rows in while they are shorter (it reads up to 32 ahead).
 READ_BLOCK = 1 << 20
 
@@ -73,7 +75,7 @@ def _read_source(f, shape: DataShape, flow, report: ValidationReport) -> Incomin
     plan = _plan(header, version, shape, report)
     if plan is None:
         return None
-    counts = _count(f)
+    counts = count_marks(f)
     if counts[1] % 2:
         # A quote left open somewhere (an odd count): found before any row is handed over, so
         # that the file is refused as unreadable, its rows unread.
@@ -125,50 +127,46 @@ def _stream(f, header, version, plan, separator, counts, flow, shape: DataShape,
     """The file's rows a batch at a time (`_tables`), each as the columns validation
     reads; the problems of the whole file (bad rows, open quotes) reported at the end."""
     names = [f"c{i}" for i in range(len(header))]
-    bad_rows: list[tuple[int | None, str]] = []
-
-    def on_invalid_row(row) -> str:
-        bad_rows.append((row.number, row.text))
-        return "skip"
-
+    bad = BadRows()
     offset = 0
-    suspect = _Suspect(separator, len(header))
+    suspect = Suspect(separator, len(header))
     try:
-        for table in _tables(f, names, separator, on_invalid_row, bad_rows):
-            if not _check_rows(table, offset, suspect, report):
+        for table in _tables(f, names, separator, bad):
+            if not check_rows(table, offset, suspect, report):
                 break
             yield _to_incoming(table, offset, header, version, plan, flow, shape, report)
             offset += table.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         if "straddl" in str(exc):
-            _report_long_row(f, report)
-        elif not _report_unhandled_row(f, names, separator, header, exc, report):
-            report.file_error(f"the file cannot be read as CSV: {_arrow_message(exc)}", rule="csv")
+            report_long_row(f, report)
+        elif not report_unhandled_row(lambda handler: _open(f, names, separator, handler, threads=False), header,
+                                      exc, report):
+            report.file_error(f"the file cannot be read as CSV: {arrow_message(exc)}", rule="csv")
     if offset == 0:
         yield _to_incoming(_empty(names), 0, header, version, plan, flow, shape, report)
     report.rows_read = offset
-    if bad_rows:
+    if bad.rows:
         # Threads cannot tell where a bad row was: read again, in one thread, to say.
-        bad_rows.clear()
+        bad.rows.clear()
         try:
-            for _ in _open(f, names, separator, on_invalid_row, threads=False):
+            for _ in _open(f, names, separator, bad, threads=False):
                 pass
         except (pa.ArrowInvalid, OSError):
             pass
-        _report_bad_rows(bad_rows, header, separator, report)
+        report_bad_rows(bad.rows, header, separator, report)
         return
     line_ends, quotes = counts
     if report.ok and (line_ends > offset + 1 or quotes % 2 == 1):
         # Cheap signs that a value swallowed lines: look at the values again, only then.
         suspect.unbalanced = quotes % 2 == 1
         seen = 0
-        for batch in _open(f, names, separator, on_invalid_row, threads=True):
+        for batch in _open(f, names, separator, bad, threads=True):
             suspect.check(pa.Table.from_batches([batch]), seen, report)
             seen += batch.num_rows
         suspect.finish(report)
 
 
-def _tables(f, names, separator, on_invalid_row, bad_rows: list):
+def _tables(f, names, separator, bad: BadRows):
     """The file's rows in tables of about BATCH_ROWS, parsed in blocks of READ_BLOCK (the parser
     reads up to 32 blocks ahead: memory is bounded by the block). A row longer than a block
     cannot be parsed across two: then the file is read again, on from the rows already handed
@@ -177,7 +175,7 @@ def _tables(f, names, separator, on_invalid_row, bad_rows: list):
     while True:
         skip, pending, count = done, [], 0
         try:
-            for batch in _open(f, names, separator, on_invalid_row, threads=True, block=block):
+            for batch in _open(f, names, separator, bad, threads=True, block=block):
                 if skip:
                     if batch.num_rows <= skip:
                         skip -= batch.num_rows
@@ -195,21 +193,21 @@ def _tables(f, names, separator, on_invalid_row, bad_rows: list):
             if "straddl" not in str(exc) or block >= MAX_ROW_BYTES:
                 raise
             block = MAX_ROW_BYTES
-            bad_rows.clear()  # (read again from the start: said again)
+            bad.rows.clear()  # (read again from the start: said again)
 
 
 def _empty(names) -> pa.Table:
     return pa.table({n: pa.array([], pa.string()) for n in names})
 
 
-def _open(f, names, separator, on_invalid_row, threads: bool, block: int | None = None):
+def _open(f, names, separator, handler: RowHandler, threads: bool, block: int | None = None):
     f.seek(0)
     return pacsv.open_csv(
         f,
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads,
                                        block_size=block or MAX_ROW_BYTES),
         parse_options=pacsv.ParseOptions(
-            delimiter=separator, newlines_in_values=True, invalid_row_handler=on_invalid_row
+            delimiter=separator, newlines_in_values=True, invalid_row_handler=handler
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
@@ -217,49 +215,6 @@ def _open(f, names, separator, on_invalid_row, threads: bool, block: int | None 
             quoted_strings_can_be_null=False,
         ),
     )
-
-
-_UNHANDLED = re.compile(r"Row #(\d+): Expected \d+ columns, got (\d+): (.*)", re.S)
-
-
-def _report_unhandled_row(f, names, separator, header, exc: Exception, report: ValidationReport) -> bool:
-    """A row with the wrong number of fields that pyarrow could not hand to `on_invalid_row`
-    (it decodes the row's text first, and a row that is not UTF-8 fails there, so it stops the
-    read instead): read again in one thread, where pyarrow's own error names the row. Reported
-    as _report_bad_rows would; False when the error is another."""
-    if "columns, got" not in str(exc):
-        return False
-    try:
-        # (the rows the handler could take were collected in the first pass: skipped here)
-        for _ in _open(f, names, separator, lambda row: "skip", threads=False):
-            pass
-    except (pa.ArrowInvalid, OSError) as again:
-        found = _UNHANDLED.search(str(again))
-        if found is None:
-            return False
-        _wrong_width(report, header, f"{int(found.group(2)):,}", found.group(3), int(found.group(1)))
-        return True
-    return False
-
-
-def _report_bad_rows(bad_rows, header, separator, report: ValidationReport) -> None:
-    for number, text in bad_rows[:50]:
-        if "\n" in text or "\r" in text or text.count('"') % 2:
-            lines = len(text.splitlines()) - 1
-            what = f"the next {lines:,} line(s) were read into this row" if lines else "the row ends inside it"
-            report.file_error(
-                f"a quote opens in this row and does not close at its end: {what}; close the quote, or write a "
-                "quote inside a value as two (\"\")", rule="csv-quote", row=number)
-        else:
-            _wrong_width(report, header, _fields(text, separator), text, number)
-    if len(bad_rows) > 50:
-        report.file_error(f"... and {len(bad_rows) - 50:,} more rows with the wrong number of fields",
-                          rule="csv-fields")
-
-
-def _wrong_width(report: ValidationReport, header, found: str, text: str, row: int | None) -> None:
-    report.file_error(f"expected {len(header)} fields as in the header, found {found}: {text[:80]!r}",
-                      rule="csv-fields", row=row)
 
 
 def _to_incoming(table, offset, header, version, plan, flow, shape, report) -> pa.Table:
@@ -334,134 +289,3 @@ def _all_delete(action: pa.Array) -> bool:
     return pc.all(pc.equal(pc.fill_null(action, ""), "D")).as_py() is True
 
 
-def _arrow_message(exc: Exception) -> str:
-    text = str(exc)
-    if "invalid UTF8" in text:
-        return "it is not UTF-8 text (save it as CSV UTF-8)"
-    return text.splitlines()[0]
-
-
-def _fields(text: str, separator: str) -> str:
-    try:
-        return f"{len(next(csv.reader(io.StringIO(text), delimiter=separator))):,}"
-    except (csv.Error, StopIteration):
-        return "another number"
-
-
-def _check_rows(table: pa.Table, offset: int, suspect: "_Suspect", report: ValidationReport) -> bool:
-    """A row longer than a block: whether the parser takes one depends on where it falls, so it
-    is refused wherever it falls (looked for only when the block's longest values say it may
-    be there)."""
-    if not table.num_rows:
-        return True
-    widest = sum(pc.max(pc.binary_length(c)).as_py() or 0 for c in table.columns)
-    if widest + table.num_columns > MAX_ROW_BYTES:
-        lengths = None
-        for column in table.columns:
-            size = pc.binary_length(column)
-            lengths = size if lengths is None else pc.add(lengths, size)
-        lengths = pc.add(lengths, table.num_columns)
-        too_long = pc.greater(lengths, MAX_ROW_BYTES)
-        if pc.any(too_long).as_py():
-            position = pc.index(too_long, True).as_py()
-            _too_long(report, offset + position + 2, lengths[position].as_py())
-            return False
-    return True
-
-
-class _Suspect:
-    """Rows the parser read whole but that are not what the file meant: a value that swallowed
-    the following lines (an unbalanced quote). Looked for only when cheap signs say they may be
-    there: more line ends than rows, or an odd number of quotes in the file."""
-
-    def __init__(self, separator: str, width: int):
-        self.separator, self.width = separator, width
-        self.unbalanced = False
-        self.open_at: int | None = None
-        self.ok = True
-
-    def check(self, table: pa.Table, offset: int, report: ValidationReport) -> None:
-        for column in table.columns:
-            multiline = pc.or_(pc.match_substring(column, "\n"), pc.match_substring(column, "\r"))
-            for position in pc.indices_nonzero(multiline).to_pylist()[:50]:
-                value = column[position].as_py()
-                lines = value.splitlines()[1:]
-                swallowed = [line for line in lines if line.count(self.separator) >= self.width - 1]
-                if swallowed:
-                    self.ok = False
-                    report.file_error(
-                        f"a quote opens in this row and does not close where the value ends: {len(lines):,} "
-                        f"following line(s) were read into one value, e.g. {swallowed[0][:60]!r}; close the quote, "
-                        "or write a quote inside a value as two (\"\")", rule="csv-quote", row=offset + position + 2)
-                elif self.open_at is None:
-                    self.open_at = offset + position
-
-    def finish(self, report: ValidationReport) -> None:
-        if self.ok and self.unbalanced and self.open_at is not None:
-            report.file_error("a quote opens in this row and never closes: the rest of the file was read into one "
-                              "value; close the quote, or write a quote inside a value as two (\"\")",
-                              rule="csv-quote", row=self.open_at + 2)
-
-
-def _count(f) -> tuple[int, int]:
-    """How many line ends and quote characters the file holds (a pass over its bytes)."""
-    f.seek(0)
-    line_ends = quotes = 0
-    while chunk := f.read(1 << 24):
-        line_ends += chunk.count(b"\n")
-        quotes += chunk.count(b'"')
-    return line_ends, quotes
-
-
-def _report_long_row(f, report: ValidationReport) -> None:
-    """The parser gave up on a row longer than its block: find it (a pass over the bytes, only
-    then). A record goes on over line ends while a quote is open, as the parser reads it. The
-    file is read at offsets, not through its position: the parser's read-ahead threads may
-    still be reading it when its error arrives."""
-    read_at = _positional(f)
-    number, length, quotes, offset = 0, 0, 0, 0
-    while chunk := read_at(offset, 1 << 24):
-        offset += len(chunk)
-        parts = chunk.split(b"\n")
-        for index, part in enumerate(parts):
-            length += len(part)
-            quotes += part.count(b'"')
-            if index == len(parts) - 1:
-                break  # no line end after it in this chunk: the line goes on
-            length += 1
-            if quotes % 2:
-                continue  # inside a quoted value: the record goes on
-            number += 1
-            if length > MAX_ROW_BYTES:
-                _too_long(report, number, length)
-                return
-            length, quotes = 0, 0
-    if length > MAX_ROW_BYTES:  # the last line, without a line end
-        _too_long(report, number + 1, length)
-        return
-    report.file_error(f"a row is longer than {MAX_ROW_BYTES // (1 << 20)} MB, the longest a row may be",
-                      rule="row-too-long")
-
-
-def _positional(f):
-    """read_at(offset, size) on the file, independent of its current position where possible."""
-    try:
-        fd = f.fileno()
-        return lambda offset, size: os.pread(fd, size, offset)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        pass
-    if hasattr(f, "getbuffer"):
-        buffer = f.getbuffer()
-        return lambda offset, size: bytes(buffer[offset:offset + size])
-
-    def read_at(offset: int, size: int) -> bytes:
-        f.seek(offset)
-        return f.read(size)
-
-    return read_at
-
-
-def _too_long(report: ValidationReport, row: int, size: int) -> None:
-    report.file_error(
-        f"the row is {size / (1 << 20):.1f} MB long; a row may be at most {MAX_ROW_BYTES // (1 << 20)} MB (one "
-        "observation per row: a value this long is most likely a quoting mistake)", rule="row-too-long", row=row)
