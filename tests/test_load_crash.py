@@ -171,6 +171,35 @@ def test_killed_early_first_load_changes_nothing(store, point):
     assert sum(after["series"].values()) == len(first) and after["stamp"] != stamp
 
 
+@pytest.mark.parametrize("point", ["early-locked", "early-compared", "early-finished"])
+def test_killed_early_resend_changes_nothing(store, point):
+    """A whole resend compared while it is validated (store/early.py; the stored table is above
+    aligned.MIN_ROWS) killed at each point: the state before stays, its record is marked
+    failed, and a repeat applies the revisions."""
+    db, url, tmp_path = store
+    first = big_frame(70, 1.0).sort_values(DIMENSIONS)  # 10,080 observations
+    code, _, err = _run(_load(url, tmp_path, write(tmp_path / "first.csv", sdmx_csv(first))))
+    assert code == 0, err
+    resent = first.copy()
+    resent.loc[resent.index[::10], "OBS_VALUE"] += 0.5
+    path = write(tmp_path / "resent.csv", sdmx_csv(resent))
+    before = _snapshot(db)
+    code, _, err = _run(_load(url, tmp_path, path, **{CRASH_AT: point, EARLY_ROWS: "1"}))
+    assert code == -signal.SIGKILL, err
+    assert _same(_snapshot(db), before)
+    killed = max(r["id"] for r in _records(url, tmp_path))
+    assert _marked_failed(url, tmp_path, killed)["status"] == "failed"
+    code, _, err = _run(_load(url, tmp_path, path, **{EARLY_ROWS: "1"}))
+    assert code == 0, err
+    applied = {r["id"]: r for r in _records(url, tmp_path)}[killed + 1]
+    revised = len(resent.index[::10])
+    assert (applied["status"], applied["added"], applied["changed"], applied["unchanged"]) == (
+        "applied", 0, revised, len(first) - revised)
+    after = _snapshot(db)
+    pd.testing.assert_frame_equal(after["observations"], _normal(resent))
+    assert after["history"] == before["history"] + revised and after["stamp"] != before["stamp"]
+
+
 def test_killed_at_any_moment_leaves_before_or_after(store):
     db, url, tmp_path, path = _prepare(store, years=150)
     before = _snapshot(db)

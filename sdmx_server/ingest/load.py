@@ -237,8 +237,9 @@ def _run_load(db, registry: Registry, request: LoadRequest, read: ReadIncoming, 
 
 
 class _Early:
-    """The validation's hook that writes a large first load while it is validated
-    (store/early.py): tried at the first batch, when the load is one that may apply."""
+    """The validation's hook that applies a large load while it is validated (store/early.py:
+    a first load written, a whole resend compared): tried at the first batch, when the load is
+    one that may apply."""
 
     def __init__(self, db: Database, request: LoadRequest, shape: DataShape, record_id: int):
         self.db, self.request, self.shape, self.record_id = db, request, shape, record_id
@@ -258,7 +259,7 @@ class _Early:
                 load = EarlyLoad(self.db, fact, self.record_id)
                 if load.start():
                     self.load = load
-                    if self.context is not None:
+                    if load.mode == "write" and self.context is not None:
                         # Empty under the load's lock, which it holds to the end: nothing stored
                         # can conflict (and on PostgreSQL the table, locked, must not be read).
                         self.context.stored_values = self.context.stored_keys = None
@@ -283,13 +284,13 @@ def _apply_or_keep(db, request: LoadRequest, shape: DataShape, record_id: int, v
         embargo.keep(db, record_id, request.flow, validated, request.release_at)
         close_record(db, record_id, "pending", report, fmt)
         return outcome("pending")
-    if not early.active:
-        store_report(db, record_id, report)
     try:
         progress("apply", 0, validated.rows)
-        if early.active:  # written while it was validated: finished and committed now
+        result = None
+        if early.active:  # written or compared while it was validated: finished and committed now
             result = early.load.finish(validated.rows, json.dumps(report.as_json()))
-        else:
+        if result is None:  # (or the comparison found other keys than the stored ones)
+            store_report(db, record_id, report)
             fact = ensure_fact_table(db, request.flow, shape)
             result = apply_load(db, fact, validated, record_id, replace_all=request.action == "replace-all")
         progress("apply", validated.rows, validated.rows)

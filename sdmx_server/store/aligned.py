@@ -57,6 +57,19 @@ def classify_aligned(db: Database, cur, fact: FactTable, parts: Callable[[], Ite
     rows (they cannot go into the database while the stored rows stream out of it)."""
     if count < MIN_ROWS or stored_count(db, cur, fact) != count:
         return None
+    return compare(db, cur, fact, parts(), replace, stored_names, is_new, drain=True)
+
+
+def compare(db: Database, cur, fact: FactTable, incoming: Iterator[pa.Table], replace: bool,
+            stored_names: dict[str, str], is_new: str, *, drain: bool,
+            on_changed: Callable[[pa.Table], None] | None = None) -> pa.Table | None:
+    """classify_aligned's comparison, for rows whose count is not known beforehand (store/early.py
+    compares them as they are validated): None as soon as a key differs, a row is missing or one
+    is left over. `drain`: then the stored rows are still read to their end, so the transaction
+    can go on (the caller classifies in SQL); else the read is cancelled, and the caller rolls
+    the transaction back. `on_changed`: each batch's changed rows are handed to it as they are
+    found, rather than kept (then the table returned is empty); what it did before a mismatch is
+    the caller's to roll back."""
     f = fact.table
     key = fact.key_columns
     measure = fact.columns[fact.shape.measure.id]
@@ -77,34 +90,37 @@ def classify_aligned(db: Database, cur, fact: FactTable, parts: Callable[[], Ite
                     "set_config('enable_sort', 'off', true), set_config('jit', 'off', true)")
         sort_was, jit_was = cur.fetchone()[:2]
         cur.fetchall()
-    incoming = _Rows(parts())
+    rows = _Rows(incoming)
     changed: list[pa.Table] = []
     aligned = True
+    cancelled = False
     try:
         cur.execute(sql)
-        offset = 0
         for batch in cur.fetch_record_batch():
             if not aligned or batch.num_rows == 0:
-                continue  # (the reader is drained either way)
-            if offset + batch.num_rows > count:
-                aligned = False
-                continue
+                continue  # (drain: the reader is read to its end either way)
             stored = _restore(db, f, pa.Table.from_batches([batch]))
-            new = incoming.take(batch.num_rows)
-            offset += batch.num_rows
-            if nan_text and (_has_nan(new.column(measure))
-                             or pc.any(stored.column(_NAN_FLAG).cast(pa.bool_())).as_py()):
+            new = rows.take(batch.num_rows)
+            if (new is None
+                    or nan_text and (_has_nan(new.column(measure))
+                                     or pc.any(stored.column(_NAN_FLAG).cast(pa.bool_())).as_py())
+                    or not _same_keys(stored, new, key)):
                 aligned = False
-                continue
-            if not _same_keys(stored, new, key):
-                aligned = False
-                continue
+                if drain:
+                    continue
+                if not db.is_sqlite:
+                    cur.adbc_cancel()  # (PostgreSQL would send the rest first, even to a closed reader)
+                    cancelled = True
+                break
             diff = _changed(f, key, stored, new, replace, stored_names, is_new)
             if diff.num_rows:
-                changed.append(diff)
-        aligned = aligned and offset == count
+                if on_changed is None:
+                    changed.append(diff)
+                else:
+                    on_changed(diff)
+        aligned = aligned and rows.at_end()
     finally:
-        if not db.is_sqlite:
+        if not db.is_sqlite and not cancelled:
             cur.execute(f"SELECT set_config('enable_sort', '{sort_was}', true), set_config('jit', '{jit_was}', true)")
             cur.fetchall()
     if not aligned:
@@ -119,17 +135,26 @@ class _Rows:
         self._parts = parts
         self._head: pa.Table | None = None
 
-    def take(self, n: int) -> pa.Table:
+    def take(self, n: int) -> pa.Table | None:
+        """The next n rows; None when fewer are left."""
         pieces, wanted = [], n
         while wanted:
             if self._head is None or not self._head.num_rows:
-                self._head = next(self._parts)
+                self._head = next(self._parts, None)
+                if self._head is None:
+                    return None
                 continue
             piece = self._head.slice(0, wanted)
             self._head = self._head.slice(piece.num_rows)
             pieces.append(piece)
             wanted -= piece.num_rows
         return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces).combine_chunks()
+
+    def at_end(self) -> bool:
+        """No row left (the rest of the stream is read to tell)."""
+        if self._head is not None and self._head.num_rows:
+            return False
+        return all(part.num_rows == 0 for part in self._parts)
 
 
 #: SQLite: the NULLs of the read-back, one bit per nullable column, 62 columns per mask column.
@@ -190,10 +215,11 @@ def _restore(db: Database, f: sa.Table, stored: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def write_diff(db: Database, cur, changed: pa.Table, table: str) -> int:
-    """The changed rows into a temporary table (none: no table); how many."""
+def write_diff(db: Database, cur, changed: pa.Table, table: str, append: bool = False) -> int:
+    """The changed rows into a temporary table, made or (`append`) there already; none: no
+    table made. How many."""
     if changed.num_rows:
-        cur.adbc_ingest(table, changed, mode="create", temporary=True)
+        cur.adbc_ingest(table, changed, mode="append" if append else "create", temporary=True)
         if not db.is_sqlite:
             cur.execute(f"ANALYZE {table}")  # a temporary table has no statistics: the joins need them
     return changed.num_rows

@@ -13,7 +13,9 @@ Actions, as SDMX-CSV 2.0 defines them:
 - delete (D): observations matching the row are deleted (empty dimensions match anything);
   when the row names measure or attribute values, only those values are emptied.
 Runs of rows with the same action are applied in file order; `replace_all` then deletes every
-observation of the dataflow the load does not carry (the whole load is one revision).
+observation of the dataflow the load does not carry (the whole load is one revision). Deletes,
+both kinds, are in store/deletes.py; the steps the early apply shares (store/early.py), in
+store/steps.py.
 
 Revisions (store/history.py): written rows are first classified against the fact table into
 added, changed (a value differs, NULL-safe, after merge's coalescing) and unchanged. Only added
@@ -26,44 +28,31 @@ before anything is read: loads of one dataflow queue.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from sdmx_server.store import aligned, history, series
-from sdmx_server.store.database import Database, execute_compiled
+from sdmx_server.store.database import Database
 from sdmx_server.store.history import UPDATED
 from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.locks import lock_dataflow
-from sdmx_server.store.rows import delete_conditions, delete_staging, fact_columns, runs
+from sdmx_server.store.deletes import create_key_table, delete_rest, delete_rows, fact_layout, record_keys
+from sdmx_server.store.rows import fact_columns, runs
 from sdmx_server.store.special import keep_nan
 from sdmx_server.store.steps import (
-    ApplyResult, build_key, crash_point, drop_key, finish_record, is_empty, load_memory, refresh_after_commit,
+    STAGING, ApplyResult, LoadState, build_key, crash_point, drop_key, finish_record, is_empty, load_memory,
+    refresh_after_commit,
 )
 from sdmx_server.store.tables import LOAD_ID, PERIOD_END, PERIOD_START, FactTable
 from sdmx_server.store.versions import bump_stamp
 
-STAGING = "sdmx_staging"
 #: The staged rows that differ from the stored ones, as they will be stored.
 DIFF = "sdmx_diff"
-#: replace-all: the keys the load carries.
-LOAD_KEYS = "sdmx_load_keys"
+#: A batch of them (store/early.py's comparison, SQLite).
+DIFF_BATCH = "sdmx_diff_batch"
 IS_NEW = "sdmx_is_new"
-
-
-@dataclass
-class _Load:
-    db: Database
-    cur: object
-    fact: FactTable
-    load_id: int
-    tx_time: int
-    result: ApplyResult
-    replace_all: bool = False
-    keys: bool = False  # replace-all over stored rows: the LOAD_KEYS table collects the load's keys
-    covered: bool = False  # the load carried exactly the stored keys (store/aligned.py): none to delete
 
 
 def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int, *, tx_time: int | None = None,
@@ -81,18 +70,18 @@ def apply_load(db: Database, fact: FactTable, data: ValidatedData, load_id: int,
             crash_point("locked")
             load_memory(db, cur)
             result.tx_time = history.next_tx_time(db, cur, fact, load_id, at=tx_time)
-            load = _Load(db, cur, fact, load_id, result.tx_time, result, replace_all)
+            load = LoadState(db, cur, fact, load_id, result.tx_time, result, replace_all)
             was_empty = is_empty(db, cur, fact)
             if replace_all and not was_empty:
-                _create_key_table(load)
+                create_key_table(load)
             for action, parts in _runs(data):
                 if action == "D":
-                    _delete(load, parts, data.present)
+                    delete_rows(load, parts, data.present)
                 else:
                     _write(load, parts, data, replace=action == "R")
                 crash_point("written")
             if replace_all and not was_empty and not load.covered:
-                _delete_rest(load)
+                delete_rest(load)
             finish_record(db, cur, load_id, data.rows, result)
             if result.touched:
                 # Same transaction: readers see the new rows and the new stamp together (ETags).
@@ -121,22 +110,14 @@ def _runs(data: ValidatedData):
         yield action, (part for _, part in group)
 
 
-def _run(load: _Load, statement) -> None:
-    execute_compiled(load.cur, statement, load.db.dialect)
-
-
-def _sql(load: _Load, statement) -> str:
-    return str(statement.compile(dialect=load.db.dialect, compile_kwargs={"literal_binds": True}))
-
-
-def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
+def _write(load: LoadState, parts, data: ValidatedData, replace: bool) -> None:
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
     rows_of = (fact_columns(load.fact, part, data.present, data.sorted, load.load_id, load.tx_time) for part in parts)
     if is_empty(db, cur, fact):
         # First load of the dataflow: nothing to compare with, the rows go straight in.
         result.added += _ingest_into_empty(load, rows_of, data.sorted)
         if load.keys:  # (the table was emptied by this load's deletes: its rows are all this run's)
-            _record_keys(load, fact.name)
+            record_keys(load, fact.name)
         return
     added_before, changed_before = result.added, result.changed
     # A resend of every stored observation, in key order: compared in Arrow with the rows read
@@ -160,34 +141,100 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
             keep_nan(db, cur, fact, rows, STAGING)  # SQLite stores a NaN double as NULL (store/special.py)
             staged, names = staged + rows.num_rows, rows.column_names
         if load.keys:
-            _record_keys(load, STAGING)
+            record_keys(load, STAGING)
         if not db.is_sqlite:
             cur.execute(f"ANALYZE {STAGING}")  # (a temporary table has no statistics)
         written = _classify(load, names, staged, replace)
-    if written:
-        key = fact.key_columns
-        f = fact.table
-        names = [c.name for c in f.columns]
-        old = history.stored_columns(fact.table, key)
-        diff = sa.table(DIFF, *[sa.column(n) for n in names], sa.column(IS_NEW), *[sa.column(o) for o in old.values()])
-        if result.changed > changed_before:
-            # The versions being replaced (DIFF carries them), before they are.
-            _run(load, history.stored_to_history(fact.history, fact.table, diff, old, IS_NEW, load.tx_time,
-                                                 load.load_id, order_by=[] if db.is_sqlite else key))
-        if db.is_sqlite:
-            # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
-            stmt = sqlite.insert(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
-            _run(load, stmt.on_conflict_do_update(index_elements=key, set_={
-                n: stmt.excluded[n] for n in names if n not in key}))
-        else:
-            _update_then_insert(load, diff, names, result.changed - changed_before, result.added > added_before)
-        if result.added > added_before:
-            series.after_write(db, cur, fact, DIFF, where=f"{IS_NEW} = 1")
+    _store_diff(load, written, added_before, changed_before)
     if changed_rows is None:
         cur.execute(f"DROP TABLE {DIFF}")
         cur.execute(f"DROP TABLE {STAGING}")
     elif written:
         cur.execute(f"DROP TABLE {DIFF}")
+
+
+class ComparedWriter:
+    """A load found to carry exactly the stored keys, its changed rows found by store/aligned.py
+    while it was validated (store/early.py), stored in the load's transaction as `_write` stores
+    them on its aligned path. (A replace-all that carries every stored key deletes nothing.)
+
+    Called with the changed rows, a batch at a time, then `finish`. `streamed` (SQLite, while
+    the stored rows are still being read on the same connection): each batch goes into DIFF and
+    its replaced versions into history at once, so memory stays one batch; the fact table
+    itself changes only in `finish`, after the read (SQLite leaves undefined what a read sees of
+    its own table changed under it: a row updated where the read stood came back twice). Not
+    streamed: one call with all of them, stored in `finish` as `_write` stores them."""
+
+    def __init__(self, db: Database, cur, fact: FactTable, load_id: int, tx_time: int, result: ApplyResult,
+                 streamed: bool):
+        self.load = LoadState(db, cur, fact, load_id, tx_time, result, covered=True)
+        self.streamed = streamed
+        self._made = False  # DIFF (and, streamed, its batch's table) made
+
+    def __call__(self, changed: pa.Table) -> None:
+        load = self.load
+        load.result.changed += changed.num_rows
+        if not self.streamed:
+            self._made = bool(aligned.write_diff(load.db, load.cur, changed, DIFF)) or self._made
+            return
+        # (emptied, not dropped and made again: SQLite changes no schema while the read is open)
+        if self._made:
+            load.cur.execute(f"DELETE FROM {DIFF_BATCH}")
+        aligned.write_diff(load.db, load.cur, changed, DIFF_BATCH, append=self._made)
+        load.run(_versions(load, DIFF_BATCH))
+        if self._made:
+            load.cur.execute(f"INSERT INTO {DIFF} SELECT * FROM {DIFF_BATCH}")
+        else:
+            load.cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS SELECT * FROM {DIFF_BATCH}")
+        self._made = True
+
+    def finish(self, rows: int) -> None:
+        load = self.load
+        load.result.unchanged = rows - load.result.changed
+        if self._made:
+            _store_diff(load, load.result.changed, load.result.added, 0, versions=not self.streamed)
+            load.cur.execute(f"DROP TABLE {DIFF}")
+            if self.streamed:
+                load.cur.execute(f"DROP TABLE {DIFF_BATCH}")
+
+
+def _diff_table(load: LoadState, name: str):
+    names = [c.name for c in load.fact.table.columns]
+    old = history.stored_columns(load.fact.table, load.fact.key_columns)
+    return sa.table(name, *[sa.column(n) for n in names], sa.column(IS_NEW), *[sa.column(o) for o in old.values()])
+
+
+def _versions(load: LoadState, table: str) -> sa.Insert:
+    """INSERT INTO history the stored versions that the changed rows in `table` replace."""
+    fact = load.fact
+    return history.stored_to_history(fact.history, fact.table, _diff_table(load, table),
+                                     history.stored_columns(fact.table, fact.key_columns), IS_NEW, load.tx_time,
+                                     load.load_id, order_by=[] if load.db.is_sqlite else fact.key_columns)
+
+
+def _store_diff(load: LoadState, written: int, added_before: int, changed_before: int, versions: bool = True) -> None:
+    """DIFF's rows into the fact table: the versions they replace into history first (unless
+    `versions` is False: they are there already), then the rows themselves; the series of new
+    ones counted."""
+    db, cur, fact, result = load.db, load.cur, load.fact, load.result
+    if not written:
+        return
+    key = fact.key_columns
+    f = fact.table
+    names = [c.name for c in f.columns]
+    diff = _diff_table(load, DIFF)
+    if versions and result.changed > changed_before:
+        # The versions being replaced (DIFF carries them), before they are.
+        load.run(_versions(load, DIFF))
+    if db.is_sqlite:
+        # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
+        stmt = sqlite.insert(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
+        load.run(stmt.on_conflict_do_update(index_elements=key, set_={
+            n: stmt.excluded[n] for n in names if n not in key}))
+    else:
+        _update_then_insert(load, diff, names, result.changed - changed_before, result.added > added_before)
+    if result.added > added_before:
+        series.after_write(db, cur, fact, DIFF, where=f"{IS_NEW} = 1")
 
 
 #: PostgreSQL: revisions of at least this share of a fact table's rows are updated by a merge
@@ -197,7 +244,7 @@ def _write(load: _Load, parts, data: ValidatedData, replace: bool) -> None:
 MERGE_SHARE = 1 / 30
 
 
-def _update_then_insert(load: _Load, diff, names: list[str], changed: int, added: bool) -> None:
+def _update_then_insert(load: LoadState, diff, names: list[str], changed: int, added: bool) -> None:
     """PostgreSQL: DIFF's `changed` rows by one UPDATE joined to it, then its new rows by a
     plain INSERT (classified under the lock: none of them is there). An upsert (ON CONFLICT)
     probes the key index once per row: 200,000 revisions of 2 M observations took 3.9 s that
@@ -208,7 +255,7 @@ def _update_then_insert(load: _Load, diff, names: list[str], changed: int, added
         if merge:
             load.cur.execute("SET LOCAL enable_nestloop = off")
             load.cur.execute("SET LOCAL enable_hashjoin = off")
-        _run(load, sa.update(f).where(*[f.c[k] == diff.c[k] for k in key], diff.c[IS_NEW] == 0)
+        load.run(sa.update(f).where(*[f.c[k] == diff.c[k] for k in key], diff.c[IS_NEW] == 0)
              .values({n: diff.c[n] for n in names if n not in key}))
         if merge:
             load.cur.execute("RESET enable_nestloop")
@@ -218,10 +265,10 @@ def _update_then_insert(load: _Load, diff, names: list[str], changed: int, added
         # order, and random probes of a table larger than the buffer cache cost 3x.
         select = (sa.select(*[diff.c[n] for n in names]).where(diff.c[IS_NEW] == 1)
                   .order_by(*[sa.collate(diff.c[k], "C") for k in key]))
-        _run(load, sa.insert(f).from_select(names, select))
+        load.run(sa.insert(f).from_select(names, select))
 
 
-def _estimated_rows(load: _Load) -> float:
+def _estimated_rows(load: LoadState) -> float:
     """The fact table's rows as the planner's statistics count them (refreshed after every
     load: tables.refresh_statistics); infinite when never counted, so nothing is forced."""
     load.cur.execute(f"SELECT reltuples FROM pg_class WHERE oid = '\"{load.fact.name}\"'::regclass")
@@ -229,14 +276,14 @@ def _estimated_rows(load: _Load) -> float:
     return rows if rows >= 0 else float("inf")
 
 
-def _take_changed(load: _Load, changed: pa.Table, staged_rows: int) -> int:
+def _take_changed(load: LoadState, changed: pa.Table, staged_rows: int) -> int:
     """DIFF := the changed rows store/aligned.py found (none new); counts them."""
     load.result.changed += changed.num_rows
     load.result.unchanged += staged_rows - changed.num_rows
     return aligned.write_diff(load.db, load.cur, changed, DIFF)
 
 
-def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
+def _ingest_into_empty(load: LoadState, parts, in_order: bool) -> int:
     """COPY into the empty fact table, a part at a time; how many rows. On PostgreSQL the
     primary key is dropped for the COPY and built after it in one sort, several times faster
     than growing the index row by row; the table is empty and locked until commit, so no
@@ -262,11 +309,11 @@ def _ingest_into_empty(load: _Load, parts, in_order: bool) -> int:
     if in_order:
         series.after_first_write(db, cur, fact, found)
     else:
-        series.rebuild_from_layout(db, cur, fact.name, _layout(fact))
+        series.rebuild_from_layout(db, cur, fact.name, fact_layout(fact))
     return count
 
 
-def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -> int:
+def _classify(load: LoadState, staged: list[str], staged_rows: int, replace: bool) -> int:
     """DIFF := the staged rows that are new or differ from the stored ones, with the values
     they will have (merge: an empty value keeps the stored one; replace: components the
     file does not carry are emptied). Counts them; returns how many rows to write."""
@@ -302,7 +349,7 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
         # prefers to hash the whole fact table, which on 5 M rows spills to disk in batches
         # (200,000 revised rows of 2 M: 1.07 s hashed, 0.58 s merged).
         cur.execute("SET LOCAL enable_hashjoin = off")
-    cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {_sql(load, select)}")
+    cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS {load.sql(select)}")
     if not db.is_sqlite:
         cur.execute("RESET enable_hashjoin")
     cur.execute(f"SELECT count(*), coalesce(sum({IS_NEW}), 0) FROM {DIFF}")
@@ -313,85 +360,3 @@ def _classify(load: _Load, staged: list[str], staged_rows: int, replace: bool) -
     if written and not db.is_sqlite:
         cur.execute(f"ANALYZE {DIFF}")  # a temporary table has no statistics: the joins need them
     return written
-
-
-def _create_key_table(load: _Load) -> None:
-    keys = sa.Table(LOAD_KEYS, sa.MetaData(), *[sa.Column(c.name, c.type, nullable=False)
-                                                 for c in load.fact.table.columns if c.name in load.fact.key_columns],
-                    sa.PrimaryKeyConstraint(*load.fact.key_columns), prefixes=["TEMPORARY"])
-    load.cur.execute(str(sa.schema.CreateTable(keys).compile(dialect=load.db.dialect)))
-    load.keys = True
-
-
-def _record_keys(load: _Load, source: str) -> None:
-    """replace-all: the keys of `source` (the rows this run writes) join LOAD_KEYS, whichever
-    path wrote them. A key already there (written, deleted and written again by this load) is
-    skipped, not a conflict."""
-    key = load.fact.key_columns
-    keys = sa.table(LOAD_KEYS, *[sa.column(k) for k in key])
-    rows = sa.table(source, *[sa.column(k) for k in key])
-    insert_fn = sqlite.insert if load.db.is_sqlite else postgresql.insert
-    # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
-    select = sa.select(*[rows.c[k] for k in key]).where(sa.true())
-    _run(load, insert_fn(keys).from_select(key, select).on_conflict_do_nothing())
-
-
-def _delete_rest(load: _Load) -> None:
-    """replace-all: the observations the load did not carry are deleted, as one revision."""
-    fact, f = load.fact, load.fact.table
-    keys = sa.table(LOAD_KEYS, *[sa.column(k) for k in fact.key_columns])
-    carried = sa.exists(sa.select(sa.literal(1)).select_from(keys).where(
-        *[keys.c[k] == f.c[k] for k in fact.key_columns]))
-    if not load.db.is_sqlite:
-        load.cur.execute(f"ANALYZE {LOAD_KEYS}")
-    _run(load, history.copy_to_history(fact.history, f, ~carried, load.tx_time, load.load_id, "D"))
-    load.result.deleted += _delete_counted(load, sa.delete(f).where(~carried))
-    # Any series may have lost observations: recount them all from the fact table.
-    series.rebuild_from_layout(load.db, load.cur, fact.name, _layout(fact))
-    load.cur.execute(f"DROP TABLE {LOAD_KEYS}")
-
-
-def _layout(fact: FactTable) -> dict:
-    import json
-
-    return json.loads(fact.layout_json())
-
-
-def _delete_counted(load: _Load, delete: sa.Delete) -> int:
-    """Run the DELETE; how many rows it removed (ADBC reports no row counts)."""
-    if load.db.is_sqlite:
-        _run(load, delete)
-        load.cur.execute("SELECT changes()")
-    else:
-        load.cur.execute(f"WITH gone AS ({_sql(load, delete.returning(sa.literal_column('1')))}) SELECT count(*) FROM gone")
-    return int(load.cur.fetchone()[0])
-
-
-def _delete(load: _Load, parts, present: frozenset[str]) -> None:
-    """Delete rows: empty dimensions are wildcards; named values are emptied, else whole rows go.
-    The versions deleted or emptied go to history first."""
-    db, cur, fact, result = load.db, load.cur, load.fact, load.result
-    names = dims = None
-    for part in parts:
-        staging_rows, dims = delete_staging(fact, part, present)
-        cur.adbc_ingest(STAGING, staging_rows, mode="append" if names else "create", temporary=True)
-        names = staging_rows.column_names
-    staging = sa.table(STAGING, *[sa.column(n) for n in names]).alias("s")
-    target = fact.table
-    gone, hits = delete_conditions(fact, staging, target, present)
-    key = fact.key_columns
-    # A row this load wrote and now deletes: the version it replaced was deleted, net.
-    _run(load, history.mark_deleted_in_load(fact.history, target, key, gone, load.tx_time))
-    _run(load, history.copy_to_history(fact.history, target, gone, load.tx_time, load.load_id, "D"))
-    result.deleted += _delete_counted(load, sa.delete(target).where(gone))
-    if hits:
-        # Only values that are there change anything.
-        emptied = sa.or_(*[sa.and_(hit, target.c[column].is_not(None)) for column, hit in hits])
-        execute_compiled(cur, sa.select(sa.func.count()).select_from(target).where(emptied), db.dialect)
-        result.changed += int(cur.fetchone()[0])
-        _run(load, history.copy_to_history(fact.history, target, emptied, load.tx_time, load.load_id, "U"))
-        for column, hit in hits:
-            _run(load, sa.update(target).where(hit, target.c[column].is_not(None)).values(
-                {column: None, LOAD_ID: load.load_id, UPDATED: load.tx_time}))
-    series.after_delete(db, cur, fact, staging, [fact.columns[k] for k in dims])
-    cur.execute(f"DROP TABLE {STAGING}")

@@ -1,5 +1,6 @@
-"""The steps a load's transaction shares between the ordinary apply (store/apply.py) and the
-early write of a first load (store/early.py): what a load did (ApplyResult), the memory its
+"""The steps a load's transaction shares between the ordinary apply (store/apply.py, with its
+deletes in store/deletes.py) and the early one (store/early.py): the load's state in its
+transaction (LoadState), what a load did (ApplyResult), the memory its
 statements get, the PostgreSQL key dropped and rebuilt around a first load, the record marked
 applied, the statistics refreshed after commit, and the points where tests crash or pause it."""
 
@@ -118,3 +119,28 @@ def refresh_after_commit(db: Database, fact: FactTable, load_id: int) -> None:
         refresh_statistics(db, fact)
     except Exception as exc:  # committed already: stale statistics slow reads, they lose nothing
         log.warning("statistics of %s not refreshed after load %s: %s", fact.name, load_id, exc)
+
+
+#: The temporary table a load's rows are staged in (written rows, or delete conditions).
+STAGING = "sdmx_staging"
+
+
+@dataclass
+class LoadState:
+    """One load in its transaction, as the apply's steps pass it along."""
+
+    db: Database
+    cur: object
+    fact: FactTable
+    load_id: int
+    tx_time: int
+    result: ApplyResult
+    replace_all: bool = False
+    keys: bool = False  # replace-all over stored rows: the LOAD_KEYS table collects the load's keys
+    covered: bool = False  # the load carried exactly the stored keys (store/aligned.py): none to delete
+
+    def run(self, statement) -> None:
+        execute_compiled(self.cur, statement, self.db.dialect)
+
+    def sql(self, statement) -> str:
+        return str(statement.compile(dialect=self.db.dialect, compile_kwargs={"literal_binds": True}))
