@@ -72,7 +72,7 @@ class Connection:
         # AdbcStatement" from a finalizer. Not a __del__: the collector finalizes a cycle's
         # objects in any order, the ADBC connection maybe first. The finalizer holds the ADBC
         # objects, so they outlive this one and close in order.
-        self._finalizer = weakref.finalize(self, _close, conn, self._cursors)
+        self._finalizer = weakref.finalize(self, _close_dropped, conn, self._cursors)
         with conn.cursor() as cur:
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
@@ -89,11 +89,20 @@ class Connection:
         self._conn.rollback()
 
     def close(self) -> None:
-        self._finalizer()  # (once: later calls do nothing)
+        if self._finalizer.detach() is not None:  # (the first close only; its errors are the caller's)
+            _close(self._conn, self._cursors)
         self._conn = None
 
     def create_function(self, *args, **kwargs) -> None:
         """SQLAlchemy registers a REGEXP function; the store never uses it."""
+
+
+def _close_dropped(conn, cursors: list["Cursor"]) -> None:
+    """A dropped connection closed by the collector (or at exit): nobody to tell of an error."""
+    try:
+        _close(conn, cursors)
+    except Exception:
+        pass
 
 
 def _close(conn, cursors: list["Cursor"]) -> None:
