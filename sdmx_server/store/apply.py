@@ -38,7 +38,7 @@ from sdmx_server.store.database import Database
 from sdmx_server.store.history import UPDATED
 from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.locks import lock_dataflow
-from sdmx_server.store.deletes import create_key_table, delete_rest, delete_rows, fact_layout, record_keys
+from sdmx_server.store.deletes import create_key_table, delete_rest, delete_rows, record_keys
 from sdmx_server.store.rows import fact_columns, runs
 from sdmx_server.store.special import keep_nan
 from sdmx_server.store.steps import (
@@ -309,7 +309,7 @@ def _ingest_into_empty(load: LoadState, parts, in_order: bool) -> int:
     if in_order:
         series.after_first_write(db, cur, fact, found)
     else:
-        series.rebuild_from_layout(db, cur, fact.name, fact_layout(fact))
+        series.rebuild(db, cur, fact)
     return count
 
 

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -19,7 +17,7 @@ from sdmx_server.store.database import execute_compiled
 from sdmx_server.store.history import UPDATED
 from sdmx_server.store.rows import delete_conditions, delete_staging
 from sdmx_server.store.steps import STAGING, LoadState
-from sdmx_server.store.tables import LOAD_ID, FactTable
+from sdmx_server.store.tables import LOAD_ID
 
 #: replace-all: the keys the load carries.
 LOAD_KEYS = "sdmx_load_keys"
@@ -57,12 +55,8 @@ def delete_rest(load: LoadState) -> None:
     load.run(history.copy_to_history(fact.history, f, ~carried, load.tx_time, load.load_id, "D"))
     load.result.deleted += _delete_counted(load, sa.delete(f).where(~carried))
     # Any series may have lost observations: recount them all from the fact table.
-    series.rebuild_from_layout(load.db, load.cur, fact.name, fact_layout(fact))
+    series.rebuild(load.db, load.cur, fact)
     load.cur.execute(f"DROP TABLE {LOAD_KEYS}")
-
-
-def fact_layout(fact: FactTable) -> dict:
-    return json.loads(fact.layout_json())
 
 
 def _delete_counted(load: LoadState, delete: sa.Delete) -> int:

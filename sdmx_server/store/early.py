@@ -187,7 +187,7 @@ class EarlyLoad:
         try:
             on_changed = None
             if self.db.is_sqlite:
-                # SQLite keeps the read's place by its key, and only rows already read change.
+                # (a second cursor: the read goes on on the first; it writes other tables only)
                 self._write_cur = self._conn.cursor()
                 on_changed = self._writer = ComparedWriter(self.db, self._write_cur, self.fact, self.load_id,
                                                            self._tx_time, ApplyResult(tx_time=self._tx_time),

@@ -256,8 +256,17 @@ def _has_rows(db: Database, table: str) -> bool:
         return conn.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None
 
 
+def rebuild(db: Database, cur, fact: FactTable) -> None:
+    """The fact table's series table counted again from all of its rows."""
+    _rebuild(db, cur, fact.name, SeriesTable.of(fact).dimension_columns)
+
+
 def rebuild_from_layout(db: Database, cur, fact_name: str, layout: dict) -> None:
-    dims = tuple(column for _, column in layout["dimensions"])
+    """As `rebuild`, for a fact table known by its stored layout (FactTable.layout_json)."""
+    _rebuild(db, cur, fact_name, tuple(column for _, column in layout["dimensions"]))
+
+
+def _rebuild(db: Database, cur, fact_name: str, dims: tuple[str, ...]) -> None:
     series = SeriesTable(series_table_name(fact_name), dims)
     ensure(db, cur, series)
     f = sa.table(fact_name, *[sa.column(c) for c in (*dims, PERIOD_START, PERIOD_END)])
