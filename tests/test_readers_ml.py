@@ -335,6 +335,48 @@ def test_generic_observations_written_in_other_ways_than_the_first_are_read_exac
     assert t["UNIT_MULT"] == [None] * 5 + ["3"] + [None] * 3
     assert t["AREA"] == ["IR"] * 9
 
+@pytest.mark.parametrize("chunk", [3, 65_536])
+def test_specific_observations_of_many_layouts_are_read_exactly_and_in_order(shape, chunk, monkeypatch):
+    """Each Obs's attributes are read by their names at once, and buffered by layout (the
+    names in their order): observations of other layouts than the one before (fewer or more
+    attributes, another order, a namespace-qualified one, a name no component has, a series
+    attribute given on an observation) must read as each says, in the message's order, each
+    on its own line; also when a chunk ends between them."""
+    from sdmx_server.ingest.readers import sdmx_ml
+
+    monkeypatch.setattr(sdmx_ml, "CHUNK", chunk)
+    obs = [
+        '<Obs TIME_PERIOD="2020-01" OBS_VALUE="1" OBS_STATUS="A" COMMENT="c1"/>',
+        '<Obs TIME_PERIOD="2020-02" OBS_VALUE="2" OBS_STATUS="B" COMMENT="c2"/>',
+        '<Obs OBS_STATUS="C" TIME_PERIOD="2020-03" COMMENT="c3" OBS_VALUE="3"/>',
+        '<Obs TIME_PERIOD="2020-04" OBS_VALUE="4" OBS_STATUS="D" COMMENT="c4"/>',
+        '<Obs TIME_PERIOD="2020-05" OBS_VALUE="5" OBS_STATUS="E"/>',
+        '<Obs TIME_PERIOD="2020-06" OBS_VALUE="6" OBS_STATUS="F" COMMENT="c6" UNIT_MULT="3"/>',
+        '<Obs xsi:type="ns1:O" TIME_PERIOD="2020-07" OBS_VALUE="7" OBS_STATUS="G" COMMENT="c7"/>',
+        '<Obs TIME_PERIOD="2020-08" OBS_STATUS="H" COMMENT="c8" FOOTNOTE="f"/>',
+        '<Obs TIME_PERIOD="2020-09" OBS_VALUE="9" OBS_STATUS="I" COMMENT="c9"/>',
+        '<Obs TIME_PERIOD="2020-10" OBS_VALUE="" OBS_STATUS="J" COMMENT="c10" TITLE="t10"/>',
+        '<Obs TIME_PERIOD="2020-11" OBS_VALUE="11" OBS_STATUS="K" COMMENT="c11"/>',
+    ]
+    data = ss_message('<mes:DataSet ss:structureRef="S1">\n<Series FREQ="M" AREA="IR" SEX="F" TITLE="series">\n'
+                      + "\n".join(obs) + "\n</Series>\n</mes:DataSet>")
+    incoming, report = read(data, shape)
+    assert incoming is not None, report.text()
+    t = incoming.table.to_pydict()
+    first = data.decode().splitlines().index(obs[0]) + 1
+    assert t[ROW] == list(range(first, first + len(obs)))
+    assert t["TIME_PERIOD"] == [f"2020-{m:02d}" for m in range(1, 12)]
+    assert t["OBS_VALUE"] == ["1", "2", "3", "4", "5", "6", "7", None, "9", "", "11"]
+    assert t["OBS_STATUS"] == list("ABCDEFGHIJK")
+    assert t["COMMENT"] == ["c1", "c2", "c3", "c4", None, "c6", "c7", "c8", "c9", "c10", "c11"]
+    assert t["UNIT_MULT"] == [None] * 5 + ["3"] + [None] * 5
+    assert t["TITLE"] == ["series"] * 9 + ["t10", "series"]  # the observation's own value wins
+    assert t["AREA"] == ["IR"] * 11
+    assert [w for w in report.warnings if "FOOTNOTE" in w] == [
+        f"line {first + 7}: 'FOOTNOTE' is not a component of TEST:DSD_TEST(1.0); ignored"]
+    assert not [w for w in report.warnings if "type" in w]  # (xsi:type is the message's, not data)
+
+
 def generic_message(body: str, dao: str = "TIME_PERIOD") -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <mes:GenericData xmlns:mes="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"

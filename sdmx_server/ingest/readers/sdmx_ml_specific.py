@@ -11,8 +11,10 @@ data set (AllDimensions) carries the whole key.
 The loop touches each Obs once: its `get` per component read at observation level, its line,
 and its context (the series). Which components are read on observations is fixed per data set
 from the header's dimensionAtObservation and the DSD's attachments, and widened when an
-observation (the first of each series, and the first few hundred of a flat data set, are
-checked) carries another component: validation still sees every value the message gives.
+observation carries another component (a series attribute given on an Obs): each Obs's
+attribute names are compared with the last one's, and names not met before are checked, so
+validation sees every value the message gives. (Checking only the first Obs of each series
+missed a component given on a later one: its values were dropped without a word.)
 """
 
 from __future__ import annotations
@@ -33,9 +35,6 @@ ROOTS = {
     "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message": ("3.0", {"StructureSpecificData"}),
     "http://www.sdmx.org/resources/sdmxml/schemas/v3_1/message": ("3.1", {"StructureSpecificData"}),
 }
-#: Flat data sets: how many first observations are checked for unexpected components.
-_CHECKED = 256
-
 
 def read_structure_specific(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
                             report: ValidationReport) -> IncomingData | None:
@@ -66,7 +65,7 @@ def _version(root, report: ValidationReport) -> str:
 class _Reading(Reading):
     """Structure-specific data: components are XML attributes (sdmx_ml.Reading runs the loop)."""
 
-    flat_checked = 0
+    keys: list[str] | None = None  # the attribute names of the last Obs (checked)
 
     def open(self, parent, element) -> int:
         if parent is not self.dataset and local(parent.tag) == "Series":
@@ -75,14 +74,14 @@ class _Reading(Reading):
             if parent is not self.dataset:
                 self.enter_dataset(parent)
             context = self.columns.enter(self.dataset_context)
-            self.series, self.flat_checked = parent, 0
-        self._check(element, "Obs")
+            self.series = parent
         return context
 
     def observation(self, element, parent) -> None:
-        if parent is self.dataset and self.flat_checked < _CHECKED:
-            self.flat_checked += 1
-            if self._check(element, "Obs"):
+        keys = element.keys()
+        if keys != self.keys:
+            self.keys = keys
+            if self._check(element):
                 self.set_wanted()
         get = element.get
         for name, values in self.wanted:
@@ -92,6 +91,7 @@ class _Reading(Reading):
         """Read a data set's own properties and attributes; check which structure it is for."""
         self.dataset = element
         self.dataset_number += 1
+        self.keys = None  # (what is read on observations starts again: every Obs is checked)
         where = f"line {element.sourceline}"
         properties = {local(k): v for k, v in element.attrib.items() if k.startswith("{")}
         structure_ref = properties.get("structureRef")
@@ -138,7 +138,7 @@ class _Reading(Reading):
         self.series_rows = 0
         return self.columns.enter(context)
 
-    def _check(self, element, what: str) -> bool:
+    def _check(self, element) -> bool:
         """Warn of attributes no component names; widen what is read on observations when one
         carries a component read elsewhere. True when the list changed."""
         changed = False
