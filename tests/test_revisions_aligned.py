@@ -130,3 +130,24 @@ def _drop_all(url: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     engine.dispose()
+
+
+def test_joined_keys_are_equal_only_when_their_columns_are():
+    """SQLite reads the stored key back as one text (its columns joined by a separator): a key
+    value holding the separator must not make two different keys look alike."""
+    import pyarrow as pa
+
+    key = ["A", "B"]
+    sep = aligned.SEPARATOR
+
+    def stored(*rows):
+        return pa.table({aligned._JOINED_KEY: [sep.join(r) for r in rows]})
+
+    def new(*rows):
+        return pa.table({"A": [r[0] for r in rows], "B": [r[1] for r in rows]})
+
+    assert aligned._same_keys(stored(("a", "b"), ("a", "c")), new(("a", "b"), ("a", "c")), key)
+    assert not aligned._same_keys(stored(("a", "b"), ("a", "c")), new(("a", "b"), ("a", "d")), key)
+    # ("a", "b<sep>c") joined is ("a<sep>b", "c") joined: the new side's separator tells
+    assert not aligned._same_keys(stored(("a", f"b{sep}c")), new((f"a{sep}b", "c")), key)
+    assert not aligned._same_keys(stored((f"a{sep}b", "c")), new((f"a{sep}b", "c")), key)

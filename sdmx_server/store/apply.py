@@ -158,44 +158,40 @@ class ComparedWriter:
     while it was validated (store/early.py), stored in the load's transaction as `_write` stores
     them on its aligned path. (A replace-all that carries every stored key deletes nothing.)
 
-    Called with the changed rows, a batch at a time, then `finish`. `streamed` (SQLite, while
-    the stored rows are still being read on the same connection): each batch goes into DIFF and
-    its replaced versions into history at once, so memory stays one batch; the fact table
-    itself changes only in `finish`, after the read (SQLite leaves undefined what a read sees of
-    its own table changed under it: a row updated where the read stood came back twice). Not
-    streamed: one call with all of them, stored in `finish` as `_write` stores them."""
+    Called with the changed rows, a batch at a time, then `finish`. `streamed` (SQLite, where the
+    stored rows are read on another connection, from the snapshot taken before this load wrote
+    anything): each batch is stored at once, its replaced versions into history and its rows
+    into the fact table, so memory stays one batch and nothing is left for after validation.
+    Not streamed: one call with all of them, stored in `finish` as `_write` stores them."""
 
     def __init__(self, db: Database, cur, fact: FactTable, load_id: int, tx_time: int, result: ApplyResult,
                  streamed: bool):
         self.load = LoadState(db, cur, fact, load_id, tx_time, result, covered=True)
         self.streamed = streamed
-        self._made = False  # DIFF (and, streamed, its batch's table) made
+        self._made = False  # DIFF (streamed: DIFF_BATCH) made
 
     def __call__(self, changed: pa.Table) -> None:
         load = self.load
+        before = load.result.changed
         load.result.changed += changed.num_rows
         if not self.streamed:
             self._made = bool(aligned.write_diff(load.db, load.cur, changed, DIFF)) or self._made
             return
-        # (emptied, not dropped and made again: SQLite changes no schema while the read is open)
         if self._made:
             load.cur.execute(f"DELETE FROM {DIFF_BATCH}")
-        aligned.write_diff(load.db, load.cur, changed, DIFF_BATCH, append=self._made)
-        load.run(_versions(load, DIFF_BATCH))
-        if self._made:
-            load.cur.execute(f"INSERT INTO {DIFF} SELECT * FROM {DIFF_BATCH}")
-        else:
-            load.cur.execute(f"CREATE TEMPORARY TABLE {DIFF} AS SELECT * FROM {DIFF_BATCH}")
-        self._made = True
+        self._made = bool(aligned.write_diff(load.db, load.cur, changed, DIFF_BATCH, append=self._made)) or self._made
+        _store_diff(load, changed.num_rows, load.result.added, before, table=DIFF_BATCH)
 
     def finish(self, rows: int) -> None:
         load = self.load
         load.result.unchanged = rows - load.result.changed
-        if self._made:
-            _store_diff(load, load.result.changed, load.result.added, 0, versions=not self.streamed)
-            load.cur.execute(f"DROP TABLE {DIFF}")
-            if self.streamed:
-                load.cur.execute(f"DROP TABLE {DIFF_BATCH}")
+        if not self._made:
+            return
+        if self.streamed:
+            load.cur.execute(f"DROP TABLE {DIFF_BATCH}")
+            return
+        _store_diff(load, load.result.changed, load.result.added, 0)
+        load.cur.execute(f"DROP TABLE {DIFF}")
 
 
 def _diff_table(load: LoadState, name: str):
@@ -212,20 +208,19 @@ def _versions(load: LoadState, table: str) -> sa.Insert:
                                      load.load_id, order_by=[] if load.db.is_sqlite else fact.key_columns)
 
 
-def _store_diff(load: LoadState, written: int, added_before: int, changed_before: int, versions: bool = True) -> None:
-    """DIFF's rows into the fact table: the versions they replace into history first (unless
-    `versions` is False: they are there already), then the rows themselves; the series of new
-    ones counted."""
+def _store_diff(load: LoadState, written: int, added_before: int, changed_before: int, table: str = DIFF) -> None:
+    """The rows of `table` (DIFF, or a batch of them) into the fact table: the versions they
+    replace into history first, then the rows themselves; the series of new ones counted."""
     db, cur, fact, result = load.db, load.cur, load.fact, load.result
     if not written:
         return
     key = fact.key_columns
     f = fact.table
     names = [c.name for c in f.columns]
-    diff = _diff_table(load, DIFF)
-    if versions and result.changed > changed_before:
-        # The versions being replaced (DIFF carries them), before they are.
-        load.run(_versions(load, DIFF))
+    diff = _diff_table(load, table)
+    if result.changed > changed_before:
+        # The versions being replaced (the table carries them), before they are.
+        load.run(_versions(load, table))
     if db.is_sqlite:
         # (WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT)
         stmt = sqlite.insert(f).from_select(names, sa.select(*[diff.c[n] for n in names]).where(sa.true()))
@@ -234,7 +229,7 @@ def _store_diff(load: LoadState, written: int, added_before: int, changed_before
     else:
         _update_then_insert(load, diff, names, result.changed - changed_before, result.added > added_before)
     if result.added > added_before:
-        series.after_write(db, cur, fact, DIFF, where=f"{IS_NEW} = 1")
+        series.after_write(db, cur, fact, table, where=f"{IS_NEW} = 1")
 
 
 #: PostgreSQL: revisions of at least this share of a fact table's rows are updated by a merge

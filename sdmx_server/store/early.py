@@ -12,13 +12,17 @@ is rolled back, so a file with an error still changes nothing. Two loads gain:
   load (the primary key on PostgreSQL, the series, the record, the stamp);
 - a resend of every stored observation (`compare`), the usual revision of a unit that sends
   its whole cube: the thread reads the stored rows back in key order beside the incoming ones
-  (store/aligned.py), and the changed rows are stored (apply.ComparedWriter). On SQLite each
-  batch's go into a temporary table, and the versions they replace into history, as it goes,
-  on the same connection (other tables than the one read): memory stays one batch; the fact
-  table is updated from them at the end. On PostgreSQL, whose connection streams the read and
-  runs nothing else meanwhile, they are kept and stored at the end, in one statement each:
-  per batch, on a second connection, the updates became lookups row by row, and a resend of
-  5 M observations with 10 % revised took 31 s instead of 26 s.
+  (store/aligned.py), and the changed rows are stored (apply.ComparedWriter). On SQLite the
+  stored rows are read on a second connection, whose read transaction (a WAL snapshot, taken
+  under the lock before the load writes anything) goes on seeing the table as it was: each
+  batch's changed rows are stored as they are found, the versions they replace into history and
+  the rows into the fact table, on the load's connection. Memory stays one batch, and nothing
+  is left for after validation. (On one connection, SQLite leaves undefined what a read sees of
+  its own table changed under it: a row updated where the read stood came back twice.) On
+  PostgreSQL, whose connection streams the read and runs nothing else meanwhile, they are kept
+  and stored at the end, in one statement each: per batch, on a second connection, the updates
+  became lookups row by row, and a resend of 5 M observations with 10 % revised took 31 s
+  instead of 26 s.
   Any other load over stored rows (a new key, a missing one) shows itself at the first key that
   differs: the thread stops reading, and the load gives up.
 
@@ -84,7 +88,8 @@ class EarlyLoad:
         self.active = False  # working; False once given up, finished or closed
         self.mode: Mode | None = None
         self.given_up: str | None = None  # why, for the log
-        self._conn = self._cur = self._write_cur = self._thread = None
+        self._conn = self._cur = self._thread = None
+        self._read_conn = self._read_cur = None  # SQLite, compare: the snapshot read
         self._queue: queue.Queue = queue.Queue(QUEUE_BATCHES)
         self._error: BaseException | None = None
         self._action: str | None = None
@@ -117,6 +122,9 @@ class EarlyLoad:
                     self._end("the dataflow holds few observations")
                     return False
                 self.mode = "compare"
+                if db.is_sqlite and not self._take_snapshot():
+                    self._end("the stored rows cannot be read beside the load's writes (no WAL)")
+                    return False
             self._tx_time = history.next_tx_time(db, self._cur, fact, self.load_id)
             if self.mode == "write":
                 drop_key(db, self._cur, fact)  # (PostgreSQL: built once, at the end)
@@ -127,6 +135,18 @@ class EarlyLoad:
         if self.mode == "write":
             self._start_thread(self._write)
         return True
+
+    def _take_snapshot(self) -> bool:
+        """SQLite: a second connection whose read transaction begins now, under the lock, before
+        this load writes anything (the comparison reads the stored rows through it). Only in
+        WAL mode does a reader see a snapshot beside a writer (else it would block its commit)."""
+        self._read_conn = self.db.adbc_connect()
+        self._read_cur = self._read_conn.cursor()
+        self._read_cur.execute("PRAGMA journal_mode")
+        if str(self._read_cur.fetchone()[0]).lower() != "wal":
+            return False
+        # (reading begins the transaction; it sees what the locked connection sees)
+        return aligned.stored_count(self.db, self._read_cur, self.fact) == self._stored
 
     def _start_thread(self, target, *args) -> None:
         self._thread = threading.Thread(target=target, args=args, name=f"early-load-{self.load_id}", daemon=True)
@@ -185,14 +205,14 @@ class EarlyLoad:
             self._ended = True
 
         try:
-            on_changed = None
-            if self.db.is_sqlite:
-                # (a second cursor: the read goes on on the first; it writes other tables only)
-                self._write_cur = self._conn.cursor()
-                on_changed = self._writer = ComparedWriter(self.db, self._write_cur, self.fact, self.load_id,
+            on_changed, read_cur = None, self._cur
+            if self._read_cur is not None:
+                # (SQLite: read from the snapshot, written on the load's connection as it goes)
+                read_cur = self._read_cur
+                on_changed = self._writer = ComparedWriter(self.db, self._cur, self.fact, self.load_id,
                                                            self._tx_time, ApplyResult(tx_time=self._tx_time),
                                                            streamed=True)
-            self._changed = aligned.compare(self.db, self._cur, self.fact, batches(), replace,
+            self._changed = aligned.compare(self.db, read_cur, self.fact, batches(), replace,
                                             history.stored_columns(self.fact.table, self.fact.key_columns),
                                             IS_NEW, drain=False, on_changed=on_changed)
         except BaseException as exc:  # told to the loading thread in finish()
@@ -220,6 +240,7 @@ class EarlyLoad:
         db, cur, fact = self.db, self._cur, self.fact
         try:
             self._stop_writer()
+            self._close_snapshot()
             if self._error is not None and self.mode == "compare":
                 # The comparison is an optimisation: the ordinary apply does the load instead
                 # (and meets the error again, if it is the database's).
@@ -263,19 +284,41 @@ class EarlyLoad:
             self._stop_writer()
             self._end(None)
 
+    def _close_snapshot(self) -> None:
+        """The snapshot's connection, rolled back and closed (the cursor first: a comparison
+        stopped half-way leaves its read open, and ADBC closes no connection with a statement
+        open)."""
+        conn, self._read_conn = self._read_conn, None
+        cur, self._read_cur = self._read_cur, None
+        if conn is None:
+            return
+        try:
+            if cur is not None:
+                cur.close()
+        finally:
+            try:
+                conn.rollback()
+            finally:
+                conn.close()
+
     def _end(self, why: str | None, rolled_back: bool = True) -> None:
         self.active = False
         if why is not None:
             self.given_up = why
+        try:
+            self._close_snapshot()
+        finally:
+            self._end_load(rolled_back)
+
+    def _end_load(self, rolled_back: bool) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
         try:
-            # The cursors first: a comparison stopped half-way leaves its read open on one, and
-            # ADBC closes no connection with a statement open.
-            for cur in (self._write_cur, self._cur):
-                if cur is not None:
-                    cur.close()
+            # The cursor first: on PostgreSQL a comparison stopped half-way leaves its read
+            # open on it, and ADBC closes no connection with a statement open.
+            if self._cur is not None:
+                self._cur.close()
         finally:
             try:
                 if rolled_back:
