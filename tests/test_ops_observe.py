@@ -287,8 +287,7 @@ def test_observers_get_one_record_per_request_with_what_the_route_noted(server):
     finally:
         app.state.observers.remove(seen.append)
     assert again.status_code == 304
-    # each record is made when its answer ends, which may be after the client sent the next
-    # request: in the order the requests came
+    # in the order the requests came
     first, second, structure, availability, nowhere = sorted(seen, key=lambda record: record.started)
     assert (first.request_id, first.method, first.route, first.surface, first.status) == (
         "obs-1", "GET", "/rest/v2/data/{path:path}", "rest-v2", 200)
@@ -321,8 +320,26 @@ def test_a_failing_observer_neither_breaks_the_answer_nor_the_others(server):
     assert r.status_code == 200 and [s.route for s in seen] == ["/health"]
 
 
+def test_a_request_is_observed_before_its_client_has_the_whole_answer(server):
+    """A scrape right after a client's requests counts every one of them: the observers are
+    told before the last chunk of an answer goes (told after it, the client could have read
+    the answer, and scraped, before its request was counted)."""
+    app = _app(server)
+    seen = []
+    app.state.observers.append(seen.append)
+    try:
+        for i in range(15):
+            path, headers = (DATA, {"Accept": CSV2}) if i % 3 else ("/health", {})
+            r = server.client.get(path, headers={**headers, "X-Request-ID": f"now-{i}"})
+            assert r.status_code == 200
+            assert [s.request_id for s in seen] == [f"now-{j}" for j in range(i + 1)]  # no waiting
+            assert seen[-1].bytes_sent == len(r.content) and seen[-1].status == 200
+    finally:
+        app.state.observers.remove(seen.append)
+
+
 def until(condition, seconds: float = 10) -> None:
-    """Observers are told when the answer's last byte went out: the client may have it first."""
+    """Waits for the observers of a request whose client did not read its answer to the end."""
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the observers were not told"

@@ -7,11 +7,14 @@ handler):
   is in the request's scope (`request_id_of`, which error messages quote: api/errors.py), in
   the logging context (ops/logs.py: every log line of the request carries it) and in the
   `X-Request-ID` header of the answer;
-- times the request until the answer's last byte was handed on (or the client left) and
-  counts the bytes sent, after compression (api/http.py is inside);
+- times the request until the answer's last chunk is about to be handed on (or the client
+  left, or the application failed) and counts the bytes sent, after compression (api/http.py
+  is inside);
 - then makes one `RequestRecord` (ops/requests.py) and gives it to every observer in
   `app.state.observers` (Prometheus metrics, usage statistics, ...), and writes the access
-  log line.
+  log line. This happens before the last chunk goes, so that a client that has read a whole
+  answer finds it counted: a scrape of /metrics right after its requests sees every one of
+  them (told after, the last one could still be missing).
 
 Per request, not per byte: what it adds to a data download is a length per chunk sent.
 """
@@ -88,9 +91,10 @@ class ObserveMiddleware:
         header = (HEADER, request_id.encode("latin-1"))
         status = 0
         sent = 0
+        told = False
 
         async def observed(message: Message) -> None:
-            nonlocal status, sent
+            nonlocal status, sent, told
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
@@ -98,6 +102,11 @@ class ObserveMiddleware:
                 if not any(name.lower() == HEADER for name, _ in headers):  # error answers name it already
                     headers.append(header)
                 message = {**message, "headers": headers}
+            elif kind == "http.response.body" and not message.get("more_body", False) and not told:
+                # The last chunk: the request is told of before it goes (see the docstring).
+                told = True
+                self._ended(scope, request_id, started, time.perf_counter() - clock, status,
+                            sent + len(message.get("body", b"")))
             await send(message)
             if kind == "http.response.body":
                 sent += len(message.get("body", b""))  # once handed on (a client gone takes none)
@@ -107,8 +116,9 @@ class ObserveMiddleware:
             await self.app(scope, receive, observed)
             escaped = False
         finally:
-            # An exception that escaped before the answer began becomes starlette's 500.
-            self._ended(scope, request_id, started, time.perf_counter() - clock, status or 500, sent)
+            if not told:
+                # An exception that escaped before the answer began becomes starlette's 500.
+                self._ended(scope, request_id, started, time.perf_counter() - clock, status or 500, sent)
             if not escaped:
                 # (Kept after an exception: starlette's last-resort handler logs it after this
                 # returns, still for this request; the request's task ends right after.)
