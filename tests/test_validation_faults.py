@@ -209,3 +209,27 @@ def test_an_unbalanced_quote_anywhere_is_reported_at_its_row(g, data):
     incoming = read_sdmx_csv(io.BytesIO("".join(text).encode()), g.shape, FLOW, report)
     assert incoming is None
     assert [(grp.rows, grp.rule) for grp in report.groups] == [([i + 2], "csv-quote")], report.text()
+
+
+def test_a_measure_is_held_to_its_type_and_facets():
+    """The measure's number check and its text format's facets: an integer type refuses a
+    decimal, a range refuses what is outside it, a pattern and a length what does not fit."""
+    def shape(**facets):
+        return DataShape(("T", "D", "1.0"), (coded("FREQ", "dimension", 0, ["M"]),),
+                         Component("TIME_PERIOD", "time", 0), Component("OBS_VALUE", "measure", 0, **facets), ())
+
+    def rules(s: DataShape, values: list[str]) -> set[tuple[int, str, str]]:
+        text = "DATAFLOW,FREQ,TIME_PERIOD,OBS_VALUE\n" + "".join(
+            f"{FLOW_REF},M,2020-{i + 1:02d},{v}\n" for i, v in enumerate(values))
+        return found(run(Generated(s, ValidationContext(), ["FREQ"], "FREQ", "M", []), text.encode()))
+
+    values = ["5", "1.5", "-3", "12", "NaN", ""]
+    assert rules(shape(text_type="double"), values) == set()
+    assert rules(shape(text_type="integer"), values) == {(3, "OBS_VALUE", "type"), (6, "OBS_VALUE", "type")}
+    assert rules(shape(text_type="double", min_value=0, max_value=10), values) == {
+        (4, "OBS_VALUE", "range"), (5, "OBS_VALUE", "range")}
+    assert rules(shape(text_type="double", pattern="[0-9.]+"), values) == {
+        (4, "OBS_VALUE", "pattern"), (6, "OBS_VALUE", "pattern")}
+    assert rules(shape(text_type="double", max_length=1), values) == {
+        (3, "OBS_VALUE", "length"), (4, "OBS_VALUE", "length"), (5, "OBS_VALUE", "length"), (6, "OBS_VALUE", "length")}
+    assert rules(shape(text_type="double"), ["5", "x1"]) == {(3, "OBS_VALUE", "number")}

@@ -96,16 +96,25 @@ def check_text(report, component: Component, values: pa.Array, rows: np.ndarray)
         wording = "an integer" if kind in INTEGER_TYPES else "a number"
         bad = pc.and_(present, pc.invert(pc.match_substring_regex(values, pattern)))
         report_by_value(report, component.id, values, bad, rows, lambda v: f"{v!r} is not {wording}", rule="type")
-        _check_range(report, component, values, pc.and_(present, pc.invert(bad)), rows)
-    elif kind in _LEXICAL:
+        check_facets(report, component, values, rows, numbers=pc.and_(present, pc.invert(bad)))
+        return
+    if kind in _LEXICAL:
         pattern, wording = _LEXICAL[kind]
         bad = pc.and_(present, pc.invert(pc.match_substring_regex(values, pattern)))
         report_by_value(report, component.id, values, bad, rows, lambda v: f"{v!r} is not {wording}", rule="type")
+    check_facets(report, component, values, rows)
+
+
+def check_facets(report, component: Component, values: pa.Array, rows: np.ndarray, numbers=None) -> None:
+    """The facets of a text format: the range of the rows that `numbers` marks (rows holding
+    numbers; None: no number to check), the length and the pattern."""
+    if numbers is not None:
+        _check_range(report, component, values, numbers, rows)
     _check_length(report, component, values, rows)
     if component.pattern:
         regex = _anchored(component.pattern)
         if regex is not None:
-            bad = pc.and_(present, pc.invert(pc.match_substring_regex(values, regex)))
+            bad = pc.and_(pc.is_valid(values), pc.invert(pc.match_substring_regex(values, regex)))
             report_by_value(
                 report, component.id, values, bad, rows,
                 lambda v: f"{v!r} does not match the pattern {component.pattern}", rule="pattern",

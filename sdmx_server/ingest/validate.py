@@ -16,7 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdmx_server.ingest.checks import NUMBER, check_codes, check_float_range, check_text, empty_to_null, report_by_value
+from sdmx_server.ingest.checks import (
+    NUMBER, check_codes, check_facets, check_float_range, check_text, empty_to_null, report_by_value,
+)
 from sdmx_server.ingest.consistency import SeriesValues, check_attribute_conflicts, check_constraints
 from sdmx_server.ingest.duplicates import KeyCheck
 from sdmx_server.ingest.spool import Spool
@@ -25,7 +27,7 @@ from sdmx_server.ingest.permitted import check_region
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.query.periods import parse_period, period_bounds
-from sdmx_server.registry.shape import Component, DataShape
+from sdmx_server.registry.shape import INTEGER_TYPES, Component, DataShape
 from sdmx_server.store.incoming import ValidatedData
 from sdmx_server.store.tables import PERIOD_END, PERIOD_START
 
@@ -208,5 +210,10 @@ def _measure(report, measure: Component, values: pa.Array, rows: np.ndarray) -> 
     report_by_value(report, measure.id, values, bad, rows, lambda v: f"{v!r} is not a number", rule="number")
     if pc.any(bad).as_py():
         return pa.nulls(len(values), pa.float64())  # (rejected: only the column's type matters now)
-    check_text(report, measure, values, rows)  # ranges, if the DSD sets any
+    if measure.text_type in INTEGER_TYPES:
+        check_text(report, measure, values, rows)  # (an integer type: the integer form too)
+    else:
+        # What check_text would add to the number check is its facets: a number holds no
+        # control character, and its form is NUMBER's (two passes of a regex over every value).
+        check_facets(report, measure, values, rows, numbers=pc.is_valid(values))
     return check_float_range(report, measure, values, rows)
