@@ -171,3 +171,22 @@ def test_random_loads_keep_the_series_exact(store, steps):
             part = POOL.iloc[[i for _, i in arg]]
             load(store, sdmx_csv(part, version="2.0", actions=[a for a, _ in arg]))
         assert_exact(db)
+
+
+@pytest.mark.parametrize("early", [False, True], ids=["applied-after", "written-while-validated"])
+def test_a_first_load_in_parts_that_split_series_counts_each_series_once(store, monkeypatch, early):
+    """A first load's series are written part by part (store/series.FirstWrite): a series that
+    goes on from one part into the next, or over three of them, is one row with its whole
+    count and bounds."""
+    from sdmx_server.ingest.readers import sdmx_csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "READ_BLOCK", 300)
+    monkeypatch.setattr(csv_reader, "BATCH_ROWS", 2)  # parts of 2 rows: a series of 6 spans 3
+    if early:
+        monkeypatch.setenv("SDMX_TEST_EARLY_ROWS", "1")
+    db, _, _ = store
+    df = frame(seed=9, months=7, quarters=2).sort_values([*DIMS, "TIME_PERIOD"]).reset_index(drop=True)
+    load(store, sdmx_csv(df))
+    found = assert_exact(db)
+    assert len(found) == len(df.groupby(DIMS)) and found[OBS_COUNT].sum() == len(df)
+    assert found[OBS_COUNT].max() >= 5  # (some series did span three parts)

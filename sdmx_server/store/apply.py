@@ -288,21 +288,22 @@ def _ingest_into_empty(load: LoadState, parts, in_order: bool) -> int:
     staged = db.is_sqlite and not in_order
     key = ", ".join(f'"{k}"' for k in fact.key_columns)
     drop_key(db, cur, fact)
-    found, count, names = [], 0, None
+    found = series.FirstWrite(db, cur, fact) if in_order else None
+    count, names = 0, None
     for rows in parts:
         target = STAGING if staged else fact.name
         cur.adbc_ingest(target, rows, mode="create" if staged and names is None else "append", temporary=staged)
         keep_nan(db, cur, fact, rows, target)  # SQLite stores a NaN double as NULL (store/special.py)
-        if in_order:
-            found.append(series.series_of_part(fact, rows))
+        if found is not None:
+            found.add(rows)
         count, names = count + rows.num_rows, rows.column_names
     if staged and names:
         columns = ", ".join(f'"{n}"' for n in names)
         cur.execute(f'INSERT INTO "{fact.name}" ({columns}) SELECT {columns} FROM {STAGING} ORDER BY {key}')
         cur.execute(f"DROP TABLE {STAGING}")
     build_key(db, cur, fact)
-    if in_order:
-        series.after_first_write(db, cur, fact, found)
+    if found is not None:
+        found.finish()
     else:
         series.rebuild(db, cur, fact)
     return count

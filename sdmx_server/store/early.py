@@ -93,7 +93,7 @@ class EarlyLoad:
         self._queue: queue.Queue = queue.Queue(QUEUE_BATCHES)
         self._error: BaseException | None = None
         self._action: str | None = None
-        self._found: list[pa.Table] = []
+        self._series: series.FirstWrite | None = None  # write: the series, written as the rows are
         self._count = 0
         self._tx_time = 0
         # compare: the stored observations, the changed rows found (None: not aligned), and
@@ -128,6 +128,7 @@ class EarlyLoad:
             self._tx_time = history.next_tx_time(db, self._cur, fact, self.load_id)
             if self.mode == "write":
                 drop_key(db, self._cur, fact)  # (PostgreSQL: built once, at the end)
+                self._series = series.FirstWrite(db, self._cur, fact)
         except BaseException:
             self._end(None)
             raise
@@ -190,7 +191,7 @@ class EarlyLoad:
             try:
                 self._cur.adbc_ingest(self.fact.name, rows, mode="append")
                 keep_nan(self.db, self._cur, self.fact, rows)  # (SQLite stores a NaN double as NULL)
-                self._found.append(series.series_of_part(self.fact, rows))
+                self._series.add(rows)
                 self._count += rows.num_rows
                 crash_point("early-written")
             except BaseException as exc:  # told to the loading thread in finish()
@@ -263,7 +264,7 @@ class EarlyLoad:
                 crash_point("early-compared")
             else:
                 build_key(db, cur, fact)
-                series.after_first_write(db, cur, fact, self._found)
+                self._series.finish()
                 result.added = self._count
             finish_record(db, cur, self.load_id, rows, result, report_json=report_json)
             if result.touched:

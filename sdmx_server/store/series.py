@@ -105,31 +105,53 @@ def _insert_aggregate(db: Database, cur, fact: FactTable, series: SeriesTable, s
     execute_compiled(cur, sa.insert(series.table).from_select(names, select), db.dialect)
 
 
-def series_of_part(fact: FactTable, rows: pa.Table) -> pa.Table:
-    """The series of one part of a first load (rows in key order), for after_first_write."""
-    return series_of_sorted(rows, list(SeriesTable.of(fact).dimension_columns))
+class FirstWrite:
+    """The series of a first load, written as its parts are (the fact table was empty, the
+    parts come in key order, one after the other): from the rows themselves, in Arrow, without
+    reading the table back. Each part's series go into the series table at once, but for its
+    last, which may go on in the next part: that one is held, and counted once with the next
+    part's first when they are one series. Made in the load's transaction, before the first
+    part; `finish` writes the one held."""
+
+    def __init__(self, db: Database, cur, fact: FactTable):
+        self.db, self.cur = db, cur
+        self.series = SeriesTable.of(fact)
+        self.dims = list(self.series.dimension_columns)
+        self.held: pa.Table | None = None  # the last series so far, one row
+        ensure(db, cur, self.series)
+        execute_compiled(cur, sa.delete(self.series.table), db.dialect)
+
+    def add(self, rows: pa.Table) -> None:
+        """A part of the load's rows (fact columns, in key order), written to the fact table."""
+        if not rows.num_rows:
+            return
+        found = series_of_sorted(rows, self.dims)
+        if self.held is not None:
+            first = found.slice(0, 1)
+            if all(first.column(d)[0].as_py() == self.held.column(d)[0].as_py() for d in self.dims):
+                found = pa.concat_tables([_merged(self.held, first), found.slice(1)])
+            else:
+                found = pa.concat_tables([self.held, found])
+        self.held = found.slice(found.num_rows - 1)
+        if found.num_rows > 1:
+            self.cur.adbc_ingest(self.series.name, found.slice(0, found.num_rows - 1), mode="append")
+
+    def finish(self) -> None:
+        if self.held is not None:
+            self.cur.adbc_ingest(self.series.name, self.held, mode="append")
+            self.held = None
 
 
-def after_first_write(db: Database, cur, fact: FactTable, found: list[pa.Table]) -> None:
-    """The fact table was empty and now holds exactly the rows whose series are `found`
-    (`series_of_part` of each part, the parts in key order one after the other): the series
-    come from them, in Arrow, without reading the table back. A series that goes on from one
-    part to the next is counted once."""
-    series = SeriesTable.of(fact)
-    ensure(db, cur, series)
-    execute_compiled(cur, sa.delete(series.table), db.dialect)
-    dims = list(series.dimension_columns)
-    found = [part for part in found if part.num_rows]
-    if not found:
-        return
-    table = pa.concat_tables(found)
-    if len(found) > 1:
-        merged = table.group_by(dims, use_threads=False).aggregate(
-            [(OBS_COUNT, "sum"), (PERIOD_START, "min"), (PERIOD_END, "max")])
-        table = merged.rename_columns({f"{OBS_COUNT}_sum": OBS_COUNT, f"{PERIOD_START}_min": PERIOD_START,
-                                       f"{PERIOD_END}_max": PERIOD_END}).select([*dims, OBS_COUNT, PERIOD_START,
-                                                                                 PERIOD_END])
-    cur.adbc_ingest(series.name, table, mode="append")
+def _merged(a: pa.Table, b: pa.Table) -> pa.Table:
+    """Two one-row counts of the same series as one (a bound that is NULL never wins)."""
+    def bound(pick, name):
+        values = [v for v in (a.column(name)[0].as_py(), b.column(name)[0].as_py()) if v is not None]
+        return pa.array([pick(values) if values else None], pa.int64())
+
+    count = a.column(OBS_COUNT)[0].as_py() + b.column(OBS_COUNT)[0].as_py()
+    return pa.table({**{name: a.column(name) for name in a.column_names},
+                     OBS_COUNT: pa.array([count], pa.int64()),
+                     PERIOD_START: bound(min, PERIOD_START), PERIOD_END: bound(max, PERIOD_END)}).select(a.column_names)
 
 
 def series_of_sorted(rows: pa.Table, dims: list[str]) -> pa.Table:
