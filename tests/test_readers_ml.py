@@ -296,6 +296,17 @@ def test_group_attributes_reach_the_series_they_match(shape, generic):
 
 
 
+def rows_on_their_lines(data: bytes, shape, obs: list[str]):
+    """The rows read from a message whose observations `obs` are written one per line, in
+    order: (the table as a dict, the report, the line of the first); each row's ROW is its line."""
+    incoming, report = read(data, shape)
+    assert incoming is not None, report.text()
+    t = incoming.table.to_pydict()
+    first = data.decode().splitlines().index(obs[0]) + 1
+    assert t[ROW] == list(range(first, first + len(obs)))
+    return t, report, first
+
+
 def test_generic_observations_written_in_other_ways_than_the_first_are_read_exactly(shape):
     """The first Obs teaches the reader a layout read by position; every other shape (fewer or
     more attributes, another order, an id on ObsDimension, a comment, no value) must read as
@@ -323,11 +334,7 @@ def test_generic_observations_written_in_other_ways_than_the_first_are_read_exac
     ]
     data = generic_message('<mes:DataSet structureRef="S1">\n<g:Series>' + key + "\n" + "\n".join(obs)
                            + "</g:Series>\n</mes:DataSet>")
-    incoming, report = read(data, shape)
-    assert incoming is not None, report.text()
-    t = incoming.table.to_pydict()
-    first = data.decode().splitlines().index(obs[0]) + 1
-    assert t[ROW] == list(range(first, first + len(obs)))
+    t, _, _ = rows_on_their_lines(data, shape, obs)
     assert t["TIME_PERIOD"] == [f"2020-{m:02d}" for m in range(1, 10)]
     assert t["OBS_VALUE"] == ["1", "2", "3", "4", "5", "6", "7", None, "9"]
     assert t["OBS_STATUS"] == list("ABCDEFGHI")
@@ -360,11 +367,7 @@ def test_specific_observations_of_many_layouts_are_read_exactly_and_in_order(sha
     ]
     data = ss_message('<mes:DataSet ss:structureRef="S1">\n<Series FREQ="M" AREA="IR" SEX="F" TITLE="series">\n'
                       + "\n".join(obs) + "\n</Series>\n</mes:DataSet>")
-    incoming, report = read(data, shape)
-    assert incoming is not None, report.text()
-    t = incoming.table.to_pydict()
-    first = data.decode().splitlines().index(obs[0]) + 1
-    assert t[ROW] == list(range(first, first + len(obs)))
+    t, report, first = rows_on_their_lines(data, shape, obs)
     assert t["TIME_PERIOD"] == [f"2020-{m:02d}" for m in range(1, 12)]
     assert t["OBS_VALUE"] == ["1", "2", "3", "4", "5", "6", "7", None, "9", "", "11"]
     assert t["OBS_STATUS"] == list("ABCDEFGHIJK")
