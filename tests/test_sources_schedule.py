@@ -171,3 +171,31 @@ def test_serve_runs_the_scheduler(tmp_path):
     assert any(entry["level"] == "INFO" and entry["message"].startswith("source tehran: applied: 3 rows applied")
                for entry in logged), output
     assert "Traceback" not in output
+
+
+def test_recording_a_sync_is_not_undone_by_a_writer_getting_in_between(tmp_path, monkeypatch):
+    """Recording a sync's outcome reads the source's state, then writes it. On SQLite a writer
+    that commits in between (another scheduler renewing its lease) made the write fail with
+    "database is locked" (seen in CI); the record now takes the write lock first, so that
+    writer waits for it instead."""
+    import threading
+
+    from sdmx_server.sources import state as states
+
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
+    original = states.Session.get
+    other: list[threading.Thread] = []
+
+    def get_then_another_writer(self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        if not other:
+            other.append(threading.Thread(target=take_lease, args=(store.db, "scheduler", "other", 5)))
+            other[0].start()
+            other[0].join(0.5)  # it commits now, unless the record holds the write lock
+        return found
+
+    monkeypatch.setattr(states.Session, "get", get_then_another_writer)
+    recorded = states.record(store.db, "tehran", "TEST:DF_A(1.0)", "applied", load_id=1)
+    other[0].join(30)
+    assert recorded.last_outcome == "applied" and not other[0].is_alive()
+    assert get_state(store.db, "tehran").last_load_id == 1

@@ -110,6 +110,11 @@ def record(db: Database, source_id: str, flow: str, outcome: str, message: str =
            fingerprint_: str | None = None, load_id: int | None = None) -> SourceState:
     """Note a sync's outcome: success (applied, unchanged) or failure (failed, rejected)."""
     with Session(db.engine) as session:
+        if db.is_sqlite:
+            # Write first: a transaction that reads and then writes fails at once on SQLite when
+            # another writer (a scheduler renewing its lease) committed in between; one that
+            # writes first waits for the write lock (store/locks.py).
+            session.execute(sa.update(SourceState.__table__).where(sa.false()).values(flow=SourceState.__table__.c.flow))
         state = session.get(SourceState, source_id) or SourceState(id=source_id)
         state.flow = flow
         state.last_outcome = outcome
