@@ -152,7 +152,7 @@ def read(data: bytes, shape, flow=FLOW_A):
 
 
 def as_frame(incoming) -> pd.DataFrame:
-    df = incoming.table.drop_columns([ROW, ACTION]).to_pandas()
+    df = incoming.whole().drop_columns([ROW, ACTION]).to_pandas()
     for c in DIMENSIONS + ATTRIBUTES:
         if c not in df:
             df[c] = None
@@ -210,7 +210,7 @@ def test_random_frames_read_back_through_each_writer(shape, writer, df, flat):
     assert report.ok and not report.warnings, report.text()
     pd.testing.assert_frame_equal(as_frame(incoming), expected_frame(df), check_dtype=False)
     assert incoming.row_label == "line"
-    assert incoming.table.column(ACTION).null_count == len(df)  # no action in the message: --action decides
+    assert incoming.whole().column(ACTION).null_count == len(df)  # no action in the message: --action decides
 
 
 # -- what messages say that the writers never do ------------------------------------------------
@@ -247,7 +247,7 @@ def test_actions_of_several_data_sets_are_read_in_order(shape):
 </mes:DataSet>""")
     incoming, report = read(data, shape)
     assert incoming is not None, report.text()
-    t = incoming.table.to_pydict()
+    t = incoming.whole().to_pydict()
     assert t[ACTION] == ["R", "D", "D", "M", None]
     assert t["AREA"] == ["IR", "IR", "IR-23", "IR", "IR"]
     assert t["TIME_PERIOD"] == ["2020-01", "2020-02", None, "2020-Q1", "2020-Q1"]  # a series alone: all its periods
@@ -290,7 +290,7 @@ def test_group_attributes_reach_the_series_they_match(shape, generic):
 </mes:DataSet>""")
     incoming, report = read(data, shape)
     assert incoming is not None, report.text()
-    t = incoming.table.to_pydict()
+    t = incoming.whole().to_pydict()
     assert t["TITLE"] == ["from group", "own"]  # a series' own value wins over its group's
     assert t["OBS_VALUE"] == ["1.5", "2"]
 
@@ -301,7 +301,7 @@ def rows_on_their_lines(data: bytes, shape, obs: list[str]):
     order: (the table as a dict, the report, the line of the first); each row's ROW is its line."""
     incoming, report = read(data, shape)
     assert incoming is not None, report.text()
-    t = incoming.table.to_pydict()
+    t = incoming.whole().to_pydict()
     first = data.decode().splitlines().index(obs[0]) + 1
     assert t[ROW] == list(range(first, first + len(obs)))
     return t, report, first
@@ -434,7 +434,7 @@ def test_flat_data_sets_and_data_sets_of_series_mix_in_one_message(shape, order)
     data = ss_message("\n".join(flat[kind].format(i=i + 1) for i, kind in enumerate(kinds)))
     incoming, report = read(data, shape)
     assert incoming is not None and report.ok, report.text()
-    got = incoming.table.select(["AREA", "SEX", "TIME_PERIOD", "OBS_VALUE"]).to_pylist()
+    got = incoming.whole().select(["AREA", "SEX", "TIME_PERIOD", "OBS_VALUE"]).to_pylist()
     expected = [{"AREA": "IR-23", "SEX": "M", "TIME_PERIOD": f"1999-0{i + 1}", "OBS_VALUE": str(i + 1)} if kind == "flat"
                 else {"AREA": "IR", "SEX": "F", "TIME_PERIOD": f"2000-0{i + 1}", "OBS_VALUE": str(i + 1)}
                 for i, kind in enumerate(kinds)]

@@ -161,7 +161,7 @@ def test_structure_specific_messages_read_as_they_mean(shape, message):  # noqa:
     incoming, report = read(data, shape)
     assert incoming is not None, report.text()
     assert not report.file_errors, report.text()
-    table = incoming.table
+    table = incoming.whole()
     got = [{name: row.get(name) for name in [*_COLUMNS, ROW, ACTION]} for row in table.to_pylist()]
     want = [{name: row.get(name) for name in [*_COLUMNS, ROW, ACTION]} for row in expected]
     assert got == want

@@ -56,6 +56,14 @@ class IncomingData:
     #: columns as `table` would have them, the same in every batch, at least one batch.
     stream: Iterable[pa.Table] | None = None
 
+    def whole(self) -> pa.Table:
+        """All rows as one table (a stream is read to its end for it, and kept as `table`)."""
+        if self.table is None:
+            batches = list(self.stream)
+            self.table = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
+            self.stream = None
+        return self.table
+
     def batches(self, rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
         """The rows a batch at a time: the one place where a reader that returns a whole table
         is handed over in batches (validation takes nothing else)."""

@@ -11,7 +11,9 @@ small list entry per observation and component only until the chunk (CHUNK rows)
 Arrow arrays.
 
 Group elements may come before or after the series they describe, so their attributes are
-applied at the end, by a join of the whole table with each group type's keys.
+applied at the end, by a join of the whole table with each group type's keys. Structure-specific
+data without groups is handed over chunk by chunk instead (`Reading.run` pauses after each
+chunk; sdmx_ml_stream.py).
 
 `Reading` is the loop both readers run over the message's elements (one iterparse, Obs and
 what holds them): the bookkeeping of each observation (its line, its context, chunks, freeing
@@ -29,12 +31,14 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
+from sdmx_server.ingest.readers.obs_layouts import ObsLayouts
 from sdmx_server.ingest.readers.xml_safe import OpenXML, release
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
@@ -157,6 +161,9 @@ class Columns:
     groups: list[tuple[int, dict, dict]] = field(default_factory=list)
     warned: set[str] = field(default_factory=set)
     total: int = 0
+    #: Components read on each observation as their elements give them (structure-specific
+    #: data: obs_layouts.py), where a reader keeps them so rather than in `lists`.
+    layouts: ObsLayouts | None = None
 
     def __post_init__(self) -> None:
         self.known = {c.id for c in self.shape.components}
@@ -190,9 +197,12 @@ class Columns:
             values.extend([None] * (n - len(values)))  # (see observation_lists)
         index = pa.array(np.asarray(self.context_of_row, dtype=np.int32))
         columns: dict[str, pa.Array] = {}
-        names = [*self.lists, *{k for c in self.contexts for k in c if k not in self.lists}]
+        owned = {name: pa.array(values, pa.string()) for name, values in self.lists.items()}
+        if self.layouts is not None:
+            owned.update(self.layouts.take(n))
+        names = [*owned, *{k for c in self.contexts for k in c if k not in owned}]
         for name in names:
-            own = pa.array(self.lists[name], pa.string()) if name in self.lists else None
+            own = owned.get(name)
             values = [c.get(name) for c in self.contexts]
             above = None
             if any(v is not None for v in values):
@@ -262,7 +272,9 @@ class Reading(ABC):
         self.series_rows = 0
         self.context = 0  # the index of the context of the observations being read
 
-    def run(self, xml: OpenXML) -> None:
+    def run(self, xml: OpenXML) -> Iterator[None]:
+        """Read the message, pausing after each chunk is flushed (a reader that streams hands
+        it over then; `read_all` reads on to the end)."""
         columns = self.columns
         rows, context_of_row = columns.rows, columns.context_of_row
         observation = self.observation
@@ -281,6 +293,7 @@ class Reading(ABC):
                     columns.flush()
                     self.context = 0  # the chunk's contexts start again from the current one
                     self.set_wanted()
+                    yield
                 if self.series_rows % FREE_EVERY == 0:
                     # Only the observations before this one: iterparse may already have
                     # parsed (and queued events for) the ones after it.
@@ -291,8 +304,7 @@ class Reading(ABC):
                     self.set_wanted()
                 if self.series_rows == 0 and self.dataset_context.get(ACTION) == "D":
                     # A Delete data set's series without observations deletes the whole series.
-                    for _, values in self.wanted:
-                        values.append(None)
+                    self.no_observation()
                     rows.append(element.sourceline)
                     context_of_row.append(self.context)
                 release(element)
@@ -308,9 +320,18 @@ class Reading(ABC):
             elif tag == "Header" and element.getparent() is not None and element.getparent().getparent() is None:
                 self.structures = header_structures(element, self.report)
 
+    def read_all(self, xml: OpenXML) -> None:
+        for _ in self.run(xml):
+            pass
+
     def set_wanted(self) -> None:
         """`wanted` again from `observation_ids` (after a new context, a chunk, a wider list)."""
         self.wanted = self.columns.observation_lists(self.observation_ids)
+
+    def no_observation(self) -> None:
+        """The next row has no value of its own (a row for a series without observations)."""
+        for _, values in self.wanted:
+            values.append(None)
 
     @abstractmethod
     def open(self, parent, element) -> int:

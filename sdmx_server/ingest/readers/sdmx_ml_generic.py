@@ -41,7 +41,7 @@ def read_generic(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str
                 return None
             columns = Columns(shape, report)
             with refusing_malformed():
-                _Reading(shape, flow, report, columns).run(xml)
+                _Reading(shape, flow, report, columns).read_all(xml)
     except XMLRefused as exc:
         report.file_error(str(exc))
         return None

@@ -8,13 +8,11 @@ data set's own properties (structureRef, action, ...) are namespace-qualified, w
 them from components. Any dimensionAtObservation reads the same way: an Obs directly in the
 data set (AllDimensions) carries the whole key.
 
-The loop touches each Obs once: its `get` per component read at observation level, its line,
-and its context (the series). Which components are read on observations is fixed per data set
-from the header's dimensionAtObservation and the DSD's attachments, and widened when an
-observation carries another component (a series attribute given on an Obs): each Obs's
-attribute names are compared with the last one's, and names not met before are checked, so
-validation sees every value the message gives. (Checking only the first Obs of each series
-missed a component given on a later one: its values were dropped without a word.)
+The loop touches each Obs once: its attribute names and values, each in one call (kept by
+layout: obs_layouts.py), its line, and its context (the series). Every component an Obs
+carries is read, whatever level the DSD attaches it at (a series attribute given on an Obs
+too), so validation sees every value the message gives; names no component has are warned of
+when an Obs's names differ from the last one's.
 """
 
 from __future__ import annotations
@@ -26,6 +24,8 @@ from sdmx_server.ingest.readers import ACTION, IncomingData
 from sdmx_server.ingest.readers.sdmx_ml import (
     DATASET, Columns, Reading, ReadFailed, action_code, check_structure, local,
 )
+from sdmx_server.ingest.readers.obs_layouts import ObsLayouts
+from sdmx_server.ingest.readers.sdmx_ml_stream import foretell, streamed
 from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
@@ -38,18 +38,33 @@ ROOTS = {
 
 def read_structure_specific(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
                             report: ValidationReport) -> IncomingData | None:
+    """The message streamed chunk by chunk where a scan of it allows (sdmx_ml_stream.py),
+    else read whole."""
     try:
-        with OpenXML(source) as xml:
-            version = _version(xml.root, report)
-            columns = Columns(shape, report)
-            with refusing_malformed():
-                _Reading(shape, flow, report, columns).run(xml)
+        xml = OpenXML(source)
+    except XMLRefused as exc:
+        report.file_error(str(exc))
+        return None
+    try:
+        version = _version(xml.root, report)
+        label = "SDMX-ML 2.1 structure-specific" if version == "2.1" else f"SDMX-ML {version}"
+        columns = Columns(shape, report)
+        reading = _Reading(shape, flow, report, columns)
+        given = foretell(xml, shape)
+        if given is not None:
+            incoming = streamed(xml, reading, columns, given, label)
+            xml = None  # (the stream closes it at its end)
+            return incoming
+        with refusing_malformed():
+            reading.read_all(xml)
     except XMLRefused as exc:
         report.file_error(str(exc))
         return None
     except ReadFailed:
         return None
-    label = "SDMX-ML 2.1 structure-specific" if version == "2.1" else f"SDMX-ML {version}"
+    finally:
+        if xml is not None:
+            xml.close()
     return columns.incoming(label)
 
 
@@ -65,7 +80,10 @@ def _version(root, report: ValidationReport) -> str:
 class _Reading(Reading):
     """Structure-specific data: components are XML attributes (sdmx_ml.Reading runs the loop)."""
 
-    keys: list[str] | None = None  # the attribute names of the last Obs (checked)
+    def __init__(self, shape: DataShape, flow, report: ValidationReport, columns: Columns):
+        super().__init__(shape, flow, report, columns)
+        self.layouts = columns.layouts = ObsLayouts(columns.known)
+        self.extend = None  # (the `extend` of the values of the current layout: ObsLayouts.switch)
 
     def open(self, parent, element) -> int:
         if parent is not self.dataset and local(parent.tag) == "Series":
@@ -79,19 +97,18 @@ class _Reading(Reading):
 
     def observation(self, element, parent) -> None:
         keys = element.keys()
-        if keys != self.keys:
-            self.keys = keys
-            if self._check(element):
-                self.set_wanted()
-        get = element.get
-        for name, values in self.wanted:
-            values.append(get(name))
+        if keys != self.layouts.keys:
+            self._check(element, keys)
+            self.extend = self.layouts.switch(keys, len(self.columns.rows))
+        self.extend(element.values())
+
+    def no_observation(self) -> None:
+        self.extend = self.layouts.switch([], len(self.columns.rows))
 
     def enter_dataset(self, element) -> None:
         """Read a data set's own properties and attributes; check which structure it is for."""
         self.dataset = element
         self.dataset_number += 1
-        self.keys = None  # (what is read on observations starts again: every Obs is checked)
         where = f"line {element.sourceline}"
         properties = {local(k): v for k, v in element.attrib.items() if k.startswith("{")}
         structure_ref = properties.get("structureRef")
@@ -107,19 +124,6 @@ class _Reading(Reading):
             else:
                 self.columns.unknown(name, where)
         self.dataset_context = context
-        at_observation = structure.dimension_at_observation or (
-            self.shape.time.id if self.shape.time is not None else "AllDimensions")
-        self.observation_ids = self._observation_ids(at_observation)
-
-    def _observation_ids(self, at_observation: str) -> list[str]:
-        """The components read on each Obs: the observation dimension(s), the measure and the
-        attributes the DSD attaches at observation level there."""
-        shape = self.shape
-        flat = at_observation == "AllDimensions"
-        dims = list(shape.all_dimension_ids) if flat else [at_observation]
-        attributes = [a.id for a in shape.attributes
-                      if shape.attribute_level(a, None if flat else at_observation) == "observation"]
-        return [*dims, shape.measure.id, *attributes]
 
     def enter_series(self, element) -> int:
         dataset = element.getparent()
@@ -138,19 +142,12 @@ class _Reading(Reading):
         self.series_rows = 0
         return self.columns.enter(context)
 
-    def _check(self, element) -> bool:
-        """Warn of attributes no component names; widen what is read on observations when one
-        carries a component read elsewhere. True when the list changed."""
-        changed = False
-        for name in element.keys():
-            if name.startswith("{") or name in self.observation_ids:
-                continue
-            if name in self.columns.known:
-                self.observation_ids.append(name)
-                changed = True
-            else:
+    def _check(self, element, keys: list[str]) -> None:
+        """Warn of the attributes of an Obs that no component names."""
+        known = self.columns.known
+        for name in keys:
+            if not name.startswith("{") and name not in known:
                 self.columns.unknown(name, f"line {element.sourceline}")
-        return changed
 
     def group(self, element) -> None:
         dataset = element.getparent()

@@ -97,10 +97,19 @@ class OpenXML:
         self.head = self._file.read(HEAD_BYTES)
         self.root = sniff(self.head)  # may raise XMLRefused
 
+    @property
+    def file(self) -> BinaryIO:
+        """The file itself (sdmx_ml_stream.py scans its bytes in place)."""
+        return self._file
+
     def __enter__(self) -> "OpenXML":
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file, when it was opened here (a path)."""
         if self._owned:
             self._file.close()
 

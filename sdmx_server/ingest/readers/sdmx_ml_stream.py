@@ -1,0 +1,155 @@
+"""SDMX-ML structure-specific data handed over chunk by chunk as it is read, when a scan of
+the file's bytes allows it.
+
+Why: a reader that returns one table holds the whole file as Arrow columns, and validating and
+storing only start once the last observation is read. Streamed, the load's memory is a chunk,
+and reading overlaps what comes after it (the store's writer thread, Arrow's checks).
+
+Two things only the whole message tells stop a stream, and a scan of the bytes (a regular
+expression per name, about 1 GB/s) tells them before the parse starts:
+- a Group element: its attributes reach series that may come before it, so they are applied
+  by a join over all rows (sdmx_ml.apply_groups) and the message is read whole;
+- which components the message gives at all: validation takes the same columns in every batch
+  (a component's column, or the lack of it, means something: a mandatory attribute with no
+  column, a merge that leaves alone what it does not carry). A component whose name is
+  followed by `=` after white space somewhere is taken to be given: an attribute of some
+  element. Where a dimension is not named anywhere, the message is read whole, so that the
+  reader says so as it always has.
+
+The scan may see more than is given (a name in a comment, on a series without observations,
+in text): such a component's column is then empty in every row. To the store that is the same
+as no column: a merge keeps the stored value where the incoming one is empty, a replace
+empties what the file does not give either way, a delete takes an empty value as naming none
+(tests/test_readers_ml_stream.py loads such a message both ways). Validation differs only in
+its words for a mandatory attribute: empty in every row, rather than no column.
+
+The scan reads the file's bytes in place (mmap), so it needs a file on disk or in memory whose
+encoding writes names as ASCII (UTF-8, Latin-1 and the like); otherwise the message is read
+whole, as before.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import re
+from typing import Iterator
+
+import pyarrow as pa
+
+from sdmx_server.ingest.readers import ACTION, ROW, IncomingData
+from sdmx_server.ingest.readers.sdmx_ml import Columns, Reading, ReadFailed
+from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed
+from sdmx_server.registry.shape import DataShape
+
+_GROUP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Group[ \t\r\n/>]")
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+#: Encodings in which an ASCII name is its ASCII bytes.
+_ASCII_SAFE = re.compile(rb"(?i)(utf-?8|us-ascii|ascii|iso-?8859-\d+|latin-?\d|l\d|(windows|cp)-?125\d)$")
+_WHITE = b" \t\r\n"
+#: Hits of a name not preceded by white space (the end of a longer name) looked past before
+#: the name is taken to be given (a false "given" costs only an empty column; see above).
+_MAX_MISSES = 1000
+
+
+def foretell(xml: OpenXML, shape: DataShape) -> list[str] | None:
+    """The ids of the components the message gives (in the DSD's order), or None when it must
+    be read whole (a Group, a dimension named nowhere, bytes that cannot be scanned)."""
+    head = xml.head.lstrip(b"\xef\xbb\xbf")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:4]:
+        return None  # (UTF-16 or -32: names are not their ASCII bytes)
+    if (m := _ENCODING.match(head)) and not _ASCII_SAFE.match(m.group(1)):
+        return None
+    if not all(c.id.isascii() for c in shape.components):
+        return None  # (SDMX ids are ASCII; a name in another script may be other bytes)
+    with _bytes_of(xml.file) as data:
+        if data is None or _GROUP.search(data):
+            return None
+        given = [c.id for c in shape.components if _named(data, c.id)]
+    if any(d not in given for d in shape.all_dimension_ids):
+        return None
+    return given
+
+
+class _bytes_of:
+    """The whole file's bytes in place (an mmap, or an in-memory file's buffer); None when
+    the file is neither (or is empty)."""
+
+    def __init__(self, f):
+        self.f, self.view = f, None
+
+    def __enter__(self):
+        if isinstance(self.f, io.BytesIO):
+            self.view = self.f.getbuffer()
+            return self.view
+        try:
+            self.view = mmap.mmap(self.f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return None  # (no file descriptor, an empty file, a pipe)
+        return self.view
+
+    def __exit__(self, *exc) -> None:
+        if self.view is not None:
+            self.view.release() if isinstance(self.view, memoryview) else self.view.close()
+
+
+def _named(data, name: str) -> bool:
+    """Does `name=` (with optional white space) follow white space anywhere in `data`?"""
+    pattern = re.compile(re.escape(name.encode("ascii")) + rb"[ \t\r\n]*=")
+    position = misses = 0
+    while (m := pattern.search(data, position)) is not None:
+        start = m.start()
+        if start > 0 and data[start - 1] in _WHITE:
+            return True
+        misses += 1
+        if misses > _MAX_MISSES:
+            return True
+        position = start + 1
+    return False
+
+
+def streamed(xml: OpenXML, reading: Reading, columns: Columns, given: list[str], label: str) -> IncomingData:
+    """The message as IncomingData whose `stream` reads it chunk by chunk, each with the
+    columns of `given` (foretell), ROW and ACTION; the file is closed at its end."""
+    return IncomingData(None, label, row_label="line", stream=_chunks(xml, reading, columns, given))
+
+
+def _chunks(xml: OpenXML, reading: Reading, columns: Columns, given: list[str]) -> Iterator[pa.Table]:
+    report = columns.report
+    sent = 0
+    try:
+        with refusing_malformed():
+            for _ in _flushed(xml, reading, columns):
+                tables, columns.tables = columns.tables, []
+                for table in tables:
+                    sent += table.num_rows
+                    yield _uniform(table, given)
+    except XMLRefused as exc:
+        report.file_error(str(exc))
+    except ReadFailed:
+        pass  # (the report says why)
+    finally:
+        xml.close()
+    if sent == 0:
+        if not report.file_errors:
+            report.warn("the message holds no observations")
+        yield _uniform(pa.table({ROW: pa.array([], pa.int64())}), given)
+
+
+def _flushed(xml: OpenXML, reading: Reading, columns: Columns) -> Iterator[None]:
+    """Pauses where `columns.tables` holds chunks: after each full one, and at the end."""
+    yield from reading.run(xml)
+    columns.flush()
+    if columns.groups:  # (the scan found no Group: a message that has one is not streamed)
+        raise RuntimeError("a Group element was read in a message that was scanned to have none")
+    yield
+
+
+def _uniform(table: pa.Table, given: list[str]) -> pa.Table:
+    """The chunk with the columns of every chunk: `given`'s (empty where it has none), ROW, ACTION."""
+    n = table.num_rows
+    names = table.column_names
+    arrays = {name: table.column(name) if name in names else pa.nulls(n, pa.string()) for name in given}
+    arrays[ROW] = table.column(ROW)
+    arrays[ACTION] = table.column(ACTION) if ACTION in names else pa.nulls(n, pa.string())
+    return pa.table(arrays)
