@@ -5,6 +5,7 @@ also where the scan of the file foresees a component that no row then takes."""
 from __future__ import annotations
 
 import io
+import mmap
 from contextlib import contextmanager
 
 import pandas as pd
@@ -198,14 +199,29 @@ CANDIDATES = ["A", "AB", "B_A", "OBS_STATUS", "STATUS", "TITLE"]
 @settings(max_examples=200, deadline=None)
 @given(given_names=st.lists(st.sampled_from(CANDIDATES), unique=True),
        before=st.lists(st.sampled_from([" ", "\n", "\t", "\r\n  "]), min_size=len(CANDIDATES), max_size=len(CANDIDATES)),
-       around=st.lists(st.sampled_from(["", " ", "\n "]), min_size=len(CANDIDATES), max_size=len(CANDIDATES)))
-def test_the_scan_finds_exactly_the_attribute_names_an_element_gives(given_names, before, around):
+       around=st.lists(st.sampled_from(["", " ", "\n "]), min_size=len(CANDIDATES), max_size=len(CANDIDATES)),
+       padding=st.integers(0, 3 * mmap.PAGESIZE))
+def test_the_scan_finds_exactly_the_attribute_names_an_element_gives(given_names, before, around, padding):
     """A name counts where it is an attribute's (white space before it, `=` after it, white
-    space allowed around the `=`); not as the end of a longer name, nor in a value."""
+    space allowed around the `=`); not as the end of a longer name, nor in a value; wherever
+    it falls against the windows the file is scanned in (here a page each)."""
     attributes = "".join(f'{b}{name}{a}={a}"STATUS A"' for name, b, a in zip(given_names, before, around))
-    data = f'<Series KEY="B_A AB"><Obs{attributes}/></Series>'.encode()
-    for name in CANDIDATES:
-        assert sdmx_ml_stream._named(data, name) == (name in given_names), (name, data)
+    data = f'<!--{"x" * padding}--><Series KEY="B_A AB"><Obs{attributes}/></Series>'.encode()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(sdmx_ml_stream, "WINDOW", mmap.PAGESIZE)
+        m.setattr(sdmx_ml_stream, "OVERLAP", 16)
+        assert sdmx_ml_stream.scan(data, CANDIDATES) == set(given_names), data
+        assert sdmx_ml_stream.scan(data + b'<Group AREA="IR"/>', CANDIDATES) is None
+
+
+def test_a_name_the_scan_did_not_see_stops_the_stream_with_a_file_error(shape, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(sdmx_ml_stream, "scan", lambda data, names: {"FREQ", "AREA", "SEX", "TIME_PERIOD", "OBS_VALUE"})
+    incoming, report = read(mixed_message(), shape)
+    assert incoming.table is None
+    batches = list(incoming.batches())
+    assert sum(b.num_rows for b in batches) == 0
+    assert report.file_errors == ["line 10 or after: OBS_STATUS, TITLE, COMMENT is given where a first look at the "
+                                  "file did not see it (more white space than an attribute needs?)"], report.text()
 
 
 @pytest.mark.parametrize("change, streamed", [
