@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 
 from sdmx_server.boot import create_schema
 from sdmx_server.ingest.readers import ACTION, ROW, reader_for
-from sdmx_server.ingest.readers import sdmx_ml, sdmx_ml_specific, sdmx_ml_stream
+from sdmx_server.ingest.readers import sdmx_ml, sdmx_ml_stream
 from sdmx_server.ingest.readers.xml_safe import OpenXML
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.load import load_structures
 from sdmx_server.settings import Settings as StoreSettings
 from sdmx_server.store import aligned
 from sdmx_server.store.database import Database
-from tests.datasets import COLUMNS, CONTENT, FLOW_A, sdmx_csv
-from tests.test_readers_ml import load_bytes, read, shape, ss_message, stored  # noqa: F401
+from tests.datasets import COLUMNS, CONTENT, FLOW_A, frame, sdmx_csv
+from tests.test_readers_ml import WRITERS, load_bytes, message_bytes, read, shape, ss_message, stored  # noqa: F401
 
 KEYS = [("IR", "F"), ("IR", "M"), ("IR-03", "F"), ("IR-03", "M"), ("IR-10", "F"), ("IR-10", "_T"), ("IR-23", "M")]
 MONTHS = ["2020-01", "2020-02", "2020-03"]
@@ -57,7 +57,7 @@ def mixed_message(group: bool = False) -> bytes:
 def read_whole(data: bytes, shape, monkeypatch):  # noqa: F811
     """The message read whole, as a message with a Group is (no scan)."""
     with monkeypatch.context() as m:
-        m.setattr(sdmx_ml_specific, "foretell", lambda xml, shape: None)
+        m.setattr(sdmx_ml_stream, "foretell", lambda xml, shape, style: None)
         incoming, report = read(data, shape)
     assert incoming.table is not None
     return incoming, report
@@ -160,7 +160,7 @@ def test_a_component_foreseen_but_given_to_no_row_is_loaded_as_if_read_whole(tmp
     for streamed in (True, False):
         with monkeypatch.context() as m:
             if not streamed:
-                m.setattr(sdmx_ml_specific, "foretell", lambda xml, shape: None)
+                m.setattr(sdmx_ml_stream, "foretell", lambda xml, shape, style: None)
             with store(tmp_path / ("streamed" if streamed else "whole")) as target_:
                 assert load_bytes(target_, sdmx_csv(first).encode(), "first.csv").applied
                 outcome = load_bytes(target_, data, action=action)
@@ -200,22 +200,29 @@ CANDIDATES = ["A", "AB", "B_A", "OBS_STATUS", "STATUS", "TITLE"]
 @given(given_names=st.lists(st.sampled_from(CANDIDATES), unique=True),
        before=st.lists(st.sampled_from([" ", "\n", "\t", "\r\n  "]), min_size=len(CANDIDATES), max_size=len(CANDIDATES)),
        around=st.lists(st.sampled_from(["", " ", "\n "]), min_size=len(CANDIDATES), max_size=len(CANDIDATES)),
-       padding=st.integers(0, 3 * mmap.PAGESIZE))
-def test_the_scan_finds_exactly_the_attribute_names_an_element_gives(given_names, before, around, padding):
-    """A name counts where it is an attribute's (white space before it, `=` after it, white
-    space allowed around the `=`); not as the end of a longer name, nor in a value; wherever
-    it falls against the windows the file is scanned in (here a page each)."""
-    attributes = "".join(f'{b}{name}{a}={a}"STATUS A"' for name, b, a in zip(given_names, before, around))
-    data = f'<!--{"x" * padding}--><Series KEY="B_A AB"><Obs{attributes}/></Series>'.encode()
+       padding=st.integers(0, 3 * mmap.PAGESIZE), generic=st.booleans())
+def test_the_scan_finds_exactly_the_components_a_message_gives(given_names, before, around, padding, generic):
+    """Structure-specific data gives a component as an attribute (white space before its
+    name, `=` after it, white space allowed around the `=`), generic data as a Value whose id
+    it is; not the end of a longer name, nor a value. Wherever the name falls against the
+    windows the file is scanned in (here a page each)."""
+    if generic:
+        values = "".join(f'<g:Value{b}id{a}={a}"{name}" value="STATUS A"/>' for name, b, a in zip(given_names, before, around))
+        data = f'<!--{"x" * padding}--><g:Series><g:SeriesKey><g:Value id="B_A_AB" value=\'AB"\'/>{values}</g:SeriesKey>'
+    else:
+        attributes = "".join(f'{b}{name}{a}={a}"STATUS A"' for name, b, a in zip(given_names, before, around))
+        data = f'<!--{"x" * padding}--><Series KEY="B_A AB"><Obs{attributes}/></Series>'
+    patterns = sdmx_ml_stream.patterns_of(CANDIDATES, "generic" if generic else "specific")
     with pytest.MonkeyPatch.context() as m:
         m.setattr(sdmx_ml_stream, "WINDOW", mmap.PAGESIZE)
         m.setattr(sdmx_ml_stream, "OVERLAP", 16)
-        assert sdmx_ml_stream.scan(data, CANDIDATES) == set(given_names), data
-        assert sdmx_ml_stream.scan(data + b'<Group AREA="IR"/>', CANDIDATES) is None
+        found = sdmx_ml_stream.scan(data.encode(), patterns)
+        assert {name for name in found if name in CANDIDATES} == set(given_names), data
+        assert sdmx_ml_stream.scan(data.encode() + b'<g:Group><g:GroupKey/></g:Group>', patterns) is None
 
 
 def test_a_name_the_scan_did_not_see_stops_the_stream_with_a_file_error(shape, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(sdmx_ml_stream, "scan", lambda data, names: {"FREQ", "AREA", "SEX", "TIME_PERIOD", "OBS_VALUE"})
+    monkeypatch.setattr(sdmx_ml_stream, "scan", lambda data, patterns: {"FREQ", "AREA", "SEX", "TIME_PERIOD", "OBS_VALUE"})
     incoming, report = read(mixed_message(), shape)
     assert incoming.table is None
     batches = list(incoming.batches())
@@ -245,3 +252,19 @@ def test_only_a_file_whose_names_are_their_ascii_bytes_is_scanned(shape, encodin
     assert (given is not None) == scanned
     if scanned:
         assert given == ["FREQ", "AREA", "SEX", "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "TITLE", "COMMENT"]
+
+
+@pytest.mark.parametrize("writer, dao", [(w, d) for w in WRITERS for d in (None, "AllDimensions") if not
+                                         (d and w.endswith("-ts"))])
+def test_each_writers_message_is_streamed_with_the_rows_and_columns_of_one_read_whole(shape, monkeypatch,  # noqa: F811
+                                                                                      writer, dao):
+    monkeypatch.setattr(sdmx_ml, "CHUNK", 5)
+    data = message_bytes(frame(seed=3, months=4, quarters=0), shape, WRITERS[writer], dao)
+    incoming, report = read(data, shape)
+    assert incoming.table is None, report.text()
+    batches = list(incoming.batches())
+    assert len(batches) > 1 and len({tuple(b.column_names) for b in batches}) == 1
+    whole, _ = read_whole(data, shape, monkeypatch)
+    assert whole.table.column_names == batches[0].column_names
+    assert pa.concat_tables(batches).to_pylist() == whole.table.to_pylist()
+    assert report.ok and not report.warnings, report.text()

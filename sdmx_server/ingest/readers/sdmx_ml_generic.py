@@ -22,7 +22,7 @@ from sdmx_server.ingest.readers import ACTION, IncomingData
 from sdmx_server.ingest.readers.sdmx_ml import (
     DATASET, Columns, Reading, ReadFailed, action_code, check_structure, local,
 )
-from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed
+from sdmx_server.ingest.readers.sdmx_ml_stream import read_ml
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -32,22 +32,18 @@ ROOTS = {"GenericData", "GenericTimeSeriesData"}
 
 def read_generic(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
                  report: ValidationReport) -> IncomingData | None:
-    try:
-        with OpenXML(source) as xml:
-            root = xml.root
-            if root is None or root.namespace != NS_MESSAGE or root.name not in ROOTS:
-                what = f"{root.name} ({root.namespace or 'no namespace'})" if root is not None else "no XML root element"
-                report.file_error(f"line 1: not SDMX-ML 2.1 generic data: the root element is {what}")
-                return None
-            columns = Columns(shape, report)
-            with refusing_malformed():
-                _Reading(shape, flow, report, columns).read_all(xml)
-    except XMLRefused as exc:
-        report.file_error(str(exc))
-        return None
-    except ReadFailed:
-        return None
-    return columns.incoming("SDMX-ML 2.1 generic")
+    """The message streamed chunk by chunk where a scan of it allows (sdmx_ml_stream.py),
+    else read whole."""
+    return read_ml(source, shape, report, lambda root: _label(root, report),
+                   lambda columns: _Reading(shape, flow, report, columns), "generic")
+
+
+def _label(root, report: ValidationReport) -> str:
+    if root is None or root.namespace != NS_MESSAGE or root.name not in ROOTS:
+        what = f"{root.name} ({root.namespace or 'no namespace'})" if root is not None else "no XML root element"
+        report.file_error(f"line 1: not SDMX-ML 2.1 generic data: the root element is {what}")
+        raise ReadFailed
+    return "SDMX-ML 2.1 generic"
 
 
 def values_of(element, into: dict, columns: Columns) -> dict:

@@ -25,8 +25,7 @@ from sdmx_server.ingest.readers.sdmx_ml import (
     DATASET, Columns, Reading, ReadFailed, action_code, check_structure, local,
 )
 from sdmx_server.ingest.readers.obs_layouts import ObsLayouts
-from sdmx_server.ingest.readers.sdmx_ml_stream import foretell, streamed
-from sdmx_server.ingest.readers.xml_safe import OpenXML, XMLRefused, refusing_malformed
+from sdmx_server.ingest.readers.sdmx_ml_stream import read_ml
 from sdmx_server.ingest.report import ValidationReport
 from sdmx_server.registry.shape import DataShape
 
@@ -40,32 +39,13 @@ def read_structure_specific(source: Path | BinaryIO, shape: DataShape, flow: tup
                             report: ValidationReport) -> IncomingData | None:
     """The message streamed chunk by chunk where a scan of it allows (sdmx_ml_stream.py),
     else read whole."""
-    try:
-        xml = OpenXML(source)
-    except XMLRefused as exc:
-        report.file_error(str(exc))
-        return None
-    try:
-        version = _version(xml.root, report)
-        label = "SDMX-ML 2.1 structure-specific" if version == "2.1" else f"SDMX-ML {version}"
-        columns = Columns(shape, report)
-        reading = _Reading(shape, flow, report, columns)
-        given = foretell(xml, shape)
-        if given is not None:
-            incoming = streamed(xml, reading, columns, given, label)
-            xml = None  # (the stream closes it at its end)
-            return incoming
-        with refusing_malformed():
-            reading.read_all(xml)
-    except XMLRefused as exc:
-        report.file_error(str(exc))
-        return None
-    except ReadFailed:
-        return None
-    finally:
-        if xml is not None:
-            xml.close()
-    return columns.incoming(label)
+    return read_ml(source, shape, report, lambda root: _label(root, report),
+                   lambda columns: _Reading(shape, flow, report, columns), "specific")
+
+
+def _label(root, report: ValidationReport) -> str:
+    version = _version(root, report)
+    return "SDMX-ML 2.1 structure-specific" if version == "2.1" else f"SDMX-ML {version}"
 
 
 def _version(root, report: ValidationReport) -> str:
