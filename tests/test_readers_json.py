@@ -168,9 +168,19 @@ def test_streamed_and_whole_reads_agree_on_the_writers_messages(shape, tmp_path,
     data = message_bytes(df, shape, WRITERS[version], "AllDimensions" if flat else None)
     (whole, whole_report), (streamed, streamed_report) = read_both(data, shape, tmp_path)
     assert whole is not None and streamed is not None, streamed_report.text()
-    assert streamed.table.equals(whole.table)
+    assert streamed.table is None  # (handed over chunk by chunk)
+    assert_same_rows(streamed.whole(), whole.table)
     assert streamed.format == whole.format and streamed.row_label == "observation"
     assert streamed_report.lines() == whole_report.lines()
+
+
+def assert_same_rows(streamed, whole) -> None:
+    """The same rows; a streamed message has a column for every component its structure
+    names, which the whole read leaves out where no observation has a value of it."""
+    names = whole.column_names
+    assert [n for n in streamed.column_names if n in names] == names
+    assert all(streamed[n].null_count == streamed.num_rows for n in streamed.column_names if n not in names)
+    assert streamed.select(names).equals(whole)
 
 
 def test_streamed_data_sets_keep_their_own_members(shape, tmp_path, monkeypatch):
@@ -189,6 +199,7 @@ def test_streamed_data_sets_keep_their_own_members(shape, tmp_path, monkeypatch)
     data = json20(datasets)
     (whole, _), (streamed, report) = read_both(data, shape, tmp_path)
     assert streamed is not None, report.text()
+    assert streamed.stream is None  # (group attributes: read whole)
     assert streamed.table.equals(whole.table)
     t = streamed.table.to_pydict()
     assert t[ACTION] == ["R", "R", "R", "D", "M"]  # Append: a merge
@@ -249,11 +260,54 @@ def test_streamed_reading_keeps_memory_bounded(shape, tmp_path):
         tracemalloc.start()
         try:
             incoming = read_with(path, shape, FLOW_A, ValidationReport())
+            rows, last = 0, None
+            for batch in incoming.batches():  # (as validation takes them: one at a time)
+                rows += batch.num_rows
+                last = batch if batch.num_rows else last
             peaks[name] = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-        assert incoming is not None and incoming.table.num_rows == n
-        assert incoming.table.column("AREA")[n - 1].as_py() == "A999"
-        del incoming
+        assert (incoming.stream is not None) == (name == "streamed")
+        assert rows == n and last.column("AREA")[last.num_rows - 1].as_py() == "A999"
+        del incoming, last
     assert peaks["whole"] > 150e6, peaks  # what a whole parse costs: the bound below means something
     assert peaks["streamed"] < 40e6 and peaks["streamed"] * 5 < peaks["whole"], peaks
+
+
+@pytest.mark.parametrize("action", ["merge", "replace"])
+def test_a_streamed_message_loads_as_the_same_message_read_whole(shape, tmp_path, monkeypatch, action):  # noqa: F811
+    """The structure names TITLE (a group attribute no data set uses) and COMMENT, which no
+    observation gives: streamed, their columns are empty; the load is the one of the message
+    read whole, which has no such columns (a merge keeps what is stored, a replace empties it)."""
+    from sdmx_server.ingest.readers import sdmx_json
+    from sdmx_server.ingest.report import ValidationReport
+    from tests.datasets import COLUMNS, sdmx_csv
+    from tests.test_readers_ml import load_bytes, stored
+    from tests.test_readers_ml_stream import store
+
+    first = pd.DataFrame([{"FREQ": "M", "AREA": a, "SEX": s, "TIME_PERIOD": m, "OBS_VALUE": 1.0, "OBS_STATUS": "A",
+                           "UNIT_MULT": "3", "TITLE": f"t {a} {s}", "COMMENT": "kept?"}
+                          for a in ("IR", "IR-23") for s in ("F", "M") for m in ("2020-01", "2020-02")], columns=COLUMNS)
+    data = json20([{"structure": 0, "attributes": [0],
+                    "series": {f"0:{a}:{s}": {"attributes": [None],
+                                              "observations": {"0": [a + s + 2.5, 1], "1": [7, 0, None]}}
+                               for a in (0, 1) for s in (0, 1)}}])
+    monkeypatch.setattr(sdmx_json, "STREAM_ABOVE", 0)
+    (tmp_path / "message.json").write_bytes(data)
+    incoming = sdmx_json.read_sdmx_json(tmp_path / "message.json", shape, FLOW_A, ValidationReport())
+    assert incoming.stream is not None
+    whole = incoming.whole()
+    assert whole["COMMENT"].null_count == whole["TITLE"].null_count == whole.num_rows == 8
+    results = []
+    for streamed in (True, False):
+        monkeypatch.setattr(sdmx_json, "STREAM_ABOVE", 0 if streamed else 1 << 40)
+        with store(tmp_path / ("streamed" if streamed else "whole")) as target_:
+            assert load_bytes(target_, sdmx_csv(first).encode(), "first.csv").applied
+            outcome = load_bytes(target_, data, action=action)
+            assert outcome.applied, outcome.report.text()
+            assert outcome.format == "SDMX-JSON 2.0"
+            results.append(stored(target_))
+    pd.testing.assert_frame_equal(results[0], results[1])
+    got = results[0]
+    assert got["OBS_VALUE"].astype(float).tolist() == [2.5, 7, 3.5, 7, 3.5, 7, 4.5, 7]
+    assert got["COMMENT"].tolist() == (["kept?"] * 8 if action == "merge" else [None] * 8)

@@ -228,7 +228,7 @@ def test_a_name_the_scan_did_not_see_stops_the_stream_with_a_file_error(shape, m
     batches = list(incoming.batches())
     assert sum(b.num_rows for b in batches) == 0
     assert report.file_errors == ["line 10 or after: OBS_STATUS, TITLE, COMMENT is given where a first look at the "
-                                  "file did not see it (more white space than an attribute needs?)"], report.text()
+                                  "message did not see it"], report.text()
 
 
 @pytest.mark.parametrize("change, streamed", [

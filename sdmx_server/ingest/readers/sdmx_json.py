@@ -14,7 +14,10 @@ only at the end). A message up to STREAM_ABOVE bytes is parsed whole before it i
 a larger one is read as a stream in two passes (sdmx_json_stream.py), both then read by
 `read_message`. The observations go into the same chunked columns as SDMX-ML
 (sdmx_ml.Columns): contexts for data sets and series, lists per chunk for observations. ROW is
-the observation's place in the message, from 1 (IncomingData.row_label "observation").
+the observation's place in the message, from 1 (IncomingData.row_label "observation"). A
+message read as a stream is also handed over chunk by chunk (readers/chunked.py) unless its
+data sets have group attributes: its structures say, before the first observation, which
+components it gives.
 
 A data set's `action` is its observations' ACTION as for SDMX-ML: Information (what plain
 data messages say) is taken as a merge (M).
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import orjson
 
 from sdmx_server.ingest.readers import ACTION, IncomingData
+from sdmx_server.ingest.readers.chunked import chunked
 from sdmx_server.ingest.readers.sdmx_ml import (
     _URN, CHUNK, DATASET, Columns, ReadFailed, action_code, same_version,
 )
@@ -92,9 +96,14 @@ Pairs = Callable[[int, str, dict], Iterable[tuple[Any, Any]]]
 
 
 def read_message(message: Any, shape: DataShape, flow: tuple[str, str, str], report: ValidationReport,
-                 pairs: Pairs | None = None) -> IncomingData | None:
+                 pairs: Pairs | None = None, close: Callable[[], None] | None = None,
+                 errors: Callable[[Exception], str | None] = lambda exc: None) -> IncomingData | None:
     """The data of a parsed message; with `pairs`, of a message's skeleton whose series and
-    observations `pairs` gives in order."""
+    observations `pairs` gives in order. With `close` as well, they are handed over chunk by
+    chunk as `pairs` reads them (readers/chunked.py), when the message has no group attributes
+    and its structures name every dimension (what it gives is then known before the first
+    observation), and `close` is called at the stream's end (`errors`: the file error of
+    what reading `pairs` may raise, a JSON syntax error); else they are read whole."""
     body = message.get("data") if isinstance(message, dict) and isinstance(message.get("data"), dict) else message
     if not isinstance(body, dict) or not isinstance(body.get("dataSets"), list):
         report.file_error("not an SDMX-JSON data message: it has no dataSets")
@@ -108,31 +117,79 @@ def read_message(message: Any, shape: DataShape, flow: tuple[str, str, str], rep
         return None
     columns = Columns(shape, report)
     counter = [0]
+    pauses = _datasets(body, version, structures, shape, flow, columns, counter, pairs)
+    label = f"SDMX-JSON {version}"
+    if close is not None and (given := _given(body, structures, shape)) is not None:
+        stream = chunked(pauses, columns, given, lambda exc: _not_as_described(exc, counter) or errors(exc), close,
+                         "observation")
+        return IncomingData(None, label, row_label="observation", stream=stream)
     try:
-        for number, dataset in enumerate(body["dataSets"]):
-            where = f"data set {number + 1}"
-            if not isinstance(dataset, dict):
-                report.file_error(f"{where}: not a JSON object")
-                return None
-            index = dataset.get("structure", 0) if version != "1.0" else 0
-            if not isinstance(index, int) or not 0 <= index < len(structures):
-                report.file_error(f"{where}: names structure {index!r}, which the message does not have")
-                return None
-            structure = structures[index]
-            _check_links(structure, dataset, shape, flow, report, where)
-            read_pairs = (lambda member, value, n=number: pairs(n, member, value)) if pairs else None
-            _DataSet(shape, structure, columns, number, where).read(dataset, counter, read_pairs)
+        for _ in pauses:
+            pass
     except ReadFailed:
         return None
-    except (TypeError, AttributeError, IndexError, ValueError, KeyError) as exc:
-        # A message that does not have the shape SDMX-JSON gives it: say where, not how.
-        detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-        report.file_error(f"observation {counter[0] + 1}: not SDMX-JSON data as the structure describes it ({detail})")
+    except Exception as exc:
+        if (error := _not_as_described(exc, counter)) is None:
+            raise
+        report.file_error(error)
         return None
-    incoming = columns.incoming(f"SDMX-JSON {version}")
+    incoming = columns.incoming(label)
     if incoming is not None:
         incoming.row_label = "observation"
     return incoming
+
+
+def _datasets(body: dict, version: str, structures: list, shape: DataShape, flow, columns: Columns,
+              counter: list[int], pairs: Pairs | None) -> Iterator[None]:
+    """Read the data sets, pausing after each chunk (sdmx_ml.Columns) is flushed. Raises
+    ReadFailed when one cannot be read (the report says why)."""
+    report = columns.report
+    for number, dataset in enumerate(body["dataSets"]):
+        where = f"data set {number + 1}"
+        if not isinstance(dataset, dict):
+            report.file_error(f"{where}: not a JSON object")
+            raise ReadFailed
+        index = dataset.get("structure", 0) if version != "1.0" else 0
+        if not isinstance(index, int) or not 0 <= index < len(structures):
+            report.file_error(f"{where}: names structure {index!r}, which the message does not have")
+            raise ReadFailed
+        structure = structures[index]
+        _check_links(structure, dataset, shape, flow, report, where)
+        read_pairs = (lambda member, value, n=number: pairs(n, member, value)) if pairs else None
+        yield from _DataSet(shape, structure, columns, number, where).read(dataset, counter, read_pairs)
+
+
+def _not_as_described(exc: Exception, counter: list[int]) -> str | None:
+    """A message that does not have the shape SDMX-JSON gives it: say where, not how."""
+    if not isinstance(exc, (TypeError, AttributeError, IndexError, ValueError, KeyError)):
+        return None
+    detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+    return f"observation {counter[0] + 1}: not SDMX-JSON data as the structure describes it ({detail})"
+
+
+def _given(body: dict, structures: list, shape: DataShape) -> list[str] | None:
+    """The components the data sets' structures name (in the DSD's order), or None when a
+    data set has group attributes (joined on at the end: read whole) or a dimension is named
+    by none (read whole, so that the reader says so as it always has)."""
+    named: set = set()
+    for dataset in body["dataSets"]:
+        if not isinstance(dataset, dict):
+            return None
+        index = dataset.get("structure", 0) if "structures" in body else 0
+        structure = structures[index] if isinstance(index, int) and 0 <= index < len(structures) else None
+        if structure is None or dataset.get("dimensionGroupAttributes"):
+            return None
+        try:
+            attributes = structure.get("attributes") or {}
+            levels = [*(structure.get("dimensions") or {}).values(), *attributes.values()]
+            named |= {c.get("id") for level in levels for c in level or []}
+            measures = (structure.get("measures") or {}).get("observation") if "measures" in structure else None
+            named |= {m.get("id") for m in measures} if measures else {shape.measure.id}
+        except (AttributeError, TypeError):
+            return None  # (read whole: the reading says what is wrong)
+    if any(d not in named for d in shape.all_dimension_ids):
+        return None
+    return [c.id for c in shape.components if c.id in named]
 
 
 def _check_links(structure: dict, dataset: dict, shape: DataShape, flow, report: ValidationReport, where: str):
@@ -231,9 +288,10 @@ class _DataSet:
         return component.id in self.columns.known
 
     def read(self, dataset: dict, counter: list[int],
-             pairs: Callable[[str, dict], Iterable[tuple[Any, Any]]] | None = None) -> None:
-        """The data set's observations; `pairs` gives the (key, value) pairs of its series or
-        observations when the message is read as a stream, else they are the dict's items."""
+             pairs: Callable[[str, dict], Iterable[tuple[Any, Any]]] | None = None) -> Iterator[None]:
+        """The data set's observations, pausing after each chunk; `pairs` gives the (key, value)
+        pairs of its series or observations when the message is read as a stream, else they
+        are the dict's items."""
         items = pairs or (lambda member, value: value.items())
         columns = self.columns
         context: dict = {DATASET: self.number,
@@ -257,9 +315,9 @@ class _DataSet:
                 observations = series.get("observations") or {}
                 if not observations and context[ACTION] == "D":
                     observations = {None: []}  # a Delete data set's series alone deletes it whole
-                self._observations(columns.enter(series_context), observations.items(), counter)
+                yield from self._observations(columns.enter(series_context), observations.items(), counter)
         elif isinstance(dataset.get("observations"), dict):
-            self._observations(columns.enter(context), items("observations", dataset["observations"]), counter)
+            yield from self._observations(columns.enter(context), items("observations", dataset["observations"]), counter)
 
     def _groups(self, groups: dict) -> None:
         dims = [*self.series_dims, *self.obs_dims]
@@ -270,7 +328,8 @@ class _DataSet:
             if group_key and values:
                 self.columns.groups.append((self.number, group_key, values))
 
-    def _observations(self, context: int, observations: Iterable[tuple[Any, Any]], counter: list[int]) -> None:
+    def _observations(self, context: int, observations: Iterable[tuple[Any, Any]],
+                      counter: list[int]) -> Iterator[None]:
         columns = self.columns
         measures = [(i, m) for i, m in enumerate(self.measures) if m in columns.known]
         first_attr = len(self.measures)
@@ -295,6 +354,7 @@ class _DataSet:
             if len(columns.rows) >= CHUNK:
                 columns.flush()
                 context = 0
+                yield
 
 
 def _positions(key: str) -> list[int]:

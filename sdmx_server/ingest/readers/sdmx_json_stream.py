@@ -16,7 +16,8 @@ building of values happen in C):
    counts of pass 1 say which data set each belongs to.
 
 The skeleton then goes through the same reading as a message parsed whole (sdmx_json.py
-`read_message`), so both read alike. A map named series or observations outside a data set
+`read_message`), so both read alike; the data is handed over chunk by chunk as pass 2 reads
+it (its files stay open until the stream ends), unless group attributes make it read whole. A map named series or observations outside a data set
 (SDMX-JSON has none) or a one-way stream that would need two data streams raise Unstreamable:
 the message is then parsed whole.
 """
@@ -62,15 +63,18 @@ class _Skeleton(dict):
 
 def read_streamed(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, str, str],
                   report: ValidationReport) -> IncomingData | None:
+    """The message read in two passes; its data handed over chunk by chunk as the second pass
+    reads it where read_message can (the files it reads are then closed at the stream's end)."""
     start = 0 if isinstance(source, (str, Path)) else source.tell()
-    with ExitStack() as files:
+    files = ExitStack()
+    try:
         first = files.enter_context(open(source, "rb")) if isinstance(source, (str, Path)) else source
         try:
             values = ijson.items(first, "", map_type=_Skeleton, use_float=True)
             message = next(values, None)
             next(values, None)  # to the end: what follows the message is an error, as when parsed whole
         except ijson.JSONError as exc:
-            report.file_error(f"not well-formed JSON (is the file complete?): {_first_line(exc)}")
+            report.file_error(_syntax(exc))
             return None
         body = message.get("data") if isinstance(message, dict) and isinstance(message.get("data"), dict) else message
         if not isinstance(body, dict) or not isinstance(body.get("dataSets"), list):
@@ -94,10 +98,20 @@ def read_streamed(source: Path | BinaryIO, shape: DataShape, flow: tuple[str, st
             return itertools.islice(streams[member], value.count)
 
         try:
-            return read_message(message, shape, flow, report, pairs)
+            incoming = read_message(message, shape, flow, report, pairs, close=files.close,
+                                    errors=lambda exc: _syntax(exc) if isinstance(exc, ijson.JSONError) else None)
         except ijson.JSONError as exc:  # the second pass met what the first did not (a changed file)
-            report.file_error(f"not well-formed JSON (is the file complete?): {_first_line(exc)}")
+            report.file_error(_syntax(exc))
             return None
+        if incoming is not None and incoming.stream is not None:
+            files = ExitStack()  # (the stream closes them)
+        return incoming
+    finally:
+        files.close()
+
+
+def _syntax(exc: Exception) -> str:
+    return f"not well-formed JSON (is the file complete?): {_first_line(exc)}"
 
 
 def _first_line(exc: Exception) -> str:

@@ -41,9 +41,8 @@ import mmap
 import re
 from typing import Any, Callable, Iterator, Literal
 
-import pyarrow as pa
-
-from sdmx_server.ingest.readers import ACTION, ROW, IncomingData, Source
+from sdmx_server.ingest.readers import IncomingData, Source
+from sdmx_server.ingest.readers.chunked import chunked
 from sdmx_server.ingest.readers.sdmx_ml import Columns, Reading, ReadFailed
 from sdmx_server.ingest.readers.xml_safe import OpenXML, Root, XMLRefused, refusing_malformed
 from sdmx_server.ingest.report import ValidationReport
@@ -72,7 +71,7 @@ _MAX_MISSES = 1000
 WINDOW = 32 << 20
 #: How far past its window a match that starts in the window may reach (an attribute's name,
 #: white space and `=`). A name the scan misses for more white space than this is caught as
-#: the rows are read: the stream then stops with a file error (_chunks), never drops a value.
+#: the rows are read: the stream then stops with a file error (chunked.py), never drops a value.
 OVERLAP = 64 << 10
 
 
@@ -216,51 +215,14 @@ class _bytes_of:
 def streamed(xml: OpenXML, reading: Reading, columns: Columns, given: list[str], label: str) -> IncomingData:
     """The message as IncomingData whose `stream` reads it chunk by chunk, each with the
     columns of `given` (foretell), ROW and ACTION; the file is closed at its end."""
-    return IncomingData(None, label, row_label="line", stream=_chunks(xml, reading, columns, given))
+    stream = chunked(_pauses(xml, reading), columns, given, _xml_error, xml.close, "line")
+    return IncomingData(None, label, row_label="line", stream=stream)
 
 
-def _chunks(xml: OpenXML, reading: Reading, columns: Columns, given: list[str]) -> Iterator[pa.Table]:
-    report = columns.report
-    sent = 0
-    try:
-        with refusing_malformed():
-            for _ in _flushed(xml, reading, columns):
-                tables, columns.tables = columns.tables, []
-                for table in tables:
-                    if missed := [c.id for c in columns.shape.components
-                                  if c.id in table.column_names and c.id not in given]:
-                        first = table.column(ROW)[0].as_py()
-                        report.file_error(f"line {first} or after: {', '.join(missed)} is given where a first look at "
-                                          "the file did not see it (more white space than an attribute needs?)")
-                        raise ReadFailed
-                    sent += table.num_rows
-                    yield _uniform(table, given)
-    except XMLRefused as exc:
-        report.file_error(str(exc))
-    except ReadFailed:
-        pass  # (the report says why)
-    finally:
-        xml.close()
-    if sent == 0:
-        if not report.file_errors:
-            report.warn("the message holds no observations")
-        yield _uniform(pa.table({ROW: pa.array([], pa.int64())}), given)
+def _pauses(xml: OpenXML, reading: Reading) -> Iterator[None]:
+    with refusing_malformed():
+        yield from reading.run(xml)
 
 
-def _flushed(xml: OpenXML, reading: Reading, columns: Columns) -> Iterator[None]:
-    """Pauses where `columns.tables` holds chunks: after each full one, and at the end."""
-    yield from reading.run(xml)
-    columns.flush()
-    if columns.groups:  # (the scan found no Group: a message that has one is not streamed)
-        raise RuntimeError("a Group element was read in a message that was scanned to have none")
-    yield
-
-
-def _uniform(table: pa.Table, given: list[str]) -> pa.Table:
-    """The chunk with the columns of every chunk: `given`'s (empty where it has none), ROW, ACTION."""
-    n = table.num_rows
-    names = table.column_names
-    arrays = {name: table.column(name) if name in names else pa.nulls(n, pa.string()) for name in given}
-    arrays[ROW] = table.column(ROW)
-    arrays[ACTION] = table.column(ACTION) if ACTION in names else pa.nulls(n, pa.string())
-    return pa.table(arrays)
+def _xml_error(exc: Exception) -> str | None:
+    return str(exc) if isinstance(exc, XMLRefused) else None
