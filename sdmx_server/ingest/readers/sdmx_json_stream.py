@@ -17,9 +17,9 @@ building of values happen in C):
 
 The skeleton then goes through the same reading as a message parsed whole (sdmx_json.py
 `read_message`), so both read alike; the data is handed over chunk by chunk as pass 2 reads
-it (its files stay open until the stream ends), unless group attributes make it read whole. A map named series or observations outside a data set
-(SDMX-JSON has none) or a one-way stream that would need two data streams raise Unstreamable:
-the message is then parsed whole.
+it (its files stay open until the stream ends), unless group attributes make it read whole.
+A map named series or observations outside a data set (SDMX-JSON has none) or a one-way
+stream that would need two data streams raise Unstreamable: the message is then parsed whole.
 """
 
 from __future__ import annotations
