@@ -316,15 +316,19 @@ def test_read_back_with_partial_language_and_stubs_mixed(version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_large_codelist_is_fast(version):
-    """50,000 codes in two languages, in well under a second (about 0.1-0.25 s measured)."""
+    """50,000 codes in two languages: within a few times what json.dumps takes for as many
+    plain objects in the same run (1.3-2.5 times on a slow machine; a bound in seconds alone
+    failed there at 1.01 s), and at most a second wherever that is more."""
     cl = common.Codelist(id="CL_BIG", version="1.0", maintainer=common.Agency(id="TEST"),
                          name={"en": "Big", "fa": "بزرگ"})
     for i in range(50_000):
         cl.append(common.Code(id=f"C{i}", name={"en": f"Code {i}", "fa": f"کد {i}"}))
+    plain = [{"id": f"C{i}", "name": f"Code {i}", "names": {"en": f"Code {i}", "fa": f"کد {i}"}} for i in range(50_000)]
+    baseline = min(_timed(lambda: json.dumps(plain)) for _ in range(3))
     for languages in (None, ("fa",)):
         best = min(_timed(lambda: WRITERS[version].structure_message([(cl, "full")], Header(), languages))
                    for _ in range(3))
-        assert best < 1.0, (languages, best)
+        assert best < max(1.0, 6 * baseline), (languages, best, baseline)
 
 
 def _timed(fn) -> float:
