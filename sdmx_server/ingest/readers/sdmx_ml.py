@@ -11,9 +11,9 @@ small list entry per observation and component only until the chunk (CHUNK rows)
 Arrow arrays.
 
 Group elements may come before or after the series they describe, so their attributes are
-applied at the end, by a join of the whole table with each group type's keys. Structure-specific
-data without groups is handed over chunk by chunk instead (`Reading.run` pauses after each
-chunk; sdmx_ml_stream.py).
+applied at the end, by a join of the whole table with each group type's keys. A message
+without groups (of either reader) is handed over chunk by chunk instead (`Reading.run` pauses
+after each chunk; sdmx_ml_stream.py).
 
 `Reading` is the loop both readers run over the message's elements (one iterparse, Obs and
 what holds them): the bookkeeping of each observation (its line, its context, chunks, freeing
